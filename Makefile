@@ -1,0 +1,46 @@
+# The two commands of the README: `make run` and `make test`. Each sets up what it needs the
+# first time (virtual environments, the NLU model, the database) and reuses it afterwards.
+VENV := .venv
+RASA_VENV := .venv-rasa
+LIAISON := $(VENV)/bin/liaison
+PIP_QUIET ?= -q
+
+.PHONY: run test setup model db lint bench clean
+
+run: setup
+	$(LIAISON) run
+
+test: setup
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed model db
+
+$(VENV)/.installed: pyproject.toml
+	@py=$$(scripts/find-python.sh bot) && echo "bot environment: $$py -> $(VENV)" && \
+	  $$py -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP_QUIET) --upgrade pip
+	$(VENV)/bin/pip install $(PIP_QUIET) -e '.[test]'
+	@touch $@
+
+$(RASA_VENV)/.installed: requirements-rasa.txt
+	@py=$$(scripts/find-python.sh rasa) && echo "Rasa environment: $$py -> $(RASA_VENV) (about 2 minutes, 2.7 GB)" && \
+	  $$py -m venv $(RASA_VENV)
+	$(RASA_VENV)/bin/pip install $(PIP_QUIET) --upgrade pip 'setuptools<70' wheel
+	$(RASA_VENV)/bin/pip install $(PIP_QUIET) -r requirements-rasa.txt
+	@touch $@
+
+# Trains only when the NLU data or pipeline changed (the model's name carries their hash).
+model: $(VENV)/.installed $(RASA_VENV)/.installed
+	$(LIAISON) nlu train
+
+db: $(VENV)/.installed
+	$(LIAISON) db upgrade
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	$(VENV)/bin/python -m bench.roundtrip
+
+clean:
+	rm -rf $(VENV) $(RASA_VENV) models var

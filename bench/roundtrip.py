@@ -1,0 +1,154 @@
+"""The bare Rasa parse against a full round trip through POST /api/messages, in one run.
+
+Starts its own Rasa server and `liaison serve` (SQLite in a temporary directory, real Redis when
+REDIS_URL is set, embedded otherwise), sends report-flow messages and prints, for each side, the
+median and p90 latency and the throughput (sequential and with concurrent citizens), and their ratio.
+
+    .venv/bin/python -m bench.roundtrip [--messages 200] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from nlu import project
+from nlu.server import RasaProcess
+
+ROOT = Path(__file__).resolve().parent.parent
+# Real citizen messages, read at run time for load only (never copied into the project).
+CORPUS = ROOT.parent / "shared" / "data" / "citizen_messages_with_replies.csv"
+FLOW_REPLIES = ("幸福路18号阳光小区东门", "2", "确认")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def corpus(count: int) -> list[str]:
+    with open(CORPUS, encoding="utf-8") as f:
+        texts = [row["text"].strip() for row in csv.DictReader(f) if row["text"].strip()]
+    return [texts[i % len(texts)][:500] for i in range(count)]
+
+
+def summarise(name: str, latencies: list[float], wall: float) -> dict[str, float | str]:
+    ordered = sorted(latencies)
+    return {"name": name, "n": len(latencies), "median_ms": statistics.median(ordered) * 1000,
+            "p90_ms": ordered[int(len(ordered) * 0.9) - 1] * 1000, "per_s": len(latencies) / wall}
+
+
+async def timed(client: httpx.AsyncClient, url: str, body: dict) -> float:
+    started = time.perf_counter()
+    response = await client.post(url, json=body)
+    response.raise_for_status()
+    return time.perf_counter() - started
+
+
+async def bare_parse(rasa_url: str, texts: list[str], concurrency: int) -> tuple[dict, dict]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        await timed(client, f"{rasa_url}/model/parse", {"text": "你好"})
+        started = time.perf_counter()
+        sequential = [await timed(client, f"{rasa_url}/model/parse", {"text": t}) for t in texts]
+        seq = summarise("bare Rasa parse, sequential", sequential, time.perf_counter() - started)
+        started = time.perf_counter()
+        latencies = await _concurrently(
+            [lambda t=t: timed(client, f"{rasa_url}/model/parse", {"text": t}) for t in texts], concurrency)
+        con = summarise(f"bare Rasa parse, {concurrency} at once", latencies, time.perf_counter() - started)
+    return seq, con
+
+
+async def round_trips(app_url: str, texts: list[str], concurrency: int) -> tuple[dict, dict]:
+    """Each citizen sends a report and answers the bot's questions: 4 messages a citizen."""
+    url = f"{app_url}/api/messages"
+
+    async def citizen(client: httpx.AsyncClient, user: str, text: str) -> list[float]:
+        out = [await timed(client, url, {"channel": "bench", "user_id": user, "text": text})]
+        for answer in FLOW_REPLIES:
+            out.append(await timed(client, url, {"channel": "bench", "user_id": user, "text": answer}))
+        return out
+
+    citizens = max(1, len(texts) // 4)
+    run = int(time.time())
+    async with httpx.AsyncClient(timeout=60) as client:
+        await timed(client, url, {"channel": "bench", "user_id": f"warm-{run}", "text": "你好"})
+        started = time.perf_counter()
+        sequential = [lat for i in range(citizens) for lat in await citizen(client, f"s{run}-{i}", texts[i])]
+        seq = summarise("round trip /api/messages, sequential", sequential, time.perf_counter() - started)
+        started = time.perf_counter()
+        nested = await _concurrently(
+            [lambda i=i: citizen(client, f"c{run}-{i}", texts[i]) for i in range(citizens)], concurrency)
+        con = summarise(f"round trip /api/messages, {concurrency} citizens at once",
+                        [lat for group in nested for lat in group], time.perf_counter() - started)
+    return seq, con
+
+
+async def _concurrently(jobs, limit: int):  # type: ignore[no-untyped-def]
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(job):  # type: ignore[no-untyped-def]
+        async with semaphore:
+            return await job()
+
+    return await asyncio.gather(*[one(job) for job in jobs])
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    texts = corpus(args.messages)
+    model, _ = project.train()
+    with RasaProcess(free_port(), model=model) as rasa, tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        env = {**os.environ, "RASA_URL": rasa.url, "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+               "LIAISON_VAR": tmp, "LIAISON_REDIS_PREFIX": f"bench:{port}:"}
+        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, check=True, cwd=ROOT,
+                       capture_output=True)
+        app = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env=env,
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/healthz")
+            bare = asyncio.run(bare_parse(rasa.url, texts, args.concurrency))
+            full = asyncio.run(round_trips(f"http://127.0.0.1:{port}", texts, args.concurrency))
+        finally:
+            app.terminate()
+            app.wait(15)
+    print("| measurement | messages | median ms | p90 ms | messages/s |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for row in (*bare, *full):
+        print(f"| {row['name']} | {row['n']} | {row['median_ms']:.1f} | {row['p90_ms']:.1f} | {row['per_s']:.1f} |")
+    print(f"\nmedian latency ratio, round trip / bare parse (sequential): "
+          f"{full[0]['median_ms'] / bare[0]['median_ms']:.2f}")
+    print(f"throughput ratio, round trip / bare parse ({args.concurrency} at once): "
+          f"{full[1]['per_s'] / bare[1]['per_s']:.2f}")
+    print(f"database: SQLite; Redis: {os.environ.get('REDIS_URL', 'embedded')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""`liaison nlu parse` and `liaison nlu eval`: the NLU as the contract describes it.
+
+Both use the Rasa server at RASA_URL, or start one for the duration of the command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from nlu.evaluation import intent_scores, load_eval_file, topic_macro_f1
+from nlu.topics import TopicClassifier
+
+from nlu.client import RasaParser, Understanding
+from nlu.server import RasaProcess, port_of
+from settings import TOPICS, Settings
+
+PARSE_TIMEOUT = 30.0
+
+
+@contextlib.asynccontextmanager
+async def _understanding(settings: Settings) -> AsyncIterator[Understanding]:
+    parser = RasaParser(settings.rasa_url, PARSE_TIMEOUT)
+    process = None
+    if not await parser.ready():
+        await parser.close()
+        process = RasaProcess(port_of(settings.rasa_url))
+        process.start()
+        process.wait_ready()
+        parser = RasaParser(process.url, PARSE_TIMEOUT)
+    try:
+        yield Understanding(parser, TopicClassifier.from_project())
+    finally:
+        await parser.close()
+        if process:
+            process.stop()
+
+
+async def parse_lines(settings: Settings, lines: TextIO, out: TextIO) -> None:
+    async with _understanding(settings) as understanding:
+        for line in lines:
+            text = line.rstrip("\n")
+            if not text.strip():
+                continue
+            result = await understanding.understand(text)
+            out.write(json.dumps(result.as_contract(), ensure_ascii=False) + "\n")
+            out.flush()
+
+
+async def evaluate_file(settings: Settings, path: Path) -> dict[str, Any]:
+    rows = load_eval_file(path)
+    async with _understanding(settings) as understanding:
+        results = [await understanding.understand(row.text) for row in rows]
+    scores = intent_scores([r.intent for r in rows], [res.intent for res in results])
+    report: dict[str, Any] = {"file": str(path), "messages": len(rows), **scores}
+    lines = [f"{path}: {len(rows)} messages",
+             f"intent accuracy {scores['accuracy']:.3f}   intent macro-F1 {scores['macro_f1']:.3f}"]
+    if "report_issue" in scores.get("recall", {}):
+        lines.append(f"report_issue recall {scores['recall']['report_issue']:.3f}")
+    if all(r.topic for r in rows):
+        labels = [t for t in TOPICS if t != "其他"]
+        report["topic_macro_f1"] = topic_macro_f1([r.topic for r in rows], [res.topic for res in results], labels)
+        lines.append(f"topic macro-F1 {report['topic_macro_f1']:.3f}")
+    report["text"] = "\n".join(lines)
+    return report

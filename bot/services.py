@@ -1,0 +1,61 @@
+"""The shared clients of one process, opened at start-up and closed at shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from casework.workdays import WorkingCalendar
+from handlers.dispatch import Dispatcher
+from nlu.client import RasaParser, Understanding
+from settings import Deployment, Settings, load_deployment
+from storage import redis as redis_connection
+from storage.db import make_engine, make_sessionmaker
+from storage.keys import Keys
+from storage.repositories import DirectoryStore
+
+
+@dataclass
+class Services:
+    settings: Settings
+    deployment: Deployment
+    calendar: WorkingCalendar
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    redis: Redis
+    keys: Keys
+    rasa: RasaParser
+    dispatcher: Dispatcher
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Services:
+        """Open everything; raises settings.ConfigError when config.yml is wrong."""
+        deployment = load_deployment(settings.config_path)
+        calendar = WorkingCalendar(deployment.calendar.holidays, deployment.calendar.workdays)
+        engine = make_engine(settings.async_database_url)
+        sessionmaker = make_sessionmaker(engine)
+        redis = redis_connection.connect(settings.redis_url, settings.var_dir)
+        keys = Keys(settings.redis_prefix)
+        rasa = RasaParser(settings.rasa_url, settings.rasa_timeout)
+        dispatcher = Dispatcher(sessionmaker, redis, keys, Understanding(rasa), deployment, calendar)
+        services = cls(settings, deployment, calendar, engine, sessionmaker, redis, keys, rasa, dispatcher)
+        await services.mirror_directory()
+        return services
+
+    async def mirror_directory(self) -> None:
+        """Stations, departments and deputies of config.yml into the case store."""
+        d = self.deployment
+        async with self.sessionmaker() as session:
+            await DirectoryStore(session).mirror(
+                [s.model_dump() for s in d.stations],
+                [dept.model_dump() for dept in d.departments],
+                [dep.model_dump() for dep in d.deputies],
+            )
+            await session.commit()
+
+    async def close(self) -> None:
+        await self.rasa.close()
+        await self.redis.aclose()
+        await self.engine.dispose()

@@ -1,0 +1,73 @@
+"""Asking for progress: one case by its number, or the citizen's own cases.
+
+Only the citizen's own cases are shown; someone else's number gets the same answer as a wrong one,
+so that numbers cannot be used to probe other people's cases.
+"""
+
+from __future__ import annotations
+
+from casework.cases import CaseState, find_case_numbers, format_case_number, local_day
+from casework.deadlines import LOCAL
+from handlers import texts
+from handlers.turn import Turn
+from storage.models import Case, Department
+from storage.repositories import CaseStore, DirectoryStore
+
+EVENT_LABELS = {"register": "群众反映，已受理"}
+SHOWN_EVENTS = 5
+
+
+async def ask_progress(turn: Turn) -> None:
+    prefix = turn.deployment.case_prefix
+    numbers = find_case_numbers(turn.text, prefix)
+    if turn.nlu and (named := turn.nlu.entity("case_no")):
+        numbers = list(dict.fromkeys([*numbers, *find_case_numbers(named, prefix)]))
+    store = CaseStore(turn.session)
+    departments = await DirectoryStore(turn.session).names(Department)
+    if not numbers:
+        await _my_cases(turn, store)
+        return
+    for number in numbers[:3]:
+        case = await store.by_number(number)
+        if case is None or case.citizen_id != turn.party.citizen_id:
+            example = format_case_number(prefix, local_day(turn.now), 1)
+            turn.say(texts.CASE_NOT_FOUND.format(number=number, example=example))
+        else:
+            turn.say(_status(case, departments))
+
+
+async def _my_cases(turn: Turn, store: CaseStore) -> None:
+    cases = await store.for_citizen(turn.party.citizen_id)
+    if not cases:
+        turn.say(texts.NO_CASES)
+        return
+    lines = "\n".join(
+        texts.MY_CASES_LINE.format(number=c.number, state=CaseState(c.state).label, summary=_summary(c.description))
+        for c in cases
+    )
+    turn.say(texts.MY_CASES.format(count=len(cases), lines=lines))
+
+
+def _status(case: Case, departments: dict[int, str]) -> str:
+    events = "\n".join(
+        f"· {e.at.astimezone(LOCAL):%m-%d %H:%M} {EVENT_LABELS.get(e.action, CaseState(e.to_state).label)}"
+        for e in case.events[-SHOWN_EVENTS:]
+    )
+    text = texts.CASE_STATUS.format(
+        number=case.number,
+        created=f"{case.created_at.astimezone(LOCAL):%Y年%m月%d日}",
+        state=CaseState(case.state).label,
+        topic=case.topic,
+        department=departments.get(case.department_id or 0, "待分配"),
+        description=_summary(case.description, 60),
+        events=events,
+    )
+    if case.state in (CaseState.RECEIVED, CaseState.TRANSFERRED, CaseState.IN_PROGRESS, CaseState.REHANDLING):
+        due = case.reply_due_at.astimezone(LOCAL)
+        text += texts.CASE_DUE.format(reply_due=f"{due.month}月{due.day}日")
+    return text
+
+
+def _summary(description: str, limit: int = 24) -> str:
+    flat = " ".join(description.split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"

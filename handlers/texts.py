@@ -1,0 +1,86 @@
+"""Every sentence the bot says to citizens, in one place."""
+
+from __future__ import annotations
+
+MENU = "您可以直接发送：\n1. 反映问题（文字、照片、位置都可以）\n2. 查询进度（发送案件编号或“我的案件”）\n3. 联络站地址和开放时间\n4. 转人工"
+
+WELCOME = "您好！这里是{station}网上联络站，您的意见会由人大代表和工作人员跟进。\n" + MENU
+
+HELP = (
+    "我可以帮您：\n"
+    "· 反映问题：直接说明遇到的问题和地点，可附照片、位置\n"
+    "· 查询进度：发送案件编号（如 {example}）或“我的案件”\n"
+    "· 转人工：发送“人工”\n\n"
+    "{station}\n地址：{address}\n开放时间：{hours}\n电话：{phone}"
+)
+
+STATION_INFO = "{station}\n地址：{address}\n开放时间：{hours}\n电话：{phone}\n欢迎您来站里当面反映，也可以在这里直接留言。"
+
+THANKS = "不客气！有需要随时找我们。"
+GOODBYE = "再见！您反映的事情我们会持续跟进，有进展会通知您。"
+OUT_OF_SCOPE = "抱歉，这个问题我回答不了。我可以帮您反映问题、查询办理进度、了解联络站信息。\n" + MENU
+FALLBACK = "抱歉，我没太明白您的意思。\n" + MENU
+NLU_DOWN = "系统正在启动或繁忙，暂时无法理解您的话，您的留言已保存。请回复数字选择：\n" + MENU
+PENDING_USED = "好的，就按您刚才的留言来登记。"
+
+HUMAN = "已为您转接工作人员，您的留言都已记录。工作人员会在 {answer_by} 前回复您（工作日 9:00-17:30 值守）。"
+
+RATE_LIMITED = "您发送得太快了，请稍等一分钟再发。刚才的消息都已保存，工作人员可以看到。"
+
+TOO_LONG = "您的留言较长，已完整保存（共{length}字）。"
+
+VOICE_NO_TEXT = "收到您的语音，但暂时无法识别内容。麻烦您用文字描述一下，谢谢！"
+UNSUPPORTED = "暂时无法处理这种类型的消息，请发送文字、照片或位置。"
+
+DEPUTIES = "本站的人大代表：\n{lines}\n如需当面反映，可在接待日到联络站找值班代表。"
+BOOKING_BY_PHONE = "网上预约接待暂未开通，请拨打联络站电话 {phone} 预约，或在开放时间（{hours}）直接到站。"
+NO_BOOKING = "您目前没有网上预约。如需取消电话预约，请拨打 {phone}。"
+NOTHING_TO_RATE = "目前没有等待您评价的答复。案件答复后，我们会请您评价。"
+AFFIRM_OUT_OF_FLOW = "好的。还有什么需要帮忙的，直接告诉我。"
+
+# --- report flow ---------------------------------------------------------------------------------
+ASK_DESCRIPTION = "请说说您遇到的问题：发生了什么、从什么时候开始、影响了谁。"
+ASK_PLACE = "请问问题发生在哪里？请写明小区、路名门牌或附近的标志性地点，也可以直接发送位置。"
+ASK_CONTACT = "处理过程中，是否同意工作人员联系您？\n1. 同意联系\n2. 不需要联系\n3. 匿名反映（不留任何个人信息）"
+ASK_CONTACT_AGAIN = "请回复 1、2 或 3：\n1. 同意联系\n2. 不需要联系\n3. 匿名反映"
+ASK_PHONE = "请留一个方便联系的手机号码（只有承办的工作人员能看到）。不想留的话回复“不留”。"
+ASK_PHONE_AGAIN = "这个号码好像不完整，请发送11位手机号，或回复“不留”。"
+SUMMARY = (
+    "请核对您要反映的内容：\n"
+    "问题：{description}\n"
+    "地点：{place}\n"
+    "类别：{topic}（拟转交{department}）\n"
+    "联系：{contact}{attachments}\n\n"
+    "回复“确认”提交；回复“修改”更正；回复“取消”放弃。也可以直接发送“地点改为…”或“补充…”。"
+)
+SUMMARY_MAX_DESCRIPTION = 300
+CONTACT_YES = "同意联系（{phone}）"
+CONTACT_NO = "不需要联系"
+CONTACT_ANONYMOUS = "匿名反映"
+ATTACHMENTS = "\n附件：{photos}张照片、{locations}个位置"
+ASK_WHAT_TO_EDIT = "请问要修改哪一项？\n1. 问题描述\n2. 地点\n3. 联系方式"
+ASK_NEW_DESCRIPTION = "请重新描述您的问题（会替换原来的描述）。"
+APPENDED = "已补充到问题描述中。"
+ATTACHED_PHOTO = "已收到照片（共{count}张），提交时会一并附上。"
+ATTACHED_LOCATION = "已收到位置：{label}。"
+ABANDONED = "好的，本次反映已取消，没有提交。需要时随时再来。"
+REGISTERED = (
+    "您反映的问题已受理，编号 {number}。\n"
+    "我们会在24小时内转交{department}办理，{reply_due}前答复您（3个工作日内）。\n"
+    "随时发送“查询 {number}”查看进度。"
+)
+REPORT_STARTED_WITH_MEDIA = "收到。请再用文字说说您要反映的问题，照片和位置会一并附上。"
+
+# --- progress flow -------------------------------------------------------------------------------
+CASE_STATUS = (
+    "编号 {number}（{created}受理）\n"
+    "状态：{state}\n"
+    "类别：{topic}，承办：{department}\n"
+    "问题：{description}\n"
+    "进展：\n{events}"
+)
+CASE_DUE = "\n预计 {reply_due} 前答复。"
+CASE_NOT_FOUND = "没有找到您名下编号为 {number} 的案件，请核对编号（格式如 {example}）。"
+MY_CASES = "您反映过的问题（最近{count}件）：\n{lines}\n发送编号可查看详情。"
+MY_CASES_LINE = "{number}｜{state}｜{summary}"
+NO_CASES = "您还没有反映过问题。直接告诉我遇到了什么问题，就可以开始反映。"

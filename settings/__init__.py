@@ -1,0 +1,29 @@
+"""One settings object for the process (environment) and one for the deployment (config.yml).
+
+Every other package may import this one; it imports nothing of ours.
+"""
+
+from settings.deployment import (
+    TOPICS,
+    ConfigError,
+    Department,
+    Deployment,
+    Deputy,
+    DutySession,
+    Station,
+    load_deployment,
+)
+from settings.environment import Settings, get_settings
+
+__all__ = [
+    "TOPICS",
+    "ConfigError",
+    "Deployment",
+    "Department",
+    "Deputy",
+    "DutySession",
+    "Settings",
+    "Station",
+    "get_settings",
+    "load_deployment",
+]

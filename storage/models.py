@@ -1,0 +1,211 @@
+"""SQLAlchemy models of the case store. The database is the source of truth."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class Station(Base):
+    __tablename__ = "stations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300))
+    hours: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(40))
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+
+
+class Deputy(Base):
+    __tablename__ = "deputies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(20))
+    constituency: Mapped[str] = mapped_column(String(200))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    channels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    phone: Mapped[str] = mapped_column(String(40), default="")
+
+
+class Citizen(Base):
+    __tablename__ = "citizens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    identities: Mapped[list[ChannelIdentity]] = relationship(back_populates="citizen")
+
+
+class ChannelIdentity(Base):
+    """How one citizen is known on one channel (WeChat openid, Telegram chat id...)."""
+
+    __tablename__ = "channel_identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_inbound_at: Mapped[dt.datetime | None]
+    citizen: Mapped[Citizen] = relationship(back_populates="identities")
+
+
+class Conversation(Base):
+    """All messages between one citizen identity and the station on one channel."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("identity_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identity_id: Mapped[int] = mapped_column(ForeignKey("channel_identities.id"))
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_message_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    """One inbound or outbound message, written before the bot acts on it."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("channel", "direction", "external_id"),
+        Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    # The channel's own id of the delivery (WeChat MsgId...), for duplicate detection.
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(20))  # text, image, location, voice, event, ...
+    text: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Inbound: received -> handled | rate_limited | nlu_pending. Outbound: sent.
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    intent: Mapped[str | None] = mapped_column(String(40))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class HumanRequest(Base):
+    """A citizen asked for a person; staff answer it from the console."""
+
+    __tablename__ = "human_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"))
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    answer_by: Mapped[dt.datetime]
+    answered_at: Mapped[dt.datetime | None]
+
+
+class CaseCounter(Base):
+    """Last sequence number used for case numbers on one day."""
+
+    __tablename__ = "case_counters"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("deputies.id"))
+    state: Mapped[str] = mapped_column(String(30), index=True)
+    topic: Mapped[str] = mapped_column(String(40))
+    topic_confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    description: Mapped[str] = mapped_column(Text)
+    place: Mapped[str] = mapped_column(String(300), default="")
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    transfer_due_at: Mapped[dt.datetime]
+    reply_due_at: Mapped[dt.datetime]
+    overdue_at: Mapped[dt.datetime]
+    events: Mapped[list[CaseEvent]] = relationship(order_by="CaseEvent.id", back_populates="case")
+    attachments: Mapped[list[CaseAttachment]] = relationship(
+        order_by="CaseAttachment.id", back_populates="case"
+    )
+
+
+class CaseEvent(Base):
+    """One change of a case: who, in which role, when, from which state to which, and why."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(100))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    from_state: Mapped[str | None] = mapped_column(String(30))
+    to_state: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    case: Mapped[Case] = relationship(back_populates="events")
+
+
+class CaseAttachment(Base):
+    """A photo, location or voice note the citizen sent with the case."""
+
+    __tablename__ = "case_attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    media_ref: Mapped[str] = mapped_column(String(500), default="")
+    label: Mapped[str] = mapped_column(String(300), default="")
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    case: Mapped[Case] = relationship(back_populates="attachments")

