@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,9 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func, select, text
 
-from bot import api
+from bot import api, staff_api
 from bot.limits import BodyLimit
 from bot.services import Services
+from bot.worker import Worker
 from settings import Settings, get_settings
 from storage.models import Case, Message
 
@@ -22,16 +24,23 @@ def create_app(settings: Settings | None = None, *, local_trial: bool = True) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.services = await Services.start(settings)
+        app.state.services = services = await Services.start(settings)
+        stop = asyncio.Event()
+        # An embedded Redis is private to this process, so no separate worker can share it: run the jobs here.
+        jobs = asyncio.create_task(Worker(services).run_forever(stop)) if settings.embedded_redis else None
         try:
             yield
         finally:
-            await app.state.services.close()
+            stop.set()
+            if jobs:
+                await jobs
+            await services.close()
 
     app = FastAPI(title="网上代表联络站", lifespan=lifespan)
     app.state.local_trial = local_trial
     app.add_middleware(BodyLimit)
     app.include_router(api.router)
+    app.include_router(staff_api.router)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:

@@ -13,8 +13,8 @@ from storage.models import Case, Department
 from storage.repositories import CaseStore, DirectoryStore
 
 
-def case_json(case: Case, departments: dict[int, str]) -> dict[str, Any]:
-    return {
+def case_json(case: Case, departments: dict[int, str], events: bool = True) -> dict[str, Any]:
+    data = {
         "case_no": case.number,
         "state": case.state,
         "state_label": CaseState(case.state).label,
@@ -26,12 +26,14 @@ def case_json(case: Case, departments: dict[int, str]) -> dict[str, Any]:
         "created_at": case.created_at.isoformat(),
         "updated_at": case.updated_at.isoformat(),
         "reply_due_at": case.reply_due_at.isoformat(),
-        "events": [
+    }
+    if events:
+        data["events"] = [
             {"action": e.action, "actor": e.actor, "role": e.actor_role, "from": e.from_state, "to": e.to_state,
              "reason": e.reason, "at": e.at.isoformat()}
             for e in case.events
-        ],
-    }
+        ]
+    return data
 
 
 async def list_cases(settings: Settings, limit: int, as_json: bool) -> str:
@@ -79,3 +81,89 @@ async def show_case(settings: Settings, number: str, as_json: bool) -> str | Non
     lines += [f"  {e.at.astimezone(LOCAL):%Y-%m-%d %H:%M}  {e.actor_role}:{e.actor}  {e.from_state or '-'} → "
               f"{e.to_state}  {e.reason}" for e in case.events]
     return "\n".join(lines)
+
+
+async def run_worker(settings: Settings, burst: bool) -> str:
+    import asyncio
+    import signal
+
+    from bot.services import Services
+    from bot.worker import Worker
+
+    services = await Services.start(settings)
+    try:
+        worker = Worker(services)
+        if burst:
+            return json.dumps(await worker.run_due(burst=True), ensure_ascii=False)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await worker.run_forever(stop)
+        return "worker stopped"
+    finally:
+        await services.close()
+
+
+async def add_user(settings: Settings, name: str, role: str, department: str | None, deputy: str | None,
+                   channel: str | None, address: str | None, password: str | None) -> str:
+    from bot.services import Services
+    from storage.models import Deputy
+    from storage.repositories import UserStore
+
+    services = await Services.start(settings)
+    try:
+        async with services.sessionmaker() as session:
+            directory = DirectoryStore(session)
+            department_id = deputy_id = None
+            if role == "department":
+                department_id = (await directory.ids(Department)).get(department or "")
+                if department_id is None:
+                    raise ValueError(f"--role department needs --department, one of: "
+                                     f"{', '.join(d.code for d in services.deployment.departments)}")
+            if role == "deputy":
+                deputy_id = (await directory.ids(Deputy)).get(deputy or "")
+                if deputy_id is None:
+                    raise ValueError(f"--role deputy needs --deputy, one of: "
+                                     f"{', '.join(d.code for d in services.deployment.deputies)}")
+            users = UserStore(session)
+            if await users.by_name(name):
+                raise ValueError(f"user {name} already exists")
+            new, token = await users.add(name=name, role=role, department_id=department_id, deputy_id=deputy_id,
+                                         password=password)
+            new.channel, new.address = channel, address
+            await session.commit()
+            return token
+    finally:
+        await services.close()
+
+
+async def act_on_case(settings: Settings, number: str, user_name: str, action, fields: dict) -> tuple[bool, str]:  # type: ignore[no-untyped-def]
+    from bot.services import Services
+    from casework.cases import Role
+    from casework.lifecycle import Command, IllegalTransition
+    from casework.operations import perform
+    from casework.records import Actor
+    from storage.models import utcnow
+    from storage.repositories import UserStore
+
+    services = await Services.start(settings)
+    try:
+        async with services.sessionmaker() as session:
+            user = await UserStore(session).by_name(user_name)
+            if user is None or not user.active:
+                return False, f"没有用户 {user_name}（liaison user add 创建）"
+            actor = Actor(name=user.name, role=Role(user.role), department_id=user.department_id)
+            command = Command(action, actor.role, actor.name, reason=fields.get("reason") or "",
+                              rating=fields.get("rating"), merged_into=fields.get("merged_into"),
+                              answer=fields.get("answer"), level=fields.get("level"))
+            try:
+                case, transition = await perform(session, services.deployment, services.calendar, number, actor,
+                                                 command, utcnow(), topic=fields.get("topic"),
+                                                 department_code=fields.get("department"))
+            except IllegalTransition as exc:
+                return False, exc.message
+            return True, (f"{case.number}: {CaseState(transition.from_state).label} → "
+                          f"{CaseState(transition.to_state).label}（{transition.reason}）")
+    finally:
+        await services.close()

@@ -59,6 +59,41 @@ def chat(user_id: str | None) -> None:
     asyncio.run(run_chat(_settings(), user_id))
 
 
+@main.command()
+@click.option("--burst", is_flag=True, help="run every job once and exit")
+def worker(burst: bool) -> None:
+    """Send pushes and run the timed jobs (deadlines, reminders, closing unrated answers)."""
+    from bot.case_commands import run_worker
+
+    click.echo(asyncio.run(run_worker(_settings(), burst)))
+
+
+@main.group()
+def user() -> None:
+    """People using the API and console."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["staff", "department", "deputy", "admin"]), required=True)
+@click.option("--department", help="department code (config.yml), for --role department")
+@click.option("--deputy", help="deputy code (config.yml), for --role deputy")
+@click.option("--channel", help="where pushes reach them, e.g. telegram")
+@click.option("--address", help="their id on that channel, e.g. a Telegram chat id")
+@click.option("--password", is_flag=True, help="also set a console password (asked for)")
+def user_add(name: str, role: str, department: str | None, deputy: str | None, channel: str | None,
+             address: str | None, password: bool) -> None:
+    """Create a user and print their API token (shown once)."""
+    from bot.case_commands import add_user
+
+    secret = click.prompt("密码", hide_input=True, confirmation_prompt=True) if password else None
+    try:
+        token = asyncio.run(add_user(_settings(), name, role, department, deputy, channel, address, secret))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(token)
+
+
 @main.group()
 def db() -> None:
     """The case store."""
@@ -144,6 +179,33 @@ def case_show(case_no: str, as_json: bool) -> None:
     if output is None:
         raise click.ClickException(f"没有编号为 {case_no} 的案件")
     click.echo(output)
+
+
+def _add_action_commands() -> None:
+    """`liaison case transfer|acknowledge|record_reply|... CASE_NO --as USER`, one per lifecycle action."""
+    from casework.lifecycle import Action
+
+    for action in Action:
+        @case.command(action.value.replace("_", "-"), help=f"{action.value} on a case, as a user")
+        @click.argument("case_no")
+        @click.option("--as", "user_name", required=True, help="the user acting (liaison user add)")
+        @click.option("--reason", default="", help="why; the reply text for record-reply; the comment for rate")
+        @click.option("--rating", type=click.Choice(["满意", "基本满意", "不满意"]))
+        @click.option("--merged-into")
+        @click.option("--answer")
+        @click.option("--level", type=click.Choice(["区县", "市"]))
+        @click.option("--topic")
+        @click.option("--department", help="department code, for assign")
+        def run_action(case_no: str, user_name: str, _action: Action = action, **fields: str | None) -> None:
+            from bot.case_commands import act_on_case
+
+            ok, message = asyncio.run(act_on_case(_settings(), case_no, user_name, _action, fields))
+            if not ok:
+                raise click.ClickException(message)
+            click.echo(message)
+
+
+_add_action_commands()
 
 
 def _redacted(url: str) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.senders import PushSender, make_senders
 from casework.workdays import WorkingCalendar
 from handlers.dispatch import Dispatcher
 from nlu.client import RasaParser, Understanding
@@ -28,6 +29,7 @@ class Services:
     keys: Keys
     rasa: RasaParser
     dispatcher: Dispatcher
+    senders: dict[str, PushSender]
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
@@ -40,7 +42,8 @@ class Services:
         keys = Keys(settings.redis_prefix)
         rasa = RasaParser(settings.rasa_url, settings.rasa_timeout)
         dispatcher = Dispatcher(sessionmaker, redis, keys, Understanding(rasa), deployment, calendar)
-        services = cls(settings, deployment, calendar, engine, sessionmaker, redis, keys, rasa, dispatcher)
+        senders = make_senders(settings, sessionmaker)
+        services = cls(settings, deployment, calendar, engine, sessionmaker, redis, keys, rasa, dispatcher, senders)
         await services.mirror_directory()
         return services
 
@@ -56,6 +59,8 @@ class Services:
             await session.commit()
 
     async def close(self) -> None:
+        for sender in self.senders.values():
+            await sender.close()
         await self.rasa.close()
         await self.redis.aclose()
         await self.engine.dispose()

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casework.cases import find_case_numbers
 from casework.workdays import WorkingCalendar
-from handlers import progress, report, smalltalk, texts
+from handlers import followup, progress, rating, report, smalltalk, texts
 from handlers.state import DialogueStore
 from handlers.turn import Inbound, Reply, Turn
 from nlu.client import Understanding
@@ -34,7 +34,7 @@ INTENT_FLOWS: dict[str, Flow] = {
     "thank": smalltalk.thank,
     "book_reception": smalltalk.booking,
     "cancel_booking": smalltalk.cancel_booking,
-    "rate_service": smalltalk.rate,
+    "rate_service": rating.rate,
     "ask_deputy": smalltalk.deputies,
     "ask_station_info": smalltalk.station_info,
     "request_human": smalltalk.request_human,
@@ -91,13 +91,17 @@ class Dispatcher:
         party = await conversations.identify(inbound.channel, inbound.user_id)
         message = await conversations.record_inbound(party, kind=inbound.kind, text=inbound.text,
                                                      payload=inbound.payload(), external_id=inbound.external_id)
-        await session.commit()  # written before the bot acts on it
         if message is None:
             assert inbound.external_id is not None
             return await self._stored_replies(session, inbound.external_id, inbound.channel)
+        message_id = message.id
+        # Pushes that waited for this citizen's next message (channels that cannot push) come first.
+        waiting = [Reply(m.text, tuple(m.payload.get("buttons", []))) for m in
+                   await conversations.take_unread(party.conversation_id)]
+        await session.commit()  # written before the bot acts on it
 
         state = await self.dialogues.load(inbound.channel, inbound.user_id)
-        turn = Turn(inbound=inbound, party=party, state=state, message_id=message.id, session=session,
+        turn = Turn(inbound=inbound, party=party, state=state, message_id=message_id, session=session,
                     deployment=self.deployment, calendar=self.calendar, now=self.clock())
         status = "handled"
         if await self._flooded(inbound):
@@ -108,12 +112,12 @@ class Dispatcher:
             status = await self._converse(turn)
         for reply in turn.replies:
             await conversations.record_outbound(party, text=reply.text, payload={"buttons": list(reply.buttons)},
-                                                in_reply_to=message.id)
-        await conversations.mark(message.id, status=status, intent=turn.nlu.intent if turn.nlu else None,
+                                                in_reply_to=message_id)
+        await conversations.mark(message_id, status=status, intent=turn.nlu.intent if turn.nlu else None,
                                  confidence=turn.nlu.confidence if turn.nlu else None)
         await session.commit()
         await self.dialogues.save(inbound.channel, inbound.user_id, state)
-        return turn.replies
+        return waiting + turn.replies
 
     async def _converse(self, turn: Turn) -> str:
         """Pick the flow for this message and run it; return the inbound message's status."""
@@ -134,6 +138,9 @@ class Dispatcher:
         if state.flow == "report":
             await report.resume(turn)
             return "handled"
+        if state.flow == "withdraw":
+            await followup.confirm_withdraw(turn)
+            return "handled"
         if turn.nlu.source == "none":
             state.pending_text = inbound.text
             turn.say(texts.NLU_DOWN, "1", "2", "3", "4")
@@ -146,6 +153,12 @@ class Dispatcher:
         assert nlu is not None
         if HELP.match(turn.text):
             return smalltalk.help_
+        if rating.RATING_START.match(turn.text):
+            return rating.rate
+        if followup.ADD_INFO.match(turn.text):
+            return followup.add_info
+        if followup.WITHDRAW.match(turn.text):
+            return followup.withdraw
         if nlu.intent != "report_issue" and find_case_numbers(turn.text, self.deployment.case_prefix):
             return progress.ask_progress
         if nlu.intent in INTENT_FLOWS and (nlu.source != "rasa" or nlu.confidence >= MIN_CONFIDENCE):

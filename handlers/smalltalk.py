@@ -60,10 +60,6 @@ async def cancel_booking(turn: Turn) -> None:
     turn.say(texts.NO_BOOKING.format(**_station(turn)))
 
 
-async def rate(turn: Turn) -> None:
-    turn.say(texts.NOTHING_TO_RATE)
-
-
 async def request_human(turn: Turn) -> None:
     """Recorded for staff; the citizen is told by when a person will answer."""
     answer_by = human_answer_by(turn.now, turn.calendar)

@@ -84,3 +84,16 @@ CASE_NOT_FOUND = "没有找到您名下编号为 {number} 的案件，请核对�
 MY_CASES = "您反映过的问题（最近{count}件）：\n{lines}\n发送编号可查看详情。"
 MY_CASES_LINE = "{number}｜{state}｜{summary}"
 NO_CASES = "您还没有反映过问题。直接告诉我遇到了什么问题，就可以开始反映。"
+
+# --- rating and follow-up ------------------------------------------------------------------------
+ASK_RATING = "请问您对答复的评价是？请回复：满意、基本满意 或 不满意（可以在后面写上意见）。"
+ALREADY_RATED = "您对案件 {number} 的评价我们已经收到了，不需要重复评价。如还有意见，可以发送“补充”加上内容。"
+RATED_CLOSED = "感谢您的评价（{rating}）！案件 {number} 已办结。"
+RATED_REHANDLING = "收到您的意见，很抱歉没能让您满意。案件 {number} 已退回承办部门重新办理，{reply_due}前会再次答复您。"
+RATED_ESCALATED = "收到您的意见。案件 {number} 经两次办理您仍不满意，已提请人大常委会跟进督办，我们会继续告诉您进展。"
+NO_OPEN_CASE = "您目前没有正在办理的案件。要反映新问题，直接告诉我遇到了什么就可以。"
+ASK_ADDITION = "请在“补充”后面写上要补充的内容（案件 {number}）。"
+ADDED_TO_CASE = "已把您补充的内容加入案件 {number}，承办人员会看到。"
+CONFIRM_WITHDRAW = "确定要撤回案件 {number} 吗？撤回后将不再办理。回复“确认撤回”撤回，回复其他内容则保留。"
+NOT_WITHDRAWN = "好的，案件 {number} 保留，继续办理。"
+WITHDRAWN = "案件 {number} 已撤回。以后有需要，随时再来反映。"

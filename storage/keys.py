@@ -25,3 +25,15 @@ class Keys:
 
     def rate_notice(self, channel: str, user_id: str, window: int) -> str:
         return f"{self.prefix}rate-notice:{channel}:{user_id}:{window}"
+
+    def job_lock(self, name: str) -> str:
+        """Held while one worker runs the job; expires with the job's timeout if that worker dies."""
+        return f"{self.prefix}jobs:lock:{name}"
+
+    def job_next_run(self, name: str) -> str:
+        return f"{self.prefix}jobs:next:{name}"
+
+    @property
+    def failed_jobs(self) -> str:
+        """The latest failures, newest first, for staff to see."""
+        return f"{self.prefix}jobs:failed"

@@ -173,6 +173,11 @@ class Case(Base):
     transfer_due_at: Mapped[dt.datetime]
     reply_due_at: Mapped[dt.datetime]
     overdue_at: Mapped[dt.datetime]
+    escalation_level: Mapped[str | None] = mapped_column(String(20))
+    merged_into: Mapped[str | None] = mapped_column(String(20))
+    closed_at: Mapped[dt.datetime | None]
+    # Optimistic lock: every change bumps it, so two staff acting at once cannot both win.
+    version: Mapped[int] = mapped_column(Integer, default=1)
     events: Mapped[list[CaseEvent]] = relationship(order_by="CaseEvent.id", back_populates="case")
     attachments: Mapped[list[CaseAttachment]] = relationship(
         order_by="CaseAttachment.id", back_populates="case"
@@ -209,3 +214,82 @@ class CaseAttachment(Base):
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     case: Mapped[Case] = relationship(back_populates="attachments")
+
+
+class CaseReply(Base):
+    """The department's (or staff's) answer to a case, reviewed by staff before it reaches the citizen."""
+
+    __tablename__ = "case_replies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(100))
+    author_role: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | approved | sent_back
+    # 1 for the first approved reply, 2 after re-handling; set on approval.
+    number: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    reviewed_by: Mapped[str | None] = mapped_column(String(100))
+    reviewed_at: Mapped[dt.datetime | None]
+    review_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Rating(Base):
+    """The citizen's rating of one reply (reply 0 is a deputy's answer on the spot); one per reply."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("case_id", "reply_number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    reply_number: Mapped[int] = mapped_column(Integer)
+    rating: Mapped[str] = mapped_column(String(10))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    """A person using the API or console: staff, a department's handler, a deputy or an admin."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("deputies.id"))
+    # Only a hash of the API token is kept; the token itself is shown once, when created.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    # Where pushes reach this person (e.g. telegram + chat id); none means the console only.
+    channel: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Push(Base):
+    """A message the station sends on its own initiative (not a reply): recorded, then sent by a worker.
+
+    `dedupe_key` makes each push exist once however often the job that creates it runs.
+    Status: queued -> sending -> sent; or retry (with next_attempt_at), failed, waiting_window
+    (WeChat's 48-hour window is closed and no template applies), no_channel (nobody to send it to).
+    """
+
+    __tablename__ = "pushes"
+    __table_args__ = (Index("ix_pushes_status_next_attempt_at", "status", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient_type: Mapped[str] = mapped_column(String(20))  # citizen | staff | department | deputy
+    recipient: Mapped[str] = mapped_column(String(100))  # a citizen id or a user name, for people to read
+    channel: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(128))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    buttons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]

@@ -6,6 +6,9 @@ Each takes an AsyncSession and leaves committing to the caller, unless its docst
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +23,7 @@ from storage.models import (
     CaseAttachment,
     CaseCounter,
     CaseEvent,
+    CaseReply,
     ChannelIdentity,
     Citizen,
     Conversation,
@@ -27,7 +31,10 @@ from storage.models import (
     Deputy,
     HumanRequest,
     Message,
+    Push,
+    Rating,
     Station,
+    User,
     utcnow,
 )
 
@@ -120,12 +127,21 @@ class ConversationStore:
         ).scalar_one_or_none()
 
     async def record_outbound(self, party: Party, *, text: str, payload: dict[str, Any],
-                              in_reply_to: int | None) -> Message:
+                              in_reply_to: int | None, status: str = "sent") -> Message:
         message = Message(conversation_id=party.conversation_id, channel=party.channel, direction="out",
-                          kind="text", text=text, payload=payload, status="sent", in_reply_to_id=in_reply_to)
+                          kind="text", text=text, payload=payload, status=status, in_reply_to_id=in_reply_to)
         self.session.add(message)
         await self.session.flush()
         return message
+
+    async def take_unread(self, conversation_id: int) -> Sequence[Message]:
+        """Pushes waiting in the conversation for a channel that cannot push; marked sent as they are taken."""
+        unread = (await self.session.execute(
+            select(Message).where(Message.conversation_id == conversation_id, Message.direction == "out",
+                                  Message.status == "unread").order_by(Message.id))).scalars().all()
+        for message in unread:
+            message.status = "sent"
+        return unread
 
     async def replies_to(self, message_id: int) -> Sequence[Message]:
         return (
@@ -206,6 +222,56 @@ class CaseStore:
         await self.session.flush()
         return attachment
 
+    async def answers(self, case_id: int) -> tuple[bool, int, int, set[int]]:
+        """(a reply awaits review, replies approved, 不满意 ratings, reply numbers already rated)."""
+        statuses = (await self.session.execute(
+            select(CaseReply.status).where(CaseReply.case_id == case_id))).scalars().all()
+        ratings = (await self.session.execute(
+            select(Rating.reply_number, Rating.rating).where(Rating.case_id == case_id))).all()
+        return ("pending" in statuses, statuses.count("approved"),
+                sum(1 for _, r in ratings if r == "不满意"), {n for n, _ in ratings})
+
+    async def compare_and_set(self, case: Case, **values: Any) -> bool:
+        """Change the case only if nobody changed it since it was read (its version); bump the version."""
+        result = await self.session.execute(
+            update(Case).where(Case.id == case.id, Case.version == case.version)
+            .values(version=case.version + 1, **values)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return False
+        await self.session.refresh(case)
+        return True
+
+    async def add_reply(self, case_id: int, *, text: str, author: str, author_role: str,
+                        at: dt.datetime) -> CaseReply:
+        reply = CaseReply(case_id=case_id, text=text, author=author, author_role=author_role, created_at=at)
+        self.session.add(reply)
+        await self.session.flush()
+        return reply
+
+    async def review_pending_reply(self, case_id: int, *, status: str, by: str, at: dt.datetime,
+                                   note: str = "", number: int | None = None) -> CaseReply:
+        reply = (await self.session.execute(
+            select(CaseReply).where(CaseReply.case_id == case_id, CaseReply.status == "pending"))).scalar_one()
+        reply.status, reply.reviewed_by, reply.reviewed_at, reply.review_note = status, by, at, note
+        reply.number = number
+        await self.session.flush()
+        return reply
+
+    async def replies(self, case_id: int) -> Sequence[CaseReply]:
+        return (await self.session.execute(
+            select(CaseReply).where(CaseReply.case_id == case_id).order_by(CaseReply.id))).scalars().all()
+
+    async def add_rating(self, case_id: int, *, reply_number: int, rating: str, comment: str,
+                         at: dt.datetime) -> Rating:
+        """Raises IntegrityError when this reply was already rated (one rating per reply)."""
+        row = Rating(case_id=case_id, reply_number=reply_number, rating=rating, comment=comment, at=at)
+        async with self.session.begin_nested():
+            self.session.add(row)
+            await self.session.flush()
+        return row
+
     async def by_number(self, number: str) -> Case | None:
         return (
             await self.session.execute(
@@ -266,3 +332,136 @@ class DirectoryStore:
 
     async def names(self, model: type[Station] | type[Department] | type[Deputy]) -> dict[int, str]:
         return {id_: name for id_, name in (await self.session.execute(select(model.id, model.name))).all()}
+
+
+def hash_token(token: str) -> str:
+    """API tokens are long random strings, so a plain SHA-256 is enough to keep them unreadable at rest."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    """scrypt (RFC 7914) with a random salt, as `scrypt$n$r$p$salt$hash`."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
+    except ValueError:
+        return False
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+class UserStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, *, name: str, role: str, department_id: int | None = None, deputy_id: int | None = None,
+                  password: str | None = None) -> tuple[User, str]:
+        """Create a user; return it and its API token (shown once, only its hash is kept)."""
+        token = secrets.token_urlsafe(32)
+        user = User(name=name, role=role, department_id=department_id, deputy_id=deputy_id,
+                    token_hash=hash_token(token), password_hash=hash_password(password) if password else None)
+        self.session.add(user)
+        await self.session.flush()
+        return user, token
+
+    async def by_token(self, token: str) -> User | None:
+        return (await self.session.execute(
+            select(User).where(User.token_hash == hash_token(token), User.active.is_(True)))).scalar_one_or_none()
+
+    async def by_name(self, name: str) -> User | None:
+        return (await self.session.execute(select(User).where(User.name == name))).scalar_one_or_none()
+
+
+class PushStore:
+    """The push queue's rows. Claiming is compare-and-set per row, so several workers never share one."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def enqueue(self, **fields: Any) -> Push | None:
+        """Insert a push; None when one with the same dedupe_key exists (the job ran before)."""
+        push = Push(**fields)
+        try:
+            async with self.session.begin_nested():
+                self.session.add(push)
+                await self.session.flush()
+        except IntegrityError:
+            return None
+        return push
+
+    async def claim_due(self, now: dt.datetime, limit: int = 20) -> list[Push]:
+        candidates = (await self.session.execute(
+            select(Push.id).where(Push.status.in_(("queued", "retry")), Push.next_attempt_at <= now)
+            .order_by(Push.id).limit(limit))).scalars().all()
+        claimed = []
+        for push_id in candidates:
+            result = await self.session.execute(
+                update(Push).where(Push.id == push_id, Push.status.in_(("queued", "retry")))
+                .values(status="sending", claimed_at=now, attempts=Push.attempts + 1)
+                .execution_options(synchronize_session=False))
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                claimed.append(push_id)
+        await self.session.commit()
+        if not claimed:
+            return []
+        return list((await self.session.execute(
+            select(Push).where(Push.id.in_(claimed)).order_by(Push.id)
+            .execution_options(populate_existing=True))).scalars().all())
+
+    async def finish(self, push_id: int, *, status: str, error: str = "", next_attempt_at: dt.datetime | None = None,
+                     sent_at: dt.datetime | None = None) -> None:
+        values: dict[str, Any] = {"status": status, "last_error": error[:2000]}
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = next_attempt_at
+        if sent_at is not None:
+            values["sent_at"] = sent_at
+        await self.session.execute(update(Push).where(Push.id == push_id, Push.status == "sending").values(**values))
+        await self.session.commit()
+
+    async def give_up_in_doubt(self, claimed_before: dt.datetime) -> int:
+        """Pushes a dead worker left half-sent: maybe delivered, so never resent; marked for staff to see."""
+        result = await self.session.execute(
+            update(Push).where(Push.status == "sending", Push.claimed_at < claimed_before)
+            .values(status="failed", last_error="发送过程中进程中断，无法确认是否送达；为避免重复，未自动重发")
+            .execution_options(synchronize_session=False))
+        await self.session.commit()
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def listing(self, *, status: str | None = None, case_id: int | None = None,
+                      limit: int = 100) -> Sequence[Push]:
+        query = select(Push).order_by(Push.id.desc()).limit(limit)
+        if status:
+            query = query.where(Push.status == status)
+        if case_id:
+            query = query.where(Push.case_id == case_id)
+        return (await self.session.execute(query)).scalars().all()
+
+
+class RecipientStore:
+    """Where pushes reach people: a citizen's channel identity, or users by role."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def citizen_address(self, conversation_id: int | None) -> tuple[str | None, str | None]:
+        if conversation_id is None:
+            return None, None
+        row = (await self.session.execute(
+            select(ChannelIdentity.channel, ChannelIdentity.external_id)
+            .join(Conversation, Conversation.identity_id == ChannelIdentity.id)
+            .where(Conversation.id == conversation_id))).first()
+        return (row[0], row[1]) if row else (None, None)
+
+    async def users(self, roles: Sequence[str], *, department_id: int | None = None,
+                    deputy_id: int | None = None) -> Sequence[User]:
+        query = select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id)
+        if department_id is not None:
+            query = query.where(User.department_id == department_id)
+        if deputy_id is not None:
+            query = query.where(User.deputy_id == deputy_id)
+        return (await self.session.execute(query)).scalars().all()

@@ -1,0 +1,108 @@
+"""The timed jobs, one function each, registered in JOBS (arq's habit).
+
+Every job may run again after a worker died halfway: what it creates carries a de-duplication key
+(pushes) or is a compare-and-set on the case (automatic closing), so its effects happen once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from bot.senders import SendError, WindowClosed
+from bot.services import Services
+from casework import notices
+from casework.cases import Role
+from casework.lifecycle import OPEN_STATES, Action, Command, IllegalTransition
+from casework.pushes import case_view, queue
+from casework.records import Actor, act, case_facts
+from storage.models import Case, Department, utcnow
+from storage.repositories import CaseStore, DirectoryStore, PushStore, RecipientStore
+
+log = logging.getLogger("liaison.jobs")
+MAX_ATTEMPTS = 6
+# A push claimed longer ago than this by a worker that has not finished it is in doubt.
+SENDING_LEASE = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[Services, dt.datetime], Awaitable[int]]
+    every: dt.timedelta
+    timeout: dt.timedelta
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """30 s, 1 min, 2 min, 4 min, ... capped at one hour."""
+    return dt.timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+async def scan_deadlines(services: Services, now: dt.datetime) -> int:
+    """Reminders before and alerts after each deadline; close answers left unrated too long."""
+    deployment = services.deployment
+    rating_days = deployment.deadlines.rating_days
+    done = 0
+    async with services.sessionmaker() as session:
+        ids = (await session.execute(select(Case.id).where(Case.state.in_([s.value for s in OPEN_STATES]))
+                                     .order_by(Case.id))).scalars().all()
+        departments = await DirectoryStore(session).names(Department)
+    for case_id in ids:
+        async with services.sessionmaker() as session:
+            cases = CaseStore(session)
+            case = await session.get(Case, case_id)
+            if case is None:
+                continue
+            rated = (await case_facts(cases, case)).rated_current_reply
+            view = case_view(case, departments.get(case.department_id or 0, ""))
+            pushes, recipients = PushStore(session), RecipientStore(session)
+            done += await queue(pushes, recipients, case,
+                                notices.due(view, now, services.calendar, rated=rated, rating_days=rating_days), now)
+            if notices.unrated_expired(view, now, rated=rated, rating_days=rating_days):
+                try:
+                    case, transition, event = await act(cases, DirectoryStore(session), deployment, case.number,
+                                                 Actor("system", Role.SYSTEM),
+                                                 Command(Action.CLOSE_UNRATED, Role.SYSTEM, "system"), now,
+                                                 services.calendar)
+                except IllegalTransition:
+                    await session.rollback()
+                    continue
+                done += await queue(pushes, recipients, case,
+                                    notices.after_transition(case_view(case, view.department), transition, event.id),
+                                    now)
+            await session.commit()
+    return done
+
+
+async def send_pushes(services: Services, now: dt.datetime) -> int:
+    """Send what is due, each push once; retry with backoff what may succeed later."""
+    async with services.sessionmaker() as session:
+        store = PushStore(session)
+        await store.give_up_in_doubt(now - SENDING_LEASE)
+        claimed = await store.claim_due(now)
+        for push in claimed:
+            sender = services.senders.get(push.channel or "") or services.senders["*"]
+            try:
+                await sender.send(push)
+            except WindowClosed as exc:
+                await store.finish(push.id, status="waiting_window", error=str(exc))
+            except SendError as exc:
+                error = f"{exc.code} {exc}".strip()
+                if exc.retryable and push.attempts < MAX_ATTEMPTS:
+                    await store.finish(push.id, status="retry", error=error,
+                                       next_attempt_at=now + backoff(push.attempts))
+                else:
+                    await store.finish(push.id, status="failed", error=error)
+            else:
+                await store.finish(push.id, status="sent", sent_at=utcnow())
+    return len(claimed)
+
+
+JOBS = (
+    Job("send_pushes", send_pushes, every=dt.timedelta(seconds=2), timeout=dt.timedelta(minutes=2)),
+    Job("scan_deadlines", scan_deadlines, every=dt.timedelta(minutes=1), timeout=dt.timedelta(minutes=10)),
+)

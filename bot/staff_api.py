@@ -1,0 +1,111 @@
+"""The staff JSON API: cases and their operations, pushes. Each request carries a user's token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from bot.case_commands import case_json
+from bot.services import Services
+from casework.cases import Role
+from casework.lifecycle import Action, Command, IllegalTransition, allowed_actions
+from casework.operations import perform
+from casework.records import Actor, case_facts
+from storage.models import Case, Department, utcnow
+from storage.repositories import CaseStore, DirectoryStore, PushStore, UserStore
+
+router = APIRouter(prefix="/api", tags=["staff"])
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+async def current_actor(request: Request) -> Actor:
+    """The user behind `Authorization: Bearer TOKEN` (made by `liaison user add`)."""
+    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not token:
+        raise HTTPException(401, "需要登录：请在 Authorization 头中提供令牌（liaison user add 生成）")
+    async with request.app.state.services.sessionmaker() as session:
+        user = await UserStore(session).by_token(token)
+    if user is None:
+        raise HTTPException(401, "令牌无效或已停用")
+    return Actor(name=user.name, role=Role(user.role), department_id=user.department_id)
+
+
+def refusal(exc: IllegalTransition) -> JSONResponse:
+    status = 404 if exc.code == "not_found" else 403 if exc.code in ("forbidden_role", "not_your_department") else 409
+    return JSONResponse({"code": exc.code, "detail": exc.message}, status_code=status)
+
+
+class CaseAction(BaseModel):
+    action: Action
+    reason: str = Field(default="", max_length=5000)
+    rating: str | None = None
+    merged_into: str | None = Field(default=None, max_length=20)
+    answer: str | None = Field(default=None, max_length=5000)
+    level: str | None = None
+    topic: str | None = None
+    department: str | None = Field(default=None, description="department code, for assign")
+
+
+@router.get("/cases")
+async def list_cases(state: str | None = None, limit: int = 100, actor: Actor = Depends(current_actor),
+                     services: Services = Depends(services)) -> list[dict]:
+    async with services.sessionmaker() as session:
+        query = select(Case).order_by(Case.id.desc()).limit(min(limit, 1000))
+        if state:
+            query = query.where(Case.state == state)
+        if actor.role is Role.DEPARTMENT:
+            query = query.where(Case.department_id == actor.department_id)
+        cases = (await session.execute(query)).scalars().all()
+        departments = await DirectoryStore(session).names(Department)
+        return [case_json(c, departments, events=False) for c in cases]
+
+
+@router.get("/cases/{number}")
+async def show_case(number: str, actor: Actor = Depends(current_actor),
+                    services: Services = Depends(services)) -> JSONResponse:
+    async with services.sessionmaker() as session:
+        cases = CaseStore(session)
+        case = await cases.by_number(number)
+        if case is None or (actor.role is Role.DEPARTMENT and case.department_id != actor.department_id):
+            return JSONResponse({"code": "not_found", "detail": f"没有编号为 {number} 的案件。"}, status_code=404)
+        departments = await DirectoryStore(session).names(Department)
+        data = case_json(case, departments)
+        data["replies"] = [{"text": r.text, "status": r.status, "number": r.number, "author": r.author,
+                            "review_note": r.review_note} for r in await cases.replies(case.id)]
+        data["allowed_actions"] = [a.value for a in allowed_actions(await case_facts(cases, case), actor.role)]
+        data["pushes"] = [{"kind": p.kind, "recipient": p.recipient, "channel": p.channel, "status": p.status,
+                           "attempts": p.attempts, "error": p.last_error}
+                          for p in await PushStore(session).listing(case_id=case.id)]
+        return JSONResponse(data)
+
+
+@router.post("/cases/{number}/actions")
+async def case_action(number: str, body: CaseAction, actor: Actor = Depends(current_actor),
+                      services: Services = Depends(services)) -> JSONResponse:
+    command = Command(body.action, actor.role, actor.name, reason=body.reason, rating=body.rating,
+                      merged_into=body.merged_into, answer=body.answer, level=body.level)
+    async with services.sessionmaker() as session:
+        try:
+            case, transition = await perform(session, services.deployment, services.calendar, number, actor,
+                                             command, utcnow(), topic=body.topic, department_code=body.department)
+        except IllegalTransition as exc:
+            return refusal(exc)
+    return JSONResponse({"case_no": case.number, "from": transition.from_state.value,
+                         "to": transition.to_state.value, "reason": transition.reason})
+
+
+@router.get("/pushes")
+async def list_pushes(status: str | None = None, actor: Actor = Depends(current_actor),
+                      services: Services = Depends(services)) -> list[dict]:
+    if actor.role not in (Role.STAFF, Role.ADMIN):
+        raise HTTPException(403, "只有工作人员可以查看推送记录")
+    async with services.sessionmaker() as session:
+        return [{"id": p.id, "kind": p.kind, "recipient_type": p.recipient_type, "recipient": p.recipient,
+                 "channel": p.channel, "status": p.status, "attempts": p.attempts, "error": p.last_error,
+                 "created_at": p.created_at.isoformat(), "sent_at": p.sent_at.isoformat() if p.sent_at else None}
+                for p in await PushStore(session).listing(status=status)]

@@ -1,0 +1,72 @@
+"""`liaison worker`: runs the timed jobs. Several workers may run at once: a Redis lock per job lets
+one of them run it at a time, and the jobs themselves are safe to run again after a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import socket
+
+from redis.exceptions import LockError
+
+from bot.jobs import JOBS, Job
+from bot.services import Services
+from storage.models import utcnow
+
+log = logging.getLogger("liaison.worker")
+KEEP_FAILURES = 200
+
+
+class Worker:
+    def __init__(self, services: Services, jobs: tuple[Job, ...] = JOBS) -> None:
+        self.services = services
+        self.jobs = jobs
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+
+    async def run_due(self, now: dt.datetime | None = None, *, burst: bool = False) -> dict[str, int]:
+        """Run every job whose time has come (every job when `burst`); return what each did."""
+        now = now or utcnow()
+        results: dict[str, int] = {}
+        for job in self.jobs:
+            if burst or await self._is_due(job, now):
+                done = await self._run(job, now)
+                if done is not None:
+                    results[job.name] = done
+        return results
+
+    async def run_forever(self, stop: asyncio.Event, tick: float = 1.0) -> None:
+        log.info("worker %s started with jobs %s", self.name, ", ".join(j.name for j in self.jobs))
+        while not stop.is_set():
+            await self.run_due()
+            try:
+                await asyncio.wait_for(stop.wait(), tick)
+            except TimeoutError:
+                pass
+
+    async def _is_due(self, job: Job, now: dt.datetime) -> bool:
+        next_run = await self.services.redis.get(self.services.keys.job_next_run(job.name))
+        return next_run is None or float(next_run) <= now.timestamp()
+
+    async def _run(self, job: Job, now: dt.datetime) -> int | None:
+        redis, keys = self.services.redis, self.services.keys
+        lock = redis.lock(keys.job_lock(job.name), timeout=job.timeout.total_seconds(), blocking=False)
+        if not await lock.acquire():
+            return None
+        try:
+            done = await asyncio.wait_for(job.run(self.services, now), job.timeout.total_seconds())
+            await redis.set(keys.job_next_run(job.name), (now + job.every).timestamp())
+            return done
+        except Exception as exc:  # noqa: BLE001 - a failed job is recorded and retried at its next turn
+            log.exception("job %s failed", job.name)
+            record = {"job": job.name, "worker": self.name, "at": now.isoformat(), "error": repr(exc)[:2000]}
+            await redis.lpush(keys.failed_jobs, json.dumps(record, ensure_ascii=False))
+            await redis.ltrim(keys.failed_jobs, 0, KEEP_FAILURES - 1)
+            return None
+        finally:
+            try:
+                await lock.release()
+            except LockError:
+                log.warning("job %s outlived its lock", job.name)

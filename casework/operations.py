@@ -1,0 +1,49 @@
+"""One operation on a case, whoever asks (API, CLI, chat, a job): decide, record, queue the pushes, commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casework.lifecycle import Action, Command, IllegalTransition, Transition
+from casework.notices import after_transition
+from casework.pushes import case_view, queue
+from casework.records import Actor, act
+from casework.workdays import WorkingCalendar
+from settings import Deployment
+from storage.models import Case, Department
+from storage.repositories import CaseStore, DirectoryStore, PushStore, RecipientStore
+
+
+async def perform(
+    session: AsyncSession,
+    deployment: Deployment,
+    calendar: WorkingCalendar,
+    number: str,
+    actor: Actor,
+    command: Command,
+    now: dt.datetime,
+    *,
+    topic: str | None = None,
+    department_code: str | None = None,
+) -> tuple[Case, Transition]:
+    """Carry out `command` and commit it with its pushes; on IllegalTransition nothing is kept."""
+    cases, directory = CaseStore(session), DirectoryStore(session)
+    try:
+        case, transition, event = await act(cases, directory, deployment, number, actor, command, now, calendar,
+                                            topic=topic, department_code=department_code)
+        answer = ""
+        if transition.action is Action.APPROVE_REPLY:
+            answer = next(r.text for r in reversed(await cases.replies(case.id)) if r.status == "approved")
+        elif transition.action is Action.ANSWER_ON_SPOT:
+            answer = command.answer or ""
+        departments = await directory.names(Department)
+        view = case_view(case, departments.get(case.department_id or 0, ""))
+        await queue(PushStore(session), RecipientStore(session), case,
+                    after_transition(view, transition, event.id, answer), now)
+        await session.commit()
+    except IllegalTransition:
+        await session.rollback()
+        raise
+    return case, transition

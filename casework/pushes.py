@@ -1,0 +1,53 @@
+"""Queueing the pushes that notices call for: find each recipient's channel and address, record the push.
+
+A recipient with no channel still gets a row (status no_channel), so staff can see who was not reached.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from casework.cases import CaseState, Role
+from casework.notices import CITIZEN, DEPARTMENT, DEPUTY, CaseView, Notice
+from storage.models import Case
+from storage.repositories import PushStore, RecipientStore
+
+
+def case_view(case: Case, department: str) -> CaseView:
+    return CaseView(id=case.id, number=case.number, state=CaseState(case.state), topic=case.topic,
+                    department=department, description=case.description, place=case.place,
+                    reply_due_at=case.reply_due_at, overdue_at=case.overdue_at, transfer_due_at=case.transfer_due_at,
+                    has_deputy=case.deputy_id is not None, last_change_at=case.updated_at)
+
+
+async def queue(pushes: PushStore, recipients: RecipientStore, case: Case, notices: list[Notice],
+                now: dt.datetime) -> int:
+    """Record one push per notice and person; return how many were new (repeats are ignored)."""
+    created = 0
+    for notice in notices:
+        for recipient, channel, address in await _addresses(recipients, case, notice.recipient):
+            push = await pushes.enqueue(
+                dedupe_key=f"{notice.dedupe_key}:{recipient}", kind=notice.kind, recipient_type=notice.recipient,
+                recipient=recipient, channel=channel, address=address, case_id=case.id, text=notice.text,
+                buttons=list(notice.buttons), status="queued" if address else "no_channel",
+                next_attempt_at=now, created_at=now)
+            created += push is not None
+    return created
+
+
+async def _addresses(recipients: RecipientStore, case: Case, kind: str) -> list[tuple[str, str | None, str | None]]:
+    if kind == CITIZEN:
+        channel, address = await recipients.citizen_address(case.conversation_id)
+        return [(f"citizen:{case.citizen_id}", channel, address)]
+    if kind == DEPARTMENT:
+        users = await recipients.users([Role.DEPARTMENT.value], department_id=case.department_id or -1)
+        label = f"department:{case.department_id}"
+    elif kind == DEPUTY:
+        users = await recipients.users([Role.DEPUTY.value], deputy_id=case.deputy_id or -1)
+        label = f"deputy:{case.deputy_id}"
+    else:
+        users = await recipients.users([Role.STAFF.value, Role.ADMIN.value])
+        label = "staff"
+    if not users:
+        return [(label, None, None)]
+    return [(user.name, user.channel, user.address) for user in users]
