@@ -48,15 +48,7 @@ class Services:
         return services
 
     async def mirror_directory(self) -> None:
-        """Stations, departments and deputies of config.yml into the case store."""
-        d = self.deployment
-        async with self.sessionmaker() as session:
-            await DirectoryStore(session).mirror(
-                [s.model_dump() for s in d.stations],
-                [dept.model_dump() for dept in d.departments],
-                [dep.model_dump() for dep in d.deputies],
-            )
-            await session.commit()
+        await mirror_directory(self.sessionmaker, self.deployment)
 
     async def close(self) -> None:
         for sender in self.senders.values():
@@ -64,3 +56,14 @@ class Services:
         await self.rasa.close()
         await self.redis.aclose()
         await self.engine.dispose()
+
+
+async def mirror_directory(sessionmaker: async_sessionmaker[AsyncSession], deployment: Deployment) -> None:
+    """Stations, departments and deputies of config.yml into the case store."""
+    async with sessionmaker() as session:
+        await DirectoryStore(session).mirror(
+            [s.model_dump() for s in deployment.stations],
+            [dept.model_dump() for dept in deployment.departments],
+            [dep.model_dump() for dep in deployment.deputies],
+        )
+        await session.commit()

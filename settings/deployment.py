@@ -6,6 +6,7 @@ Loaded and validated once at start; a mistake is reported as one line naming the
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from pathlib import Path
 from typing import Literal
 
@@ -81,7 +82,7 @@ class CalendarOverrides(_Strict):
 
 
 class RateLimit(_Strict):
-    messages: int = 12
+    messages: int = 20
     per_seconds: int = 60
 
 
@@ -145,11 +146,15 @@ def load_deployment(path: Path) -> Deployment:
     try:
         return Deployment.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        # A misspelt key shows up twice (unknown, and the real one missing): name the misspelling.
+        err = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         where = ".".join(str(p) for p in err["loc"]) or "(top level)"
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key"
+            missing = [".".join(map(str, e["loc"])) for e in exc.errors() if e["type"] == "missing"]
+            if close := difflib.get_close_matches(where, missing, n=1):
+                message += f" (did you mean {close[0]}?)"
         elif err["type"] == "missing":
             message = "required key is missing"
         raise ConfigError(f"{path}: {where}: {message}") from None

@@ -6,6 +6,7 @@ from typing import Any
 
 from nlu.topics import TopicClassifier
 
+from bot.services import mirror_directory
 from casework.workdays import WorkingCalendar
 from handlers.dispatch import Dispatcher
 from handlers.turn import Inbound
@@ -32,12 +33,14 @@ class ScriptedParser(IntentParser):
         return {"intent": {"name": "nlu_fallback", "confidence": 0.3}, "entities": []}
 
 
-def build_dispatcher(settings: Settings, parser: IntentParser) -> tuple[Dispatcher, Any]:
+async def build_dispatcher(settings: Settings, parser: IntentParser) -> tuple[Dispatcher, Any]:
     """A dispatcher on the settings' database and Redis; returns it and a closer."""
     deployment = load_deployment(settings.config_path)
     engine = make_engine(settings.async_database_url)
     redis = redis_connection.connect(settings.redis_url, settings.var_dir)
-    dispatcher = Dispatcher(make_sessionmaker(engine), redis, Keys(settings.redis_prefix),
+    sessionmaker = make_sessionmaker(engine)
+    await mirror_directory(sessionmaker, deployment)
+    dispatcher = Dispatcher(sessionmaker, redis, Keys(settings.redis_prefix),
                             Understanding(parser, TopicClassifier.from_project()), deployment,
                             WorkingCalendar(deployment.calendar.holidays, deployment.calendar.workdays))
 

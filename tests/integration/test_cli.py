@@ -56,4 +56,4 @@ def test_a_wrong_config_is_one_line(tmp_path):
                    encoding="utf-8")
     result = _run(["case", "list"], {"LIAISON_CONFIG": str(bad)})
     assert result.returncode != 0
-    assert result.stderr.strip().splitlines() == [f"Error: {bad}: station: unknown key"]
+    assert result.stderr.strip().splitlines() == [f"Error: {bad}: station: unknown key (did you mean stations?)"]

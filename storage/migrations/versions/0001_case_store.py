@@ -2,11 +2,12 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 17:57:51.501759
+Create Date: 2026-11-22 18:29:35.142863
 """
 
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+
 
 revision = '0001'
 down_revision = None
@@ -89,6 +90,24 @@ def upgrade() -> None:
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_conversations_citizen_id'), ['citizen_id'], unique=False)
 
+    op.create_table('users',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=True),
+    sa.Column('deputy_id', sa.Integer(), nullable=True),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('password_hash', sa.String(length=200), nullable=True),
+    sa.Column('channel', sa.String(length=20), nullable=True),
+    sa.Column('address', sa.String(length=128), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_users_department_id_departments')),
+    sa.ForeignKeyConstraint(['deputy_id'], ['deputies.id'], name=op.f('fk_users_deputy_id_deputies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
+    sa.UniqueConstraint('name', name=op.f('uq_users_name')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_users_token_hash'))
+    )
     op.create_table('cases',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number', sa.String(length=20), nullable=False),
@@ -110,6 +129,10 @@ def upgrade() -> None:
     sa.Column('transfer_due_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('reply_due_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('overdue_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('escalation_level', sa.String(length=20), nullable=True),
+    sa.Column('merged_into', sa.String(length=20), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizens.id'], name=op.f('fk_cases_citizen_id_citizens')),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_cases_conversation_id_conversations')),
     sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_cases_department_id_departments')),
@@ -177,6 +200,24 @@ def upgrade() -> None:
     with op.batch_alter_table('case_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_events_case_id'), ['case_id'], unique=False)
 
+    op.create_table('case_replies',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('author', sa.String(length=100), nullable=False),
+    sa.Column('author_role', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reviewed_by', sa.String(length=100), nullable=True),
+    sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('review_note', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_replies_case_id_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_replies'))
+    )
+    with op.batch_alter_table('case_replies', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_replies_case_id'), ['case_id'], unique=False)
+
     op.create_table('human_requests',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('conversation_id', sa.Integer(), nullable=False),
@@ -191,15 +232,68 @@ def upgrade() -> None:
     with op.batch_alter_table('human_requests', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_human_requests_conversation_id'), ['conversation_id'], unique=False)
 
+    op.create_table('pushes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('dedupe_key', sa.String(length=200), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('recipient_type', sa.String(length=20), nullable=False),
+    sa.Column('recipient', sa.String(length=100), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=True),
+    sa.Column('address', sa.String(length=128), nullable=True),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('buttons', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_pushes_case_id_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pushes')),
+    sa.UniqueConstraint('dedupe_key', name=op.f('uq_pushes_dedupe_key'))
+    )
+    with op.batch_alter_table('pushes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pushes_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_pushes_status_next_attempt_at', ['status', 'next_attempt_at'], unique=False)
+
+    op.create_table('ratings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('reply_number', sa.Integer(), nullable=False),
+    sa.Column('rating', sa.String(length=10), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_ratings_case_id_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_ratings')),
+    sa.UniqueConstraint('case_id', 'reply_number', name=op.f('uq_ratings_case_id'))
+    )
+    with op.batch_alter_table('ratings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ratings_case_id'), ['case_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('ratings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_ratings_case_id'))
+
+    op.drop_table('ratings')
+    with op.batch_alter_table('pushes', schema=None) as batch_op:
+        batch_op.drop_index('ix_pushes_status_next_attempt_at')
+        batch_op.drop_index(batch_op.f('ix_pushes_case_id'))
+
+    op.drop_table('pushes')
     with op.batch_alter_table('human_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_human_requests_conversation_id'))
 
     op.drop_table('human_requests')
+    with op.batch_alter_table('case_replies', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_replies_case_id'))
+
+    op.drop_table('case_replies')
     with op.batch_alter_table('case_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_events_case_id'))
 
@@ -217,6 +311,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cases_citizen_id'))
 
     op.drop_table('cases')
+    op.drop_table('users')
     with op.batch_alter_table('conversations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_conversations_citizen_id'))
 

@@ -60,7 +60,7 @@ def rate(rating: str, **kw) -> Command:
     return cmd(Action.RATE, Role.CITIZEN, rating=rating, **kw)
 
 
-# --- examples ---------------------------------------------------------------------------------------------------
+# --- examples
 
 
 def test_happy_path_ends_closed_after_a_satisfied_rating():
@@ -287,7 +287,7 @@ def test_apply_refuses_a_stale_transition():
         apply(new_case(CaseState.IN_PROGRESS), transition)
 
 
-# --- properties -------------------------------------------------------------------------------------------------
+# --- properties
 
 commands = st.builds(
     Command,

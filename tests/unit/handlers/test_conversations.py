@@ -29,7 +29,7 @@ SCRIPT = {
 async def bot(sqlite_url, var_dir):
     parser = ScriptedParser(SCRIPT)
     settings = make_settings(sqlite_url, "embedded", var_dir)
-    dispatcher, close = build_dispatcher(settings, parser)
+    dispatcher, close = await build_dispatcher(settings, parser)
     yield dispatcher
     await close()
 
