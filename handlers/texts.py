@@ -85,7 +85,7 @@ MY_CASES = "您反映过的问题（最近{count}件）：\n{lines}\n发送编�
 MY_CASES_LINE = "{number}｜{state}｜{summary}"
 NO_CASES = "您还没有反映过问题。直接告诉我遇到了什么问题，就可以开始反映。"
 
-# --- rating and follow-up ------------------------------------------------------------------------
+# --- rating and follow-up
 ASK_RATING = "请问您对答复的评价是？请回复：满意、基本满意 或 不满意（可以在后面写上意见）。"
 ALREADY_RATED = "您对案件 {number} 的评价我们已经收到了，不需要重复评价。如还有意见，可以发送“补充”加上内容。"
 RATED_CLOSED = "感谢您的评价（{rating}）！案件 {number} 已办结。"
