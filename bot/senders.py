@@ -50,8 +50,7 @@ class TelegramSender(PushSender):
         try:
             await self.bot.send_message(chat_id=push.address or "", text=push.text, reply_markup=markup)
         except RetryAfter as exc:
-            raise SendError(f"Telegram flood limit, retry after {exc.retry_after}", retryable=True,
-                            code="429") from exc
+            raise SendError(f"Telegram flood limit: {exc.message}", retryable=True, code="429") from exc
         except (Forbidden, BadRequest) as exc:
             raise SendError(exc.message, retryable=False, code=type(exc).__name__) from exc
         except (TimedOut, NetworkError) as exc:
