@@ -4,7 +4,10 @@ Starts its own Rasa server and `liaison serve` (SQLite in a temporary directory,
 REDIS_URL is set, embedded otherwise), sends report-flow messages and prints, for each side, the
 median and p90 latency and the throughput (sequential and with concurrent citizens), and their ratio.
 
-    .venv/bin/python -m bench.roundtrip [--messages 200] [--concurrency 8]
+    .venv/bin/python -m bench.roundtrip [--citizens 50] [--concurrency 8] [--database-url URL]
+
+Both sides send the same messages: each citizen's report (the first 500 characters of a real
+message) and the three answers of the flow (place, contact choice, confirmation).
 """
 
 from __future__ import annotations
@@ -39,9 +42,15 @@ def free_port() -> int:
 
 
 def corpus(count: int) -> list[str]:
+    """Report openings from real messages, at most 500 characters (a long WeChat message)."""
     with open(CORPUS, encoding="utf-8") as f:
         texts = [row["text"].strip() for row in csv.DictReader(f) if row["text"].strip()]
     return [texts[i % len(texts)][:500] for i in range(count)]
+
+
+def conversation_texts(openings: list[str]) -> list[str]:
+    """The messages of the report flows, in order: what both sides of the comparison parse."""
+    return [text for opening in openings for text in (opening, *FLOW_REPLIES)]
 
 
 def summarise(name: str, latencies: list[float], wall: float) -> dict[str, float | str]:
@@ -80,7 +89,7 @@ async def round_trips(app_url: str, texts: list[str], concurrency: int) -> tuple
             out.append(await timed(client, url, {"channel": "bench", "user_id": user, "text": answer}))
         return out
 
-    citizens = max(1, len(texts) // 4)
+    citizens = len(texts)
     run = int(time.time())
     async with httpx.AsyncClient(timeout=60) as client:
         await timed(client, url, {"channel": "bench", "user_id": f"warm-{run}", "text": "你好"})
@@ -119,14 +128,16 @@ def wait_http(url: str, timeout: float = 60) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--messages", type=int, default=200)
+    parser.add_argument("--citizens", type=int, default=50, help="report flows of 4 messages each")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--database-url", default="", help="default: SQLite in a temporary directory")
     args = parser.parse_args()
-    texts = corpus(args.messages)
+    openings = corpus(args.citizens)
     model, _ = project.train()
     with RasaProcess(free_port(), model=model) as rasa, tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        env = {**os.environ, "RASA_URL": rasa.url, "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+        database = args.database_url or f"sqlite:///{tmp}/bench.db"
+        env = {**os.environ, "RASA_URL": rasa.url, "DATABASE_URL": database,
                "LIAISON_VAR": tmp, "LIAISON_REDIS_PREFIX": f"bench:{port}:"}
         subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, check=True, cwd=ROOT,
                        capture_output=True)
@@ -134,8 +145,8 @@ def main() -> None:
                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_http(f"http://127.0.0.1:{port}/healthz")
-            bare = asyncio.run(bare_parse(rasa.url, texts, args.concurrency))
-            full = asyncio.run(round_trips(f"http://127.0.0.1:{port}", texts, args.concurrency))
+            bare = asyncio.run(bare_parse(rasa.url, conversation_texts(openings), args.concurrency))
+            full = asyncio.run(round_trips(f"http://127.0.0.1:{port}", openings, args.concurrency))
         finally:
             app.terminate()
             app.wait(15)
@@ -147,7 +158,8 @@ def main() -> None:
           f"{full[0]['median_ms'] / bare[0]['median_ms']:.2f}")
     print(f"throughput ratio, round trip / bare parse ({args.concurrency} at once): "
           f"{full[1]['per_s'] / bare[1]['per_s']:.2f}")
-    print(f"database: SQLite; Redis: {os.environ.get('REDIS_URL', 'embedded')}")
+    print(f"database: {'PostgreSQL' if args.database_url.startswith('postgres') else 'SQLite'}; "
+          f"Redis: {os.environ.get('REDIS_URL', 'embedded')}")
 
 
 if __name__ == "__main__":

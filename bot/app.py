@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func, select, text
 
-from bot import api, staff_api
+from bot import api, reception_api, reports_api, staff_api, telegram, wechat
 from bot.limits import BodyLimit
 from bot.services import Services
 from bot.worker import Worker
@@ -41,6 +41,10 @@ def create_app(settings: Settings | None = None, *, local_trial: bool = True) ->
     app.add_middleware(BodyLimit)
     app.include_router(api.router)
     app.include_router(staff_api.router)
+    app.include_router(telegram.router)
+    app.include_router(wechat.router)
+    app.include_router(reports_api.router)
+    app.include_router(reception_api.router)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:

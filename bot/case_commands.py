@@ -8,7 +8,7 @@ from typing import Any
 from casework.cases import CaseState
 from casework.deadlines import LOCAL
 from settings import Settings
-from storage.db import make_engine, make_sessionmaker
+from storage.db import one_session
 from storage.models import Case, Department
 from storage.repositories import CaseStore, DirectoryStore
 
@@ -36,14 +36,39 @@ def case_json(case: Case, departments: dict[int, str], events: bool = True) -> d
     return data
 
 
+async def common_problem_groups(session) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    from casework.similarity import groups
+
+    cases = CaseStore(session)
+    result = []
+    for members in groups(await cases.links()):
+        rows = [await cases.by_number(n) for n in sorted(members)]
+        found = [c for c in rows if c is not None]
+        result.append({"count": len(found), "topic": found[0].topic if found else "",
+                       "places": sorted({c.place for c in found}),
+                       "open": sum(1 for c in found if c.state not in ("closed", "escalated", "rejected", "withdrawn")),
+                       "cases": [{"case_no": c.number, "state": c.state,
+                                  "summary": " ".join(c.description.split())[:40]} for c in found]})
+    return result
+
+
+async def show_groups(settings: Settings, as_json: bool) -> str:
+    async with one_session(settings.async_database_url) as session:
+        found = await common_problem_groups(session)
+    if as_json:
+        return json.dumps(found, ensure_ascii=False, indent=2)
+    if not found:
+        return "（暂无共性问题）"
+    return "\n\n".join(
+        f"共性问题：{g['topic']}，{g['count']} 件（在办 {g['open']} 件），地点：{'、'.join(g['places'])}\n"
+        + "\n".join(f"  {c['case_no']}  {CaseState(c['state']).label}  {c['summary']}" for c in g["cases"])
+        for g in found)
+
+
 async def list_cases(settings: Settings, limit: int, as_json: bool) -> str:
-    engine = make_engine(settings.async_database_url)
-    try:
-        async with make_sessionmaker(engine)() as session:
-            cases = await CaseStore(session).listing(limit)
-            departments = await DirectoryStore(session).names(Department)
-    finally:
-        await engine.dispose()
+    async with one_session(settings.async_database_url) as session:
+        cases = await CaseStore(session).listing(limit)
+        departments = await DirectoryStore(session).names(Department)
     if as_json:
         return json.dumps([case_json(c, departments) for c in cases], ensure_ascii=False, indent=2)
     if not cases:
@@ -56,13 +81,9 @@ async def list_cases(settings: Settings, limit: int, as_json: bool) -> str:
 
 
 async def show_case(settings: Settings, number: str, as_json: bool) -> str | None:
-    engine = make_engine(settings.async_database_url)
-    try:
-        async with make_sessionmaker(engine)() as session:
-            case = await CaseStore(session).by_number(number)
-            departments = await DirectoryStore(session).names(Department)
-    finally:
-        await engine.dispose()
+    async with one_session(settings.async_database_url) as session:
+        case = await CaseStore(session).by_number(number)
+        departments = await DirectoryStore(session).names(Department)
     if case is None:
         return None
     data = case_json(case, departments)

@@ -13,11 +13,26 @@ from settings import ConfigError, Settings, get_settings, load_deployment
 
 
 def _settings() -> Settings:
+    """The settings, once config.yml is valid and the database migrated; otherwise one clear line."""
+    from storage.db import SchemaNotReady, check_schema, make_engine
+
     settings = get_settings()
     try:
         load_deployment(settings.config_path)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+
+    async def check() -> None:
+        engine = make_engine(settings.async_database_url)
+        try:
+            await check_schema(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(check())
+    except SchemaNotReady as exc:
+        raise click.ClickException(f"{_redacted(settings.database_url)}: {exc}") from None
     return settings
 
 
@@ -168,6 +183,15 @@ def case_list(as_json: bool, limit: int) -> None:
     click.echo(asyncio.run(list_cases(_settings(), limit, as_json)))
 
 
+@case.command("groups")
+@click.option("--json", "as_json", is_flag=True)
+def case_groups(as_json: bool) -> None:
+    """Groups of similar cases (共性问题) with counts."""
+    from bot.case_commands import show_groups
+
+    click.echo(asyncio.run(show_groups(_settings(), as_json)))
+
+
 @case.command("show")
 @click.argument("case_no")
 @click.option("--json", "as_json", is_flag=True)
@@ -206,6 +230,186 @@ def _add_action_commands() -> None:
 
 
 _add_action_commands()
+
+
+def _month(_ctx: click.Context, _param: click.Parameter, value: str):  # type: ignore[no-untyped-def]
+    from casework.metrics import Month
+
+    try:
+        return Month.parse(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@main.command()
+@click.option("--month", required=True, callback=_month, help="Beijing-time month, e.g. 2026-11")
+@click.option("--by", type=click.Choice(["department", "station", "deputy", "month"]), default="department",
+              show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def report(month, by: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    """Figures of the cases received in a month: 办结率, 满意率, on-time rates, per group."""
+    from bot.reports import report_command
+
+    click.echo(asyncio.run(report_command(_settings(), month, by, as_json)))  # type: ignore[arg-type]
+
+
+@main.group()
+def export() -> None:
+    """Files to publish."""
+
+
+@export.command("lists")
+@click.option("--month", required=True, callback=_month, help="Beijing-time month, e.g. 2026-11")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True,
+              help="one workbook with a sheet per list, or one CSV file per list")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              help="directory to write into (default: the current one)")
+def export_lists(month, fmt: str, out_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """The three lists of a month (代表建议清单、交办清单、办理效果清单), names and phones masked."""
+    from bot.reports import export_lists_command
+
+    for path in asyncio.run(export_lists_command(_settings(), month, fmt, out_dir)):  # type: ignore[arg-type]
+        click.echo(path.resolve())
+
+
+@main.group()
+def deputy() -> None:
+    """Deputies' work: their yearly record (履职档案)."""
+
+
+@deputy.command("record")
+@click.argument("code")
+@click.option("--year", type=int, default=None, help="default: this year")
+@click.option("--json", "as_json", is_flag=True)
+def deputy_record(code: str, year: int | None, as_json: bool) -> None:
+    """A deputy's yearly record: cases followed, answers on the spot, points and what earned them."""
+    import datetime as dt
+
+    from bot.reports import deputy_record_command
+    from casework.deadlines import LOCAL
+
+    year = year or dt.datetime.now(LOCAL).year
+    output = asyncio.run(deputy_record_command(_settings(), code, year, as_json))
+    if output is None:
+        raise click.ClickException(f"没有编码为 {code} 的代表")
+    click.echo(output)
+
+
+@deputy.command("bind-code")
+@click.argument("code")
+def deputy_bind_code(code: str) -> None:
+    """A one-time code (valid a day) the deputy sends to the WeChat account as “绑定 CODE” to get pushes there."""
+    from bot.wechat.commands import issue_bind_code
+
+    try:
+        click.echo(asyncio.run(issue_bind_code(_settings(), code)))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def wechat() -> None:
+    """The WeChat official account: deputies' QR codes, the menu."""
+
+
+@wechat.command("qrcode")
+@click.option("--deputy", "deputy_code", required=True, help="deputy code (config.yml)")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="PNG file to write; default qrcode-DEPUTY.png")
+def wechat_qrcode(deputy_code: str, out: Path | None) -> None:
+    """A permanent QR code: a citizen who scans it talks to that deputy, and their reports follow them."""
+    from bot.wechat.commands import deputy_qrcode
+
+    try:
+        path, url = asyncio.run(deputy_qrcode(_settings(), deputy_code, out))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{path.resolve()}\n{url}")
+
+
+@wechat.command("menu")
+def wechat_menu() -> None:
+    """Create the account's menu from config.yml."""
+    from bot.wechat.commands import create_menu
+
+    try:
+        menu = asyncio.run(create_menu(_settings()))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(menu, ensure_ascii=False, indent=2))
+
+
+@main.group()
+def reception() -> None:
+    """Reception bookings: sessions and slots, bookings, closing a session, its deputies, outcomes."""
+
+
+def _reception_done(result: tuple[bool, str]) -> None:
+    ok, message = result
+    if not ok:
+        raise click.ClickException(message)
+    click.echo(message)
+
+
+@reception.command("slots")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), default=None, help="first day, default today")
+@click.option("--days", default=14, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def reception_slots(first, days: int, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    """The sessions of the coming days with their slots (booked/capacity) and deputies on duty."""
+    from bot.reception_commands import slots_command
+
+    click.echo(asyncio.run(slots_command(_settings(), first.date() if first else None, days, as_json)))
+
+
+@reception.command("bookings")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), default=None, help="first day, default today")
+@click.option("--days", default=1, show_default=True)
+@click.option("--session", "key", default=None, help="one session, e.g. demo:2026-11-24:0900")
+@click.option("--json", "as_json", is_flag=True)
+def reception_bookings(first, days: int, key: str | None, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    """Bookings of a day (or several, or one session); phone numbers masked."""
+    from bot.reception_commands import bookings_command
+
+    click.echo(asyncio.run(bookings_command(_settings(), first.date() if first else None, days, key, as_json)))
+
+
+@reception.command("close-session")
+@click.argument("key")
+@click.option("--reason", required=True, help="told to the booked citizens")
+@click.option("--as", "user_name", required=True, help="a staff user (liaison user add)")
+def reception_close(key: str, reason: str, user_name: str) -> None:
+    """Close a session (e.g. demo:2026-11-24:0900); its booked citizens and deputies are told."""
+    from bot.reception_commands import act_as
+
+    _reception_done(asyncio.run(act_as(_settings(), user_name, "close", key=key, reason=reason)))
+
+
+@reception.command("set-deputies")
+@click.argument("key")
+@click.argument("deputies", nargs=-1, required=True)
+@click.option("--as", "user_name", required=True, help="a staff user (liaison user add)")
+def reception_set_deputies(key: str, deputies: tuple[str, ...], user_name: str) -> None:
+    """Name the deputies on duty at a session (deputy codes); citizens and deputies are told."""
+    from bot.reception_commands import act_as
+
+    _reception_done(asyncio.run(act_as(_settings(), user_name, "deputies", key=key, deputies=list(deputies))))
+
+
+@reception.command("outcome")
+@click.argument("number")
+@click.argument("outcome", type=click.Choice(["attended", "absent", "answered", "case"]))
+@click.option("--as", "user_name", required=True, help="the deputy on duty, or a staff user")
+@click.option("--answer", default="", help="the answer given on the spot (answered), or a note")
+@click.option("--deputy", default=None, help="the deputy who received the citizen (staff, several on duty)")
+@click.option("--topic", default=None, help="the case's topic (case); guessed from the text if omitted")
+def reception_outcome(number: str, outcome: str, user_name: str, answer: str, deputy: str | None,
+                      topic: str | None) -> None:
+    """After the session: what came of a booking. "case" registers a case followed by the deputy."""
+    from bot.reception_commands import act_as
+
+    _reception_done(asyncio.run(act_as(_settings(), user_name, "outcome", number=number, outcome=outcome,
+                                       answer=answer, deputy=deputy, topic=topic)))
 
 
 def _redacted(url: str) -> str:

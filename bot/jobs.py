@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from bot import reception_jobs
 from bot.senders import SendError, WindowClosed
 from bot.services import Services
 from casework import notices
@@ -20,11 +21,12 @@ from casework.cases import Role
 from casework.lifecycle import OPEN_STATES, Action, Command, IllegalTransition
 from casework.pushes import case_view, queue
 from casework.records import Actor, act, case_facts
-from storage.models import Case, Department, utcnow
+from storage.models import Case, Department, Push, utcnow
 from storage.repositories import CaseStore, DirectoryStore, PushStore, RecipientStore
 
 log = logging.getLogger("liaison.jobs")
 MAX_ATTEMPTS = 6
+PUSHES_PER_RUN = 200
 # A push claimed longer ago than this by a worker that has not finished it is in doubt.
 SENDING_LEASE = dt.timedelta(minutes=5)
 
@@ -78,31 +80,41 @@ async def scan_deadlines(services: Services, now: dt.datetime) -> int:
     return done
 
 
+async def deliver(services: Services, store: PushStore, push: Push, now: dt.datetime) -> None:
+    """Send one push that is claimed (status sending) through its channel's sender and record how it went."""
+    sender = services.senders.get(push.channel or "") or services.senders["*"]
+    try:
+        await sender.send(push)
+    except WindowClosed as exc:
+        await store.finish(push.id, status="waiting_window", error=str(exc))
+    except SendError as exc:
+        error = f"{exc.code} {exc}".strip()
+        if exc.retryable and push.attempts < MAX_ATTEMPTS:
+            await store.finish(push.id, status="retry", error=error, next_attempt_at=now + backoff(push.attempts))
+        else:
+            await store.finish(push.id, status="failed", error=error)
+    else:
+        await store.finish(push.id, status="sent", sent_at=utcnow())
+
+
 async def send_pushes(services: Services, now: dt.datetime) -> int:
     """Send what is due, each push once; retry with backoff what may succeed later."""
+    sent = 0
     async with services.sessionmaker() as session:
         store = PushStore(session)
         await store.give_up_in_doubt(now - SENDING_LEASE)
-        claimed = await store.claim_due(now)
-        for push in claimed:
-            sender = services.senders.get(push.channel or "") or services.senders["*"]
-            try:
-                await sender.send(push)
-            except WindowClosed as exc:
-                await store.finish(push.id, status="waiting_window", error=str(exc))
-            except SendError as exc:
-                error = f"{exc.code} {exc}".strip()
-                if exc.retryable and push.attempts < MAX_ATTEMPTS:
-                    await store.finish(push.id, status="retry", error=error,
-                                       next_attempt_at=now + backoff(push.attempts))
-                else:
-                    await store.finish(push.id, status="failed", error=error)
-            else:
-                await store.finish(push.id, status="sent", sent_at=utcnow())
-    return len(claimed)
+        while sent < PUSHES_PER_RUN and (push := await store.claim_next(now)) is not None:
+            sent += 1
+            await deliver(services, store, push, now)
+    return sent
 
 
 JOBS = (
     Job("send_pushes", send_pushes, every=dt.timedelta(seconds=2), timeout=dt.timedelta(minutes=2)),
     Job("scan_deadlines", scan_deadlines, every=dt.timedelta(minutes=1), timeout=dt.timedelta(minutes=10)),
+    Job("reception_rota", reception_jobs.keep_rota, every=dt.timedelta(hours=1), timeout=dt.timedelta(minutes=5)),
+    Job("reception_offers", reception_jobs.expire_offers, every=dt.timedelta(minutes=1),
+        timeout=dt.timedelta(minutes=2)),
+    Job("reception_reminders", reception_jobs.remind_bookings, every=dt.timedelta(minutes=1),
+        timeout=dt.timedelta(minutes=5)),
 )

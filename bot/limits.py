@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 64 * 1024
+log = logging.getLogger("liaison.limits")
 
 
 class BodyTooLarge(Exception):
@@ -26,7 +28,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(send, scope)
             return
         received = 0
         started = False
@@ -50,9 +52,12 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, scope)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, scope: Scope) -> None:
+        client = (scope.get("client") or ("?",))[0]
+        log.warning("refused %s %s from %s: body over %d bytes", scope.get("method"), scope.get("path"), client,
+                    self.max_bytes)
         body = json.dumps({"code": "body_too_large", "detail": f"请求内容超过 {self.max_bytes // 1024} KB 上限"},
                           ensure_ascii=False).encode()
         await send({"type": "http.response.start", "status": 413,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -10,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.senders import PushSender, make_senders
 from casework.workdays import WorkingCalendar
 from handlers.dispatch import Dispatcher
+from nlu import entities
 from nlu.client import RasaParser, Understanding
 from settings import Deployment, Settings, load_deployment
 from storage import redis as redis_connection
-from storage.db import make_engine, make_sessionmaker
+from storage.db import check_schema, make_engine, make_sessionmaker
 from storage.keys import Keys
 from storage.repositories import DirectoryStore
 
@@ -33,10 +35,11 @@ class Services:
 
     @classmethod
     async def start(cls, settings: Settings) -> Services:
-        """Open everything; raises settings.ConfigError when config.yml is wrong."""
+        """Open everything; raises ConfigError when config.yml is wrong, SchemaNotReady before migrations."""
         deployment = load_deployment(settings.config_path)
         calendar = WorkingCalendar(deployment.calendar.holidays, deployment.calendar.workdays)
         engine = make_engine(settings.async_database_url)
+        await check_schema(engine)
         sessionmaker = make_sessionmaker(engine)
         redis = redis_connection.connect(settings.redis_url, settings.var_dir)
         keys = Keys(settings.redis_prefix)
@@ -45,6 +48,8 @@ class Services:
         senders = make_senders(settings, sessionmaker)
         services = cls(settings, deployment, calendar, engine, sessionmaker, redis, keys, rasa, dispatcher, senders)
         await services.mirror_directory()
+        # Segmentation's dictionary loads in about a second: not on a citizen's first message.
+        await asyncio.to_thread(entities.warm_up)
         return services
 
     async def mirror_directory(self) -> None:

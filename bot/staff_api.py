@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from bot.case_commands import case_json
+from bot.case_commands import case_json, common_problem_groups
 from bot.services import Services
 from casework.cases import Role
 from casework.lifecycle import Action, Command, IllegalTransition, allowed_actions
@@ -63,6 +63,13 @@ async def list_cases(state: str | None = None, limit: int = 100, actor: Actor = 
         cases = (await session.execute(query)).scalars().all()
         departments = await DirectoryStore(session).names(Department)
         return [case_json(c, departments, events=False) for c in cases]
+
+
+@router.get("/cases/groups")
+async def common_problems(actor: Actor = Depends(current_actor), services: Services = Depends(services)) -> list[dict]:
+    """Groups of similar cases (共性问题), largest first, so a recurring problem can be raised as one."""
+    async with services.sessionmaker() as session:
+        return await common_problem_groups(session)
 
 
 @router.get("/cases/{number}")

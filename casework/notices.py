@@ -89,6 +89,13 @@ def after_transition(case: CaseView, transition: Transition, event_id: int, repl
     return notices
 
 
+def similar_found(case: CaseView, similar: list[str]) -> Notice:
+    """Tell the staff that a new case looks like open ones, so a recurring problem is seen as one."""
+    return Notice("common_problem", STAFF,
+                  f"【共性问题】新案件 {case.number}（{case.topic}，{case.place}）与在办案件 {'、'.join(similar)} 相似，"
+                  f"请一并研究。", f"case:{case.id}:similar")
+
+
 def _status_text(case: CaseView, transition: Transition) -> str:
     to = transition.to_state
     if to is CaseState.TRANSFERRED:

@@ -6,14 +6,29 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casework.cases import Registration, Report
 from casework.lifecycle import Action, Command, IllegalTransition, Transition
-from casework.notices import after_transition
+from casework.notices import after_transition, similar_found
 from casework.pushes import case_view, queue
-from casework.records import Actor, act
+from casework.records import Actor, act, link_similar, register_case
 from casework.workdays import WorkingCalendar
 from settings import Deployment
 from storage.models import Case, Department
-from storage.repositories import CaseStore, DirectoryStore, PushStore, RecipientStore
+from storage.repositories import CaseStore, DirectoryStore, Party, PushStore, RecipientStore
+
+
+async def register_report(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, party: Party,
+                          report: Report, now: dt.datetime) -> tuple[Case, Registration]:
+    """Register a confirmed report, link it to open cases of the same problem and tell the staff; commit."""
+    cases, directory = CaseStore(session), DirectoryStore(session)
+    case, registration = await register_case(cases, directory, deployment, calendar, party, report, now)
+    similar = await link_similar(cases, case)
+    if similar:
+        department = (await directory.names(Department)).get(case.department_id or 0, "")
+        await queue(PushStore(session), RecipientStore(session), case,
+                    [similar_found(case_view(case, department), [c.number for c in similar])], now)
+    await session.commit()
+    return case, registration
 
 
 async def perform(

@@ -13,6 +13,7 @@ from casework.cases import CaseState, Registration, Report, Role, format_case_nu
 from casework.deadlines import CaseDeadlines, case_deadlines
 from casework.lifecycle import (
     FINAL_STATES,
+    OPEN_STATES,
     Action,
     CaseFacts,
     Command,
@@ -21,6 +22,7 @@ from casework.lifecycle import (
     decide,
 )
 from casework.routing import route
+from casework.similarity import Sketch, similar_cases
 from casework.workdays import WorkingCalendar
 from settings import TOPICS, Deployment
 from storage.models import Case, CaseEvent, Department, Deputy, Station
@@ -75,6 +77,22 @@ async def register_case(
     for item in report.attachments:
         await cases.attach(case.id, **item)
     return case, registration
+
+
+async def similar_open_cases(cases: CaseStore, sketch: Sketch) -> list[tuple[Case, float]]:
+    """Open cases of the same problem as `sketch` (a draft or a new case), most similar first."""
+    candidates = await cases.open_of_topic(sketch.topic, [s.value for s in OPEN_STATES])
+    by_number = {c.number: c for c in candidates}
+    found = similar_cases(sketch, [Sketch(c.number, c.topic, c.place, c.description) for c in candidates])
+    return [(by_number[s.number], score) for s, score in found]
+
+
+async def link_similar(cases: CaseStore, case: Case) -> list[Case]:
+    """Link a new case to the open cases it resembles; return them (staff are told)."""
+    similar = await similar_open_cases(cases, Sketch(case.number, case.topic, case.place, case.description))
+    for other, score in similar:
+        await cases.link(case.id, other.id, round(score, 3))
+    return [other for other, _ in similar]
 
 
 class CaseChanged(IllegalTransition):
@@ -143,6 +161,8 @@ class Actor:
     role: Role
     department_id: int | None = None
     citizen_id: int | None = None
+    # A deputy's code (config.yml), when a deputy's user acts.
+    deputy_code: str | None = None
 
 
 class CaseNotFound(IllegalTransition):

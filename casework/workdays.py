@@ -11,6 +11,9 @@ from collections.abc import Iterable
 
 import chinese_calendar
 
+# The years whose schedule the library has; other years fall back to Monday-Friday.
+KNOWN_YEARS = frozenset(day.year for day in chinese_calendar.holidays)
+
 
 class WorkingCalendar:
     def __init__(self, holidays: Iterable[dt.date] = (), workdays: Iterable[dt.date] = ()) -> None:
@@ -22,11 +25,23 @@ class WorkingCalendar:
             return True
         if day in self._holidays:
             return False
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError:
-            # Years the library does not cover yet: fall back to Monday-Friday.
+        if day.year not in KNOWN_YEARS:
             return day.weekday() < 5
+        return bool(chinese_calendar.is_workday(day))
+
+    def is_holiday(self, day: dt.date) -> bool:
+        """A day off that is not an ordinary weekend: a public holiday (with its bridging days) or a local one.
+
+        An ordinary Saturday is not a holiday; a Saturday inside the National Day break is.
+        """
+        if day in self._workdays:
+            return False
+        if day in self._holidays:
+            return True
+        if day.year not in KNOWN_YEARS:
+            return False
+        off, name = chinese_calendar.get_holiday_detail(day)
+        return bool(off) and (name is not None or day.weekday() < 5)
 
     def add_working_days(self, day: dt.date, count: int) -> dt.date:
         """The `count`-th working day after `day` (`day` itself is not counted)."""

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casework.cases import find_case_numbers
 from casework.workdays import WorkingCalendar
-from handlers import followup, progress, rating, report, smalltalk, texts
+from handlers import booking, deputies, events, followup, progress, rating, report, smalltalk, texts
 from handlers.state import DialogueStore
 from handlers.turn import Inbound, Reply, Turn
 from nlu.client import Understanding
@@ -32,8 +32,8 @@ INTENT_FLOWS: dict[str, Flow] = {
     "greet": smalltalk.greet,
     "goodbye": smalltalk.goodbye,
     "thank": smalltalk.thank,
-    "book_reception": smalltalk.booking,
-    "cancel_booking": smalltalk.cancel_booking,
+    "book_reception": booking.start,
+    "cancel_booking": booking.cancel,
     "rate_service": rating.rate,
     "ask_deputy": smalltalk.deputies,
     "ask_station_info": smalltalk.station_info,
@@ -47,6 +47,7 @@ MENU_FLOWS: dict[str, Flow] = {
     "2": progress.ask_progress,
     "3": smalltalk.station_info,
     "4": smalltalk.request_human,
+    "5": booking.start,
 }
 HELP = re.compile(r"^(帮助|菜单|help|功能|你能做什么|能做什么|怎么用)[?？。!！\s]*$", re.I)
 # Below this Rasa's guess is not trusted; a long message is then still taken as a report.
@@ -76,6 +77,8 @@ class Dispatcher:
         self.calendar = calendar
         self.clock = clock
         self.dialogues = DialogueStore(redis, keys)
+        self.subscriptions = events.Subscriptions(redis, keys)
+        self.bind_codes = deputies.BindCodes(redis, keys)
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Answer one inbound message. A repeated delivery gets the first copy's replies, once."""
@@ -128,9 +131,13 @@ class Dispatcher:
         if inbound.kind in ("image", "location"):
             await (report.resume if state.flow == "report" else report.start)(turn)
             return "handled"
+        if inbound.kind == "event":
+            return await events.handle(turn, self.subscriptions)
         if inbound.kind not in ("text", "voice"):
             turn.say(texts.UNSUPPORTED)
             return "unsupported"
+        if inbound.kind == "text" and await deputies.handle(turn, self.bind_codes):
+            return "handled"
         if state.flow is None and turn.text in MENU_FLOWS:
             await self._menu_choice(turn)
             return "handled"
@@ -141,9 +148,12 @@ class Dispatcher:
         if state.flow == "withdraw":
             await followup.confirm_withdraw(turn)
             return "handled"
+        if state.flow == booking.FLOW:
+            await booking.resume(turn)
+            return "handled"
         if turn.nlu.source == "none":
             state.pending_text = inbound.text
-            turn.say(texts.NLU_DOWN, "1", "2", "3", "4")
+            turn.say(texts.NLU_DOWN, "1", "2", "3", "4", "5")
             return "nlu_pending"
         await self._flow_for(turn)(turn)
         return "handled"
@@ -155,12 +165,21 @@ class Dispatcher:
             return smalltalk.help_
         if rating.RATING_START.match(turn.text):
             return rating.rate
+        if booking.OFFER_REPLY.match(turn.text):
+            return booking.answer_offer
+        if booking.CHANGE.match(turn.text):
+            return booking.change
+        if booking.CANCEL.match(turn.text) or booking.CANCEL_BOOKING.search(turn.text):
+            return booking.cancel
         if followup.ADD_INFO.match(turn.text):
             return followup.add_info
         if followup.WITHDRAW.match(turn.text):
             return followup.withdraw
         if nlu.intent != "report_issue" and find_case_numbers(turn.text, self.deployment.case_prefix):
             return progress.ask_progress
+        if nlu.intent == "ask_deputy" and booking.names_a_day(turn):
+            # "周四有代表吗": the slots of that day name the deputies on duty, and can be booked.
+            return booking.start
         if nlu.intent in INTENT_FLOWS and (nlu.source != "rasa" or nlu.confidence >= MIN_CONFIDENCE):
             return INTENT_FLOWS[nlu.intent]
         if len(turn.text) >= LONG_MESSAGE:

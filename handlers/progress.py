@@ -29,11 +29,18 @@ async def ask_progress(turn: Turn) -> None:
         return
     for number in numbers[:3]:
         case = await store.by_number(number)
-        if case is None or case.citizen_id != turn.party.citizen_id:
+        if case is None or not await _may_see(store, case, turn):
             example = format_case_number(prefix, local_day(turn.now), 1)
             turn.say(texts.CASE_NOT_FOUND.format(number=number, example=example))
         else:
             turn.say(_status(case, departments))
+
+
+async def _may_see(store: CaseStore, case: Case, turn: Turn) -> bool:
+    """The citizen's own case, or one they chose to follow."""
+    if case.citizen_id == turn.party.citizen_id:
+        return True
+    return turn.party.conversation_id in await store.follower_conversations(case.id)
 
 
 async def _my_cases(turn: Turn, store: CaseStore) -> None:

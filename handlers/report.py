@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import re
 
-from casework.cases import Report
-from casework.records import register_case
+from casework.cases import CaseState, Report
+from casework.operations import register_report
+from casework.records import similar_open_cases
 from casework.routing import route
+from casework.similarity import Sketch
 from handlers import texts
 from handlers.turn import Turn
-from storage.repositories import CaseStore, DirectoryStore
+from storage.repositories import CaseStore
 
 CANCEL = re.compile(r"^(取消|算了|不报了|不反映了|不用了|放弃|退出|不提交)")
 AFFIRM = re.compile(r"^(确认|提交|确定|是|是的|对|对的|好|好的|没问题|可以|行|ok|嗯|没错)[。！!~～\s]*$", re.I)
@@ -32,6 +34,7 @@ CONTACT_CHOICES = (
     ("no", re.compile(r"^\s*(2|不需要|不用|不必|不要联系|别联系)")),
     ("anonymous", re.compile(r"^\s*(3|匿名)")),
 )
+FOLLOW = re.compile(r"^(关注|跟进|关注该案件|关注这个)")
 MAX_PLACE = 300
 
 
@@ -117,6 +120,9 @@ async def _on_confirm(turn: Turn) -> None:
     if AFFIRM.match(text) or (turn.intent == "affirm" and turn.nlu and turn.nlu.confidence >= 0.8):
         await _register(turn)
         return
+    if draft.get("similar") and FOLLOW.match(text):
+        await _follow(turn)
+        return
     if match := PLACE_EDIT.match(text):
         draft["place"] = match.group(1).strip()[:MAX_PLACE]
     elif match := APPEND.match(text):
@@ -199,9 +205,21 @@ async def _summary(turn: Turn) -> None:
     description = draft["description"]
     if len(description) > texts.SUMMARY_MAX_DESCRIPTION:
         description = description[: texts.SUMMARY_MAX_DESCRIPTION] + f"……（共{len(draft['description'])}字）"
-    turn.say(texts.SUMMARY.format(description=description, place=draft["place"], topic=draft["topic"],
-                                  department=department.name, contact=contact, attachments=attachments),
-             "确认", "修改", "取消")
+    summary = texts.SUMMARY.format(description=description, place=draft["place"], topic=draft["topic"],
+                                   department=department.name, contact=contact, attachments=attachments)
+    similar = await similar_open_cases(CaseStore(turn.session),
+                                       Sketch("", draft["topic"], draft["place"], draft["description"]))
+    if similar:
+        existing = similar[0][0]
+        draft["similar"] = existing.number
+        own = existing.citizen_id == turn.party.citizen_id
+        offer = texts.SIMILAR_OWN if own else texts.SIMILAR_OFFER
+        turn.say(summary + "\n\n" + offer.format(number=existing.number, state=CaseState(existing.state).label,
+                                                 summary=" ".join(existing.description.split())[:40]),
+                 "确认", "关注", "修改", "取消")
+        return
+    draft.pop("similar", None)
+    turn.say(summary, "确认", "修改", "取消")
 
 
 async def _register(turn: Turn) -> None:
@@ -217,15 +235,27 @@ async def _register(turn: Turn) -> None:
         deputy_code=turn.state.deputy_code,
         attachments=tuple(draft["photos"] + draft["locations"]),
     )
-    case, registration = await register_case(
-        CaseStore(turn.session), DirectoryStore(turn.session), turn.deployment, turn.calendar,
-        turn.party, report, turn.now,
-    )
+    case, registration = await register_report(turn.session, turn.deployment, turn.calendar, turn.party, report,
+                                               turn.now)
     department = route(report.topic, turn.deployment)
     due = registration.deadlines.reply_due_at
     turn.state.reset_flow()
     turn.say(texts.REGISTERED.format(number=case.number, department=department.name,
                                      reply_due=f"{due.month}月{due.day}日"))
+
+
+async def _follow(turn: Turn) -> None:
+    """The citizen follows the existing case of the same problem instead of opening another."""
+    number = turn.state.draft["similar"]
+    cases = CaseStore(turn.session)
+    case = await cases.by_number(number)
+    turn.state.reset_flow()
+    if case is None:
+        turn.say(texts.ABANDONED)
+        return
+    await cases.follow(case.id, turn.party)
+    await turn.session.commit()
+    turn.say(texts.FOLLOWING.format(number=number))
 
 
 def _describe(turn: Turn, text: str) -> None:

@@ -40,7 +40,7 @@ async def out_of_scope(turn: Turn) -> None:
 
 
 async def fallback(turn: Turn) -> None:
-    turn.say(texts.FALLBACK, "1", "2", "3", "4")
+    turn.say(texts.FALLBACK, "1", "2", "3", "4", "5")
 
 
 async def affirm(turn: Turn) -> None:
@@ -50,14 +50,6 @@ async def affirm(turn: Turn) -> None:
 async def deputies(turn: Turn) -> None:
     lines = "\n".join(f"· {d.name}（{d.level}人大代表，{d.constituency}）" for d in turn.deployment.deputies)
     turn.say(texts.DEPUTIES.format(lines=lines))
-
-
-async def booking(turn: Turn) -> None:
-    turn.say(texts.BOOKING_BY_PHONE.format(**_station(turn)))
-
-
-async def cancel_booking(turn: Turn) -> None:
-    turn.say(texts.NO_BOOKING.format(**_station(turn)))
 
 
 async def request_human(turn: Turn) -> None:

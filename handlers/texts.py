@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-MENU = "您可以直接发送：\n1. 反映问题（文字、照片、位置都可以）\n2. 查询进度（发送案件编号或“我的案件”）\n3. 联络站地址和开放时间\n4. 转人工"
+MENU = "您可以直接发送：\n1. 反映问题（文字、照片、位置都可以）\n2. 查询进度（发送案件编号或“我的案件”）\n3. 联络站地址和开放时间\n4. 转人工\n5. 预约见代表"
 
 WELCOME = "您好！这里是{station}网上联络站，您的意见会由人大代表和工作人员跟进。\n" + MENU
 
@@ -33,8 +33,6 @@ VOICE_NO_TEXT = "收到您的语音，但暂时无法识别内容。麻烦您用
 UNSUPPORTED = "暂时无法处理这种类型的消息，请发送文字、照片或位置。"
 
 DEPUTIES = "本站的人大代表：\n{lines}\n如需当面反映，可在接待日到联络站找值班代表。"
-BOOKING_BY_PHONE = "网上预约接待暂未开通，请拨打联络站电话 {phone} 预约，或在开放时间（{hours}）直接到站。"
-NO_BOOKING = "您目前没有网上预约。如需取消电话预约，请拨打 {phone}。"
 NOTHING_TO_RATE = "目前没有等待您评价的答复。案件答复后，我们会请您评价。"
 AFFIRM_OUT_OF_FLOW = "好的。还有什么需要帮忙的，直接告诉我。"
 
@@ -69,6 +67,9 @@ REGISTERED = (
     "我们会在24小时内转交{department}办理，{reply_due}前答复您（3个工作日内）。\n"
     "随时发送“查询 {number}”查看进度。"
 )
+SIMILAR_OFFER = "已有市民反映过类似问题，正在办理：{number}（{state}）“{summary}”。回复“关注”即可跟进该案件，办理结果会同样通知您；回复“确认”则仍单独提交。"
+SIMILAR_OWN = "您之前反映过类似问题，正在办理：{number}（{state}）“{summary}”。回复“关注”不再重复提交；回复“确认”则仍单独提交。"
+FOLLOWING = "好的，已为您关注案件 {number}，办理进展和答复会通知您。发送“查询 {number}”可随时查看。"
 REPORT_STARTED_WITH_MEDIA = "收到。请再用文字说说您要反映的问题，照片和位置会一并附上。"
 
 # --- progress flow
@@ -97,3 +98,92 @@ ADDED_TO_CASE = "已把您补充的内容加入案件 {number}，承办人员会
 CONFIRM_WITHDRAW = "确定要撤回案件 {number} 吗？撤回后将不再办理。回复“确认撤回”撤回，回复其他内容则保留。"
 NOT_WITHDRAWN = "好的，案件 {number} 保留，继续办理。"
 WITHDRAWN = "案件 {number} 已撤回。以后有需要，随时再来反映。"
+
+# --- channel events (WeChat) and deputies in the chat
+DEPUTY_WELCOME = (
+    "您好！您正在联系 {name} 代表（{level}人大代表，{constituency}）。\n"
+    "请直接说说您要反映的问题，可附照片、位置，登记后由{name}代表跟进。\n" + MENU
+)
+EVENT_OTHER = "收到。您可以直接发送文字、照片或位置反映问题，或点击下方菜单。"
+BIND_CODE_INVALID = "绑定码无效或已过期，请向联络站工作人员重新获取。"
+DEPUTY_BOUND = (
+    "绑定成功：{name}代表。您跟进的案件提醒会发到这里。\n"
+    "可直接回复：\n· 我来跟进 案件编号\n· 已联系（可附情况）\n· 当场答复 答复内容"
+)
+DEPUTY_FOLLOWING = "好的，您已跟进案件 {number}，办理进展会通知您。"
+DEPUTY_ALREADY_FOLLOWING = "您已在跟进案件 {number}。"
+DEPUTY_CONTACT_NOTED = "已记录：您已联系案件 {number} 的群众。"
+DEPUTY_ASK_ANSWER = "请在“当场答复”后面写上答复内容，例如：当场答复 已联系社区，本周内修复。"
+DEPUTY_ANSWERED = "已记录您对案件 {number} 的当场答复，并已转告群众、请其评价。"
+
+# --- reception booking (handlers/booking.py)
+BOOKING_MATCHED = "{asked}可以预约的接待时段："
+BOOKING_NEAREST = "近期可以预约的接待时段："
+BOOKING_NO_MATCH = "{asked}没有可预约的接待。最近可以预约的时段："
+BOOKING_PAST = "{asked}已经过去了。最近可以预约的时段："
+BOOKING_FULL = "{slot}已经约满。回复“候补”可以排队，有人取消时按顺序通知您；也可以选择其他时段："
+BOOKING_WEEK_TAKEN = "您在{asked}这一周已有预约（每人每周限约一次），如需换时间请回复“改约”。其他周可以预约的时段："
+BOOKING_SLOT_LINE = "{n}. {slot}，{deputies}代表{kind}（余{free}个名额）"
+BOOKING_COUNCIL = "·议事日"
+BOOKING_CHOOSE = "请回复序号选择；也可以直接说想约的时间，如“周四下午”“下周二上午”。回复“取消”退出。"
+BOOKING_NONE = "未来{weeks}周暂无可预约的接待时段。您可以拨打联络站电话 {phone} 咨询，也可以直接在这里留言反映问题。"
+BOOKING_PICK_AGAIN = "请回复列表中的序号（1-{count}），或者说说想约的时间，如“周四下午”。回复“取消”退出。"
+BOOKING_ASK_TOPIC = "您选择了 {slot}。\n请用一句话说说想和代表谈什么事情。"
+BOOKING_ASK_PHONE = "需要代表或工作人员回电的话，请留一个手机号（只有值班代表和工作人员能看到）；不需要请回复“不用”。"
+BOOKING_ASK_PHONE_AGAIN = "请发送11位手机号，或回复“不用”。"
+BOOKING_NO_CALLBACK = "不需要"
+BOOKING_SUMMARY = (
+    "请确认预约：\n"
+    "时间：{slot}\n"
+    "地点：{station}（{address}）\n"
+    "接待代表：{deputies}\n"
+    "事由：{topic}\n"
+    "回电：{phone}\n\n"
+    "回复“确认”预约；回复“重选”换时间；回复“取消”放弃。"
+)
+BOOKING_WAIT_SUMMARY = (
+    "请确认排队候补：\n"
+    "时间：{slot}\n"
+    "事由：{topic}\n"
+    "回电：{phone}\n"
+    "有人取消时按排队顺序通知您，名额会为您保留一段时间。\n\n"
+    "回复“确认”排队；回复“重选”换时间；回复“取消”放弃。"
+)
+BOOKING_CHANGE_SUMMARY = (
+    "请确认改约：\n"
+    "原时间：{old}（预约号 {number}）\n"
+    "新时间：{slot}\n"
+    "接待代表：{deputies}\n\n"
+    "回复“确认”改约；回复“重选”换时间；回复“取消”保留原预约。"
+)
+BOOKING_DONE = (
+    "预约成功！预约号 {number}\n"
+    "时间：{slot}\n"
+    "地点：{station}，{address}\n"
+    "接待代表：{deputies}\n"
+    "前一天和开始前{remind_hours}小时会提醒您。如需改约或取消，请在开始{hours}小时前回复“改约”或“取消预约”。"
+)
+BOOKING_MOVED = "改约成功！原预约 {old} 已取消，新预约号 {number}\n时间：{slot}\n地点：{station}，{address}\n接待代表：{deputies}"
+BOOKING_WAITING = "已为您排队候补 {slot}，目前排第 {place} 位。有空位时会马上通知您，请留意消息。"
+BOOKING_TAKEN_NOW = "很抱歉，{slot}刚刚被约满了。回复“候补”可以排队，或选择其他时段："
+BOOKING_SLOT_GONE = "很抱歉，这个时段刚刚取消或已过。请另选时间："
+BOOKING_ROOM_NOW = "这个时段刚好空出了名额，可以直接预约："
+BOOKING_ONE_A_WEEK = "每位群众每周只能预约一次，您这一周已有预约 {number}（{slot}）。如需换时间，请回复“改约”。"
+BOOKING_ABANDONED = "好的，本次预约已取消，没有提交。需要时随时再约。"
+BOOKING_UNCHANGED = "好的，您的预约保持不变。"
+BOOKING_CHANGE_ABANDONED = "好的，原预约 {number}（{slot}）保留不变。"
+NO_ACTIVE_BOOKING = "您目前没有有效的预约。如需预约见代表，请回复“预约”。"
+BOOKING_WHICH = "您有以下预约，请回复序号选择：\n{lines}"
+BOOKING_LINE = "{n}. {slot}（预约号 {number}）"
+BOOKING_WAIT_LINE = "{n}. {slot}（候补排队）"
+BOOKING_CONFIRM_CANCEL = "确定取消 {slot} 的预约（{number}）吗？回复“确认取消”取消，回复其他内容则保留。"
+BOOKING_CANCELLED = "已取消预约 {number}（{slot}）。感谢告知，名额会让给其他群众。"
+BOOKING_KEPT = "好的，预约 {number} 保留。"
+BOOKING_WAIT_WITHDRAWN = "已取消您对 {slot} 的候补排队。"
+BOOKING_TOO_LATE = "距离接待开始已不足{hours}小时，无法在线取消或改约。如确实不能到场，请拨打联络站电话 {phone} 告知。"
+BOOKING_CHANGE_WHEN = "要把 {slot} 的预约（{number}）改到什么时间？"
+BOOKING_OFFER_TAKEN = "预约成功！预约号 {number}\n时间：{slot}\n地点：{station}，{address}\n接待代表：{deputies}"
+BOOKING_OFFER_DECLINED = "好的，名额已让给下一位。需要时随时再约。"
+BOOKING_NO_OFFER = "您目前没有待确认的候补名额。"
+BOOKING_OFFER_EXPIRED = "很抱歉，为您保留的名额已过确认时间，已让给下一位。如仍需要，请回复“预约”另选时间。"
+BOOKING_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")

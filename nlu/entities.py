@@ -11,8 +11,11 @@
   residential compound + building, village, community, street office, square, park, school,
   hospital, crossroads…), kept short.
 
-Added entities carry ``"extractor": "rules"``. A span Rasa already gave for the same entity is
-never added twice; Rasa's own duplicates (two extractors, same span) are collapsed.
+Place spans found by the patterns are trimmed to whole words with jieba's part-of-speech tags
+(the first place lookup in a process loads jieba's dictionary, about a second; ``warm_up()``
+does it ahead of time). Added entities carry ``"extractor": "rules"``. A span Rasa already gave
+for the same entity is never added twice; Rasa's own duplicates (two extractors, same span) are
+collapsed.
 """
 
 from __future__ import annotations
@@ -24,13 +27,17 @@ MOBILE = re.compile(r"(?<![\d+])(?:\+?86[- ]?)?(1[3-9]\d(?:[- ]?\d{4}){2})(?!\d)
 LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[-－ ](\d{7,8})(?!\d)")
 
 # Characters that never belong to a place name (function words, pronouns, common verbs/time words).
-_STOP = "的了在是我你他她它们与跟及或把被给从到往对就都也还又很太吗呢吧啊呀嘛哦着过这那有没不说要去来让将已每个些几时想能会可得里边旁面天条段走修班坏绕带让问赶堵挡占抄线电满逛"
+_STOP = (
+    "的了在是我你他她它们与跟及或把被给从到往对就都也还又很太"
+    "吗呢吧啊呀嘛哦着过这那有没不说要去来让将已每个些几时想能"
+    "会可得里边旁面天条段走修班坏绕带让问赶堵挡占抄线电满逛"
+)
 _NAME = rf"(?:(?![{_STOP}])[\u4e00-\u9fffA-Za-z0-9])"
 _NUM = r"[0-9０-９一二三四五六七八九十百零〇]+"
 
 _ROAD = rf"{_NAME}{{1,6}}?(?:大道|路|大街|街|巷|胡同)"
 _COMPOUND_SUFFIX = (
-    r"(?:小区|花园|家园|新村|公寓|大厦|广场|苑|园|府|湾|村|社区|街道|镇|乡|"
+    r"(?:小区|花园|家园|新村|公寓|大厦|广场|苑|园|湾|村|社区|街道|镇|乡|"
     r"公园|菜市场|农贸市场|市场|商场|汽车站|火车站|地铁站|车站|"
     r"幼儿园|小学|中学|学校|学院|大学|医院|卫生院|卫生室|诊所|工业园|园区)"
 )
@@ -55,18 +62,115 @@ PLACE_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
 
 # Spans that end like a place but are not one (or are too generic on their own).
 _GENERIC = {
-    "小区", "社区", "街道", "公园", "广场", "市场", "菜市场", "学校", "医院", "中学", "小学",
-    "幼儿园", "车站", "马路", "道路", "公路", "网站", "大学", "学院", "商场", "花园", "农村",
-    "乡村", "城乡", "乡镇", "新村", "全村", "本村", "外村", "邻村", "公交车站", "老小区",
-    "老旧小区", "街道办", "一条街", "步行街", "商业街", "老街", "小巷", "小街",
+    "小区",
+    "社区",
+    "街道",
+    "公园",
+    "广场",
+    "市场",
+    "菜市场",
+    "学校",
+    "医院",
+    "中学",
+    "小学",
+    "幼儿园",
+    "车站",
+    "马路",
+    "道路",
+    "公路",
+    "网站",
+    "大学",
+    "学院",
+    "商场",
+    "花园",
+    "农村",
+    "乡村",
+    "城乡",
+    "乡镇",
+    "新村",
+    "全村",
+    "本村",
+    "外村",
+    "邻村",
+    "公交车站",
+    "老小区",
+    "老旧小区",
+    "街道办",
+    "高速路",
+    "高架路",
+    "快速路",
+    "环路",
+    "一条街",
+    "步行街",
+    "商业街",
+    "老街",
+    "小巷",
+    "小街",
 }
 # Leading words peeled off a candidate: verbs, pronouns, positions ("反映松柏路" -> "松柏路").
 _LEADING_WORDS = (
-    "我家住在", "我住在", "家住在", "我家住", "住在", "家住", "位于", "地处", "坐落于", "反映", "投诉",
-    "举报", "咨询", "请问", "关于", "靠近", "经过", "路过", "途经", "就是", "我们", "咱们", "大家",
-    "本人", "希望", "建议", "要求", "请求", "麻烦", "帮忙", "整治", "治理", "解决", "处理", "修建",
-    "开车", "骑车", "出门", "上学", "放学", "现在", "目前", "今年", "去年", "附近", "周边", "门口",
-    "对面", "隔壁", "楼下", "楼上", "东边", "西边", "南边", "北边",
+    "我家住在",
+    "我住在",
+    "家住在",
+    "我家住",
+    "住在",
+    "家住",
+    "位于",
+    "地处",
+    "坐落于",
+    "反映",
+    "投诉",
+    "举报",
+    "咨询",
+    "请问",
+    "关于",
+    "靠近",
+    "经过",
+    "路过",
+    "途经",
+    "就是",
+    "我们",
+    "咱们",
+    "大家",
+    "本人",
+    "希望",
+    "建议",
+    "要求",
+    "请求",
+    "麻烦",
+    "帮忙",
+    "整治",
+    "治理",
+    "解决",
+    "处理",
+    "修建",
+    "开车",
+    "骑车",
+    "出门",
+    "上学",
+    "放学",
+    "现在",
+    "目前",
+    "今年",
+    "去年",
+    "附近",
+    "周边",
+    "门口",
+    "对面",
+    "隔壁",
+    "楼下",
+    "楼上",
+    "东边",
+    "西边",
+    "南边",
+    "北边",
+    "一下",
+    "一个",
+    "一家",
+    "一所",
+    "一座",
+    "一些",
+    "一片",
 )
 _MAX_PLACE_LEN = 20
 
@@ -93,12 +197,186 @@ def _clean_place(text: str, start: int, end: int) -> tuple[int, int] | None:
     return start, end
 
 
+# Word-level refinement with jieba (part-of-speech tags): a regex candidate such as
+# "抗议建龙村" or "代阳光大道" is cut back to the run of words that ends at the place suffix.
+_STOP_FLAGS = {"p", "c", "r", "rr", "rz", "d", "ad", "dg", "y", "e", "o", "t", "tg", "z", "i", "l"}
+_STOP_WORDS = {
+    "解决",
+    "抗议",
+    "反映",
+    "投诉",
+    "举报",
+    "位于",
+    "地处",
+    "家住",
+    "居住",
+    "住",
+    "系",
+    "是",
+    "在",
+    "到",
+    "去",
+    "来",
+    "收集",
+    "经过",
+    "进行",
+    "占用",
+    "要求",
+    "请求",
+    "希望",
+    "建议",
+    "治理",
+    "整治",
+    "处理",
+    "修建",
+    "搬到",
+    "搬迁",
+    "路过",
+    "靠近",
+    "通往",
+    "前往",
+    "包括",
+    "涉及",
+    "影响",
+    "导致",
+    "造成",
+    "发现",
+    "看到",
+    "听说",
+    "知道",
+    "认为",
+    "觉得",
+    "咨询",
+    "请问",
+    "关于",
+    "就读",
+    "读书",
+    "上学",
+    "工作",
+    "打工",
+    "上班",
+    "购买",
+    "用于",
+    "属于",
+    "距离",
+    "离",
+    "成立",
+    "设立",
+    "建立",
+    "建成",
+    "买",
+    "租",
+    "开",
+    "办",
+    "找",
+    "问",
+    "说",
+    "给",
+    "让",
+    "被",
+}
+_SUFFIX_WORDS = {
+    "路",
+    "街",
+    "巷",
+    "大道",
+    "小区",
+    "花园",
+    "家园",
+    "社区",
+    "街道",
+    "村",
+    "镇",
+    "乡",
+    "广场",
+    "公园",
+    "苑",
+    "园",
+    "湾",
+    "新村",
+    "市场",
+    "菜市场",
+    "学校",
+    "小学",
+    "中学",
+    "医院",
+    "卫生院",
+}
+_POS = None
+
+
+def _pos_tokenizer():
+    global _POS
+    if _POS is None:
+        try:
+            import logging
+
+            import jieba
+            import jieba.posseg
+
+            jieba.setLogLevel(logging.WARNING)
+            _POS = jieba.posseg.dt  # the shared default tokenizer: its dictionary loads once
+        except ImportError:  # jieba missing: keep the regex spans as they are
+            _POS = False
+    return _POS
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary now rather than on the first message with a place."""
+    pos = _pos_tokenizer()
+    if pos:
+        pos.lcut("示范街道")
+
+
+def _refine(text: str, start: int, end: int) -> tuple[int, int]:
+    pos = _pos_tokenizer()
+    if not pos:
+        return start, end
+    window_start = max(0, start - 6)
+    tokens = []
+    offset = window_start
+    for pair in pos.cut(text[window_start:end]):
+        tokens.append((pair.word, pair.flag, offset, offset + len(pair.word)))
+        offset += len(pair.word)
+    inside = [t for t in tokens if t[3] > start]
+    if not inside:
+        return start, end
+    first_word, first_flag, first_start, _ = inside[0]
+    if first_start < start:  # the candidate begins inside a word
+        if first_flag.startswith("n") and not any(ch in _STOP for ch in first_word):
+            inside[0] = (first_word, first_flag, first_start, inside[0][3])
+        else:
+            inside = inside[1:]
+    kept = len(inside)
+    for i in range(len(inside) - 1, -1, -1):
+        word, flag = inside[i][0], inside[i][1]
+        following = inside[i + 1][0] if i + 1 < len(inside) else ""
+        if word in ("与", "和", "跟", "、") and i > 0 and i + 1 < len(inside):
+            kept = i
+            continue
+        if (
+            word in _STOP_WORDS
+            or flag in _STOP_FLAGS
+            or flag.startswith("u")
+            # a verb or locality word is part of the name only right before the suffix: 示范街道, 丰收村
+            or (flag.startswith(("v", "f")) and following not in _SUFFIX_WORDS)
+        ):
+            break
+        kept = i
+    inside = inside[kept:]
+    while inside and inside[0][0] in ("与", "和", "跟", "、"):
+        inside = inside[1:]
+    if not inside:
+        return start, start
+    return inside[0][2], end
+
+
 def find_places(text: str) -> list[dict]:
     """Place candidates, most specific first (by pattern rank, then length)."""
     found: list[tuple[int, int, int]] = []
     for rank, pattern in PLACE_PATTERNS:
         for m in pattern.finditer(text):
-            cleaned = _clean_place(text, m.start(), m.end())
+            cleaned = _clean_place(text, *_refine(text, m.start(), m.end()))
             if cleaned:
                 found.append((rank, *cleaned))
     found.sort(key=lambda t: (-t[0], -(t[2] - t[1]), t[1]))
@@ -106,10 +384,7 @@ def find_places(text: str) -> list[dict]:
     for cand in found:
         if not any(_overlaps(cand[1:], c[1:]) for c in chosen):
             chosen.append(cand)
-    return [
-        {"entity": "place", "value": text[s:e], "start": s, "end": e, "extractor": "rules"}
-        for _, s, e in chosen
-    ]
+    return [{"entity": "place", "value": text[s:e], "start": s, "end": e, "extractor": "rules"} for _, s, e in chosen]
 
 
 def find_phones(text: str) -> list[dict]:
@@ -137,6 +412,16 @@ def find_case_numbers(text: str) -> list[dict]:
     ]
 
 
+def plausible_place(value: str) -> bool:
+    """Whether a place the model found names somewhere: the model sometimes tags 走路 or 过路,
+    and a wrong place would keep the bot from asking for the right one."""
+    value = value.strip()
+    if len(value) < 3:
+        return False
+    return bool(re.search(r"[0-9０-９]|号|栋|单元", value)) or any(
+        pattern.search(value) for _, pattern in PLACE_PATTERNS)
+
+
 def supplement(text: str, entities: list[dict]) -> list[dict]:
     """Rasa's entities plus what the rules find and Rasa missed (see the module docstring)."""
     text = text or ""
@@ -147,6 +432,8 @@ def supplement(text: str, entities: list[dict]) -> list[dict]:
         name = ent.get("entity")
         if name == "case_no" and isinstance(ent.get("value"), str):
             ent["value"] = ent["value"].strip().upper()
+        if name == "place" and not plausible_place(str(ent.get("value", ""))):
+            continue
         key = (name, ent.get("start", -1), ent.get("end", -1))
         if key in seen:
             continue
@@ -175,5 +462,5 @@ def supplement(text: str, entities: list[dict]) -> list[dict]:
                 result.append(place)
                 break
 
-    result.sort(key=lambda e: (e.get("start", 0) if isinstance(e.get("start"), int) else 0))
+    result.sort(key=lambda e: e.get("start", 0) if isinstance(e.get("start"), int) else 0)
     return result

@@ -64,9 +64,7 @@ def _per_label(gold: Sequence[str], predicted: Sequence[str], labels: Iterable[s
     return stats
 
 
-def intent_scores(
-    gold: Sequence[str], predicted: Sequence[str], labels: Iterable[str] | None = None
-) -> dict:
+def intent_scores(gold: Sequence[str], predicted: Sequence[str], labels: Iterable[str] | None = None) -> dict:
     """Accuracy, macro-F1 and per-intent recall.
 
     The macro average runs over ``labels`` (default: the intents present in ``gold``), so a

@@ -86,9 +86,7 @@ class TopicClassifier:
         self.vocabulary: set[str] = set().union(*counts.values())
         size = len(self.vocabulary)
         total_docs = sum(docs.values()) or 1
-        self.log_prior = {
-            label: math.log((docs[label] + 1) / (total_docs + len(self.labels))) for label in self.labels
-        }
+        self.log_prior = {label: math.log((docs[label] + 1) / (total_docs + len(self.labels))) for label in self.labels}
         self.log_likelihood: dict[str, dict[str, float]] = {}
         self.log_unseen: dict[str, float] = {}
         for label in self.labels:

@@ -67,6 +67,70 @@ class DutySession(_Strict):
     per_week: int = Field(default=1, gt=0, description="how many of `deputies` are on duty each week")
 
 
+class RotaException(_Strict):
+    """A dated change to the rota (config `reception.exceptions`), applied after the working-day calendar.
+
+    action "open": hold on `date` the sessions a holiday closed (those starting at `start`, or all);
+    with `like`, the weekly sessions of that weekday (e.g. an adjusted working Saturday run like a
+    Tuesday); with `start` and `end` of no existing session, an extra session of its own.
+    action "close": close the sessions of that date (at `start`, or all), with `reason`.
+    action "deputies": name the deputies on duty at the sessions of that date (at `start`, or all).
+    `station`: one station's sessions (default every station's).
+    """
+
+    date: dt.date
+    action: Literal["open", "close", "deputies"]
+    station: str | None = None
+    start: dt.time | None = None
+    end: dt.time | None = None
+    like: Weekday | None = None
+    slot_minutes: int = Field(default=30, gt=0)
+    capacity: int = Field(default=3, gt=0)
+    deputies: list[str] = Field(default_factory=list)
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _complete(self) -> RotaException:
+        if self.action == "close" and not self.reason:
+            raise ValueError("a closing needs a reason")
+        if self.action == "deputies" and not self.deputies:
+            raise ValueError("action deputies needs deputies")
+        if (self.end is not None) and (self.start is None or self.end <= self.start):
+            raise ValueError("end must come with a start before it")
+        if self.action == "open" and self.end is not None and self.like is None and not self.deputies:
+            raise ValueError("an extra session (start and end) needs its deputies")
+        return self
+
+
+class CouncilDay(_Strict):
+    """逢四议事: a session of its own kind on the `week`-th `weekday` of each month (the fourth Thursday),
+    with every deputy listed on duty. A weekly session of the station overlapping it is not held."""
+
+    station: str
+    weekday: Weekday = "周四"
+    week: int = Field(default=4, ge=1, le=5)
+    start: dt.time
+    end: dt.time
+    slot_minutes: int = Field(default=30, gt=0)
+    capacity: int = Field(default=5, gt=0)
+    deputies: list[str] = Field(min_length=1)
+
+
+class Reception(_Strict):
+    """Booking a reception slot: how far ahead, until when a booking may change, reminders, the digest,
+    the waiting list, the 议事日 and the dated exceptions of the rota."""
+
+    weeks_ahead: int = Field(default=4, gt=0, le=26)
+    change_hours: int = Field(default=2, ge=0, description="cancel or change up to this many hours before")
+    offer_minutes: int = Field(default=120, gt=0, description="a waiting-list offer is held this long")
+    reminder_day_before_at: dt.time = dt.time(18, 0)
+    reminder_hours_before: int = Field(default=2, gt=0)
+    digest_at: dt.time = dt.time(7, 30)
+    booking_prefix: str = Field(default="YY", pattern=r"^[A-Z]{1,4}$")
+    council_day: CouncilDay | None = None
+    exceptions: list[RotaException] = Field(default_factory=list)
+
+
 class Deadlines(_Strict):
     transfer_hours: int = 24
     reply_working_days: int = 3
@@ -86,6 +150,131 @@ class RateLimit(_Strict):
     per_seconds: int = 60
 
 
+class PointRule(_Strict):
+    """One way a deputy earns performance points (履职积分), matched against the records of one source.
+
+    `source` names where the records come from: "case_event" (an event of a case: `actions` are case
+    actions such as answer_on_spot, `to_states` optionally the states the case went to) or "reception"
+    (a reception session's outcome, e.g. attended). `credit` says which deputy earns the points: the
+    one who acted, or the one following the case (Case.deputy_id).
+    """
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    points: int
+    source: Literal["case_event", "reception"] = "case_event"
+    actions: list[str] = Field(min_length=1)
+    to_states: list[str] = Field(default_factory=list)
+    credit: Literal["actor", "follower"] = "actor"
+
+
+DEFAULT_POINT_RULES = (
+    PointRule(code="reception_duty", label="参加接待值班", points=5, source="reception", actions=["attended"]),
+    PointRule(code="answer_on_spot", label="当场答复群众", points=3, actions=["answer_on_spot"]),
+    PointRule(code="case_closed", label="跟进案件至办结", points=2, actions=["rate", "close_unrated", "close"],
+              to_states=["closed"], credit="follower"),
+    PointRule(code="case_escalated", label="跟进案件提请升级", points=1, actions=["rate", "escalate"],
+              to_states=["escalated"], credit="follower"),
+    PointRule(code="reception_answer", label="接待时当场解答群众", points=2, source="reception",
+              actions=["booking_answered"]),
+)
+
+
+class Points(_Strict):
+    rules: list[PointRule] = Field(default_factory=lambda: list(DEFAULT_POINT_RULES))
+
+    @model_validator(mode="after")
+    def _codes_unique(self) -> Points:
+        seen: set[str] = set()
+        for i, rule in enumerate(self.rules):
+            if rule.code in seen:
+                raise ValueError(f"rules[{i}].code: {rule.code!r} is used twice")
+            seen.add(rule.code)
+        return self
+
+
+# The kinds of push a template message may stand in for, outside WeChat's 48-hour window.
+PushKind = Literal["case_status", "reply_ready", "rating_reminder", "deadline_reminder", "deadline_alert", "booking"]
+# What a menu tap (CLICK) may ask for; handlers.events maps each to its flow.
+MenuKey = Literal["report", "progress", "booking", "station"]
+# What a template field may say: {text} the push, {case_no}, {state}, {topic} of its case, {time} now, {title}.
+TEMPLATE_FACTS = ("text", "case_no", "state", "topic", "time", "title")
+
+
+class WeChatMenuItem(_Strict):
+    """A menu button: a `key` the bot answers (CLICK), a `url` it opens (VIEW), or `sub_buttons`."""
+
+    name: str = Field(min_length=1)
+    key: MenuKey | None = None
+    url: str | None = None
+    sub_buttons: list[WeChatMenuItem] = Field(default_factory=list, max_length=5)
+
+    @model_validator(mode="after")
+    def _one_action(self) -> WeChatMenuItem:
+        if sum((self.key is not None, self.url is not None, bool(self.sub_buttons))) != 1:
+            raise ValueError("a menu item needs exactly one of key, url or sub_buttons")
+        if self.sub_buttons and any(b.sub_buttons for b in self.sub_buttons):
+            raise ValueError("WeChat menus have two levels only")
+        if len(self.name.encode()) > 60:
+            raise ValueError(f"menu name {self.name!r} is too long for WeChat (60 bytes)")
+        return self
+
+
+class WeChatTemplateField(_Strict):
+    value: str
+    max_length: int | None = Field(default=None, gt=0)
+
+
+class WeChatTemplate(_Strict):
+    """A template message: its id on the account, an optional link, and its fields, each written with
+    the facts in braces (e.g. "{case_no}"); each is cut to WeChat's length for the field's type."""
+
+    template_id: str = Field(min_length=1)
+    url: str = ""
+    fields: dict[str, str | WeChatTemplateField] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _known_facts(self) -> WeChatTemplate:
+        import string
+
+        for name, field in self.fields.items():
+            value = field if isinstance(field, str) else field.value
+            try:
+                names = [n for _, n, _, _ in string.Formatter().parse(value) if n is not None]
+            except ValueError as exc:
+                raise ValueError(f"fields.{name}: {exc}") from None
+            for fact in names:
+                if fact not in TEMPLATE_FACTS:
+                    raise ValueError(f"fields.{name}: unknown {{{fact}}}, use {', '.join(TEMPLATE_FACTS)}")
+        return self
+
+
+DEFAULT_WECHAT_MENU = (
+    WeChatMenuItem(name="反映问题", key="report"),
+    WeChatMenuItem(name="查询进度", key="progress"),
+    WeChatMenuItem(name="联络站", sub_buttons=[WeChatMenuItem(name="预约接待", key="booking"),
+                                             WeChatMenuItem(name="联络站信息", key="station")]),
+)
+
+
+class WeChatConfig(_Strict):
+    """The official account: its menu, the customer-service quota, the template of each kind of push."""
+
+    window_hours: int = Field(default=48, gt=0, le=48)
+    customer_service_quota: int = Field(default=5, ge=0, description="customer-service messages per window")
+    menu: list[WeChatMenuItem] = Field(default_factory=lambda: list(DEFAULT_WECHAT_MENU), min_length=1,
+                                       max_length=3)
+    templates: dict[PushKind, WeChatTemplate] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _top_names_short(self) -> WeChatConfig:
+        # WeChat counts bytes: 16 for a top-level name (about 4 Chinese characters).
+        for i, item in enumerate(self.menu):
+            if len(item.name.encode()) > 16:
+                raise ValueError(f"menu[{i}].name: {item.name!r} is too long for WeChat (16 bytes)")
+        return self
+
+
 class Deployment(_Strict):
     name: str
     case_prefix: str = Field(default="LL", pattern=r"^[A-Z]{1,4}$")
@@ -93,9 +282,12 @@ class Deployment(_Strict):
     departments: list[Department] = Field(min_length=1)
     deputies: list[Deputy] = Field(default_factory=list)
     duty_rota: list[DutySession] = Field(default_factory=list)
+    reception: Reception = Reception()
     deadlines: Deadlines = Deadlines()
     calendar: CalendarOverrides = CalendarOverrides()
     rate_limit: RateLimit = RateLimit()
+    points: Points = Points()
+    wechat: WeChatConfig = WeChatConfig()
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Deployment:
@@ -123,7 +315,28 @@ class Deployment(_Strict):
                     raise ValueError(f"duty_rota[{i}].deputies: unknown deputy {code!r}")
             if session.end <= session.start:
                 raise ValueError(f"duty_rota[{i}].end: must be after start")
+        self._reception_references_resolve(stations, deputies)
         return self
+
+    def _reception_references_resolve(self, stations: set[str], deputies: set[str]) -> None:
+        reception = self.reception
+        if reception.booking_prefix == self.case_prefix:
+            raise ValueError("reception.booking_prefix: must differ from case_prefix")
+        council = reception.council_day
+        if council is not None:
+            if council.station not in stations:
+                raise ValueError(f"reception.council_day.station: unknown station {council.station!r}")
+            for code in council.deputies:
+                if code not in deputies:
+                    raise ValueError(f"reception.council_day.deputies: unknown deputy {code!r}")
+            if council.end <= council.start:
+                raise ValueError("reception.council_day.end: must be after start")
+        for i, exception in enumerate(reception.exceptions):
+            if exception.station is not None and exception.station not in stations:
+                raise ValueError(f"reception.exceptions[{i}].station: unknown station {exception.station!r}")
+            for code in exception.deputies:
+                if code not in deputies:
+                    raise ValueError(f"reception.exceptions[{i}].deputies: unknown deputy {code!r}")
 
     @property
     def main_station(self) -> Station:

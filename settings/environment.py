@@ -31,6 +31,12 @@ class Settings(BaseSettings):
     wechat_app_id: str = ""
     wechat_app_secret: str = ""
     wechat_api_base: str = "https://api.weixin.qq.com/cgi-bin/"
+    # Safe mode: every message must come encrypted (AES, msg_signature); needs WECHAT_AES_KEY and WECHAT_APP_ID.
+    # Off, plaintext is accepted and encrypted messages (compatible mode) are decrypted when the key is set.
+    wechat_safe_mode: bool = False
+    # Seconds a WeChat message may take to be answered passively; later replies go as a customer-service
+    # message. WeChat waits 5 s, then sends the message again.
+    wechat_reply_budget: float = Field(default=4.0, gt=0, lt=5)
     telegram_token: str = ""
     telegram_secret: str = ""
     telegram_api_base: str = "https://api.telegram.org"

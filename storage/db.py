@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from alembic import command
@@ -51,3 +53,35 @@ def _ensure_sqlite_dir(url: str) -> None:
     path = url.split(":///", 1)[-1]
     if path and ":memory:" not in path:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+class SchemaNotReady(Exception):
+    """The database is missing the tables of this version: the operator must run the migrations."""
+
+
+async def check_schema(engine: AsyncEngine) -> None:
+    """Raise SchemaNotReady, with what to do, unless the database is at the latest migration."""
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    try:
+        async with engine.connect() as conn:
+            current = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    except DBAPIError:
+        current = None
+    if current != head:
+        raise SchemaNotReady(f"the database is not migrated (at {current or 'nothing'}, needs {head}): "
+                             "run `liaison db upgrade`")
+
+
+@contextlib.asynccontextmanager
+async def one_session(async_url: str) -> AsyncIterator[AsyncSession]:
+    """A session on its own engine, for a command that reads once and exits."""
+    engine = make_engine(async_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        await engine.dispose()

@@ -37,3 +37,25 @@ class Keys:
     def failed_jobs(self) -> str:
         """The latest failures, newest first, for staff to see."""
         return f"{self.prefix}jobs:failed"
+
+    def unsubscribed(self, channel: str, user_id: str) -> str:
+        """Set while the person has unfollowed the account (WeChat): no pushes reach them."""
+        return f"{self.prefix}unsubscribed:{channel}:{user_id}"
+
+    def deputy_bind_code(self, code: str) -> str:
+        """A one-time code binding a chat to a deputy; holds the deputy's code until used or expired."""
+        return f"{self.prefix}deputy-bind:{code}"
+
+    def wechat_quota(self, openid: str, window_start: int) -> str:
+        """Customer-service messages sent in one 48-hour window (keyed by the window's start)."""
+        return f"{self.prefix}wechat:quota:{openid}:{window_start}"
+
+    @property
+    def wechat_session(self) -> str:
+        """wechatpy's session storage prefix: the access token, shared by every process."""
+        return f"{self.prefix}wechat:session"
+
+    @property
+    def wechat_token_lock(self) -> str:
+        """Held by the one process fetching a new access token."""
+        return f"{self.prefix}wechat:token-lock"

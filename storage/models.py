@@ -17,8 +17,11 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
+    text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 NAMING = {
@@ -34,9 +37,28 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Moments in UTC on every database. SQLite keeps no time zone: a value written with one would come
+    back naive in whatever zone it was written (a Beijing deadline 8 hours off), so store UTC and say so."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        value = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=dt.UTC)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dt.datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict[str, Any]: JSON}
 
 
 class Station(Base):
@@ -293,3 +315,128 @@ class Push(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
+
+
+class CaseLink(Base):
+    """Two cases that look like one common problem (共性问题), found when the later one was registered."""
+
+    __tablename__ = "case_links"
+    __table_args__ = (UniqueConstraint("case_id", "similar_case_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    similar_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CaseFollower(Base):
+    """A citizen who chose to follow someone else's case of the same problem instead of opening one."""
+
+    __tablename__ = "case_followers"
+    __table_args__ = (UniqueConstraint("case_id", "conversation_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ReceptionSession(Base):
+    """One reception session on one day (a weekly session, the 议事日 or an extra one), made from the rota.
+
+    `key` is station:day:HHMM. Staff may close it (with a reason) or name its deputies (`changed_by`):
+    the rota no longer overrides it then.
+    """
+
+    __tablename__ = "reception_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # weekly | council | extra
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    slot_minutes: Mapped[int] = mapped_column(Integer)
+    capacity: Mapped[int] = mapped_column(Integer)
+    deputies: Mapped[list[str]] = mapped_column(JSON, default=list)  # deputy codes, in rota order
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    close_reason: Mapped[str] = mapped_column(Text, default="")
+    changed_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    slots: Mapped[list[ReceptionSlot]] = relationship(order_by="ReceptionSlot.starts_at", back_populates="session")
+
+
+class ReceptionSlot(Base):
+    """A slot of a session. `booked` counts active bookings and places held for a waiting-list offer;
+    it only moves by conditional UPDATEs, so it never exceeds `capacity` however many book at once."""
+
+    __tablename__ = "reception_slots"
+    __table_args__ = (UniqueConstraint("session_id", "starts_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("reception_sessions.id"), index=True)
+    starts_at: Mapped[dt.datetime] = mapped_column(index=True)
+    ends_at: Mapped[dt.datetime]
+    capacity: Mapped[int] = mapped_column(Integer)
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+    session: Mapped[ReceptionSession] = relationship(back_populates="slots")
+
+
+class Booking(Base):
+    """A citizen's booking of a slot. Status: booked -> cancelled (by the citizen) | moved (changed to
+    another booking, `moved_to_id`) | closed (the station closed the session). After the session its
+    outcome: attended | absent | answered (with the answer) | case (turned into `case_id`).
+    At most one booked booking per citizen and week (a partial unique index)."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        Index("uq_bookings_citizen_week_booked", "citizen_id", "week", unique=True,
+              postgresql_where=text("status = 'booked'"), sqlite_where=text("status = 'booked'")),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("reception_slots.id"), index=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("reception_sessions.id"), index=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    week: Mapped[str] = mapped_column(String(8))  # ISO week of the slot, e.g. 2026-W48
+    status: Mapped[str] = mapped_column(String(20), default="booked")
+    topic: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[dt.datetime | None]
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    moved_to_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    outcome_note: Mapped[str] = mapped_column(Text, default="")
+    outcome_by: Mapped[str | None] = mapped_column(String(100))
+    outcome_at: Mapped[dt.datetime | None]
+    received_by: Mapped[str | None] = mapped_column(String(64))  # the deputy's code
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+
+
+class BookingWait(Base):
+    """A place on a full slot's waiting list. Status: waiting -> offered (a freed place is held for them
+    until `offer_expires_at`) -> booked | declined | expired; or withdrawn (by them or a closing)."""
+
+    __tablename__ = "booking_waits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("reception_slots.id"), index=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
+    topic: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="waiting", index=True)
+    offered_at: Mapped[dt.datetime | None]
+    offer_expires_at: Mapped[dt.datetime | None]
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class BookingCounter(Base):
+    """Last sequence number used for booking numbers on one day."""
+
+    __tablename__ = "booking_counters"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import redis
 from redis.asyncio import Redis
 
 
@@ -16,6 +17,13 @@ def connect(url: str, var_dir: Path) -> Redis:
     if url == "embedded":
         return Redis(unix_socket_path=_embedded_socket(var_dir), decode_responses=True)
     return Redis.from_url(url, decode_responses=True)
+
+
+def connect_sync(url: str, var_dir: Path) -> redis.Redis:
+    """A synchronous client to the same server, for libraries that need one (wechatpy's token session)."""
+    if url == "embedded":
+        return redis.Redis(unix_socket_path=_embedded_socket(var_dir), decode_responses=True)
+    return redis.Redis.from_url(url, decode_responses=True)
 
 
 _embedded: dict[Path, object] = {}

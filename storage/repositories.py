@@ -23,6 +23,8 @@ from storage.models import (
     CaseAttachment,
     CaseCounter,
     CaseEvent,
+    CaseFollower,
+    CaseLink,
     CaseReply,
     ChannelIdentity,
     Citizen,
@@ -272,6 +274,55 @@ class CaseStore:
             await self.session.flush()
         return row
 
+    async def open_of_topic(self, topic: str, open_states: Sequence[str], limit: int = 300) -> Sequence[Case]:
+        return (await self.session.execute(
+            select(Case).where(Case.topic == topic, Case.state.in_(open_states))
+            .order_by(Case.id.desc()).limit(limit))).scalars().all()
+
+    async def link(self, case_id: int, similar_case_id: int, score: float) -> None:
+        self.session.add(CaseLink(case_id=case_id, similar_case_id=similar_case_id, score=score))
+        await self.session.flush()
+
+    async def links(self) -> Sequence[tuple[str, str]]:
+        later, earlier = Case.__table__.alias("later"), Case.__table__.alias("earlier")
+        return [tuple(row) for row in (await self.session.execute(
+            select(later.c.number, earlier.c.number)
+            .join(CaseLink, CaseLink.case_id == later.c.id)
+            .join(earlier, CaseLink.similar_case_id == earlier.c.id))).all()]
+
+    async def follow(self, case_id: int, party: Party) -> bool:
+        """The citizen follows the case; False when they already did."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(CaseFollower(case_id=case_id, citizen_id=party.citizen_id,
+                                              conversation_id=party.conversation_id))
+                await self.session.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    async def follower_conversations(self, case_id: int) -> Sequence[int]:
+        return (await self.session.execute(
+            select(CaseFollower.conversation_id).where(CaseFollower.case_id == case_id)
+            .order_by(CaseFollower.id))).scalars().all()
+
+    async def followed_by(self, deputy_id: int, states: Sequence[str], limit: int = 5) -> Sequence[Case]:
+        """The cases a deputy follows in `states`, newest first."""
+        return (await self.session.execute(
+            select(Case).where(Case.deputy_id == deputy_id, Case.state.in_(states))
+            .order_by(Case.id.desc()).limit(limit))).scalars().all()
+
+    async def latest_pushed_to(self, recipient: str) -> Case | None:
+        """The case of the latest push to `recipient` (a user name), the one a short answer refers to."""
+        case_id = (await self.session.execute(
+            select(Push.case_id).where(Push.recipient == recipient, Push.case_id.is_not(None))
+            .order_by(Push.id.desc()).limit(1))).scalar_one_or_none()
+        if case_id is None:
+            return None
+        return (await self.session.execute(
+            select(Case).where(Case.id == case_id)
+            .options(selectinload(Case.events), selectinload(Case.attachments)))).scalar_one_or_none()
+
     async def by_number(self, number: str) -> Case | None:
         return (
             await self.session.execute(
@@ -376,6 +427,12 @@ class UserStore:
     async def by_name(self, name: str) -> User | None:
         return (await self.session.execute(select(User).where(User.name == name))).scalar_one_or_none()
 
+    async def by_address(self, channel: str, address: str) -> Sequence[User]:
+        """Active users whose pushes go to this chat (e.g. a deputy bound to a WeChat openid)."""
+        return (await self.session.execute(
+            select(User).where(User.channel == channel, User.address == address, User.active.is_(True))
+            .order_by(User.id))).scalars().all()
+
 
 class PushStore:
     """The push queue's rows. Claiming is compare-and-set per row, so several workers never share one."""
@@ -394,24 +451,26 @@ class PushStore:
             return None
         return push
 
-    async def claim_due(self, now: dt.datetime, limit: int = 20) -> list[Push]:
-        candidates = (await self.session.execute(
-            select(Push.id).where(Push.status.in_(("queued", "retry")), Push.next_attempt_at <= now)
-            .order_by(Push.id).limit(limit))).scalars().all()
-        claimed = []
-        for push_id in candidates:
+    async def claim_next(self, now: dt.datetime) -> Push | None:
+        """Claim the oldest due push (queued, or a retry whose time has come) and commit the claim.
+
+        One at a time, so that a worker dying mid-send leaves only the push it was sending in doubt.
+        """
+        for _ in range(10):
+            push_id = (await self.session.execute(
+                select(Push.id).where(Push.status.in_(("queued", "retry")), Push.next_attempt_at <= now)
+                .order_by(Push.id).limit(1))).scalar_one_or_none()
+            if push_id is None:
+                return None
             result = await self.session.execute(
                 update(Push).where(Push.id == push_id, Push.status.in_(("queued", "retry")))
                 .values(status="sending", claimed_at=now, attempts=Push.attempts + 1)
                 .execution_options(synchronize_session=False))
+            await self.session.commit()
             if result.rowcount == 1:  # type: ignore[attr-defined]
-                claimed.append(push_id)
-        await self.session.commit()
-        if not claimed:
-            return []
-        return list((await self.session.execute(
-            select(Push).where(Push.id.in_(claimed)).order_by(Push.id)
-            .execution_options(populate_existing=True))).scalars().all())
+                return (await self.session.execute(
+                    select(Push).where(Push.id == push_id).execution_options(populate_existing=True))).scalar_one()
+        return None
 
     async def finish(self, push_id: int, *, status: str, error: str = "", next_attempt_at: dt.datetime | None = None,
                      sent_at: dt.datetime | None = None) -> None:
@@ -456,6 +515,15 @@ class RecipientStore:
             .join(Conversation, Conversation.identity_id == ChannelIdentity.id)
             .where(Conversation.id == conversation_id))).first()
         return (row[0], row[1]) if row else (None, None)
+
+    async def last_inbound_at(self, channel: str, address: str) -> dt.datetime | None:
+        """When this person last wrote on the channel (WeChat's 48-hour window opens then)."""
+        return (await self.session.execute(
+            select(ChannelIdentity.last_inbound_at)
+            .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == address))).scalar_one_or_none()
+
+    async def followers(self, case_id: int) -> Sequence[int]:
+        return await CaseStore(self.session).follower_conversations(case_id)
 
     async def users(self, roles: Sequence[str], *, department_id: int | None = None,
                     deputy_id: int | None = None) -> Sequence[User]:

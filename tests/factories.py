@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from nlu.topics import TopicClassifier
-
 from bot.services import mirror_directory
 from casework.workdays import WorkingCalendar
 from handlers.dispatch import Dispatcher
 from handlers.turn import Inbound
 from nlu.client import IntentParser, NluUnavailable, Understanding
+from nlu.topics import TopicClassifier
 from settings import Settings, load_deployment
 from storage import redis as redis_connection
 from storage.db import make_engine, make_sessionmaker

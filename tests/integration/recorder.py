@@ -55,11 +55,11 @@ class RecordingApi:
             def _serve(self, body: dict[str, Any]) -> None:
                 path = urlparse(self.path).path
                 body = {**body, **{k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}}
-                if api.delay:
-                    time.sleep(api.delay)
                 with api._lock:
                     api.calls.append((path, body))
                     answer = next((a for a in (f(path, body) for f in api.answers) if a is not None), None)
+                if api.delay:  # after recording: the call arrived, the caller is still waiting
+                    time.sleep(api.delay)
                 status, payload = answer or (200, telegram_ok(path, body))
                 data = json.dumps(payload).encode()
                 self.send_response(status)

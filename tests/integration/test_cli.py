@@ -57,3 +57,24 @@ def test_a_wrong_config_is_one_line(tmp_path):
     result = _run(["case", "list"], {"LIAISON_CONFIG": str(bad)})
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [f"Error: {bad}: station: unknown key (did you mean stations?)"]
+
+
+def test_an_unmigrated_database_is_one_line(tmp_path):
+    result = _run(["case", "list"], {"DATABASE_URL": f"sqlite:///{tmp_path / 'new.db'}"})
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].endswith("run `liaison db upgrade`")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_nlu_eval_prints_accuracy_macro_f1_and_topic_f1(rasa_url, tmp_path):
+    sample = tmp_path / "sample.csv"
+    sample.write_text("text,intent,topic\n"
+                      "幸福路的路灯坏了三天了,report_issue,城乡建设\n"
+                      "工厂拖欠我两个月工资,report_issue,劳动和社会保障\n"
+                      "你好,greet,其他\n", encoding="utf-8")
+    result = _run(["nlu", "eval", str(sample), "--json"], {"RASA_URL": rasa_url})
+    report = json.loads(result.stdout)
+    assert report["messages"] == 3 and report["accuracy"] == 1.0 and report["macro_f1"] == 1.0
+    assert report["topic_macro_f1"] > 0.6
+    text = _run(["nlu", "eval", str(sample)], {"RASA_URL": rasa_url}).stdout
+    assert "intent accuracy 1.000" in text and "topic macro-F1" in text

@@ -28,6 +28,20 @@ class Citizen:
         assert response.status_code == 200, response.text
         return "\n".join(r["text"] for r in response.json()["replies"])
 
+    async def until_summary(self, text: str, place: str = "幸福路18号阳光小区东门") -> str:
+        """Answer what the bot asks until it shows the summary; return the summary."""
+        reply = await self.say(text)
+        for _ in range(4):
+            if "请核对" in reply:
+                return reply
+            if "在哪里" in reply:
+                reply = await self.say(place)
+            elif "是否同意" in reply:
+                reply = await self.say("2")
+            else:
+                pytest.fail(f"unexpected reply in a report: {reply}")
+        pytest.fail("the report did not reach its summary")
+
     async def report(self, text: str, place: str = "幸福路18号阳光小区东门") -> str:
         """Answer whatever the bot asks until the case is registered; return the case number."""
         reply = await self.say(text)

@@ -34,12 +34,14 @@ async def station(settings, telegram):
     async for client in client_for(app):
         services = app.state.services
         suffix = uuid.uuid4().hex[:6]
-        tokens = {}
+        # Telegram chat ids of this station's staff and department (unique per test: the database is shared).
+        tokens = {"staff_chat": f"s-{suffix}", "department_chat": f"d-{suffix}"}
         async with services.sessionmaker() as session:
             departments = await DirectoryStore(session).ids(Department)
             users = UserStore(session)
-            for name, role, dept, address in (("staff1", "staff", None, "7001"), ("staff2", "staff", None, None),
-                                              ("jianshe", "department", "jianshe", "7002"),
+            for name, role, dept, address in (("staff1", "staff", None, tokens["staff_chat"]),
+                                              ("staff2", "staff", None, None),
+                                              ("jianshe", "department", "jianshe", tokens["department_chat"]),
                                               ("jiaotong", "department", "jiaotong", None)):
                 user, token = await users.add(name=f"{name}-{suffix}", role=role,
                                               department_id=departments.get(dept or ""))
@@ -80,12 +82,14 @@ async def test_report_transfer_reply_rating_rehandling_escalation(station, teleg
     sent_to_citizen = [c["text"] for c in telegram.calls_to("/sendMessage") if str(c["chat_id"]) == user_id]
     assert any("已转交" in t for t in sent_to_citizen)
     assert any("三盏路灯已于周四修复" in t and "满意吗" in t for t in sent_to_citizen)
-    assert any("【转办】" in c["text"] for c in telegram.calls_to("/sendMessage") if str(c["chat_id"]) == "7002")
+    to_department = [c["text"] for c in telegram.calls_to("/sendMessage")
+                     if str(c["chat_id"]) == tokens["department_chat"]]
+    assert any("【转办】" in t for t in to_department)
 
     assert "重新办理" in await citizen.say("不满意，东段还有一盏不亮")
-    department_notes = [c["text"] for c in telegram.calls_to("/sendMessage") if str(c["chat_id"]) == "7002"]
     await burst(app)
-    department_notes = [c["text"] for c in telegram.calls_to("/sendMessage") if str(c["chat_id"]) == "7002"]
+    department_notes = [c["text"] for c in telegram.calls_to("/sendMessage")
+                        if str(c["chat_id"]) == tokens["department_chat"]]
     assert any("【重新办理】" in t and "东段还有一盏不亮" in t for t in department_notes)
     await do(client, tokens["jianshe"], number, "record_reply", reason="最后一盏已更换灯泡。")
 
@@ -101,7 +105,8 @@ async def test_report_transfer_reply_rating_rehandling_escalation(station, teleg
     assert "提请人大常委会" in await citizen.say("不满意")
     assert "不需要重复评价" in await citizen.say("满意")
     await burst(app)
-    assert any("【升级】" in c["text"] for c in telegram.calls_to("/sendMessage") if str(c["chat_id"]) == "7001")
+    to_staff = [c["text"] for c in telegram.calls_to("/sendMessage") if str(c["chat_id"]) == tokens["staff_chat"]]
+    assert any("【升级】" in t for t in to_staff)
 
     detail = (await client.get(f"/api/cases/{number}", headers={"authorization": f"Bearer {tokens['staff1']}"})).json()
     assert detail["state"] == "escalated" and detail["allowed_actions"] == []
@@ -200,3 +205,28 @@ async def test_telegram_errors_are_retried_with_backoff_and_recorded(station, te
         pushes = (await session.execute(select(Push).join(Case).where(Case.number == number)
                                         .execution_options(populate_existing=True))).scalars().all()
     assert {p.status for p in pushes if p.channel == "telegram"} == {"sent"}
+
+
+async def test_a_common_problem_is_offered_linked_and_grouped(station, user_id):
+    app, client, tokens = station
+    place = f"幸福路{uuid.uuid4().int % 900 + 100}号"
+    first = Citizen(client, user_id)
+    number = await first.report(f"{place}门口的井盖不见了，一个大坑，晚上很危险", place=place)
+    follower = Citizen(client, user_id + "-b")
+    offer = await follower.until_summary("井盖丢了，留下一个大坑，有人差点掉进去", place=place)
+    assert f"已有市民反映过类似问题，正在办理：{number}" in offer
+    assert f"已为您关注案件 {number}" in await follower.say("关注")
+    assert number in await follower.say(f"查询{number}")
+    await do(client, tokens["staff1"], number, "transfer")
+    await burst(app)
+    assert "已转交" in await follower.say("你好")
+
+    separate = Citizen(client, user_id + "-c")
+    assert "类似问题" in await separate.until_summary("井盖被偷了，留下一个大坑", place=place)
+    second = (await separate.say("确认")).split("编号 ")[1].split("。")[0]
+    groups = (await client.get("/api/cases/groups", headers={"authorization": f"Bearer {tokens['staff1']}"})).json()
+    mine = next(g for g in groups if number in [c["case_no"] for c in g["cases"]])
+    assert {c["case_no"] for c in mine["cases"]} == {number, second} and mine["count"] == 2
+    async with app.state.services.sessionmaker() as session:
+        kinds = (await session.execute(select(Push.kind).join(Case).where(Case.number == second))).scalars().all()
+    assert "common_problem" in kinds

@@ -97,3 +97,12 @@ def test_find_places_returns_spans_matching_text():
 def test_result_sorted_by_position():
     out = supplement("13912345678 查询LL20261122001", [])
     assert [e["entity"] for e in out] == ["phone", "case_no"]
+
+
+def test_implausible_places_from_the_model_are_dropped_so_the_bot_asks():
+    from nlu.entities import plausible_place
+
+    assert not plausible_place("走路") and not plausible_place("我家楼下") and not plausible_place("路上")
+    assert plausible_place("幸福路18号") and plausible_place("阳光小区3栋") and plausible_place("人民医院")
+    rasa = [{"entity": "place", "value": "走路", "start": 5, "end": 7}]
+    assert [e for e in supplement("晚上出门走路很黑", rasa) if e["entity"] == "place"] == []

@@ -15,7 +15,8 @@ def test_labelled_intents(tmp_path):
 
 
 def test_rows_without_intent_column_are_reports_and_subject_is_prefixed(tmp_path):
-    path = write(tmp_path, "m.csv", "id,category,subject,text\n1,城乡建设,路灯不亮,门口路灯坏了\n2,卫生计生,,医院乱收费\n")
+    content = "id,category,subject,text\n1,城乡建设,路灯不亮,门口路灯坏了\n2,卫生计生,,医院乱收费\n"
+    path = write(tmp_path, "m.csv", content)
     rows = load_eval_file(path)
     assert rows[0] == EvalRow("路灯不亮，门口路灯坏了", "report_issue", "城乡建设")
     assert rows[1] == EvalRow("医院乱收费", "report_issue", "卫生计生")

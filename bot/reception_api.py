@@ -1,0 +1,111 @@
+"""The reception API for staff and deputies: sessions and slots, bookings, closing a session, naming its
+deputies, the outcome of a booking. Each request carries a user's token (liaison user add)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from bot.reception_commands import actor_of, load_bookings, load_sessions, run_operation
+from bot.services import Services
+from bot.staff_api import services
+from casework.bookings import Refused
+from casework.cases import Role
+from casework.deadlines import LOCAL
+from casework.records import Actor
+from storage.repositories import UserStore
+
+router = APIRouter(prefix="/api/reception", tags=["reception"])
+FORBIDDEN = frozenset({"forbidden_role", "not_on_duty"})
+
+
+async def reception_actor(request: Request) -> Actor:
+    """Staff, admins and deputies (with their deputy's code); others are refused."""
+    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not token:
+        raise HTTPException(401, "需要登录：请在 Authorization 头中提供令牌（liaison user add 生成）")
+    async with request.app.state.services.sessionmaker() as session:
+        user = await UserStore(session).by_token(token)
+        if user is None:
+            raise HTTPException(401, "令牌无效或已停用")
+        actor = await actor_of(session, user)
+    if actor.role not in (Role.STAFF, Role.ADMIN, Role.DEPUTY):
+        raise HTTPException(403, "只有工作人员和代表可以使用接待预约接口")
+    return actor
+
+
+def refusal(exc: Refused) -> JSONResponse:
+    status = 404 if exc.code == "not_found" else 403 if exc.code in FORBIDDEN else 409
+    return JSONResponse({"code": exc.code, "detail": exc.message}, status_code=status)
+
+
+def first_day(day: dt.date | None = Query(None, alias="from", description="first local day, default today")) -> dt.date:
+    return day or dt.datetime.now(LOCAL).date()
+
+
+class CloseSession(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class SessionDeputies(BaseModel):
+    deputies: list[str] = Field(min_length=1, description="deputy codes (config.yml)")
+
+
+class Outcome(BaseModel):
+    outcome: Literal["attended", "absent", "answered", "case"]
+    answer: str = Field(default="", max_length=5000, description="the answer given (answered), or a note")
+    deputy: str | None = Field(default=None, description="the deputy who received the citizen (staff only)")
+    topic: str | None = Field(default=None, description="the case's topic (case); guessed from the text if omitted")
+
+
+@router.get("/sessions")
+async def sessions(first: dt.date = Depends(first_day), days: int = Query(14, ge=1, le=90),
+                   _: Actor = Depends(reception_actor), services: Services = Depends(services)) -> list[dict]:
+    """Reception sessions with their slots (places booked of capacity) and deputies on duty."""
+    async with services.sessionmaker() as session:
+        return await load_sessions(session, services.deployment, services.calendar, first, days)
+
+
+@router.get("/bookings")
+async def bookings(first: dt.date = Depends(first_day), days: int = Query(1, ge=1, le=90),
+                   session_key: str | None = Query(None, alias="session"), all: bool = False,
+                   actor: Actor = Depends(reception_actor), services: Services = Depends(services)) -> list[dict]:
+    """Bookings of a day (or several, or one session); a deputy sees the sessions they are on duty for."""
+    async with services.sessionmaker() as session:
+        return await load_bookings(session, first, days, key=session_key, viewer=actor, all_statuses=all)
+
+
+@router.post("/sessions/{key}/close")
+async def close_session(key: str, body: CloseSession, actor: Actor = Depends(reception_actor),
+                        services: Services = Depends(services)) -> JSONResponse:
+    """Close a session with a reason: its booked citizens and deputies are told (staff only)."""
+    return await _run(services, actor, "close", key=key, reason=body.reason)
+
+
+@router.post("/sessions/{key}/deputies")
+async def set_deputies(key: str, body: SessionDeputies, actor: Actor = Depends(reception_actor),
+                       services: Services = Depends(services)) -> JSONResponse:
+    """Name the deputies on duty at a session (staff only)."""
+    return await _run(services, actor, "deputies", key=key, deputies=body.deputies)
+
+
+@router.post("/bookings/{number}/outcome")
+async def record_outcome(number: str, body: Outcome, actor: Actor = Depends(reception_actor),
+                         services: Services = Depends(services)) -> JSONResponse:
+    """After the session, what came of a booking: attended, absent, answered (with the answer) or case."""
+    return await _run(services, actor, "outcome", number=number, outcome=body.outcome, answer=body.answer,
+                      deputy=body.deputy, topic=body.topic)
+
+
+async def _run(services: Services, actor: Actor, operation: str, **fields: object) -> JSONResponse:
+    async with services.sessionmaker() as session:
+        try:
+            done = await run_operation(services, session, actor, operation, **fields)
+        except Refused as exc:
+            await session.rollback()
+            return refusal(exc)
+    return JSONResponse(done)

@@ -1,0 +1,162 @@
+"""GET/POST /wechat: the official account's server URL.
+
+A view verifies, opens, hands off and answers. WeChat waits 5 seconds for an answer and then sends
+the same delivery again (three times in all), so the message is answered passively only when the
+replies are ready within a budget well under that (WECHAT_REPLY_BUDGET, 4 s); otherwise the answer
+is "success" at once and the replies follow as a customer-service message, recorded in the push
+queue. The Dispatcher stores the message before anything else and answers a repeated delivery
+(MsgId; for events sender + CreateTime) once, with the first copy's replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import PlainTextResponse
+
+from bot.jobs import deliver
+from bot.services import Services
+from bot.wechat.protocol import Delivery, NotConfigured, Protocol, Refused, TooLarge
+from handlers.turn import Inbound, Reply
+from storage.models import utcnow
+from storage.repositories import ConversationStore, PushStore
+
+log = logging.getLogger("liaison.wechat")
+# WeChat's messages are a few KB even encrypted; anything much larger is not from WeChat.
+MAX_BODY_BYTES = 16 * 1024
+# How long shutting down waits for replies still on their way.
+DRAIN_SECONDS = 15.0
+
+
+class WeChatDoor:
+    """The door's state in one process: the protocol of the configured account and the late replies."""
+
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
+        self.services = services
+        self.budget = settings.wechat_reply_budget
+        self.protocol = Protocol(settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id,
+                                 safe_mode=settings.wechat_safe_mode) if settings.wechat_token else None
+        self._late: set[asyncio.Task[None]] = set()
+
+    def open(self, query: dict[str, str], body: bytes) -> Delivery:
+        return self._protocol().open(query, body)
+
+    def verify_url(self, query: dict[str, str]) -> str:
+        return self._protocol().verify_url(query)
+
+    async def answer(self, delivery: Delivery) -> list[Reply]:
+        """The replies, if ready within the budget; [] when they will follow as a customer-service message."""
+        task = asyncio.create_task(self.services.dispatcher.handle(delivery.inbound))
+        try:
+            await asyncio.wait({task}, timeout=self.budget)
+        finally:
+            # Also when WeChat hung up first (this request cancelled): the replies must still reach the citizen.
+            if not task.done():
+                late = asyncio.create_task(self._send_late(task, delivery.inbound))
+                self._late.add(late)
+                late.add_done_callback(self._late.discard)
+        return task.result() if task.done() else []
+
+    def render(self, delivery: Delivery, replies: list[Reply]) -> Response:
+        text = joined(replies)
+        if not text:
+            return PlainTextResponse("success")
+        return Response(self._protocol().render(delivery, text), media_type="application/xml")
+
+    async def drain(self) -> None:
+        if self._late:
+            await asyncio.wait(set(self._late), timeout=DRAIN_SECONDS)
+
+    async def _send_late(self, task: asyncio.Task[list[Reply]], inbound: Inbound) -> None:
+        try:
+            replies = await task
+            if replies:
+                await deliver_late(self.services, inbound, replies)
+        except Exception:  # noqa: BLE001 - a background task has nobody else to tell
+            log.exception("a late WeChat reply to %s failed", inbound.external_id)
+
+    def _protocol(self) -> Protocol:
+        if self.protocol is None:
+            raise NotConfigured("WECHAT_TOKEN is not set")
+        return self.protocol
+
+
+async def deliver_late(services: Services, inbound: Inbound, replies: list[Reply]) -> None:
+    """Replies that missed the passive answer: one push, recorded once per delivery, sent at once."""
+    now = utcnow()
+    async with services.sessionmaker() as session:
+        party = await ConversationStore(session).identify(inbound.channel, inbound.user_id)
+        store = PushStore(session)
+        push = await store.enqueue(
+            dedupe_key=f"{inbound.channel}:late-reply:{inbound.external_id or now.timestamp()}", kind="reply",
+            recipient_type="citizen", recipient=f"citizen:{party.citizen_id}", channel=inbound.channel,
+            address=inbound.user_id, case_id=None, text=joined(replies), buttons=[], status="sending",
+            attempts=1, claimed_at=now, next_attempt_at=now, created_at=now)
+        if push is None:  # another copy of this delivery has sent them
+            return
+        await session.commit()
+        await deliver(services, store, push, now)
+
+
+def joined(replies: list[Reply]) -> str:
+    """WeChat's passive answer is one message: the replies in order, a blank line apart."""
+    return "\n\n".join(r.text for r in replies if r.text)
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, refused as soon as it passes `limit` (never held whole in memory)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"declared {declared} bytes, over {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def refuse(request: Request, exc: Refused) -> Response:
+    client = request.client.host if request.client else "?"
+    log.warning("wechat: refused %s %s from %s: %s (%s)", request.method, request.url.path, client, exc.code,
+                exc.detail)
+    return PlainTextResponse(exc.code, status_code=exc.status)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Runs inside the app's lifespan: the services are open.
+    app.state.wechat = door = WeChatDoor(app.state.services)
+    try:
+        yield
+    finally:
+        await door.drain()
+
+
+router = APIRouter(tags=["wechat"], lifespan=lifespan)
+
+
+@router.get("/wechat", response_class=PlainTextResponse)
+async def verify(request: Request) -> Response:
+    """The server URL check: echo `echostr` when the signature holds."""
+    try:
+        return PlainTextResponse(request.app.state.wechat.verify_url(dict(request.query_params)))
+    except Refused as exc:
+        return refuse(request, exc)
+
+
+@router.post("/wechat")
+async def receive(request: Request) -> Response:
+    """A message or event from WeChat's servers."""
+    door: WeChatDoor = request.app.state.wechat
+    try:
+        delivery = door.open(dict(request.query_params), await read_body(request))
+    except Refused as exc:
+        return refuse(request, exc)
+    return door.render(delivery, await door.answer(delivery))

@@ -1,0 +1,348 @@
+"""The rules of reception bookings, and the pushes they call for. Pure: no I/O, no clock.
+
+- A citizen holds at most one active booking per week (the ISO week of the slot, Beijing time).
+- A booking may be cancelled or changed up to `change_hours` (2) before its slot. A citizen who
+  answers 取消 to a reminder cancels at once, even past the cut-off if they answer within half an
+  hour of it (the two-hour reminder comes at the cut-off; better a late word than an empty chair).
+- A full slot offers its waiting list. A freed place is held for the first in line for
+  `offer_minutes`, never past a quarter of an hour before the slot; unanswered, it goes to the next.
+- Reminders: the day before (at `reminder_day_before_at`) and `reminder_hours_before` (2) hours
+  before; a reminder whose time passed before the booking was made is not sent.
+- The deputies on duty get every booking, change and cancellation of their sessions, and a
+  digest of the day's bookings at `digest_at` on the day.
+- Outcomes after the session: attended, absent, answered (with the answer), case (a case is
+  registered, followed by the deputy). The deputy who received citizens in a session earns the
+  duty ("attended") once for it; each outcome is a deed of its own ("booking_answered"...).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from casework.dates import When
+from casework.deadlines import LOCAL
+from casework.notices import CITIZEN, DEPUTY, Notice
+from casework.points import Deed
+from settings.deployment import WEEKDAYS, Reception
+
+OUTCOMES = {"attended": "已到场接待", "absent": "未到场", "answered": "当场解答", "case": "转为案件办理"}
+RECEIVED = frozenset({"attended", "answered", "case"})
+RECEPTION = "reception"
+# A place freed so close to its slot is not offered to the waiting list: nobody could come in time.
+OFFER_MIN_LEAD = dt.timedelta(minutes=15)
+# A 取消 answering a reminder this soon after it cancels even past the cut-off, until the slot starts.
+REMINDER_REPLY_GRACE = dt.timedelta(minutes=30)
+BOOKING_BUTTONS = ("取消",)
+OFFER_BUTTONS = ("接受", "放弃")
+
+
+class Refused(Exception):
+    """A booking operation the rules do not allow; `code` for programs, `message` (Chinese) for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SlotView:
+    """What a citizen or a rule needs to know of a slot: when, where, who, how full."""
+
+    id: int
+    session_key: str
+    station: str  # the station's name
+    kind: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    capacity: int
+    booked: int
+    deputies: tuple[str, ...]  # names
+    closed: bool = False
+    address: str = ""
+
+    @property
+    def free(self) -> int:
+        return max(0, self.capacity - self.booked)
+
+    @property
+    def week(self) -> str:
+        return week_of(self.starts_at)
+
+    @property
+    def label(self) -> str:
+        return slot_label(self.starts_at, self.ends_at)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """The slots to offer a citizen for what they asked.
+
+    `slots`: open slots to choose from, best first. `matched`: they answer the question (otherwise
+    they are the nearest open slots instead). `full`: the slot at the time asked for (or, when no
+    slot answers, the first that would) when it is full: its waiting list can be offered.
+    `week_taken`: what was asked falls in a week the citizen already has a booking in. `past`: every
+    day asked for has passed.
+    """
+
+    slots: tuple[SlotView, ...]
+    matched: bool
+    full: SlotView | None = None
+    week_taken: bool = False
+    past: bool = False
+
+
+def week_of(moment: dt.datetime) -> str:
+    year, week, _ = moment.astimezone(LOCAL).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def slot_label(start: dt.datetime, end: dt.datetime) -> str:
+    """11月26日（周四）14:30-15:00, in Beijing time."""
+    local, until = start.astimezone(LOCAL), end.astimezone(LOCAL)
+    return f"{local.month}月{local.day}日（{WEEKDAYS[local.weekday()]}）{local:%H:%M}-{until:%H:%M}"
+
+
+def format_booking_number(prefix: str, day: dt.date, sequence: int) -> str:
+    """YY20261124001: prefix, the local day it was made, the day's sequence."""
+    return f"{prefix}{day:%Y%m%d}{sequence:03d}"
+
+
+def propose(slots: Sequence[SlotView], asked: When, now: dt.datetime, weeks_taken: Iterable[str] = (),
+            limit: int = 5) -> Proposal:
+    """The nearest open slots answering `asked` (all open slots when nothing was asked), soonest first,
+    or by closeness to the time asked; when none answers, the nearest open ones after it."""
+    taken = set(weeks_taken)
+    today = now.astimezone(LOCAL).date()
+    future = sorted((s for s in slots if not s.closed and s.starts_at > now), key=lambda s: s.starts_at)
+    bookable = [s for s in future if s.week not in taken]
+    matching = [s for s in future if asked.admits(s.starts_at.astimezone(LOCAL))]
+    open_matching = [s for s in matching if s.free > 0 and s.week not in taken]
+    if asked.at is not None:
+        open_matching.sort(key=lambda s: (s.starts_at.astimezone(LOCAL).date(),
+                                          asked.distance(s.starts_at.astimezone(LOCAL))))
+    week_taken = bool(matching) and all(s.week in taken for s in matching)
+    candidates = [s for s in matching if s.week not in taken]
+    full = next((s for s in candidates if s.free == 0), None)
+    if asked.at is not None and candidates:
+        # The slot at the time asked for, when it is full, is offered with its waiting list beside the others.
+        closest = min(candidates, key=lambda s: (s.starts_at.astimezone(LOCAL).date(),
+                                                 asked.distance(s.starts_at.astimezone(LOCAL))))
+        full = closest if closest.free == 0 else None
+    if open_matching:
+        return Proposal(tuple(open_matching[:limit]), matched=True, full=full)
+    after = asked.first or today
+    alternatives = [s for s in bookable if s.free > 0 and s.starts_at.astimezone(LOCAL).date() >= after]
+    alternatives = alternatives or [s for s in bookable if s.free > 0]
+    return Proposal(tuple(alternatives[:limit]), matched=False, full=full, week_taken=week_taken,
+                    past=asked.is_past(today))
+
+
+def check_change(slot_start: dt.datetime, now: dt.datetime, rules: Reception) -> None:
+    """Raise Refused when it is too late to cancel or change a booking of a slot starting at `slot_start`."""
+    if now >= slot_start:
+        raise Refused("started", "接待已经开始或结束，无法再取消或改约。")
+    if now > slot_start - dt.timedelta(hours=rules.change_hours):
+        raise Refused("too_late", f"距离接待开始已不足{rules.change_hours}小时，无法在线取消或改约。")
+
+
+def answers_reminder(reminded_at: dt.datetime | None, slot_start: dt.datetime, now: dt.datetime) -> bool:
+    """A 取消 sent within REMINDER_REPLY_GRACE of a reminder, before the slot starts, answers that reminder."""
+    return reminded_at is not None and reminded_at <= now <= reminded_at + REMINDER_REPLY_GRACE and now < slot_start
+
+
+def offer_deadline(now: dt.datetime, slot_start: dt.datetime, rules: Reception) -> dt.datetime | None:
+    """Until when a freed place is held for the first on the waiting list; None: too late to offer it."""
+    latest = slot_start - OFFER_MIN_LEAD
+    if now >= latest:
+        return None
+    return min(now + dt.timedelta(minutes=rules.offer_minutes), latest)
+
+
+def reminders_due(created_at: dt.datetime, slot_start: dt.datetime, now: dt.datetime,
+                  rules: Reception) -> list[str]:
+    """The reminders of a booking due at `now`: "day_before" or "hours_before" (only the latest one)."""
+    if now >= slot_start:
+        return []
+    hours_before = slot_start - dt.timedelta(hours=rules.reminder_hours_before)
+    if now >= hours_before:
+        return ["hours_before"] if created_at < hours_before else []
+    local_start = slot_start.astimezone(LOCAL)
+    day_before = dt.datetime.combine(local_start.date() - dt.timedelta(days=1), rules.reminder_day_before_at,
+                                     tzinfo=LOCAL)
+    if now >= day_before and created_at < day_before:
+        return ["day_before"]
+    return []
+
+
+def digest_due(session_start: dt.datetime, session_end: dt.datetime, now: dt.datetime, rules: Reception) -> bool:
+    """The deputies' digest of a session is due from `digest_at` on its day until the session ends."""
+    day = session_start.astimezone(LOCAL).date()
+    return dt.datetime.combine(day, rules.digest_at, tzinfo=LOCAL) <= now < session_end
+
+
+# Pushes
+
+@dataclass(frozen=True)
+class BookingFacts:
+    """A booking as the pushes tell it."""
+
+    id: int
+    number: str
+    slot: SlotView
+    topic: str
+    phone: str | None
+    address: str
+    station_phone: str
+
+
+def _brief(text: str, limit: int = 40) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
+
+
+def _names(slot: SlotView) -> str:
+    return "、".join(slot.deputies) or "值班"
+
+
+def booked(facts: BookingFacts, moved_from: SlotView | None = None) -> Notice:
+    """To the deputies on duty: a new booking (or one moved to their session)."""
+    head = f"【改约】由 {moved_from.label} 改来" if moved_from else "【新预约】"
+    call = f"\n需回电：{facts.phone}" if facts.phone else ""
+    return Notice("booking", DEPUTY, f"{head}{facts.slot.label}（{facts.slot.station}）\n预约号 {facts.number}\n"
+                  f"事由：{_brief(facts.topic, 100)}{call}\n本时段已约 {facts.slot.booked}/{facts.slot.capacity} 人。",
+                  f"booking:{facts.id}:booked")
+
+
+def cancelled(facts: BookingFacts, reason: str, moved_to: SlotView | None = None) -> Notice:
+    """To the deputies on duty: a booking of their session was cancelled or moved away."""
+    what = f"已改约到 {moved_to.label}" if moved_to else f"已取消（{reason}）"
+    return Notice("booking", DEPUTY, f"【{'改约' if moved_to else '取消预约'}】{facts.slot.label} 的预约 {facts.number}"
+                  f"（{_brief(facts.topic, 30)}）{what}。", f"booking:{facts.id}:cancelled")
+
+
+def reminder(facts: BookingFacts, kind: str) -> Notice:
+    """To the citizen: the day before, or a couple of hours before."""
+    start = facts.slot.starts_at.astimezone(LOCAL)
+    if kind == "day_before":
+        text = (f"【接待提醒】您预约了明天 {facts.slot.label} 到{facts.slot.station}与{_names(facts.slot)}代表见面"
+                f"（预约号 {facts.number}）。\n地址：{facts.address}\n如不能到场，请回复“取消”。")
+    else:
+        text = (f"【接待提醒】您预约的接待今天 {start:%H:%M} 开始（预约号 {facts.number}），地址：{facts.address}。\n"
+                f"如临时不能到场，请回复“取消”，名额会让给排队的群众。")
+    return Notice("booking", CITIZEN, text, f"booking:{facts.id}:remind:{kind}", BOOKING_BUTTONS)
+
+
+def session_closed(facts: BookingFacts, reason: str) -> Notice:
+    """To the citizen: the station closed the session of their booking."""
+    return Notice("booking", CITIZEN, f"很抱歉，您预约的 {facts.slot.label} 接待因“{reason}”取消"
+                  f"（预约号 {facts.number}）。如需另约时间，请回复“预约”。", f"booking:{facts.id}:closed")
+
+
+def wait_closed(slot: SlotView, wait_id: int, reason: str) -> Notice:
+    return Notice("booking", CITIZEN, f"很抱歉，您排队候补的 {slot.label} 接待因“{reason}”取消。"
+                  f"如需另约时间，请回复“预约”。", f"wait:{wait_id}:closed")
+
+
+def deputies_changed(facts: BookingFacts, stamp: str) -> Notice:
+    """To the citizen: other deputies will receive them."""
+    return Notice("booking", CITIZEN, f"您预约的 {facts.slot.label} 接待（预约号 {facts.number}）改由"
+                  f"{_names(facts.slot)}代表接待，时间地点不变。", f"booking:{facts.id}:deputies:{stamp}")
+
+
+def offer(slot: SlotView, wait_id: int, expires_at: dt.datetime) -> Notice:
+    """To the first on the waiting list: a place is held for them until `expires_at`."""
+    until = expires_at.astimezone(LOCAL)
+    return Notice("booking", CITIZEN, f"您排队候补的 {slot.label}（{slot.station}）有空位了！名额为您保留到 "
+                  f"{until.month}月{until.day}日 {until:%H:%M}：回复“接受”确认预约，回复“放弃”让给下一位。",
+                  f"wait:{wait_id}:offer", OFFER_BUTTONS)
+
+
+def offer_expired(slot: SlotView, wait_id: int) -> Notice:
+    return Notice("booking", CITIZEN, f"您候补的 {slot.label} 名额已过确认时间，已让给下一位。"
+                  f"如仍需要，请回复“预约”另选时间。", f"wait:{wait_id}:expired")
+
+
+def case_opened(facts: BookingFacts, case_number: str, deputy: str) -> Notice:
+    return Notice("booking", CITIZEN, f"您在 {facts.slot.label} 接待中反映的问题已登记为案件 {case_number}，"
+                  f"由{deputy}代表跟进，办理进展会通知您。发送“查询 {case_number}”可随时查看。",
+                  f"booking:{facts.id}:case")
+
+
+@dataclass(frozen=True)
+class SessionFacts:
+    key: str
+    station: str
+    kind: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    deputies: tuple[str, ...]  # names
+
+    @property
+    def label(self) -> str:
+        return slot_label(self.starts_at, self.ends_at)
+
+
+def digest(session: SessionFacts, deputy_code: str, bookings: Sequence[BookingFacts]) -> Notice:
+    """To one deputy on duty, the morning of the session: the day's bookings."""
+    kind = "（议事日）" if session.kind == "council" else ""
+    if bookings:
+        lines = "\n".join(f"{i}. {b.slot.starts_at.astimezone(LOCAL):%H:%M} {b.number} {_brief(b.topic, 40)}"
+                          + (f"（回电 {b.phone}）" if b.phone else "") for i, b in enumerate(bookings, 1))
+        body = f"共 {len(bookings)} 位群众预约：\n{lines}"
+    else:
+        body = "目前暂无群众预约。"
+    return Notice("booking", DEPUTY, f"【今日接待】{session.label}{kind}，{session.station}\n{body}",
+                  f"reception:{session.key}:digest:{deputy_code}")
+
+
+def duty_assigned(session: SessionFacts, count: int, stamp: str) -> Notice:
+    return Notice("booking", DEPUTY, f"【接待安排】您被安排在 {session.label}（{session.station}）接待，"
+                  f"目前已有 {count} 位群众预约。", f"reception:{session.key}:assigned:{stamp}")
+
+
+def duty_released(session: SessionFacts, stamp: str) -> Notice:
+    return Notice("booking", DEPUTY, f"【接待安排】{session.label}（{session.station}）的接待改由"
+                  f"{'、'.join(session.deputies) or '其他'}代表负责，您无需到场。",
+                  f"reception:{session.key}:released:{stamp}")
+
+
+def duty_cancelled(session: SessionFacts, reason: str, count: int) -> Notice:
+    return Notice("booking", DEPUTY, f"【接待取消】{session.label}（{session.station}）的接待取消：{reason}。"
+                  f"已通知 {count} 位预约群众。", f"reception:{session.key}:closed")
+
+
+# Points
+
+@dataclass(frozen=True)
+class OutcomeRow:
+    """A booking's recorded outcome with its session, for the deputies' points."""
+
+    booking_id: int
+    number: str
+    session_id: int
+    session_day: dt.date
+    station: str  # code
+    outcome: str
+    received_by: str | None  # deputy code
+    at: dt.datetime
+
+
+def deeds_from_outcomes(rows: Iterable[OutcomeRow]) -> list[Deed]:
+    """One "attended" deed per session and deputy who received citizens in it (the duty, source
+    reception, ref reception:<day>:<station>); one "booking_<outcome>" deed per booking."""
+    deeds: list[Deed] = []
+    duty: set[tuple[int, str]] = set()
+    for row in sorted(rows, key=lambda r: (r.at, r.booking_id)):
+        if row.received_by is None:
+            continue
+        if (row.session_id, row.received_by) not in duty:
+            duty.add((row.session_id, row.received_by))
+            deeds.append(Deed(source=RECEPTION, kind="attended", at=row.at,
+                              ref=f"reception:{row.session_day.isoformat()}:{row.station}", record_id=row.session_id,
+                              actor=row.received_by))
+        deeds.append(Deed(source=RECEPTION, kind=f"booking_{row.outcome}", at=row.at, ref=row.number,
+                          record_id=row.booking_id, actor=row.received_by))
+    return deeds

@@ -1,0 +1,108 @@
+"""What a deputy does from their own chat: bind it to their record, take up a case, note that they
+contacted the citizen, answer on the spot.
+
+Taking up a case sets the case's deputy (who then receives its pushes and is credited for it); a
+contact is a note on the case, an event that changes no state; an answer on the spot is the
+lifecycle's ANSWER_ON_SPOT, carried out by `casework.operations.perform` like any other action.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casework.cases import CaseState, Role
+from casework.lifecycle import OPEN_STATES, Action, Command
+from casework.operations import perform
+from casework.records import Actor, CaseChanged
+from casework.workdays import WorkingCalendar
+from settings import Deployment
+from storage.models import Case, Deputy, User
+from storage.repositories import CaseStore, DirectoryStore, UserStore
+
+FOLLOW_ACTION = "deputy_follow"
+CONTACT_ACTION = "deputy_contact"
+
+
+class DeputyRefused(Exception):
+    """The deputy's request cannot be carried out; `message` is Chinese, for the deputy."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+async def bind_chat(session: AsyncSession, deputy_code: str, channel: str, address: str) -> User:
+    """Make (channel, address) where the deputy's pushes go: their user `<code>@<channel>`, created if
+    needed. The same chat bound earlier to another deputy stops receiving that deputy's pushes."""
+    deputy_id = (await DirectoryStore(session).ids(Deputy)).get(deputy_code)
+    if deputy_id is None:
+        raise DeputyRefused("unknown_deputy", f"没有代码为 {deputy_code} 的代表。")
+    users = UserStore(session)
+    name = f"{deputy_code}@{channel}"
+    user = await users.by_name(name)
+    if user is None:
+        user, _token = await users.add(name=name, role=Role.DEPUTY.value, deputy_id=deputy_id)
+    for other in await users.by_address(channel, address):
+        if other.id != user.id and other.role == Role.DEPUTY.value:
+            other.channel = other.address = None
+    user.channel, user.address, user.deputy_id, user.active = channel, address, deputy_id, True
+    await session.flush()
+    return user
+
+
+async def take_up(session: AsyncSession, user: User, number: str | None, now: dt.datetime) -> tuple[Case, bool]:
+    """The deputy follows the case named, or the latest case they were sent; False if they already did."""
+    cases = CaseStore(session)
+    case = await cases.by_number(number) if number else await cases.latest_pushed_to(user.name)
+    if case is None:
+        raise DeputyRefused("no_case", "请在后面写上案件编号，例如：我来跟进 LL20250101001。")
+    if CaseState(case.state) not in OPEN_STATES:
+        raise DeputyRefused("closed", f"案件 {case.number} 已{CaseState(case.state).label}，无需跟进。")
+    if case.deputy_id == user.deputy_id:
+        return case, False
+    if case.deputy_id is not None:
+        raise DeputyRefused("taken", f"案件 {case.number} 已有代表跟进。")
+    if not await cases.compare_and_set(case, deputy_id=user.deputy_id):
+        raise CaseChanged(case.number)
+    await cases.add_event(case, action=FOLLOW_ACTION, actor=user.name, actor_role=Role.DEPUTY.value,
+                          from_state=case.state, to_state=case.state, reason="代表跟进此案件", at=now)
+    await session.commit()
+    return case, True
+
+
+async def note_contact(session: AsyncSession, user: User, number: str | None, note: str,
+                       now: dt.datetime) -> Case:
+    """Record on a case the deputy follows that they contacted the citizen; the state does not change."""
+    cases = CaseStore(session)
+    case = await _followed(cases, user, number)
+    reason = f"代表已联系群众：{note}" if note else "代表已联系群众"
+    await cases.add_event(case, action=CONTACT_ACTION, actor=user.name, actor_role=Role.DEPUTY.value,
+                          from_state=case.state, to_state=case.state, reason=reason, at=now)
+    await session.commit()
+    return case
+
+
+async def answer_on_spot(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, user: User,
+                         number: str | None, answer: str, now: dt.datetime) -> Case:
+    """Answer a case the deputy follows on the spot; the citizen gets the answer and is asked to rate it.
+    Raises IllegalTransition when the case's state does not allow it."""
+    case = await _followed(CaseStore(session), user, number)
+    actor = Actor(user.name, Role.DEPUTY)
+    case, _ = await perform(session, deployment, calendar, case.number, actor,
+                            Command(Action.ANSWER_ON_SPOT, Role.DEPUTY, user.name, answer=answer), now)
+    return case
+
+
+async def _followed(cases: CaseStore, user: User, number: str | None) -> Case:
+    if number:
+        case = await cases.by_number(number)
+        if case is None or case.deputy_id != user.deputy_id:
+            raise DeputyRefused("not_followed", f"您没有跟进案件 {number}。可先发送“我来跟进 {number}”。")
+        return case
+    found = await cases.followed_by(user.deputy_id or -1, [s.value for s in OPEN_STATES], limit=1)
+    if not found:
+        raise DeputyRefused("no_case", "您目前没有跟进中的案件。")
+    return found[0]

@@ -1,0 +1,244 @@
+"""The three public lists of a month (三张清单) and the masking that makes them fit to publish.
+
+- 代表建议清单 (suggestions): the cases received in the month.
+- 交办清单 (assignments): the cases transferred to a department in the month.
+- 办理效果清单 (results): the cases that reached 已办结 or 已升级 in the month, with the answer and rating.
+
+Lists are published, so citizens' names and phone numbers are always masked (DESIGN.md, Privacy):
+phones as 138****8000, names as 张*, and mobile and ID-card numbers written inside any text too.
+Pure functions; no I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+from casework.cases import CaseState
+from casework.lifecycle import Action
+from casework.metrics import Month, case_record, local_date, on_the_spot_answer
+from casework.workdays import WorkingCalendar
+from storage.reports import CaseHistory
+
+ListKind = Literal["suggestions", "assignments", "results"]
+LIST_TITLES: dict[str, str] = {"suggestions": "代表建议清单", "assignments": "交办清单", "results": "办理效果清单"}
+RESULT_STATES = (CaseState.CLOSED.value, CaseState.ESCALATED.value)
+SUMMARY_LENGTH = 80
+
+# A mainland mobile number, possibly written 138-1234-8000 or 138 1234 8000.
+MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[- ]?\d{4}[- ]?(\d{4})(?!\d)")
+# A resident ID card number: 6 digits of place, 8 of birth date, 3 of sequence and a check character.
+ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
+
+
+def mask_phone(phone: str | None) -> str:
+    """'13812348000' -> '138****8000'; other numbers keep their first three and last four digits."""
+    digits = re.sub(r"\D", "", phone or "")
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    if not digits:
+        return ""
+    if len(digits) < 8:
+        return "****"
+    return f"{digits[:3]}****{digits[-4:]}"
+
+
+def mask_name(name: str | None) -> str:
+    """'张三' -> '张*', '欧阳娜娜' -> '欧***'; a one-character name becomes '*'."""
+    name = (name or "").strip()
+    if len(name) <= 1:
+        return "*" if name else ""
+    return name[0] + "*" * (len(name) - 1)
+
+
+def mask_text(text: str, names: Iterable[str | None] = ()) -> str:
+    """`text` with mobile and ID-card numbers masked, and any of `names` written in it masked too."""
+    masked = MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
+    masked = ID_CARD.sub(lambda m: f"{m.group(1)}********{m.group(2)}", masked)
+    for name in names:
+        if name and len(name.strip()) > 1:
+            masked = masked.replace(name.strip(), mask_name(name))
+    return masked
+
+
+def summary(text: str, names: Iterable[str | None] = (), limit: int = SUMMARY_LENGTH) -> str:
+    """One masked line of at most `limit` characters."""
+    line = mask_text(" ".join(text.split()), names)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _column(header: str) -> Any:
+    return field(metadata={"header": header})
+
+
+@dataclass(frozen=True)
+class SuggestionRow:
+    """代表建议清单: one case received."""
+
+    number: str = _column("案件编号")
+    received_on: str = _column("受理日期")
+    topic: str = _column("类别")
+    citizen: str = _column("反映人")
+    phone: str = _column("联系电话")
+    summary: str = _column("问题摘要")
+    place: str = _column("地点")
+    deputy: str = _column("跟进代表")
+    state: str = _column("当前状态")
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    """交办清单: one case transferred to a department."""
+
+    number: str = _column("案件编号")
+    transferred_on: str = _column("交办日期")
+    topic: str = _column("类别")
+    summary: str = _column("问题摘要")
+    place: str = _column("地点")
+    department: str = _column("承办部门")
+    reply_due: str = _column("答复期限")
+    state: str = _column("当前状态")
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """办理效果清单: one case that reached a result."""
+
+    number: str = _column("案件编号")
+    received_on: str = _column("受理日期")
+    ended_on: str = _column("办结日期")
+    topic: str = _column("类别")
+    summary: str = _column("问题摘要")
+    handled_by: str = _column("办理单位")
+    answer: str = _column("答复摘要")
+    working_days: int | None = _column("办理用时（工作日）")
+    on_time: str = _column("按期答复")
+    rating: str = _column("群众评价")
+    result: str = _column("办理结果")
+
+
+Row = SuggestionRow | AssignmentRow | ResultRow
+
+
+@dataclass(frozen=True)
+class PublicList:
+    """One of the three lists of a month: its rows, and the Chinese header of each column."""
+
+    kind: ListKind
+    month: Month
+    row_type: type
+    rows: tuple[Row, ...]
+
+    @property
+    def title(self) -> str:
+        return LIST_TITLES[self.kind]
+
+    @property
+    def columns(self) -> tuple[tuple[str, str], ...]:
+        """(field name, Chinese header) in order."""
+        return tuple((f.name, f.metadata["header"]) for f in fields(self.row_type))
+
+    def records(self) -> list[dict[str, Any]]:
+        return [asdict(row) for row in self.rows]
+
+    def table(self) -> list[list[Any]]:
+        """The header row, then one row of values per case: what a sheet or CSV file holds."""
+        names = [name for name, _ in self.columns]
+        return [[header for _, header in self.columns]] + [[getattr(row, n) for n in names] for row in self.rows]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "title": self.title, "month": str(self.month),
+                "columns": [{"key": key, "header": header} for key, header in self.columns],
+                "rows": self.records()}
+
+
+def _day(moment: dt.datetime | None) -> str:
+    return local_date(moment).isoformat() if moment else ""
+
+
+def _state_label(history: CaseHistory) -> str:
+    return CaseState(history.state).label
+
+
+def suggestion_list(month: Month, histories: Sequence[CaseHistory]) -> PublicList:
+    rows = tuple(
+        SuggestionRow(
+            number=h.number,
+            received_on=_day(h.created_at),
+            topic=h.topic,
+            citizen="匿名" if h.anonymous else mask_name(h.citizen_name),
+            phone=mask_phone(h.citizen_phone),
+            summary=summary(h.description, [h.citizen_name]),
+            place=mask_text(h.place, [h.citizen_name]),
+            deputy=h.deputy_name or "",
+            state=_state_label(h),
+        )
+        for h in sorted(histories, key=lambda h: (h.created_at, h.number)) if h.created_at in month
+    )
+    return PublicList("suggestions", month, SuggestionRow, rows)
+
+
+def assignment_list(month: Month, histories: Sequence[CaseHistory], calendar: WorkingCalendar,
+                    reply_working_days: int) -> PublicList:
+    records = [(case_record(h, calendar, reply_working_days), h) for h in histories]
+    transferred = [(r, h) for r, h in records if r.transferred_at is not None and r.transferred_at in month]
+    rows = []
+    for record, h in sorted(transferred, key=lambda pair: (pair[0].transferred_at, pair[1].number)):
+        rows.append(AssignmentRow(
+            number=h.number,
+            transferred_on=_day(record.transferred_at),
+            topic=h.topic,
+            summary=summary(h.description, [h.citizen_name]),
+            place=mask_text(h.place, [h.citizen_name]),
+            department=h.department or "",
+            reply_due=_day(record.reply_due_at),
+            state=_state_label(h),
+        ))
+    return PublicList("assignments", month, AssignmentRow, tuple(rows))
+
+
+def _answer(history: CaseHistory) -> tuple[str, str]:
+    """(who answered, the latest answer): the department's approved reply, or the answer on the spot."""
+    if history.replies:
+        return history.department or "", history.replies[-1].text
+    spot = next((e for e in reversed(history.events) if e.action == Action.ANSWER_ON_SPOT), None)
+    if spot is not None:
+        who = "人大代表当场答复" if spot.actor_role == "deputy" else "工作人员当场答复"
+        return who, on_the_spot_answer(spot)
+    return history.department or "", ""
+
+
+def _result(history: CaseHistory) -> str:
+    if history.merged_into:
+        return f"已办结（并入 {history.merged_into}）"
+    if history.state == CaseState.ESCALATED and history.escalation_level:
+        return f"已升级至{history.escalation_level}人大"
+    return _state_label(history)
+
+
+def result_list(month: Month, histories: Sequence[CaseHistory], calendar: WorkingCalendar,
+                reply_working_days: int) -> PublicList:
+    ended = [h for h in histories if h.state in RESULT_STATES and h.closed_at is not None and h.closed_at in month]
+    rows = []
+    for h in sorted(ended, key=lambda h: (h.closed_at, h.number)):
+        record = case_record(h, calendar, reply_working_days)
+        handled_by, answer = _answer(h)
+        on_time = record.answered_on_time
+        rating = record.ratings[-1] if record.ratings else "逾期未评价" if record.closed_unrated else "未评价"
+        rows.append(ResultRow(
+            number=h.number,
+            received_on=_day(h.created_at),
+            ended_on=_day(h.closed_at),
+            topic=h.topic,
+            summary=summary(h.description, [h.citizen_name]),
+            handled_by=handled_by,
+            answer=summary(answer, [h.citizen_name]),
+            working_days=record.working_days_to_answer(calendar),
+            on_time="—" if on_time is None else "是" if on_time else "否",
+            rating=rating,
+            result=_result(h),
+        ))
+    return PublicList("results", month, ResultRow, tuple(rows))

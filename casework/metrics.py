@@ -1,0 +1,294 @@
+"""The figures of the loop (办结率, 满意率, on-time rates...) per department, station, deputy or month.
+
+Pure functions on plain rows, no I/O: `case_record` reduces a case's history to the facts the figures
+need, `figures_by` groups the records and counts. How each figure is counted:
+
+- received (受理): the cases of the period (the callers pick the cases received in a Beijing-time month).
+- transferred within the limit (24小时转办率): of the cases that had to be transferred — transferred, or
+  still 已受理 when their transfer deadline passed — those transferred by their `transfer_due_at`.
+  A case answered on the spot, rejected or withdrawn before that deadline never had to be.
+- handled on time (按期办理率): of the cases that had to be answered — answered, or still open and
+  unanswered when the deadline of their first answer passed — those whose first answer (an approved
+  reply or an on-the-spot answer) came by that deadline.
+- closed (办结率): cases now 已办结, over the cases received.
+- satisfied (满意率): cases whose latest rating is 满意 or 基本满意, over the cases rated at least once.
+- unrated: cases closed as 逾期未评价. Re-handled, escalated: cases that went to 重新办理 / 已升级.
+- median handling time: working days from the day received to the day of the first answer
+  (`WorkingCalendar.working_days_between`, Beijing dates), over the answered cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from casework.cases import CaseState
+from casework.deadlines import LOCAL, end_of_day
+from casework.lifecycle import SATISFIED, Action
+from casework.workdays import WorkingCalendar
+from storage.reports import CaseHistory, EventRow
+
+Grouping = Literal["department", "station", "deputy", "month"]
+GROUPINGS: dict[str, str] = {"department": "承办部门", "station": "联络站", "deputy": "跟进代表", "month": "月份"}
+NO_DEPARTMENT = "（未分配部门）"
+NO_DEPUTY = "（无跟进代表）"
+ANSWERS = frozenset({Action.APPROVE_REPLY.value, Action.ANSWER_ON_SPOT.value})
+
+
+@dataclass(frozen=True, order=True)
+class Month:
+    """A calendar month in Beijing time, written 2026-11."""
+
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        """'2026-11' -> Month; ValueError with a Chinese message otherwise."""
+        match = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
+        if not match or not 1 <= int(match.group(2)) <= 12:
+            raise ValueError(f"月份应写作 YYYY-MM，例如 2026-11（收到 {text!r}）")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def of(cls, moment: dt.datetime) -> Month:
+        """The Beijing-time month of an aware moment."""
+        local = moment.astimezone(LOCAL)
+        return cls(local.year, local.month)
+
+    @property
+    def start(self) -> dt.datetime:
+        return dt.datetime(self.year, self.month, 1, tzinfo=LOCAL)
+
+    @property
+    def end(self) -> dt.datetime:
+        """The start of the next month (periods are half-open)."""
+        year, month = (self.year + 1, 1) if self.month == 12 else (self.year, self.month + 1)
+        return dt.datetime(year, month, 1, tzinfo=LOCAL)
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}年{self.month}月"
+
+    def __contains__(self, moment: dt.datetime) -> bool:
+        return self.start <= moment < self.end
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
+    """[1 January, next 1 January) of a Beijing-time year."""
+    return dt.datetime(year, 1, 1, tzinfo=LOCAL), dt.datetime(year + 1, 1, 1, tzinfo=LOCAL)
+
+
+def local_date(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(LOCAL).date()
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    """What the figures need to know about one case (aware datetimes).
+
+    `reply_due_at` is the deadline of the first answer (re-handling sets a new one on the case, which
+    does not count here). `left_received_at`: when the case first left 已受理, however it did.
+    `ratings`: the citizen's ratings, oldest first.
+    """
+
+    number: str
+    state: CaseState
+    topic: str
+    department: str | None
+    station: str
+    deputy: str | None
+    received_at: dt.datetime
+    transfer_due_at: dt.datetime
+    reply_due_at: dt.datetime
+    transferred_at: dt.datetime | None = None
+    left_received_at: dt.datetime | None = None
+    answered_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    ratings: tuple[str, ...] = ()
+    closed_unrated: bool = False
+    rehandled: bool = False
+    escalated: bool = False
+
+    @property
+    def month(self) -> Month:
+        return Month.of(self.received_at)
+
+    def working_days_to_answer(self, calendar: WorkingCalendar) -> int | None:
+        if self.answered_at is None:
+            return None
+        return calendar.working_days_between(local_date(self.received_at), local_date(self.answered_at))
+
+    @property
+    def answered_on_time(self) -> bool | None:
+        return None if self.answered_at is None else self.answered_at <= self.reply_due_at
+
+
+def _first(events: Iterable[EventRow], test: Callable[[EventRow], bool]) -> dt.datetime | None:
+    return next((e.at for e in events if test(e)), None)
+
+
+def first_answer_due(received_at: dt.datetime, calendar: WorkingCalendar, reply_working_days: int) -> dt.datetime:
+    """The deadline of a case's first answer, as registration set it (casework.deadlines)."""
+    return end_of_day(calendar.add_working_days(local_date(received_at), reply_working_days))
+
+
+def case_record(history: CaseHistory, calendar: WorkingCalendar, reply_working_days: int) -> CaseRecord:
+    """The facts of one case, read from its events (the source of truth) and ratings."""
+    events = history.events
+    rehandled = any(e.to_state == CaseState.REHANDLING for e in events)
+    # Re-handling replaced the case's reply deadline: the first answer's is counted again from receipt.
+    reply_due_at = (first_answer_due(history.created_at, calendar, reply_working_days) if rehandled
+                    else history.reply_due_at)
+    return CaseRecord(
+        number=history.number,
+        state=CaseState(history.state),
+        topic=history.topic,
+        department=history.department,
+        station=history.station,
+        deputy=history.deputy_name,
+        received_at=history.created_at,
+        transfer_due_at=history.transfer_due_at,
+        reply_due_at=reply_due_at,
+        transferred_at=_first(events, lambda e: e.action == Action.TRANSFER),
+        left_received_at=_first(events, lambda e: e.from_state == CaseState.RECEIVED
+                                and e.to_state != CaseState.RECEIVED),
+        answered_at=_first(events, lambda e: e.action in ANSWERS),
+        closed_at=history.closed_at,
+        ratings=tuple(r.rating for r in history.ratings),
+        closed_unrated=any(e.action == Action.CLOSE_UNRATED for e in events),
+        rehandled=rehandled,
+        escalated=any(e.to_state == CaseState.ESCALATED for e in events),
+    )
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The counts of one group of cases; the rates are percentages (one decimal), None when nothing to count."""
+
+    group: str
+    received: int = 0
+    transfers_due: int = 0
+    transferred_on_time: int = 0
+    answers_due: int = 0
+    answered_on_time: int = 0
+    closed: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    unrated: int = 0
+    rehandled: int = 0
+    escalated: int = 0
+    median_working_days: float | None = None
+
+    @property
+    def transfer_rate(self) -> float | None:
+        return _percent(self.transferred_on_time, self.transfers_due)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return _percent(self.answered_on_time, self.answers_due)
+
+    @property
+    def closed_rate(self) -> float | None:
+        """办结率."""
+        return _percent(self.closed, self.received)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """满意率."""
+        return _percent(self.satisfied, self.rated)
+
+    def as_dict(self) -> dict[str, str | int | float | None]:
+        return {
+            "group": self.group, "received": self.received,
+            "transfers_due": self.transfers_due, "transferred_on_time": self.transferred_on_time,
+            "transfer_rate": self.transfer_rate,
+            "answers_due": self.answers_due, "answered_on_time": self.answered_on_time,
+            "on_time_rate": self.on_time_rate,
+            "closed": self.closed, "closed_rate": self.closed_rate,
+            "rated": self.rated, "satisfied": self.satisfied, "satisfaction_rate": self.satisfaction_rate,
+            "unrated": self.unrated, "rehandled": self.rehandled, "escalated": self.escalated,
+            "median_working_days": self.median_working_days,
+        }
+
+
+def figures(group: str, records: Iterable[CaseRecord], calendar: WorkingCalendar, as_of: dt.datetime) -> Figures:
+    """The figures of `records` as of `as_of` (what is still open is judged against that moment)."""
+    counts: dict[str, int] = defaultdict(int)
+    days: list[int] = []
+    for r in records:
+        counts["received"] += 1
+        if r.transferred_at is not None:
+            counts["transfers_due"] += 1
+            counts["transferred_on_time"] += r.transferred_at <= r.transfer_due_at
+        elif r.transfer_due_at < (r.left_received_at or as_of):
+            counts["transfers_due"] += 1
+        if r.answered_at is not None:
+            counts["answers_due"] += 1
+            counts["answered_on_time"] += r.answered_at <= r.reply_due_at
+            days.append(calendar.working_days_between(local_date(r.received_at), local_date(r.answered_at)))
+        elif r.reply_due_at < (r.closed_at or as_of):
+            counts["answers_due"] += 1
+        counts["closed"] += r.state is CaseState.CLOSED
+        if r.ratings:
+            counts["rated"] += 1
+            counts["satisfied"] += r.ratings[-1] in SATISFIED
+        counts["unrated"] += r.closed_unrated
+        counts["rehandled"] += r.rehandled
+        counts["escalated"] += r.escalated
+    median = float(statistics.median(days)) if days else None
+    return Figures(group=group, median_working_days=median, **counts)
+
+
+def group_of(record: CaseRecord, by: Grouping) -> str:
+    match by:
+        case "department":
+            return record.department or NO_DEPARTMENT
+        case "station":
+            return record.station
+        case "deputy":
+            return record.deputy or NO_DEPUTY
+        case "month":
+            return str(record.month)
+    raise ValueError(f"unknown grouping {by!r}")
+
+
+@dataclass(frozen=True)
+class FiguresReport:
+    by: Grouping
+    as_of: dt.datetime
+    groups: tuple[Figures, ...]
+    total: Figures
+
+
+def figures_by(records: Iterable[CaseRecord], by: Grouping, calendar: WorkingCalendar,
+               as_of: dt.datetime) -> FiguresReport:
+    """The figures of each group (sorted by name) and of all the records together."""
+    records = list(records)
+    groups: dict[str, list[CaseRecord]] = defaultdict(list)
+    for record in records:
+        groups[group_of(record, by)].append(record)
+    return FiguresReport(
+        by=by,
+        as_of=as_of,
+        groups=tuple(figures(name, members, calendar, as_of) for name, members in sorted(groups.items())),
+        total=figures("合计", records, calendar, as_of),
+    )
+
+
+def on_the_spot_answer(event: EventRow) -> str:
+    """The answer given on the spot, from its event's reason ("人大代表当场答复：…")."""
+    _, found, answer = event.reason.partition("当场答复：")
+    return answer.strip() if found else event.reason

@@ -1,0 +1,507 @@
+"""Booking a reception slot with the deputies on duty: book, change, cancel, the waiting list.
+
+    start ─► choose ─► topic ─► [phone] ─► confirm ─► booked
+    ("周四下午")  │ ▲  a time said again: new proposals      │ full just now ─► choose (候补 offered)
+                 │ └──────────── 重选 ◄─────────────────────┤
+                 └─ 候补 ─► topic ─► [phone] ─► confirm ─► on the waiting list
+    改约 ─► [change_pick] ─► choose ─► confirm ─► moved (topic and phone kept)
+    取消 ─► [cancel_pick] ─► cancel_confirm ─► cancelled      (取消 answering a reminder: at once)
+    接受 / 放弃 ─► the place held from the waiting list is booked / goes to the next in line
+
+"取消"/"算了" abandons at any step. Dates and times are read by `casework.dates` (明天, 周四下午,
+下周六上午, 11月26日…) from the message itself, choices are numbers: the flow goes on while the NLU
+is down. The rules are `casework.bookings`, carried out by `casework.reception`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from casework import reception
+from casework.bookings import Proposal, Refused, SlotView, check_change, propose, slot_label
+from casework.dates import When, chinese_number, parse_when
+from casework.deadlines import LOCAL
+from handlers import texts
+from handlers.turn import Turn
+from storage.models import Booking
+from storage.reception import ReceptionStore
+
+FLOW = "booking"
+ABANDON = re.compile(r"^(取消|算了|不约了|不预约了|不用了|放弃|退出)(预约|改约|了|吧)?[。！!\s]*$")
+AFFIRM = re.compile(r"^(确认|确定|是|是的|对|好|好的|可以|行|没问题|ok|嗯)[。！!~～\s]*$", re.I)
+CONFIRM_CANCEL = re.compile(r"^(确认取消|确认|确定|是的?|对|好的?|取消)[。！!\s]*$")
+RESELECT = re.compile(r"^(重选|重新选|换时间|换个时间|换一个|其他时间|别的时间)")
+WAITLIST = re.compile(r"^(候补|排队|我要候补|我排队|等位)")
+CHOICE = re.compile(r"^\s*(?:第\s*)?([0-9]{1,2}|[一二三四五六七八九十]{1,2})\s*(?:个|号|项)?\s*[。.、]?\s*$")
+PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
+NO_PHONE = re.compile(r"^(不用|不需要|不要|不留|没有|不必|算了|否|无|no)", re.I)
+# Words the dispatcher routes here outside any flow.
+CANCEL = re.compile(r"^(取消|不去了|去不了了?)(预约|接待|候补|排队)?[。！!\s]*$")
+CANCEL_BOOKING = re.compile(r"(取消|撤销|撤回|退掉|删掉|作废|不去|去不了|来不了).{0,6}(预约|接待|候补|排队)"
+                            r"|(预约|接待|候补|排队).{0,8}(取消|撤销|撤回|退掉|删掉|作废|不去|去不了|来不了|不要了)")
+CHANGE = re.compile(r"^(?:我要|我想|帮我|麻烦)?(?:改约|改期|改个?时间|换个?时间|改预约|改到|换到)")
+OFFER_REPLY = re.compile(r"^(接受|放弃)(预约|名额|候补)?[。！!\s]*$")
+BOOKING_NUMBER = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,4}\d{11,})(?!\d)")
+MAX_TOPIC = 300
+MAX_CHOICES = 5
+
+
+# Entry points
+
+async def start(turn: Turn) -> None:
+    """A citizen asks to meet a deputy ("我想预约见代表", "这周四下午有代表吗", the menu)."""
+    turn.state.reset_flow()
+    turn.state.flow, turn.state.draft = FLOW, {"mode": "book"}
+    await _propose(turn, _asked(turn))
+
+
+async def change(turn: Turn) -> None:
+    """改约: move a booking to another slot (the topic and phone go with it)."""
+    bookings = await _active(turn)
+    if not bookings:
+        turn.state.reset_flow()
+        turn.say(texts.NO_ACTIVE_BOOKING, "预约")
+        return
+    named = _named(turn, bookings)
+    if named is None and len(bookings) > 1:
+        _begin(turn, "change_pick", {"bookings": [b.number for b in bookings]})
+        turn.say(texts.BOOKING_WHICH.format(lines=await _lines(turn, bookings, [])),
+                 *[str(i) for i in range(1, len(bookings) + 1)])
+        return
+    await _change_from(turn, named or bookings[0])
+
+
+async def cancel(turn: Turn) -> None:
+    """取消预约: a booking or a place on a waiting list. A bare 取消 right after a reminder cancels at once."""
+    bookings = await _active(turn)
+    waits = await ReceptionStore(turn.session).waiting_of_citizen(turn.party.citizen_id)
+    if not bookings and not waits:
+        turn.state.reset_flow()
+        turn.say(texts.NO_ACTIVE_BOOKING, "预约")
+        return
+    if CANCEL.match(turn.text) and len(bookings) == 1 and not waits:
+        reminded_at = await ReceptionStore(turn.session).reminded_at(bookings[0].id)
+        if reminded_at is not None and reminded_at <= turn.now:
+            turn.state.reset_flow()
+            await _cancel_booking(turn, bookings[0].number, replying=True)
+            return
+    named = _named(turn, bookings)
+    if named is not None or (len(bookings) == 1 and not waits):
+        chosen = named or bookings[0]
+        _begin(turn, "cancel_confirm", {"number": chosen.number})
+        label = await _label_of(turn, chosen)
+        turn.say(texts.BOOKING_CONFIRM_CANCEL.format(slot=label, number=chosen.number), "确认取消", "保留")
+        return
+    _begin(turn, "cancel_pick", {"bookings": [b.number for b in bookings], "waits": [w.id for w in waits]})
+    turn.say(texts.BOOKING_WHICH.format(lines=await _lines(turn, bookings, waits)),
+             *[str(i) for i in range(1, len(bookings) + len(waits) + 1)])
+
+
+async def answer_offer(turn: Turn) -> None:
+    """接受 / 放弃: the place held for the citizen from the waiting list."""
+    accept = turn.text.startswith("接受")
+    try:
+        booking, slot = await reception.answer_offer(turn.session, turn.deployment, turn.party, accept, turn.now)
+    except Refused as exc:
+        await turn.session.rollback()
+        turn.say({"no_offer": texts.BOOKING_NO_OFFER, "offer_expired": texts.BOOKING_OFFER_EXPIRED}
+                 .get(exc.code, exc.message))
+        return
+    if booking is None:
+        turn.say(texts.BOOKING_OFFER_DECLINED)
+        return
+    turn.say(texts.BOOKING_OFFER_TAKEN.format(number=booking.number, slot=slot.label, station=slot.station,
+                                              address=slot.address, deputies=_deputies(slot)))
+
+
+async def resume(turn: Turn) -> None:
+    """The next message of a booking in progress."""
+    step = turn.state.step or ""
+    if ABANDON.match(turn.text) and step not in ("cancel_confirm",):
+        await _abandon(turn)
+        return
+    await STEPS.get(step, _on_choose)(turn)
+
+
+# Steps
+
+async def _on_choose(turn: Turn) -> None:
+    draft = turn.state.draft
+    if WAITLIST.match(turn.text) and draft.get("full"):
+        draft.update(mode="wait", slot=draft["full"], label=draft.get("full_label", ""))
+        await _after_choice(turn)
+        return
+    number = _choice(turn.text)
+    offered = draft.get("slots", [])
+    if number is not None and 1 <= number <= len(offered):
+        draft["slot"], draft["label"] = offered[number - 1], draft["labels"][number - 1]
+        if draft.get("mode") == "wait":
+            draft["mode"] = "book"
+        await _after_choice(turn)
+        return
+    asked = _asked(turn)
+    if asked:
+        await _propose(turn, asked)
+        return
+    turn.say(texts.BOOKING_PICK_AGAIN.format(count=len(offered)), *[str(i) for i in range(1, len(offered) + 1)])
+
+
+async def _after_choice(turn: Turn) -> None:
+    draft = turn.state.draft
+    if draft.get("mode") == "change" or draft.get("topic"):
+        await _summary(turn)
+        return
+    turn.state.step = "topic"
+    turn.say(texts.BOOKING_ASK_TOPIC.format(slot=draft["label"]))
+
+
+async def _on_topic(turn: Turn) -> None:
+    draft = turn.state.draft
+    draft["topic"] = turn.text[:MAX_TOPIC]
+    phone = PHONE.search(turn.text) or (PHONE.search(turn.nlu.entity("phone") or "") if turn.nlu else None)
+    if phone:
+        draft["phone"] = phone.group(1)
+        await _summary(turn)
+        return
+    turn.state.step = "phone"
+    turn.say(texts.BOOKING_ASK_PHONE, "不用")
+
+
+async def _on_phone(turn: Turn) -> None:
+    draft = turn.state.draft
+    phone = PHONE.search(turn.text)
+    if phone:
+        draft["phone"] = phone.group(1)
+    elif NO_PHONE.match(turn.text) or turn.intent == "deny":
+        draft["phone"] = None
+    else:
+        turn.say(texts.BOOKING_ASK_PHONE_AGAIN, "不用")
+        return
+    await _summary(turn)
+
+
+async def _on_confirm(turn: Turn) -> None:
+    text = turn.text
+    if AFFIRM.match(text) or (turn.intent == "affirm" and turn.nlu is not None and turn.nlu.confidence >= 0.8):
+        await _act(turn)
+        return
+    if RESELECT.match(text):
+        await _propose(turn, When())
+        return
+    asked = _asked(turn)
+    if asked:
+        await _propose(turn, asked)
+        return
+    await _summary(turn)
+
+
+async def _on_cancel_pick(turn: Turn) -> None:
+    draft = turn.state.draft
+    numbers, waits = draft["bookings"], draft["waits"]
+    choice = _choice(turn.text)
+    if choice is None or not 1 <= choice <= len(numbers) + len(waits):
+        turn.say(texts.BOOKING_PICK_AGAIN.format(count=len(numbers) + len(waits)))
+        return
+    if choice <= len(numbers):
+        booking = await ReceptionStore(turn.session).booking_by_number(numbers[choice - 1])
+        if booking is None:
+            await _abandon(turn)
+            return
+        draft.clear()
+        draft["number"] = booking.number
+        turn.state.step = "cancel_confirm"
+        turn.say(texts.BOOKING_CONFIRM_CANCEL.format(slot=await _label_of(turn, booking), number=booking.number),
+                 "确认取消", "保留")
+        return
+    await _withdraw_wait(turn, waits[choice - len(numbers) - 1])
+
+
+async def _on_cancel_confirm(turn: Turn) -> None:
+    number = turn.state.draft["number"]
+    turn.state.reset_flow()
+    if not CONFIRM_CANCEL.match(turn.text):
+        turn.say(texts.BOOKING_KEPT.format(number=number))
+        return
+    await _cancel_booking(turn, number, replying=False)
+
+
+async def _on_change_pick(turn: Turn) -> None:
+    numbers = turn.state.draft["bookings"]
+    choice = _choice(turn.text)
+    if choice is None or not 1 <= choice <= len(numbers):
+        turn.say(texts.BOOKING_PICK_AGAIN.format(count=len(numbers)))
+        return
+    booking = await ReceptionStore(turn.session).booking_by_number(numbers[choice - 1])
+    if booking is None:
+        await _abandon(turn)
+        return
+    await _change_from(turn, booking)
+
+
+STEPS = {
+    "choose": _on_choose,
+    "topic": _on_topic,
+    "phone": _on_phone,
+    "confirm": _on_confirm,
+    "cancel_pick": _on_cancel_pick,
+    "cancel_confirm": _on_cancel_confirm,
+    "change_pick": _on_change_pick,
+}
+
+
+# Proposals, summary, acting
+
+async def _propose(turn: Turn, asked: When, intro: str | None = None, full: tuple[int, str] | None = None) -> None:
+    """Offer the nearest open slots for what was asked (numbered), with the waiting list of a full one
+    (`full`: the id and label of a slot found full just now)."""
+    draft = turn.state.draft
+    slots = await reception.open_slots(turn.session, turn.deployment, turn.calendar, turn.now)
+    weeks = await ReceptionStore(turn.session).weeks_booked(turn.party.citizen_id)
+    if draft.get("mode") == "change":
+        weeks.discard(draft.get("moving_week", ""))
+    proposal = propose(slots, asked, turn.now, weeks, limit=MAX_CHOICES)
+    if not proposal.slots and proposal.full is None:
+        turn.state.reset_flow()
+        station = turn.deployment.main_station
+        turn.say(texts.BOOKING_NONE.format(weeks=turn.deployment.reception.weeks_ahead, phone=station.phone))
+        return
+    if full is None and proposal.full is not None:
+        full = (proposal.full.id, proposal.full.label)
+    if draft.get("mode") == "change":
+        full = None  # a booking is moved to a free place, never to a waiting list
+    draft.update(slots=[s.id for s in proposal.slots], labels=[s.label for s in proposal.slots],
+                 full=full[0] if full else None, full_label=full[1] if full else "")
+    turn.state.step = "choose"
+    lines = "\n".join(texts.BOOKING_SLOT_LINE.format(
+        n=i, slot=s.label, deputies=_deputies(s), free=s.free,
+        kind=texts.BOOKING_COUNCIL if s.kind == "council" else "") for i, s in enumerate(proposal.slots, 1))
+    head = intro or _intro(asked, proposal, full[1] if full else None)
+    buttons = [str(i) for i in range(1, len(proposal.slots) + 1)] + (["候补"] if full else [])
+    turn.say(f"{head}\n{lines}\n{texts.BOOKING_CHOOSE}" if lines else head, *buttons)
+
+
+def _intro(asked: When, proposal: Proposal, full: str | None) -> str:
+    described = _describe(asked)
+    if full is not None:
+        return texts.BOOKING_FULL.format(slot=full)
+    if proposal.matched:
+        return texts.BOOKING_MATCHED.format(asked=described) if asked else texts.BOOKING_NEAREST
+    if proposal.past:
+        return texts.BOOKING_PAST.format(asked=described)
+    if proposal.week_taken:
+        return texts.BOOKING_WEEK_TAKEN.format(asked=described)
+    return texts.BOOKING_NO_MATCH.format(asked=described) if asked else texts.BOOKING_NEAREST
+
+
+async def _summary(turn: Turn, intro: str = "") -> None:
+    draft = turn.state.draft
+    turn.state.step = "confirm"
+    slot = await _slot(turn, draft["slot"])
+    if slot is None:
+        await _propose(turn, When(), texts.BOOKING_SLOT_GONE)
+        return
+    phone = _mask(draft["phone"]) if draft.get("phone") else texts.BOOKING_NO_CALLBACK
+    if draft.get("mode") == "change":
+        summary = texts.BOOKING_CHANGE_SUMMARY.format(old=draft["moving_label"], number=draft["moving"],
+                                                      slot=slot.label, deputies=_deputies(slot))
+    elif draft.get("mode") == "wait":
+        summary = texts.BOOKING_WAIT_SUMMARY.format(slot=slot.label, topic=draft["topic"], phone=phone)
+    else:
+        summary = texts.BOOKING_SUMMARY.format(slot=slot.label, station=slot.station, address=slot.address,
+                                               deputies=_deputies(slot), topic=draft["topic"], phone=phone)
+    turn.say(f"{intro}\n{summary}" if intro else summary, "确认", "重选", "取消")
+
+
+async def _act(turn: Turn) -> None:
+    draft = turn.state.draft
+    mode = draft.get("mode", "book")
+    try:
+        if mode == "wait":
+            place, slot = await reception.join_waitlist(turn.session, turn.deployment, turn.party, draft["slot"],
+                                                        draft["topic"], draft.get("phone"), turn.now)
+            turn.state.reset_flow()
+            turn.say(texts.BOOKING_WAITING.format(slot=slot.label, place=place))
+            return
+        moving = draft.get("moving") if mode == "change" else None
+        booking, slot = await reception.book(turn.session, turn.deployment, turn.party, draft["slot"],
+                                             draft["topic"], draft.get("phone"), turn.now, moving=moving)
+    except Refused as exc:
+        await turn.session.rollback()
+        await _refused(turn, exc)
+        return
+    turn.state.reset_flow()
+    rules = turn.deployment.reception
+    if moving:
+        turn.say(texts.BOOKING_MOVED.format(old=moving, number=booking.number, slot=slot.label, station=slot.station,
+                                            address=slot.address, deputies=_deputies(slot)))
+        return
+    turn.say(texts.BOOKING_DONE.format(number=booking.number, slot=slot.label, station=slot.station,
+                                       address=slot.address, deputies=_deputies(slot),
+                                       remind_hours=rules.reminder_hours_before, hours=rules.change_hours))
+
+
+async def _refused(turn: Turn, exc: Refused) -> None:
+    """Tell the citizen why, and offer what they can do instead."""
+    draft = turn.state.draft
+    if exc.code == "full":
+        label = draft.get("label", "")
+        draft["mode"] = "change" if draft.get("moving") else "book"
+        await _propose(turn, When(), texts.BOOKING_TAKEN_NOW.format(slot=label),
+                       full=None if draft.get("moving") else (draft["slot"], label))
+        return
+    if exc.code == "slot_gone":
+        await _propose(turn, When(), texts.BOOKING_SLOT_GONE)
+        return
+    if exc.code == "has_room":
+        draft["mode"] = "book"
+        await _summary(turn, texts.BOOKING_ROOM_NOW)
+        return
+    turn.state.reset_flow()
+    if exc.code == "week_taken":
+        taken = await _active(turn)
+        if taken:
+            turn.say(texts.BOOKING_ONE_A_WEEK.format(number=taken[0].number, slot=await _label_of(turn, taken[0])),
+                     "改约")
+            return
+    if exc.code == "too_late":
+        turn.say(texts.BOOKING_TOO_LATE.format(hours=turn.deployment.reception.change_hours,
+                                               phone=turn.deployment.main_station.phone))
+        return
+    turn.say(exc.message)
+
+
+async def _cancel_booking(turn: Turn, number: str, *, replying: bool) -> None:
+    try:
+        booking, slot = await reception.cancel(turn.session, turn.deployment, turn.party, number, turn.now,
+                                               replying=replying)
+    except Refused as exc:
+        await turn.session.rollback()
+        await _refused(turn, exc)
+        return
+    turn.say(texts.BOOKING_CANCELLED.format(number=booking.number, slot=slot.label))
+
+
+async def _withdraw_wait(turn: Turn, wait_id: int) -> None:
+    store = ReceptionStore(turn.session)
+    wait = await store.wait(wait_id)
+    turn.state.reset_flow()
+    if wait is None or wait.citizen_id != turn.party.citizen_id:
+        turn.say(texts.NO_ACTIVE_BOOKING)
+        return
+    slot = await _slot(turn, wait.slot_id)
+    label = slot.label if slot else ""
+    if wait.status == "offered":
+        try:
+            await reception.answer_offer(turn.session, turn.deployment, turn.party, False, turn.now)
+        except Refused:
+            await turn.session.rollback()  # the offer ran out meanwhile: nothing left to give up
+    elif await store.change_wait(wait.id, "waiting", status="withdrawn"):
+        await turn.session.commit()
+    turn.say(texts.BOOKING_WAIT_WITHDRAWN.format(slot=label))
+
+
+async def _change_from(turn: Turn, booking: Booking) -> None:
+    slot = await _slot(turn, booking.slot_id)
+    assert slot is not None
+    try:
+        check_change(slot.starts_at, turn.now, turn.deployment.reception)
+    except Refused as exc:
+        await _refused(turn, exc)
+        return
+    _begin(turn, "choose", {"mode": "change", "moving": booking.number, "moving_label": slot.label,
+                            "moving_week": booking.week, "topic": booking.topic, "phone": booking.phone})
+    asked = _asked(turn)
+    intro = None if asked else texts.BOOKING_CHANGE_WHEN.format(slot=slot.label, number=booking.number)
+    await _propose(turn, asked, intro)
+
+
+async def _abandon(turn: Turn) -> None:
+    draft, step = turn.state.draft, turn.state.step
+    turn.state.reset_flow()
+    if step in ("cancel_pick", "change_pick"):
+        turn.say(texts.BOOKING_UNCHANGED)
+        return
+    if draft.get("mode") == "change":
+        turn.say(texts.BOOKING_CHANGE_ABANDONED.format(number=draft["moving"], slot=draft["moving_label"]))
+        return
+    turn.say(texts.BOOKING_ABANDONED)
+
+
+# Helpers
+
+def _begin(turn: Turn, step: str, draft: dict) -> None:
+    turn.state.reset_flow()
+    turn.state.flow, turn.state.step, turn.state.draft = FLOW, step, draft
+
+
+def _asked(turn: Turn) -> When:
+    """The date and time in the message, read from the whole text (Rasa's spans often lose a word such as
+    下 in 下周四); Rasa's date/time entities only when the text alone says nothing."""
+    today = turn.now.astimezone(LOCAL).date()
+    asked = parse_when(BOOKING_NUMBER.sub(" ", turn.text), today)
+    if not asked and turn.nlu is not None:
+        spans = " ".join(e["value"] for e in turn.nlu.entities if e["entity"] in ("date", "time"))
+        asked = parse_when(spans, today) if spans else asked
+    return asked
+
+
+def names_a_day(turn: Turn) -> bool:
+    """The message names a day (a question about the deputies of that day is one about its slots)."""
+    return _asked(turn).first is not None
+
+
+def _describe(asked: When) -> str:
+    """"11月26日（周四）下午", "11月30日至12月6日", "下午2:30"… for echoing what was understood."""
+    days = ""
+    if asked.first is not None and asked.last is not None:
+        first, last = asked.first, asked.last
+        days = (f"{first.month}月{first.day}日（{texts.BOOKING_WEEKDAYS[first.weekday()]}）" if asked.one_day
+                else f"{first.month}月{first.day}日至{last.month}月{last.day}日")
+    when = asked.part or ""
+    if asked.at is not None:
+        when = f"{asked.part or ''}{asked.at:%H:%M}"
+    return days + when
+
+
+def _choice(text: str) -> int | None:
+    match = CHOICE.match(text)
+    return chinese_number(match.group(1)) if match else None
+
+
+def _deputies(slot: SlotView) -> str:
+    return "、".join(slot.deputies)
+
+
+def _mask(phone: str) -> str:
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else phone
+
+
+def _named(turn: Turn, bookings: list[Booking]) -> Booking | None:
+    numbers = {m.group(1).upper() for m in BOOKING_NUMBER.finditer(turn.text)}
+    return next((b for b in bookings if b.number in numbers), None)
+
+
+async def _active(turn: Turn) -> list[Booking]:
+    return list(await ReceptionStore(turn.session).active_of_citizen(turn.party.citizen_id, turn.now))
+
+
+async def _slot(turn: Turn, slot_id: int) -> SlotView | None:
+    store = ReceptionStore(turn.session)
+    row = await store.slot(slot_id)
+    if row is None:
+        return None
+    return reception.slot_view(row, row.session, await reception.directory(turn.session, turn.deployment))
+
+
+async def _label_of(turn: Turn, booking: Booking) -> str:
+    slot = await ReceptionStore(turn.session).slot(booking.slot_id)
+    return slot_label(slot.starts_at, slot.ends_at) if slot else booking.number
+
+
+async def _lines(turn: Turn, bookings: list[Booking], waits: list) -> str:
+    lines = [texts.BOOKING_LINE.format(n=i, slot=await _label_of(turn, b), number=b.number)
+             for i, b in enumerate(bookings, 1)]
+    for i, wait in enumerate(waits, len(bookings) + 1):
+        slot = await _slot(turn, wait.slot_id)
+        lines.append(texts.BOOKING_WAIT_LINE.format(n=i, slot=slot.label if slot else ""))
+    return "\n".join(lines)
