@@ -22,7 +22,7 @@ from nlu.client import Understanding
 from settings import Deployment
 from storage.keys import Keys
 from storage.models import utcnow
-from storage.repositories import ConversationStore
+from storage.repositories import ConversationStore, PushStore
 
 Flow = Callable[[Turn], Awaitable[None]]
 
@@ -101,6 +101,8 @@ class Dispatcher:
         # Pushes that waited for this citizen's next message (channels that cannot push) come first.
         waiting = [Reply(m.text, tuple(m.payload.get("buttons", []))) for m in
                    await conversations.take_unread(party.conversation_id)]
+        # Pushes that waited for this citizen's messaging window (WeChat's 48 hours) can go now.
+        await PushStore(session).reopen_window(inbound.channel, inbound.user_id, self.clock())
         await session.commit()  # written before the bot acts on it
 
         state = await self.dialogues.load(inbound.channel, inbound.user_id)

@@ -482,6 +482,13 @@ class PushStore:
         await self.session.execute(update(Push).where(Push.id == push_id, Push.status == "sending").values(**values))
         await self.session.commit()
 
+    async def reopen_window(self, channel: str, address: str, now: dt.datetime) -> int:
+        """The person wrote again: pushes that waited for their messaging window go back in the queue."""
+        result = await self.session.execute(
+            update(Push).where(Push.channel == channel, Push.address == address, Push.status == "waiting_window")
+            .values(status="queued", next_attempt_at=now).execution_options(synchronize_session=False))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     async def give_up_in_doubt(self, claimed_before: dt.datetime) -> int:
         """Pushes a dead worker left half-sent: maybe delivered, so never resent; marked for staff to see."""
         result = await self.session.execute(

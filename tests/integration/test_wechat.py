@@ -398,6 +398,14 @@ async def test_outside_the_window_a_template_goes_and_without_one_the_push_waits
     await burst(app)
     pushes = await rows(app, select(Push).where(Push.address == citizen.openid, Push.kind == "reply_ready"))
     assert [p.status for p in pushes] == ["waiting_window"]
+    # The citizen writes again: the window is open and the waiting answer goes out as a message.
+    await citizen.say("你好")
+    await burst(app)
+    [answer] = [m for m in sent_to(wechat_api, "/message/custom/send", citizen.openid)
+                if "本周内修好" in m["text"]["content"]]
+    assert "满意吗" in answer["text"]["content"]
+    pushes = await rows(app, select(Push).where(Push.address == citizen.openid, Push.kind == "reply_ready"))
+    assert [p.status for p in pushes] == ["sent"]
 
 
 async def test_inside_the_window_customer_service_messages_go_until_the_quota_is_used(station, wechat_api):
