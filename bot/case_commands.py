@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from casework.cases import CaseState
+from casework.cases import CaseState, Role
 from casework.deadlines import LOCAL
+from casework.records import Actor
 from settings import Settings
 from storage.db import one_session
-from storage.models import Case, Department
+from storage.models import Case, Department, Deputy
 from storage.repositories import CaseStore, DirectoryStore
 
 
@@ -34,6 +35,15 @@ def case_json(case: Case, departments: dict[int, str], events: bool = True) -> d
             for e in case.events
         ]
     return data
+
+
+async def actor_of(session, user) -> Actor:  # type: ignore[no-untyped-def]
+    """The user as an actor, with their deputy's code and id when they are a deputy."""
+    code = None
+    if user.deputy_id is not None:
+        code = next((c for c, i in (await DirectoryStore(session).ids(Deputy)).items() if i == user.deputy_id), None)
+    return Actor(name=user.name, role=Role(user.role), department_id=user.department_id, deputy_code=code,
+                 deputy_id=user.deputy_id)
 
 
 async def common_problem_groups(session) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
@@ -161,10 +171,8 @@ async def add_user(settings: Settings, name: str, role: str, department: str | N
 
 async def act_on_case(settings: Settings, number: str, user_name: str, action, fields: dict) -> tuple[bool, str]:  # type: ignore[no-untyped-def]
     from bot.services import Services
-    from casework.cases import Role
     from casework.lifecycle import Command, IllegalTransition
     from casework.operations import perform
-    from casework.records import Actor
     from storage.models import utcnow
     from storage.repositories import UserStore
 
@@ -174,7 +182,7 @@ async def act_on_case(settings: Settings, number: str, user_name: str, action, f
             user = await UserStore(session).by_name(user_name)
             if user is None or not user.active:
                 return False, f"没有用户 {user_name}（liaison user add 创建）"
-            actor = Actor(name=user.name, role=Role(user.role), department_id=user.department_id)
+            actor = await actor_of(session, user)
             command = Command(action, actor.role, actor.name, reason=fields.get("reason") or "",
                               rating=fields.get("rating"), merged_into=fields.get("merged_into"),
                               answer=fields.get("answer"), level=fields.get("level"))

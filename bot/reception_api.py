@@ -6,33 +6,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from bot.reception_commands import actor_of, load_bookings, load_sessions, run_operation
+from bot.reception_commands import load_bookings, load_sessions, run_operation
 from bot.services import Services
-from bot.staff_api import services
+from bot.staff_api import current_actor, services
 from casework.bookings import Refused
 from casework.cases import Role
 from casework.deadlines import LOCAL
 from casework.records import Actor
-from storage.repositories import UserStore
 
 router = APIRouter(prefix="/api/reception", tags=["reception"])
 FORBIDDEN = frozenset({"forbidden_role", "not_on_duty"})
 
 
-async def reception_actor(request: Request) -> Actor:
+async def reception_actor(actor: Actor = Depends(current_actor)) -> Actor:
     """Staff, admins and deputies (with their deputy's code); others are refused."""
-    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if not token:
-        raise HTTPException(401, "需要登录：请在 Authorization 头中提供令牌（liaison user add 生成）")
-    async with request.app.state.services.sessionmaker() as session:
-        user = await UserStore(session).by_token(token)
-        if user is None:
-            raise HTTPException(401, "令牌无效或已停用")
-        actor = await actor_of(session, user)
     if actor.role not in (Role.STAFF, Role.ADMIN, Role.DEPUTY):
         raise HTTPException(403, "只有工作人员和代表可以使用接待预约接口")
     return actor

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.case_commands import actor_of
 from casework import reception
 from casework.bookings import OUTCOMES, Refused, slot_label
 from casework.cases import Role
@@ -18,19 +19,11 @@ from casework.records import Actor
 from casework.rota import KIND_LABELS
 from casework.workdays import WorkingCalendar
 from settings import Deployment, Settings
-from storage.models import Booking, Deputy, ReceptionSession, User, utcnow
+from storage.models import Booking, ReceptionSession, utcnow
 from storage.reception import ReceptionStore
-from storage.repositories import DirectoryStore, UserStore
+from storage.repositories import UserStore
 
 STATUS_LABELS = {"booked": "已预约", "cancelled": "已取消", "moved": "已改约", "closed": "接待取消"}
-
-
-async def actor_of(session: AsyncSession, user: User) -> Actor:
-    """The user as an actor, with their deputy's code when they are a deputy."""
-    code = None
-    if user.deputy_id is not None:
-        code = next((c for c, i in (await DirectoryStore(session).ids(Deputy)).items() if i == user.deputy_id), None)
-    return Actor(name=user.name, role=Role(user.role), department_id=user.department_id, deputy_code=code)
 
 
 def mask(phone: str | None) -> str | None:

@@ -7,14 +7,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from bot.case_commands import case_json, common_problem_groups
+from bot.case_commands import actor_of, case_json, common_problem_groups
 from bot.services import Services
 from casework.cases import Role
 from casework.lifecycle import Action, Command, IllegalTransition, allowed_actions
 from casework.operations import perform
 from casework.records import Actor, case_facts
 from storage.models import Case, Department, utcnow
-from storage.repositories import CaseStore, DirectoryStore, PushStore, UserStore
+from storage.repositories import CaseStore, ConversationStore, DirectoryStore, PushStore, UserStore
 
 router = APIRouter(prefix="/api", tags=["staff"])
 
@@ -30,13 +30,23 @@ async def current_actor(request: Request) -> Actor:
         raise HTTPException(401, "需要登录：请在 Authorization 头中提供令牌（liaison user add 生成）")
     async with request.app.state.services.sessionmaker() as session:
         user = await UserStore(session).by_token(token)
-    if user is None:
-        raise HTTPException(401, "令牌无效或已停用")
-    return Actor(name=user.name, role=Role(user.role), department_id=user.department_id)
+        if user is None:
+            raise HTTPException(401, "令牌无效或已停用")
+        return await actor_of(session, user)
+
+
+def visible(case: Case, actor: Actor) -> bool:
+    """Departments see the cases they handle, deputies those they follow, staff all."""
+    if actor.role is Role.DEPARTMENT:
+        return case.department_id == actor.department_id
+    if actor.role is Role.DEPUTY:
+        return case.deputy_id is not None and case.deputy_id == actor.deputy_id
+    return True
 
 
 def refusal(exc: IllegalTransition) -> JSONResponse:
-    status = 404 if exc.code == "not_found" else 403 if exc.code in ("forbidden_role", "not_your_department") else 409
+    forbidden = ("forbidden_role", "not_your_department", "not_your_case")
+    status = 404 if exc.code == "not_found" else 403 if exc.code in forbidden else 409
     return JSONResponse({"code": exc.code, "detail": exc.message}, status_code=status)
 
 
@@ -60,6 +70,8 @@ async def list_cases(state: str | None = None, limit: int = 100, actor: Actor = 
             query = query.where(Case.state == state)
         if actor.role is Role.DEPARTMENT:
             query = query.where(Case.department_id == actor.department_id)
+        if actor.role is Role.DEPUTY:
+            query = query.where(Case.deputy_id == actor.deputy_id)
         cases = (await session.execute(query)).scalars().all()
         departments = await DirectoryStore(session).names(Department)
         return [case_json(c, departments, events=False) for c in cases]
@@ -78,7 +90,7 @@ async def show_case(number: str, actor: Actor = Depends(current_actor),
     async with services.sessionmaker() as session:
         cases = CaseStore(session)
         case = await cases.by_number(number)
-        if case is None or (actor.role is Role.DEPARTMENT and case.department_id != actor.department_id):
+        if case is None or not visible(case, actor):
             return JSONResponse({"code": "not_found", "detail": f"没有编号为 {number} 的案件。"}, status_code=404)
         departments = await DirectoryStore(session).names(Department)
         data = case_json(case, departments)
@@ -104,6 +116,17 @@ async def case_action(number: str, body: CaseAction, actor: Actor = Depends(curr
             return refusal(exc)
     return JSONResponse({"case_no": case.number, "from": transition.from_state.value,
                          "to": transition.to_state.value, "reason": transition.reason})
+
+
+@router.get("/human-requests")
+async def human_requests(actor: Actor = Depends(current_actor), services: Services = Depends(services)) -> list[dict]:
+    """Citizens waiting for a person, oldest first, with the time promised to them."""
+    if actor.role not in (Role.STAFF, Role.ADMIN):
+        raise HTTPException(403, "只有工作人员可以查看转人工请求")
+    async with services.sessionmaker() as session:
+        return [{"id": r.id, "conversation_id": r.conversation_id, "requested_at": r.requested_at.isoformat(),
+                 "answer_by": r.answer_by.isoformat()}
+                for r in await ConversationStore(session).open_human_requests()]
 
 
 @router.get("/pushes")

@@ -90,7 +90,7 @@ async def answer_on_spot(session: AsyncSession, deployment: Deployment, calendar
     """Answer a case the deputy follows on the spot; the citizen gets the answer and is asked to rate it.
     Raises IllegalTransition when the case's state does not allow it."""
     case = await _followed(CaseStore(session), user, number)
-    actor = Actor(user.name, Role.DEPUTY)
+    actor = Actor(user.name, Role.DEPUTY, deputy_id=user.deputy_id)
     case, _ = await perform(session, deployment, calendar, case.number, actor,
                             Command(Action.ANSWER_ON_SPOT, Role.DEPUTY, user.name, answer=answer), now)
     return case

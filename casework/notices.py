@@ -89,6 +89,15 @@ def after_transition(case: CaseView, transition: Transition, event_id: int, repl
     return notices
 
 
+def person_requested(request_id: int, who: str, answer_by: dt.datetime, recent: list[str]) -> Notice:
+    """A citizen asked for a person: the staff are told, with the promised time and what was said."""
+    said = "\n".join(f"· {_brief(text, 80)}" for text in recent if text.strip())
+    local = answer_by.astimezone(LOCAL)
+    return Notice("human_request", STAFF,
+                  f"【转人工】{who} 请求工作人员回复，已承诺 {local.month}月{local.day}日 {local:%H:%M} 前答复。"
+                  f"\n最近留言：\n{said}", f"human:{request_id}")
+
+
 def similar_found(case: CaseView, similar: list[str]) -> Notice:
     """Tell the staff that a new case looks like open ones, so a recurring problem is seen as one."""
     return Notice("common_problem", STAFF,

@@ -161,8 +161,9 @@ class Actor:
     role: Role
     department_id: int | None = None
     citizen_id: int | None = None
-    # A deputy's code (config.yml), when a deputy's user acts.
+    # A deputy's code (config.yml) and row id, when a deputy's user acts.
     deputy_code: str | None = None
+    deputy_id: int | None = None
 
 
 class CaseNotFound(IllegalTransition):
@@ -191,6 +192,9 @@ async def act(
         raise CaseNotFound(number)
     if actor.role is Role.DEPARTMENT and case.department_id != actor.department_id:
         raise IllegalTransition("not_your_department", f"案件 {case.number} 不由您所在部门承办。")
+    if actor.role is Role.DEPUTY and (case.deputy_id is None or case.deputy_id != actor.deputy_id):
+        raise IllegalTransition("not_your_case",
+                                f"案件 {case.number} 不是您跟进的案件，请先发送“我来跟进 {case.number}”。")
     if actor.role is Role.CITIZEN:
         command = Command(**{**command.__dict__, "is_own_case": case.citizen_id == actor.citizen_id})
     if command.action is Action.MERGE and command.merged_into:

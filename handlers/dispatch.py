@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import re
 from collections.abc import Awaitable, Callable
 
@@ -25,6 +26,7 @@ from storage.models import utcnow
 from storage.repositories import ConversationStore, PushStore
 
 Flow = Callable[[Turn], Awaitable[None]]
+log = logging.getLogger("liaison.dispatch")
 
 INTENT_FLOWS: dict[str, Flow] = {
     "report_issue": report.start,
@@ -86,8 +88,14 @@ class Dispatcher:
             return await self._replies_of_first_copy(inbound)
         lock = self.redis.lock(self.keys.citizen_lock(inbound.channel, inbound.user_id),
                                timeout=60, blocking_timeout=30)
-        async with lock, self.sessionmaker() as session:
-            return await self._handle_locked(session, inbound)
+        try:
+            async with lock, self.sessionmaker() as session:
+                return await self._handle_locked(session, inbound)
+        except Exception:
+            # Unanswered: let the channel's retry of this delivery be processed instead of waiting on us.
+            if inbound.external_id:
+                await self.redis.delete(self.keys.delivery(inbound.channel, inbound.external_id))
+            raise
 
     async def _handle_locked(self, session: AsyncSession, inbound: Inbound) -> list[Reply]:
         conversations = ConversationStore(session)
@@ -114,7 +122,14 @@ class Dispatcher:
             if await self._first_flood_notice(inbound):
                 turn.say(texts.RATE_LIMITED)
         else:
-            status = await self._converse(turn)
+            try:
+                status = await self._converse(turn)
+            except Exception:
+                # The message is kept (marked failed, for staff to see) and the citizen told, not left waiting.
+                log.exception("a flow failed on message %s", message_id)
+                await session.rollback()
+                state = await self.dialogues.load(inbound.channel, inbound.user_id)
+                turn.replies, status = [Reply(texts.FLOW_FAILED)], "failed"
         for reply in turn.replies:
             await conversations.record_outbound(party, text=reply.text, payload={"buttons": list(reply.buttons)},
                                                 in_reply_to=message_id)

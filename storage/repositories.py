@@ -166,6 +166,10 @@ class ConversationStore:
         await self.session.flush()
         return request
 
+    async def open_human_requests(self) -> Sequence[HumanRequest]:
+        return (await self.session.execute(
+            select(HumanRequest).where(HumanRequest.answered_at.is_(None)).order_by(HumanRequest.id))).scalars().all()
+
     async def messages(self, conversation_id: int, limit: int = 100) -> Sequence[Message]:
         rows = (
             await self.session.execute(

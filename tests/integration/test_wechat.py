@@ -272,7 +272,7 @@ async def test_each_message_type_and_event_in_safe_mode(station):
     linker = openid()
     assert await server.send("link", openid=linker, title="小区停车难的问题", url="https://mp.weixin.qq.com/s/abc")
     await server.check_webhook("video", texts.UNSUPPORTED, media_id="VIDEO-1")
-    await server.check_webhook("event_subscribe", "网上联络站")
+    await server.check_webhook("event_subscribe", "欢迎来到")
     await server.check_webhook("event_click", texts.ASK_DESCRIPTION, key="report")
     await server.check_webhook("event_click", texts.NO_CASES, key="progress")
     await server.check_webhook("event_click", "预约", key="booking")
@@ -338,7 +338,7 @@ async def test_three_concurrent_retries_of_one_delivery_make_one_case_and_one_an
     # An event has no MsgId: its sender and CreateTime make the delivery.
     follow = server.xml("event_subscribe", openid=openid())
     greetings = [server.read(a) for a in await asyncio.gather(*[server.post(follow) for _ in range(3)])]
-    assert greetings[0] == greetings[1] == greetings[2] and "网上联络站" in greetings[0]
+    assert greetings[0] == greetings[1] == greetings[2] and "欢迎来到" in greetings[0]
 
 
 def _silent_server() -> socket.socket:
@@ -510,7 +510,7 @@ async def test_forgeries_and_dangerous_bodies_are_refused_quickly_logged_and_not
 async def test_a_whole_conversation_subscribe_report_case_number(station):
     app, server, _ = station
     citizen = Follower(server)
-    assert "网上联络站" in await citizen.event("event_subscribe")
+    assert "欢迎来到" in await citizen.event("event_subscribe")
     assert texts.ASK_DESCRIPTION in await citizen.event("event_click", key="report")
     assert "在哪里" in await citizen.say("学校门口的斑马线都磨没了，孩子们过马路很危险")
     reply = await citizen.event("location", latitude="23.1", longitude="113.3", label="实验小学门口")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from casework.cases import format_case_number
-from storage.models import Case, CaseAttachment, HumanRequest, Message
+from storage.models import Case, CaseAttachment, HumanRequest, Message, Push
 from tests.conftest import make_settings
 from tests.factories import ScriptedParser, build_dispatcher, say
 
@@ -162,9 +162,14 @@ async def test_a_repeated_delivery_is_answered_once_with_the_same_reply(bot, use
 
 async def test_a_request_for_a_person_is_recorded(bot, user_id):
     before = await _count(bot, HumanRequest)
+    await say(bot, user_id, "小区电梯又坏了")
     reply = await say(bot, user_id, "我要找人工")
     assert "工作人员会在" in reply and "前回复您" in reply
     assert await _count(bot, HumanRequest) == before + 1
+    async with bot.sessionmaker() as session:
+        told = (await session.execute(select(Push.text).where(Push.kind == "human_request")
+                                      .order_by(Push.id.desc()))).scalars().first()
+    assert f"web:{user_id}" in told and "小区电梯又坏了" in told
 
 
 async def test_small_talk_and_fallback(bot, user_id):
