@@ -60,7 +60,7 @@ async def scan_deadlines(services: Services, now: dt.datetime) -> int:
             if case is None:
                 continue
             rated = (await case_facts(cases, case)).rated_current_reply
-            view = case_view(case, departments.get(case.department_id or 0, ""))
+            view = case_view(case, departments.get(case.department_id or 0, ""), await cases.answered_at(case.id))
             pushes, recipients = PushStore(session), RecipientStore(session)
             done += await queue(pushes, recipients, case,
                                 notices.due(view, now, services.calendar, rated=rated, rating_days=rating_days), now)

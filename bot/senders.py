@@ -53,7 +53,10 @@ class TelegramSender(PushSender):
             raise SendError(f"Telegram flood limit: {exc.message}", retryable=True, code="429") from exc
         except (Forbidden, BadRequest) as exc:
             raise SendError(exc.message, retryable=False, code=type(exc).__name__) from exc
-        except (TimedOut, NetworkError) as exc:
+        except TimedOut as exc:
+            # No answer in time: Telegram may have delivered it, so it is not sent again (at most once).
+            raise SendError(f"发送超时，无法确认是否送达：{exc}", retryable=False, code="in_doubt") from exc
+        except NetworkError as exc:
             raise SendError(str(exc), retryable=True, code=type(exc).__name__) from exc
         except TelegramError as exc:
             raise SendError(exc.message, retryable=True, code=type(exc).__name__) from exc

@@ -398,8 +398,10 @@ def _answer_on_spot(facts: CaseFacts, command: Command) -> Transition:
     if not answer:
         raise _refuse("answer_required", "当场答复必须填写答复内容。", facts, command.action)
     who = "人大代表" if command.role is Role.DEPUTY else "工作人员"
+    # A department already holding the case must hear that it was answered.
+    department = {NOTIFY_DEPARTMENT} if facts.state in WITH_DEPARTMENT else set()
     return _to(facts, command, CaseState.ANSWERED_ON_SPOT, f"{who}当场答复：{answer}",
-               {ANSWER_RECORDED, RATING_REQUESTED})
+               {ANSWER_RECORDED, RATING_REQUESTED} | department)
 
 
 def _add_info(facts: CaseFacts, command: Command) -> Transition:

@@ -43,7 +43,8 @@ class CaseView:
     overdue_at: dt.datetime
     transfer_due_at: dt.datetime
     has_deputy: bool
-    last_change_at: dt.datetime
+    # When the answer awaiting a rating went out: the rating reminder and the 7 days count from it.
+    answered_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class Notice:
     text: str
     dedupe_key: str
     buttons: tuple[str, ...] = ()
+    # What citizens following someone else's case get instead (they cannot rate it), if it differs.
+    follower_text: str | None = None
 
 
 def _day(moment: dt.datetime) -> str:
@@ -74,7 +77,8 @@ def after_transition(case: CaseView, transition: Transition, event_id: int, repl
         head = "代表当场答复了您反映的问题" if action is Action.ANSWER_ON_SPOT else "您反映的问题有了答复"
         notices.append(Notice("reply_ready", CITIZEN,
                               f"{head}（编号 {case.number}）：\n{reply_text}\n\n您对这次答复满意吗？请回复“满意”“基本满意”"
-                              f"或“不满意”，也可以在后面写上您的意见。", f"{key}:citizen", RATING_BUTTONS))
+                              f"或“不满意”，也可以在后面写上您的意见。", f"{key}:citizen", RATING_BUTTONS,
+                              follower_text=f"您关注的案件 {case.number} 有了答复：\n{reply_text}"))
     elif transition.from_state != transition.to_state and action not in (Action.RATE, Action.WITHDRAW):
         notices.append(Notice("case_status", CITIZEN, _status_text(case, transition), f"{key}:citizen"))
     if NOTIFY_DEPARTMENT in effects:
@@ -113,10 +117,16 @@ def _status_text(case: CaseView, transition: Transition) -> str:
         return f"{case.department}已开始办理您反映的问题（编号 {case.number}）。"
     if to is CaseState.ESCALATED:
         return f"您反映的问题（编号 {case.number}）已提请人大常委会跟进督办，我们会继续告诉您进展。"
+    why = _why(transition.reason)
     if to is CaseState.REJECTED:
-        return f"很抱歉，您反映的问题（编号 {case.number}）不予受理。{transition.reason}。如有疑问请回复“人工”。"
+        return f"很抱歉，您反映的问题（编号 {case.number}）不予受理，原因：{why}。如有疑问请回复“人工”。"
+    if transition.action is Action.CLOSE_UNRATED:
+        return f"您反映的问题（编号 {case.number}）已答复，7天内没有收到您的评价，案件已办结。感谢您的参与！"
+    if transition.action is Action.MERGE:
+        return (f"您反映的问题（编号 {case.number}）与案件 {transition.merged_into} 是同一问题，已并入该案件一并办理，"
+                f"进展会继续通知您。")
     if to is CaseState.CLOSED:
-        return f"您反映的问题（编号 {case.number}）已办结。{transition.reason}。感谢您的参与！"
+        return f"您反映的问题（编号 {case.number}）已办结{'：' + why if why else ''}。感谢您的参与！"
     return f"您反映的问题（编号 {case.number}）状态更新为“{STATE_LABELS[to]}”。"
 
 
@@ -132,6 +142,12 @@ def _department_text(case: CaseView, transition: Transition) -> str:
     if transition.action is Action.SEND_BACK_REPLY:
         return f"【退回】案件 {case.number} 的答复被退回修改。{transition.reason}"
     return f"案件 {case.number}：{transition.reason}"
+
+
+def _why(reason: str) -> str:
+    """The words after the event's label ("不予受理：不属于…" → "不属于…"), without a final full stop."""
+    label, _, rest = reason.partition("：")
+    return (rest or ("" if label in ("工作人员办结",) else label)).rstrip("。")
 
 
 def _staff_text(case: CaseView, transition: Transition) -> str:
@@ -169,18 +185,18 @@ def due(case: CaseView, now: dt.datetime, calendar: WorkingCalendar, *, rated: b
             text = f"【提醒】案件 {case.number} 需在 {_day(case.reply_due_at)} 前答复。"
             notices += [Notice("deadline_reminder", who, text, f"{key}:reminder:{stamp}:{who}")
                         for who in (DEPARTMENT,) + ((DEPUTY,) if case.has_deputy else ())]
-    if state in AWAITING_RATING and not rated and now < case.last_change_at + dt.timedelta(days=rating_days):
-        if now >= case.last_change_at + RATING_REMINDER_AFTER:
+    if state in AWAITING_RATING and not rated and now < case.answered_at + dt.timedelta(days=rating_days):
+        if now >= case.answered_at + RATING_REMINDER_AFTER:
             notices.append(Notice("rating_reminder", CITIZEN,
                                   f"您反映的问题（编号 {case.number}）已答复，还没收到您的评价。请回复“满意”“基本满意”或“不满意”，"
-                                  f"{_day(case.last_change_at + dt.timedelta(days=rating_days))}后将按未评价办结。",
-                                  f"{key}:rating_reminder:{case.last_change_at:%Y%m%d%H%M}", RATING_BUTTONS))
+                                  f"{_day(case.answered_at + dt.timedelta(days=rating_days))}后将按未评价办结。",
+                                  f"{key}:rating_reminder:{case.answered_at:%Y%m%d%H%M}", RATING_BUTTONS))
     return notices
 
 
 def unrated_expired(case: CaseView, now: dt.datetime, *, rated: bool, rating_days: int) -> bool:
     """The answer waited `rating_days` without a rating: close as unrated (never as satisfied)."""
-    return case.state in AWAITING_RATING and not rated and now >= case.last_change_at + dt.timedelta(days=rating_days)
+    return case.state in AWAITING_RATING and not rated and now >= case.answered_at + dt.timedelta(days=rating_days)
 
 
 def _previous_working_day(day: dt.date, calendar: WorkingCalendar) -> dt.date:

@@ -14,11 +14,12 @@ from storage.models import Case
 from storage.repositories import PushStore, RecipientStore
 
 
-def case_view(case: Case, department: str) -> CaseView:
+def case_view(case: Case, department: str, answered_at: dt.datetime | None = None) -> CaseView:
+    """`answered_at`: when the answer awaiting a rating was sent (defaults to the last change)."""
     return CaseView(id=case.id, number=case.number, state=CaseState(case.state), topic=case.topic,
                     department=department, description=case.description, place=case.place,
                     reply_due_at=case.reply_due_at, overdue_at=case.overdue_at, transfer_due_at=case.transfer_due_at,
-                    has_deputy=case.deputy_id is not None, last_change_at=case.updated_at)
+                    has_deputy=case.deputy_id is not None, answered_at=answered_at or case.updated_at)
 
 
 async def queue(pushes: PushStore, recipients: RecipientStore, case: Case, notices: list[Notice],
@@ -27,10 +28,13 @@ async def queue(pushes: PushStore, recipients: RecipientStore, case: Case, notic
     created = 0
     for notice in notices:
         for recipient, channel, address in await _addresses(recipients, case, notice.recipient):
+            text, buttons = notice.text, list(notice.buttons)
+            if recipient.startswith("follower:") and notice.follower_text:
+                text, buttons = notice.follower_text, []
             push = await pushes.enqueue(
                 dedupe_key=f"{notice.dedupe_key}:{recipient}", kind=notice.kind, recipient_type=notice.recipient,
-                recipient=recipient, channel=channel, address=address, case_id=case.id, text=notice.text,
-                buttons=list(notice.buttons), status="queued" if address else "no_channel",
+                recipient=recipient, channel=channel, address=address, case_id=case.id, text=text,
+                buttons=buttons, status="queued" if address else "no_channel",
                 next_attempt_at=now, created_at=now)
             created += push is not None
     return created

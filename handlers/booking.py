@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from casework import reception
-from casework.bookings import Proposal, Refused, SlotView, check_change, propose, slot_label
+from casework.bookings import Proposal, Refused, SlotView, answers_reminder, check_change, propose, slot_label
 from casework.dates import When, chinese_number, parse_when
 from casework.deadlines import LOCAL
 from handlers import texts
@@ -80,8 +80,10 @@ async def cancel(turn: Turn) -> None:
         turn.say(texts.NO_ACTIVE_BOOKING, "预约")
         return
     if CANCEL.match(turn.text) and len(bookings) == 1 and not waits:
-        reminded_at = await ReceptionStore(turn.session).reminded_at(bookings[0].id)
-        if reminded_at is not None and reminded_at <= turn.now:
+        store = ReceptionStore(turn.session)
+        reminded_at = await store.reminded_at(bookings[0].id)
+        slot = await store.slot(bookings[0].slot_id)
+        if slot is not None and answers_reminder(reminded_at, slot.starts_at, turn.now):
             turn.state.reset_flow()
             await _cancel_booking(turn, bookings[0].number, replying=True)
             return

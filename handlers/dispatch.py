@@ -146,6 +146,8 @@ class Dispatcher:
             turn.say(texts.VOICE_NO_TEXT)
             return "handled"
         if inbound.kind in ("image", "location"):
+            if turn.text:  # a caption
+                turn.nlu = await self.understanding.understand(turn.text)
             await (report.resume if state.flow == "report" else report.start)(turn)
             return "handled"
         if inbound.kind == "event":
@@ -168,6 +170,9 @@ class Dispatcher:
         if state.flow == booking.FLOW:
             await booking.resume(turn)
             return "handled"
+        if flow := self._word_flow(turn):
+            await flow(turn)
+            return "handled"
         if turn.nlu.source == "none":
             state.pending_text = inbound.text
             turn.say(texts.NLU_DOWN, "1", "2", "3", "4", "5")
@@ -175,9 +180,8 @@ class Dispatcher:
         await self._flow_for(turn)(turn)
         return "handled"
 
-    def _flow_for(self, turn: Turn) -> Flow:
-        nlu = turn.nlu
-        assert nlu is not None
+    def _word_flow(self, turn: Turn) -> Flow | None:
+        """Flows recognised by their words alone, so they work while the NLU is down."""
         if HELP.match(turn.text):
             return smalltalk.help_
         if rating.RATING_START.match(turn.text):
@@ -192,6 +196,11 @@ class Dispatcher:
             return followup.add_info
         if followup.WITHDRAW.match(turn.text):
             return followup.withdraw
+        return None
+
+    def _flow_for(self, turn: Turn) -> Flow:
+        nlu = turn.nlu
+        assert nlu is not None
         if nlu.intent != "report_issue" and find_case_numbers(turn.text, self.deployment.case_prefix):
             return progress.ask_progress
         if nlu.intent == "ask_deputy" and booking.names_a_day(turn):

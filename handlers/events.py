@@ -44,9 +44,6 @@ class Subscriptions:
     async def followed(self, channel: str, user_id: str) -> None:
         await self.redis.delete(self.keys.unsubscribed(channel, user_id))
 
-    async def is_unfollowed(self, channel: str, user_id: str) -> bool:
-        return bool(await self.redis.exists(self.keys.unsubscribed(channel, user_id)))
-
 
 async def handle(turn: Turn, subscriptions: Subscriptions) -> str:
     """Answer one event; return the inbound message's status."""

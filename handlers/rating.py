@@ -12,7 +12,7 @@ from casework.cases import CaseState, Role, find_case_numbers
 from casework.deadlines import LOCAL
 from casework.lifecycle import AWAITING_RATING, Action, Command, IllegalTransition
 from casework.operations import perform
-from casework.records import Actor
+from casework.records import Actor, case_facts
 from handlers import texts
 from handlers.turn import Turn
 from storage.repositories import CaseStore
@@ -52,7 +52,9 @@ async def rate(turn: Turn) -> None:
         cases = [c for c in cases if c.number in named]
     awaiting = [c for c in cases if CaseState(c.state) in AWAITING_RATING]
     if not awaiting:
-        turn.say(texts.ALREADY_RATED.format(number=cases[0].number) if cases else texts.NOTHING_TO_RATE)
+        store = CaseStore(turn.session)
+        rated = [c for c in cases if (await case_facts(store, c)).rated_current_reply]
+        turn.say(texts.ALREADY_RATED.format(number=rated[0].number) if rated else texts.NOTHING_TO_RATE)
         return
     case = awaiting[0]
     actor = Actor(f"{turn.party.channel}:{turn.party.user_id}", Role.CITIZEN, citizen_id=turn.party.citizen_id)

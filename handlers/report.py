@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from casework.cases import CaseState, Report
+from casework.lists import summary as masked_summary
 from casework.operations import register_report
 from casework.records import similar_open_cases
 from casework.routing import route
@@ -50,9 +51,11 @@ async def start(turn: Turn) -> None:
     if turn.inbound.kind in ("image", "location"):
         _attach(turn)
         turn.state.step = "description"
-        turn.say(texts.REPORT_STARTED_WITH_MEDIA)
-        return
-    # Chosen from the menu there is nothing to describe yet; from free text, the text is the problem.
+        if not turn.text:
+            turn.say(texts.REPORT_STARTED_WITH_MEDIA)
+            return
+    # Chosen from the menu there is nothing to describe yet; from free text (or a photo's caption),
+    # the text is the problem.
     _describe(turn, nlu.text.strip() if nlu else "")
     await _next_question(turn)
 
@@ -66,6 +69,8 @@ async def resume(turn: Turn) -> None:
         return
     if turn.inbound.kind in ("image", "location"):
         _attach(turn)
+        if turn.text:  # a photo's caption is more of the problem
+            _describe(turn, turn.text)
         if turn.state.step == "confirm":
             await _summary(turn)
         else:
@@ -214,8 +219,9 @@ async def _summary(turn: Turn) -> None:
         draft["similar"] = existing.number
         own = existing.citizen_id == turn.party.citizen_id
         offer = texts.SIMILAR_OWN if own else texts.SIMILAR_OFFER
+        # Someone else's words are shown masked (phone numbers, ID numbers) and short.
         turn.say(summary + "\n\n" + offer.format(number=existing.number, state=CaseState(existing.state).label,
-                                                 summary=" ".join(existing.description.split())[:40]),
+                                                 summary=masked_summary(existing.description, limit=30)),
                  "确认", "关注", "修改", "取消")
         return
     draft.pop("similar", None)

@@ -20,7 +20,7 @@ DIALOGUE_TTL_SECONDS = 2 * 24 * 3600
 
 @dataclass
 class DialogueState:
-    flow: str | None = None  # "report" or None
+    flow: str | None = None  # the flow in progress ("report", "withdraw", "booking") or None
     step: str | None = None
     draft: dict[str, Any] = field(default_factory=dict)
     # A message that arrived while the NLU was down and could not be understood, kept for later.

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -237,6 +236,12 @@ class CaseStore:
         return ("pending" in statuses, statuses.count("approved"),
                 sum(1 for _, r in ratings if r == "不满意"), {n for n, _ in ratings})
 
+    async def answered_at(self, case_id: int) -> dt.datetime | None:
+        """When the latest answer (an approved reply or an answer on the spot) went to the citizen."""
+        return (await self.session.execute(
+            select(func.max(CaseEvent.at)).where(CaseEvent.case_id == case_id,
+                                                 CaseEvent.action.in_(("approve_reply", "answer_on_spot"))))).scalar()
+
     async def compare_and_set(self, case: Case, **values: Any) -> bool:
         """Change the case only if nobody changed it since it was read (its version); bump the version."""
         result = await self.session.execute(
@@ -342,10 +347,6 @@ class CaseStore:
             )
         ).scalars().all()
 
-    async def count_for_citizen(self, citizen_id: int) -> int:
-        return int((await self.session.execute(
-            select(func.count()).select_from(Case).where(Case.citizen_id == citizen_id))).scalar_one())
-
     async def listing(self, limit: int = 100) -> Sequence[Case]:
         return (
             await self.session.execute(
@@ -399,15 +400,6 @@ def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
     return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        _, n, r, p, salt, digest = stored.split("$")
-        candidate = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
-    except ValueError:
-        return False
-    return hmac.compare_digest(candidate.hex(), digest)
 
 
 class UserStore:

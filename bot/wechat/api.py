@@ -137,6 +137,9 @@ class WeChatApi:
                 status = exc.response.status_code if exc.response is not None else "no answer"
                 raise WeChatError("http", str(exc.errmsg or f"HTTP {status}"), retryable=True) from exc
             raise WeChatError(str(exc.errcode), str(exc.errmsg), retryable=exc.errcode in RETRYABLE_ERRORS) from exc
+        except (requests.ReadTimeout, requests.exceptions.ChunkedEncodingError) as exc:
+            # The request went out and no answer came: it may have been delivered, so never sent again.
+            raise WeChatError("in_doubt", str(exc) or type(exc).__name__, retryable=False) from exc
         except requests.RequestException as exc:
             raise WeChatError("network", str(exc) or type(exc).__name__, retryable=True) from exc
         except RedisError as exc:  # the token's cache or lock is unreachable or busy

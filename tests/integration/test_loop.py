@@ -176,6 +176,8 @@ async def test_deadlines_fire_on_working_days_and_unrated_answers_close(station,
     await do(client, tokens["staff1"], number, "answer_on_spot", answer="已报修。")
     async with app.state.services.sessionmaker() as session:
         answered = (await session.execute(select(Case).where(Case.number == number))).scalar_one().updated_at
+    # Adding information later changes the case but not when its answer went out.
+    assert "已把您补充的内容" in await Citizen(client, user_id).say("补充：早高峰最堵")
     await burst(app, answered + dt.timedelta(days=3, minutes=1))
     assert await pushes_of("rating_reminder") == ["citizen"]
     await burst(app, answered + dt.timedelta(days=7, minutes=1))

@@ -15,11 +15,12 @@ from sqlalchemy import func, select
 
 from casework import reception
 from casework.deadlines import LOCAL
+from nlu.client import RasaParser
 from storage.models import Booking, BookingWait, Case, Deputy, Push, ReceptionSession, ReceptionSlot
 from storage.reception import ReceptionStore
 from storage.repositories import ConversationStore, DirectoryStore, UserStore
 from tests.conftest import make_settings
-from tests.factories import ScriptedParser, build_dispatcher, say
+from tests.factories import build_dispatcher, say
 from tests.integration.test_cli import _run
 from tests.integration.test_conversations import Citizen
 from tests.integration.test_loop import burst, station, telegram  # noqa: F401 - fixtures
@@ -268,11 +269,10 @@ def ahead_codes(session: dict) -> set[str]:
     return {d["code"] for d in session["deputies"]}
 
 
-async def test_fifty_citizens_race_for_the_last_place_of_a_slot(postgres_url, real_redis_url, var_dir):
+async def test_fifty_citizens_race_for_the_last_place_of_a_slot(postgres_url, real_redis_url, var_dir, rasa_url):
     """On PostgreSQL: the last place goes to exactly one; the others are offered the waiting list."""
-    settings = make_settings(postgres_url, real_redis_url, var_dir)
-    parser = ScriptedParser({"有代表": ("book_reception", 0.95, [])})
-    bot, close = await build_dispatcher(settings, parser)
+    settings = make_settings(postgres_url, real_redis_url, var_dir, rasa_url=rasa_url)
+    bot, close = await build_dispatcher(settings, RasaParser(rasa_url, 30.0))
     # A Monday in a year no other test books in; 2031's holidays are not known yet (weekdays only).
     bot.clock = lambda: dt.datetime(2031, 3, 3, 10, 0, tzinfo=LOCAL).astimezone(dt.UTC)
     run = uuid.uuid4().hex[:6]

@@ -111,6 +111,10 @@ async def test_figures_lists_and_a_deputys_record(station, settings, tmp_path, u
     # B: answered on the spot by the deputy 王敏, 基本满意 -> closed.
     b_citizen = ChatCitizen(client, f"{user_id}-b")
     b = await report(b_citizen, "小区旁边的公交站台顶棚破了，下雨天等车全身湿透", "建设路公交站")
+    await do(client, deputy_token, b, "answer_on_spot", expect=403, answer="不是我跟进的案件")
+    async with services.sessionmaker() as session:  # as "我来跟进" on WeChat does
+        await session.execute(update(Case).where(Case.number == b).values(deputy_id=deputies["wang-min"]))
+        await session.commit()
     await do(client, deputy_token, b, "answer_on_spot", answer="已联系公交公司，本周内修复顶棚。")
     await burst(app)
     await b_citizen.say("你好")

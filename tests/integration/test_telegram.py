@@ -99,3 +99,12 @@ async def test_a_sticker_gets_a_polite_answer(client, telegram, user_id):
     reply = await citizen.send(sticker={"file_id": "s1", "file_unique_id": "u1", "width": 1, "height": 1,
                                         "is_animated": False, "is_video": False, "type": "regular"})
     assert "文字、照片或位置" in reply
+
+
+async def test_a_photo_with_a_caption_starts_the_report_with_its_text(client, telegram, user_id):
+    citizen = TelegramCitizen(client, telegram, abs(hash(user_id + "p")) % 10**9)
+    reply = await citizen.send(photo=[{"file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90}],
+                               caption="幸福路18号门口的垃圾桶满了好几天没人清理")
+    assert "已收到照片" in reply and "请再用文字" not in reply
+    summary = await citizen.send(text="2")
+    assert "垃圾桶满了" in summary and "1张照片" in summary

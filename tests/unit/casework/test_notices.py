@@ -15,7 +15,7 @@ def view(state: CaseState, *, received=dt.datetime(2026, 9, 28, 10, tzinfo=LOCAL
                     description="路灯坏了", place="幸福路", transfer_due_at=received + dt.timedelta(hours=24),
                     reply_due_at=dt.datetime(2026, 10, 8, 23, 59, 59, tzinfo=LOCAL),
                     overdue_at=dt.datetime(2026, 10, 10, 23, 59, 59, tzinfo=LOCAL), has_deputy=deputy,
-                    last_change_at=changed or received)
+                    answered_at=changed or received)
 
 
 def at(*args) -> dt.datetime:
