@@ -150,16 +150,16 @@ async def add_user(settings: Settings, name: str, role: str, department: str | N
             if role == "department":
                 department_id = (await directory.ids(Department)).get(department or "")
                 if department_id is None:
-                    raise ValueError(f"--role department needs --department, one of: "
+                    raise ValueError(f"部门用户需要用 --department 指定部门，可选："
                                      f"{', '.join(d.code for d in services.deployment.departments)}")
             if role == "deputy":
                 deputy_id = (await directory.ids(Deputy)).get(deputy or "")
                 if deputy_id is None:
-                    raise ValueError(f"--role deputy needs --deputy, one of: "
+                    raise ValueError(f"代表用户需要用 --deputy 指定代表，可选："
                                      f"{', '.join(d.code for d in services.deployment.deputies)}")
             users = UserStore(session)
             if await users.by_name(name):
-                raise ValueError(f"user {name} already exists")
+                raise ValueError(f"用户 {name} 已存在")
             new, token = await users.add(name=name, role=role, department_id=department_id, deputy_id=deputy_id,
                                          password=password)
             new.channel, new.address = channel, address

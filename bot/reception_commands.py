@@ -15,6 +15,7 @@ from casework import reception
 from casework.bookings import OUTCOMES, Refused, slot_label
 from casework.cases import Role
 from casework.deadlines import LOCAL
+from casework.lists import mask_phone
 from casework.records import Actor
 from casework.rota import KIND_LABELS
 from casework.workdays import WorkingCalendar
@@ -24,10 +25,6 @@ from storage.reception import ReceptionStore
 from storage.repositories import UserStore
 
 STATUS_LABELS = {"booked": "已预约", "cancelled": "已取消", "moved": "已改约", "closed": "接待取消"}
-
-
-def mask(phone: str | None) -> str | None:
-    return phone[:3] + "****" + phone[-4:] if phone and len(phone) >= 7 else phone
 
 
 def session_json(row: ReceptionSession, names: reception.Directory) -> dict[str, Any]:
@@ -45,7 +42,7 @@ def booking_json(booking: Booking, row: ReceptionSession, show_phone: bool) -> d
     return {"number": booking.number, "session": row.key, "slot": slot_label(slot.starts_at, slot.ends_at),
             "starts_at": slot.starts_at.isoformat(), "status": booking.status,
             "status_label": STATUS_LABELS.get(booking.status, booking.status), "topic": booking.topic,
-            "phone": booking.phone if show_phone else mask(booking.phone),
+            "phone": booking.phone if show_phone else (mask_phone(booking.phone) if booking.phone else None),
             "created_at": booking.created_at.isoformat(), "cancel_reason": booking.cancel_reason,
             "outcome": booking.outcome, "outcome_label": OUTCOMES.get(booking.outcome or ""),
             "outcome_note": booking.outcome_note, "received_by": booking.received_by,

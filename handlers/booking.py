@@ -21,6 +21,7 @@ from casework import reception
 from casework.bookings import Proposal, Refused, SlotView, answers_reminder, check_change, propose, slot_label
 from casework.dates import When, chinese_number, parse_when
 from casework.deadlines import LOCAL
+from casework.lists import mask_phone
 from handlers import texts
 from handlers.turn import Turn
 from storage.models import Booking
@@ -302,7 +303,7 @@ async def _summary(turn: Turn, intro: str = "") -> None:
     if slot is None:
         await _propose(turn, When(), texts.BOOKING_SLOT_GONE)
         return
-    phone = _mask(draft["phone"]) if draft.get("phone") else texts.BOOKING_NO_CALLBACK
+    phone = mask_phone(draft["phone"]) if draft.get("phone") else texts.BOOKING_NO_CALLBACK
     if draft.get("mode") == "change":
         summary = texts.BOOKING_CHANGE_SUMMARY.format(old=draft["moving_label"], number=draft["moving"],
                                                       slot=slot.label, deputies=_deputies(slot))
@@ -471,11 +472,7 @@ def _choice(text: str) -> int | None:
 
 
 def _deputies(slot: SlotView) -> str:
-    return "、".join(slot.deputies)
-
-
-def _mask(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else phone
+    return "、".join(slot.deputies) or "值班"
 
 
 def _named(turn: Turn, bookings: list[Booking]) -> Booking | None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from casework.cases import CaseState, Report
+from casework.lists import mask_phone
 from casework.lists import summary as masked_summary
 from casework.operations import register_report
 from casework.records import similar_open_cases
@@ -200,7 +201,7 @@ async def _summary(turn: Turn) -> None:
     turn.state.step = "confirm"
     department = route(draft["topic"], turn.deployment)
     contact = {
-        "yes": texts.CONTACT_YES.format(phone=_mask_phone(draft["phone"] or "")),
+        "yes": texts.CONTACT_YES.format(phone=mask_phone(draft["phone"])),
         "no": texts.CONTACT_NO,
         "anonymous": texts.CONTACT_ANONYMOUS,
     }[draft["contact"]]
@@ -290,7 +291,3 @@ def _attach(turn: Turn) -> None:
     if not draft["place"]:
         draft["place"] = label[:MAX_PLACE]
     turn.say(texts.ATTACHED_LOCATION.format(label=label))
-
-
-def _mask_phone(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else phone

