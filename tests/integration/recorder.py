@@ -4,6 +4,7 @@ answers as the real API does, or with the errors a test asks for."""
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ class RecordingApi:
         self.answers: list[Answer] = []  # consulted in order; None means "not mine"
         self.delay = 0.0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -75,6 +76,13 @@ class RecordingApi:
                 self._serve({})
 
         return Handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A caller that hung up (a worker killed mid-call) is expected here, not a failure to print."""
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
 
 
 def telegram_ok(path: str, body: dict[str, Any]) -> dict[str, Any]:
