@@ -46,6 +46,16 @@ async def actor_of(session, user) -> Actor:  # type: ignore[no-untyped-def]
                  deputy_id=user.deputy_id)
 
 
+async def actor_named(session, user_name: str) -> Actor | str:  # type: ignore[no-untyped-def]
+    """The active user `user_name` as an actor, or the line to print when there is none."""
+    from storage.repositories import UserStore
+
+    user = await UserStore(session).by_name(user_name)
+    if user is None or not user.active:
+        return f"没有用户 {user_name}（liaison user add 创建）"
+    return await actor_of(session, user)
+
+
 async def common_problem_groups(session) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
     from casework.similarity import groups
 
@@ -174,15 +184,13 @@ async def act_on_case(settings: Settings, number: str, user_name: str, action, f
     from casework.lifecycle import Command, IllegalTransition
     from casework.operations import perform
     from storage.models import utcnow
-    from storage.repositories import UserStore
 
     services = await Services.start(settings)
     try:
         async with services.sessionmaker() as session:
-            user = await UserStore(session).by_name(user_name)
-            if user is None or not user.active:
-                return False, f"没有用户 {user_name}（liaison user add 创建）"
-            actor = await actor_of(session, user)
+            actor = await actor_named(session, user_name)
+            if isinstance(actor, str):
+                return False, actor
             command = Command(action, actor.role, actor.name, reason=fields.get("reason") or "",
                               rating=fields.get("rating"), merged_into=fields.get("merged_into"),
                               answer=fields.get("answer"), level=fields.get("level"))

@@ -19,8 +19,9 @@ from bot.services import Services
 from casework import notices
 from casework.cases import Role
 from casework.lifecycle import OPEN_STATES, Action, Command, IllegalTransition
+from casework.operations import perform
 from casework.pushes import case_view, queue
-from casework.records import Actor, act, case_facts
+from casework.records import Actor, case_facts
 from storage.models import Case, Department, Push, utcnow
 from storage.repositories import CaseStore, DirectoryStore, PushStore, RecipientStore
 
@@ -64,19 +65,14 @@ async def scan_deadlines(services: Services, now: dt.datetime) -> int:
             pushes, recipients = PushStore(session), RecipientStore(session)
             done += await queue(pushes, recipients, case,
                                 notices.due(view, now, services.calendar, rated=rated, rating_days=rating_days), now)
+            await session.commit()
             if notices.unrated_expired(view, now, rated=rated, rating_days=rating_days):
                 try:
-                    case, transition, event = await act(cases, DirectoryStore(session), deployment, case.number,
-                                                 Actor("system", Role.SYSTEM),
-                                                 Command(Action.CLOSE_UNRATED, Role.SYSTEM, "system"), now,
-                                                 services.calendar)
-                except IllegalTransition:
-                    await session.rollback()
+                    await perform(session, deployment, services.calendar, case.number, Actor("system", Role.SYSTEM),
+                                  Command(Action.CLOSE_UNRATED, Role.SYSTEM, "system"), now)
+                except IllegalTransition:  # the citizen rated, or staff closed it, a moment ago
                     continue
-                done += await queue(pushes, recipients, case,
-                                    notices.after_transition(case_view(case, view.department), transition, event.id),
-                                    now)
-            await session.commit()
+                done += 1
     return done
 
 
@@ -95,6 +91,22 @@ async def deliver(services: Services, store: PushStore, push: Push, now: dt.date
             await store.finish(push.id, status="failed", error=error)
     else:
         await store.finish(push.id, status="sent", sent_at=utcnow())
+
+
+async def send_reply(services: Services, *, dedupe_key: str, channel: str, address: str, text: str,
+                     buttons: list[str] | tuple[str, ...] = ()) -> None:
+    """Send a reply to a citizen at once, as a push recorded first (status sending): a repeated delivery
+    finds the row and sends nothing again, and a send that fails for now is retried by the worker."""
+    now = utcnow()
+    async with services.sessionmaker() as session:
+        store = PushStore(session)
+        push = await store.enqueue(
+            dedupe_key=dedupe_key, kind="reply", recipient_type="citizen", recipient=f"{channel}:{address}",
+            channel=channel, address=address, text=text, buttons=list(buttons), status="sending", claimed_at=now,
+            attempts=1, next_attempt_at=now, created_at=now)
+        await session.commit()
+        if push is not None:
+            await deliver(services, store, push, now)
 
 
 async def send_pushes(services: Services, now: dt.datetime) -> int:

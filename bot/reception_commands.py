@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.case_commands import actor_of
+from bot.case_commands import actor_named
 from casework import reception
 from casework.bookings import OUTCOMES, Refused, slot_label
 from casework.cases import Role
@@ -22,7 +22,6 @@ from casework.workdays import WorkingCalendar
 from settings import Deployment, Settings
 from storage.models import Booking, ReceptionSession, utcnow
 from storage.reception import ReceptionStore
-from storage.repositories import UserStore
 
 STATUS_LABELS = {"booked": "已预约", "cancelled": "已取消", "moved": "已改约", "closed": "接待取消"}
 
@@ -129,10 +128,9 @@ async def act_as(settings: Settings, user_name: str, operation: str, **fields: A
     services = await _open(settings)
     try:
         async with services.sessionmaker() as session:
-            user = await UserStore(session).by_name(user_name)
-            if user is None or not user.active:
-                return False, f"没有用户 {user_name}（liaison user add 创建）"
-            actor = await actor_of(session, user)
+            actor = await actor_named(session, user_name)
+            if isinstance(actor, str):
+                return False, actor
             try:
                 return True, (await run_operation(services, session, actor, operation, **fields))["detail"]
             except Refused as exc:

@@ -1,7 +1,7 @@
 """The Telegram door: POST /telegram (the bot's webhook, with its secret-token header).
 
 Translates an Update into an Inbound, lets the dispatcher answer, and sends the replies through the
-Bot API; a reply the API refuses for now stays in the push queue and the worker retries it.
+Bot API (bot.jobs.send_reply: sent once, retried by the worker when the API refuses it for now).
 """
 
 from __future__ import annotations
@@ -12,12 +12,10 @@ import logging
 import telegram
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from bot.jobs import deliver
+from bot.jobs import send_reply
 from bot.senders import TelegramSender
 from bot.services import Services
 from handlers.turn import Inbound
-from storage.models import utcnow
-from storage.repositories import PushStore
 
 router = APIRouter(tags=["channels"])
 log = logging.getLogger("liaison.telegram")
@@ -61,18 +59,7 @@ async def webhook(request: Request) -> Response:
     inbound = to_inbound(update) if update else None
     if inbound is None:
         return Response(status_code=200)
-    now = utcnow()
     for number, reply in enumerate(await services.dispatcher.handle(inbound)):
-        # Each reply is a push row first: a repeated update finds it and sends nothing again.
-        async with services.sessionmaker() as session:
-            store = PushStore(session)
-            push = await store.enqueue(
-                dedupe_key=f"telegram:{update.update_id}:{number}", kind="reply", recipient_type="citizen",
-                recipient=f"telegram:{inbound.user_id}", channel="telegram", address=inbound.user_id,
-                text=reply.text, buttons=list(reply.buttons), status="sending", claimed_at=now, attempts=1,
-                next_attempt_at=now, created_at=now)
-            await session.commit()
-            if push is None:
-                continue
-            await deliver(services, store, push, now)
+        await send_reply(services, dedupe_key=f"telegram:{update.update_id}:{number}", channel="telegram",
+                         address=inbound.user_id, text=reply.text, buttons=reply.buttons)
     return Response(status_code=200)

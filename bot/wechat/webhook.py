@@ -18,12 +18,11 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from bot.jobs import deliver
+from bot.jobs import send_reply
 from bot.services import Services
 from bot.wechat.protocol import Delivery, NotConfigured, Protocol, Refused, TooLarge
 from handlers.turn import Inbound, Reply
 from storage.models import utcnow
-from storage.repositories import ConversationStore, PushStore
 
 log = logging.getLogger("liaison.wechat")
 # WeChat's messages are a few KB even encrypted; anything much larger is not from WeChat.
@@ -87,20 +86,10 @@ class WeChatDoor:
 
 
 async def deliver_late(services: Services, inbound: Inbound, replies: list[Reply]) -> None:
-    """Replies that missed the passive answer: one push, recorded once per delivery, sent at once."""
-    now = utcnow()
-    async with services.sessionmaker() as session:
-        party = await ConversationStore(session).identify(inbound.channel, inbound.user_id)
-        store = PushStore(session)
-        push = await store.enqueue(
-            dedupe_key=f"{inbound.channel}:late-reply:{inbound.external_id or now.timestamp()}", kind="reply",
-            recipient_type="citizen", recipient=f"citizen:{party.citizen_id}", channel=inbound.channel,
-            address=inbound.user_id, case_id=None, text=joined(replies), buttons=[], status="sending",
-            attempts=1, claimed_at=now, next_attempt_at=now, created_at=now)
-        if push is None:  # another copy of this delivery has sent them
-            return
-        await session.commit()
-        await deliver(services, store, push, now)
+    """Replies that missed the passive answer: one customer-service message, sent once per delivery."""
+    key = inbound.external_id or utcnow().isoformat()
+    await send_reply(services, dedupe_key=f"{inbound.channel}:late-reply:{key}", channel=inbound.channel,
+                     address=inbound.user_id, text=joined(replies))
 
 
 def joined(replies: list[Reply]) -> str:
