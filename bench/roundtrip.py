@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import os
 import socket
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -126,6 +128,26 @@ def wait_http(url: str, timeout: float = 60) -> None:
     raise TimeoutError(url)
 
 
+@contextlib.contextmanager
+def serving(rasa_url: str, database_url: str = "", **env_extra: str) -> Iterator[str]:
+    """`liaison serve` on a free port with its own database (SQLite in a temporary directory unless
+    `database_url`) and Redis keys; yields its base URL and stops it afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        env = {**os.environ, "RASA_URL": rasa_url, "DATABASE_URL": database_url or f"sqlite:///{tmp}/bench.db",
+               "LIAISON_VAR": tmp, "LIAISON_REDIS_PREFIX": f"bench:{port}:", **env_extra}
+        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, check=True, cwd=ROOT,
+                       capture_output=True)
+        app = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env=env,
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_http(f"http://127.0.0.1:{port}/healthz")
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            app.terminate()
+            app.wait(15)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--citizens", type=int, default=50, help="report flows of 4 messages each")
@@ -134,22 +156,9 @@ def main() -> None:
     args = parser.parse_args()
     openings = corpus(args.citizens)
     model, _ = project.train()
-    with RasaProcess(free_port(), model=model) as rasa, tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        database = args.database_url or f"sqlite:///{tmp}/bench.db"
-        env = {**os.environ, "RASA_URL": rasa.url, "DATABASE_URL": database,
-               "LIAISON_VAR": tmp, "LIAISON_REDIS_PREFIX": f"bench:{port}:"}
-        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, check=True, cwd=ROOT,
-                       capture_output=True)
-        app = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env=env,
-                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_http(f"http://127.0.0.1:{port}/healthz")
-            bare = asyncio.run(bare_parse(rasa.url, conversation_texts(openings), args.concurrency))
-            full = asyncio.run(round_trips(f"http://127.0.0.1:{port}", openings, args.concurrency))
-        finally:
-            app.terminate()
-            app.wait(15)
+    with RasaProcess(free_port(), model=model) as rasa, serving(rasa.url, args.database_url) as app_url:
+        bare = asyncio.run(bare_parse(rasa.url, conversation_texts(openings), args.concurrency))
+        full = asyncio.run(round_trips(app_url, openings, args.concurrency))
     print("| measurement | messages | median ms | p90 ms | messages/s |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for row in (*bare, *full):

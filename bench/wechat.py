@@ -18,9 +18,6 @@ import base64
 import itertools
 import os
 import secrets
-import subprocess
-import sys
-import tempfile
 import time
 
 import httpx
@@ -28,7 +25,7 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
-from bench.roundtrip import FLOW_REPLIES, ROOT, _concurrently, corpus, free_port, summarise, wait_http
+from bench.roundtrip import FLOW_REPLIES, _concurrently, corpus, free_port, serving, summarise
 from nlu import project
 from nlu.server import RasaProcess
 
@@ -108,21 +105,9 @@ async def run_side(app_url: str, texts: list[str], concurrency: int, door: str) 
 
 
 def serve_and_run(rasa_url: str, texts: list[str], concurrency: int, door: str) -> tuple[dict, dict, int]:
-    with tempfile.TemporaryDirectory() as tmp:
-        port = free_port()
-        env = {**os.environ, "RASA_URL": rasa_url, "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-               "LIAISON_VAR": tmp, "LIAISON_REDIS_PREFIX": f"bench:{port}:", "WECHAT_TOKEN": TOKEN,
-               "WECHAT_AES_KEY": AES_KEY, "WECHAT_APP_ID": APP_ID, "WECHAT_SAFE_MODE": "true"}
-        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, check=True, cwd=ROOT,
-                       capture_output=True)
-        app = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env=env,
-                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_http(f"http://127.0.0.1:{port}/healthz")
-            return asyncio.run(run_side(f"http://127.0.0.1:{port}", texts, concurrency, door))
-        finally:
-            app.terminate()
-            app.wait(15)
+    with serving(rasa_url, WECHAT_TOKEN=TOKEN, WECHAT_AES_KEY=AES_KEY, WECHAT_APP_ID=APP_ID,
+                 WECHAT_SAFE_MODE="true") as app_url:
+        return asyncio.run(run_side(app_url, texts, concurrency, door))
 
 
 def main() -> None:

@@ -45,17 +45,22 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
+def fresh_postgres(name: str) -> str:
+    """A new empty PostgreSQL database `name`, migrated; its URL."""
     require_service("PostgreSQL", "127.0.0.1", 5432)
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {POSTGRES_DB} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {POSTGRES_DB}"))
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
     admin.dispose()
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{POSTGRES_DB}"
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     upgrade(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    return fresh_postgres(POSTGRES_DB)
 
 
 @pytest.fixture(scope="session")

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from sqlalchemy import create_engine, select, text, update
+from sqlalchemy import select, update
 
 from casework.metrics import Month
 from storage.db import upgrade
 from storage.models import Case, Citizen, Department, Deputy
 from storage.repositories import DirectoryStore, UserStore
-from tests.conftest import POSTGRES_ADMIN_URL, require_service
+from tests.conftest import fresh_postgres
 from tests.integration import test_loop
 from tests.integration.test_cli import _run
 from tests.integration.test_conversations import Citizen as ChatCitizen
@@ -35,16 +35,9 @@ station, telegram = test_loop.station, test_loop.telegram
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty case store for each test (overriding the shared one), so the figures count this test's cases."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'reports.db'}"
-    else:
-        require_service("PostgreSQL", "127.0.0.1", 5432)
-        admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {REPORTS_DB} WITH (FORCE)"))
-            conn.execute(text(f"CREATE DATABASE {REPORTS_DB}"))
-        admin.dispose()
-        url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{REPORTS_DB}"
+    if request.param == "postgres":
+        return fresh_postgres(REPORTS_DB)
+    url = f"sqlite:///{tmp_path / 'reports.db'}"
     upgrade(url)
     return url
 
