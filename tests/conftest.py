@@ -17,7 +17,8 @@ from storage.db import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-POSTGRES_DB = "liaison_test"
+# One database per test run, so that runs side by side (two checkouts, two CI jobs) never drop each other's.
+POSTGRES_DB = f"liaison_test_{os.getpid()}"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
@@ -58,9 +59,17 @@ def fresh_postgres(name: str) -> str:
     return url
 
 
+def drop_postgres(name: str) -> None:
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    return fresh_postgres(POSTGRES_DB)
+def postgres_url() -> Iterator[str]:
+    yield fresh_postgres(POSTGRES_DB)
+    drop_postgres(POSTGRES_DB)
 
 
 @pytest.fixture(scope="session")
