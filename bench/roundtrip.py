@@ -136,9 +136,9 @@ def serving(rasa_url: str, database_url: str = "", **env_extra: str) -> Iterator
         port = free_port()
         env = {**os.environ, "RASA_URL": rasa_url, "DATABASE_URL": database_url or f"sqlite:///{tmp}/bench.db",
                "LIAISON_VAR": tmp, "LIAISON_REDIS_PREFIX": f"bench:{port}:", **env_extra}
-        subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, check=True, cwd=ROOT,
+        subprocess.run([sys.executable, "-m", "bot.cli.main", "db", "upgrade"], env=env, check=True, cwd=ROOT,
                        capture_output=True)
-        app = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], env=env,
+        app = subprocess.Popen([sys.executable, "-m", "bot.cli.main", "serve", "--port", str(port)], env=env,
                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_http(f"http://127.0.0.1:{port}/healthz")

@@ -1,7 +1,7 @@
 """Who must be told what, and when: the pushes that follow a change of a case or a deadline.
 
 Pure decisions: they name recipients by kind (the case's citizen, its department, the staff, the
-deputy following it) and a de-duplication key; `casework.pushes` finds the addresses and queues them.
+deputy following it) and a de-duplication key; `services.pushes` finds the addresses and queues them.
 """
 
 from __future__ import annotations

@@ -10,22 +10,22 @@
 
 "取消"/"算了" abandons at any step. Dates and times are read by `casework.dates` (明天, 周四下午,
 下周六上午, 11月26日…) from the message itself, choices are numbers: the flow goes on while the NLU
-is down. The rules are `casework.bookings`, carried out by `casework.reception`.
+is down. The rules are `casework.bookings`, carried out by `services.reception`.
 """
 
 from __future__ import annotations
 
 import re
 
-from casework import reception
 from casework.bookings import Proposal, Refused, SlotView, answers_reminder, check_change, propose, slot_label
 from casework.dates import When, chinese_number, parse_when
 from casework.deadlines import LOCAL
 from casework.lists import mask_phone
-from handlers import texts
 from handlers.turn import Turn
+from services import reception
 from storage.models import Booking
 from storage.reception import ReceptionStore
+from texts import citizen as texts
 
 FLOW = "booking"
 ABANDON = re.compile(r"^(取消|算了|不约了|不预约了|不用了|放弃|退出)(预约|改约|了|吧)?[。！!\s]*$")

@@ -16,14 +16,14 @@ import secrets
 
 from redis.asyncio import Redis
 
-from casework import deputies
 from casework.cases import find_case_numbers
 from casework.lifecycle import IllegalTransition
-from handlers import texts
 from handlers.turn import Turn
+from services import deputies
 from storage.keys import Keys
 from storage.models import Deputy, User
 from storage.repositories import DirectoryStore, UserStore
+from texts import citizen as texts
 
 BIND = re.compile(r"^\s*绑定\s*[:：]?\s*([A-Za-z0-9]{4,16})\s*$")
 FOLLOW = re.compile(r"^\s*(?:我来跟进|我跟进)")

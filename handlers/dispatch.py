@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casework.cases import find_case_numbers
 from casework.workdays import WorkingCalendar
-from handlers import booking, deputies, events, followup, progress, rating, report, smalltalk, texts
+from handlers import booking, deputies, events, followup, progress, rating, report, smalltalk
 from handlers.state import DialogueStore
 from handlers.turn import Inbound, Reply, Turn
 from nlu.client import Understanding
@@ -24,6 +24,7 @@ from settings import Deployment
 from storage.keys import Keys
 from storage.models import utcnow
 from storage.repositories import ConversationStore, PushStore
+from texts import citizen as texts
 
 Flow = Callable[[Turn], Awaitable[None]]
 log = logging.getLogger("liaison.dispatch")

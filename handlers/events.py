@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from handlers import booking, progress, report, smalltalk, texts
+from handlers import booking, progress, report, smalltalk
 from handlers.turn import Turn
 from storage.keys import Keys
+from texts import citizen as texts
 
 MENU_FLOWS = {
     "report": report.start,

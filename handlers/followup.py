@@ -10,12 +10,12 @@ import re
 
 from casework.cases import CaseState, Role, find_case_numbers
 from casework.lifecycle import FINAL_STATES, Action, Command, IllegalTransition
-from casework.operations import perform
-from casework.records import Actor
-from handlers import texts
 from handlers.turn import Turn
+from services.cases import perform
+from services.records import Actor
 from storage.models import Case
 from storage.repositories import CaseStore
+from texts import citizen as texts
 
 ADD_INFO = re.compile(r"^补充")
 WITHDRAW = re.compile(r"^(撤回|撤销|取消案件|不用处理了|问题已经解决了?)")

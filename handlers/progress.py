@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from casework.cases import CaseState, find_case_numbers, format_case_number, local_day
 from casework.deadlines import LOCAL
-from handlers import texts
 from handlers.turn import Turn
 from storage.models import Case, Department
 from storage.repositories import CaseStore, DirectoryStore
+from texts import citizen as texts
 
 EVENT_LABELS = {"register": "群众反映，已受理"}
 SHOWN_EVENTS = 5

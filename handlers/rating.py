@@ -11,11 +11,11 @@ import re
 from casework.cases import CaseState, Role, find_case_numbers
 from casework.deadlines import LOCAL
 from casework.lifecycle import AWAITING_RATING, Action, Command, IllegalTransition
-from casework.operations import perform
-from casework.records import Actor, case_facts
-from handlers import texts
 from handlers.turn import Turn
+from services.cases import perform
+from services.records import Actor, case_facts
 from storage.repositories import CaseStore
+from texts import citizen as texts
 
 # Longest first, so that 不满意 is not read as 满意 and 基本满意 not as 满意.
 RATING_WORDS = (

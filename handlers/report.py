@@ -16,13 +16,13 @@ import re
 from casework.cases import CaseState, Report
 from casework.lists import mask_phone
 from casework.lists import summary as masked_summary
-from casework.operations import register_report
-from casework.records import similar_open_cases
 from casework.routing import route
 from casework.similarity import Sketch
-from handlers import texts
 from handlers.turn import Turn
+from services.cases import register_report
+from services.records import similar_open_cases
 from storage.repositories import CaseStore
+from texts import citizen as texts
 
 CANCEL = re.compile(r"^(取消|算了|不报了|不反映了|不用了|放弃|退出|不提交)")
 AFFIRM = re.compile(r"^(确认|提交|确定|是|是的|对|对的|好|好的|没问题|可以|行|ok|嗯|没错)[。！!~～\s]*$", re.I)

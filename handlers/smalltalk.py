@@ -5,10 +5,10 @@ from __future__ import annotations
 from casework.deadlines import LOCAL
 from casework.handoff import human_answer_by
 from casework.notices import person_requested
-from casework.pushes import queue_direct
-from handlers import texts
 from handlers.turn import Turn
+from services.pushes import queue_direct
 from storage.repositories import ConversationStore, PushStore, RecipientStore
+from texts import citizen as texts
 
 
 def _station(turn: Turn) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.services import mirror_directory
+from bot.runtime import mirror_directory
 from casework.workdays import WorkingCalendar
 from handlers.dispatch import Dispatcher
 from handlers.turn import Inbound

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import create_app
+from bot.http.app import create_app
 from tests.conftest import ROOT, client_for
 from tests.integration.test_conversations import Citizen
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import create_app
+from bot.http.app import create_app
 from nlu.client import RasaParser
 from storage.models import Case, Message
 from tests.conftest import client_for
@@ -70,7 +70,7 @@ async def client(app):
 
 
 async def _case(app, number: str) -> Case:
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         return (await session.execute(select(Case).where(Case.number == number))).scalar_one()
 
 
@@ -109,7 +109,7 @@ async def test_a_bot_restart_in_the_middle_of_a_report_loses_nothing(settings, u
 async def test_a_rasa_outage_in_the_middle_of_a_report(app, client, user_id, free_port):
     citizen = Citizen(client, user_id)
     assert "在哪里" in await citizen.say("我们楼下的垃圾桶好几天没人清运了，苍蝇到处飞，味道很大")
-    services = app.state.services
+    services = app.state.runtime
     real = services.dispatcher.understanding.parser
     services.dispatcher.understanding.parser = RasaParser(f"http://127.0.0.1:{free_port}", 1.0)  # nothing listens
     try:
@@ -128,7 +128,7 @@ async def test_a_slow_nlu_is_not_waited_on(app, client, user_id, free_port):
         await asyncio.sleep(30)
 
     server = await asyncio.start_server(never_answer, "127.0.0.1", free_port)
-    services = app.state.services
+    services = app.state.runtime
     real = services.dispatcher.understanding.parser
     services.dispatcher.understanding.parser = RasaParser(f"http://127.0.0.1:{free_port}", 1.0)
     try:
@@ -144,7 +144,7 @@ async def test_hostile_and_unusual_messages(app, client, user_id):
     long_text = "我要反映：" + "小区电梯三天两头坏，" * 1000
     assert len(long_text) > 10000
     assert await citizen.say(long_text)
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         stored = (await session.execute(select(Message.text).where(Message.text == long_text))).scalar_one()
     assert stored == long_text
     assert await citizen.say("取消")
@@ -167,7 +167,7 @@ async def test_three_copies_of_one_delivery_are_processed_once(app, client, user
     responses = await asyncio.gather(*[client.post("/api/messages", json=body) for _ in range(3)])
     replies = [r.json()["replies"] for r in responses]
     assert replies[0] == replies[1] == replies[2] and replies[0]
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         count = (await session.execute(select(func.count()).select_from(Message)
                                        .where(Message.external_id == f"d-{user_id}"))).scalar_one()
     assert count == 1

@@ -10,8 +10,8 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from bot.app import create_app
-from bot.worker import Worker
+from bot.http.app import create_app
+from bot.worker.runner import Worker
 from storage.models import Case, CaseEvent, Department, Push, User
 from storage.repositories import DirectoryStore, UserStore
 from tests.conftest import client_for
@@ -32,7 +32,7 @@ async def station(settings, telegram):
     """The app with Telegram pointed at the recorder, and a staff, two staff, a department user."""
     app = create_app(settings.model_copy(update={"telegram_token": "123:TEST", "telegram_api_base": telegram.url}))
     async for client in client_for(app):
-        services = app.state.services
+        services = app.state.runtime
         suffix = uuid.uuid4().hex[:6]
         # Telegram chat ids of this station's staff and department (unique per test: the database is shared).
         tokens = {"staff_chat": f"s-{suffix}", "department_chat": f"d-{suffix}"}
@@ -59,7 +59,7 @@ async def do(client, token, number, action, expect=200, **fields):
 
 
 async def burst(app, now=None):
-    return await Worker(app.state.services).run_due(now, burst=True)
+    return await Worker(app.state.runtime).run_due(now, burst=True)
 
 
 async def test_report_transfer_reply_rating_rehandling_escalation(station, telegram, user_id):
@@ -130,7 +130,7 @@ async def test_a_citizen_on_the_web_gets_pushes_with_the_next_reply_and_rates_on
     assert reply.index("本周内修复顶棚") < reply.index("联络站")
     assert "感谢您的评价（基本满意）" in await citizen.say("基本满意，希望说到做到")
     assert "不需要重复评价" in await citizen.say("不满意")
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         case = (await session.execute(select(Case).where(Case.number == number))).scalar_one()
         assert case.state == "closed"
 
@@ -143,7 +143,7 @@ async def test_withdraw_and_add_information_in_the_chat(station, user_id):
     assert "已把您补充的内容加入案件" in await citizen.say("补充：晚上十点以后还有噪音")
     assert "确定要撤回" in await citizen.say(f"撤回{number}，已经解决了")
     assert "已撤回" in await citizen.say("确认撤回")
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         events = (await session.execute(select(CaseEvent.action, CaseEvent.reason).join(Case)
                                         .where(Case.number == number).order_by(CaseEvent.id))).all()
     assert [a for a, _ in events] == ["register", "transfer", "add_info", "withdraw"]
@@ -153,18 +153,18 @@ async def test_withdraw_and_add_information_in_the_chat(station, user_id):
 async def test_deadlines_fire_on_working_days_and_unrated_answers_close(station, user_id):
     app, client, tokens = station
     number = await Citizen(client, user_id).report("路口的红绿灯坏了两天了，车辆乱成一团")
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         case = (await session.execute(select(Case).where(Case.number == number))).scalar_one()
     received = case.created_at
 
     def pushes_of(kind):
         async def count():
-            async with app.state.services.sessionmaker() as session:
+            async with app.state.runtime.sessionmaker() as session:
                 return (await session.execute(select(Push.recipient_type).where(
                     Push.case_id == case.id, Push.kind == kind))).scalars().all()
         return count()
 
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         staff = len((await session.execute(select(User).where(User.role.in_(("staff", "admin"))))).scalars().all())
     await burst(app, received + dt.timedelta(hours=19))
     assert await pushes_of("deadline_reminder") == []
@@ -174,14 +174,14 @@ async def test_deadlines_fire_on_working_days_and_unrated_answers_close(station,
     await burst(app, received + dt.timedelta(hours=25))
     assert await pushes_of("deadline_alert") == ["staff"] * staff
     await do(client, tokens["staff1"], number, "answer_on_spot", answer="已报修。")
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         answered = (await session.execute(select(Case).where(Case.number == number))).scalar_one().updated_at
     # Adding information later changes the case but not when its answer went out.
     assert "已把您补充的内容" in await Citizen(client, user_id).say("补充：早高峰最堵")
     await burst(app, answered + dt.timedelta(days=3, minutes=1))
     assert await pushes_of("rating_reminder") == ["citizen"]
     await burst(app, answered + dt.timedelta(days=7, minutes=1))
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         closed = (await session.execute(select(Case).where(Case.number == number))).scalar_one()
         last = (await session.execute(select(CaseEvent).where(CaseEvent.case_id == closed.id)
                                       .order_by(CaseEvent.id.desc()))).scalars().first()
@@ -197,13 +197,13 @@ async def test_telegram_errors_are_retried_with_backoff_and_recorded(station, te
     await do(client, tokens["staff1"], number, "transfer")
     now = dt.datetime.now(dt.UTC)
     await burst(app, now)
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         pushes = (await session.execute(select(Push).join(Case).where(Case.number == number))).scalars().all()
     assert {p.status for p in pushes if p.channel == "telegram"} == {"retry"}
     assert all("429" in p.last_error for p in pushes if p.channel == "telegram")
     telegram.answers.clear()
     await burst(app, now + dt.timedelta(minutes=2))
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         pushes = (await session.execute(select(Push).join(Case).where(Case.number == number)
                                         .execution_options(populate_existing=True))).scalars().all()
     assert {p.status for p in pushes if p.channel == "telegram"} == {"sent"}
@@ -229,6 +229,6 @@ async def test_a_common_problem_is_offered_linked_and_grouped(station, user_id):
     groups = (await client.get("/api/cases/groups", headers={"authorization": f"Bearer {tokens['staff1']}"})).json()
     mine = next(g for g in groups if number in [c["case_no"] for c in g["cases"]])
     assert {c["case_no"] for c in mine["cases"]} == {number, second} and mine["count"] == 2
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         kinds = (await session.execute(select(Push.kind).join(Case).where(Case.number == second))).scalars().all()
     assert "common_problem" in kinds

@@ -12,9 +12,9 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from casework import reception
 from casework.deadlines import LOCAL
 from nlu.client import RasaParser
+from services import reception
 from storage.models import Booking, BookingWait, Case, Deputy, Push, ReceptionSession, ReceptionSlot
 from storage.reception import ReceptionStore
 from storage.repositories import ConversationStore, DirectoryStore, UserStore
@@ -29,7 +29,7 @@ NUMBER = re.compile(r"预约号 (YY\d+)")
 
 
 async def query(app, statement):
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         return (await session.execute(statement.execution_options(populate_existing=True))).scalars().all()
 
 
@@ -37,7 +37,7 @@ async def deputies_on_telegram(app) -> tuple[dict[str, str], dict[str, str]]:
     """A user for every deputy, bound to a Telegram chat of their own: (code -> chat id, code -> API token)."""
     suffix = uuid.uuid4().hex[:6]
     chats, tokens = {}, {}
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         users = UserStore(session)
         for code, deputy_id in (await DirectoryStore(session).ids(Deputy)).items():
             user, tokens[code] = await users.add(name=f"{code}-{suffix}", role="deputy", deputy_id=deputy_id)
@@ -191,7 +191,7 @@ async def test_staff_close_a_session_name_deputies_and_record_outcomes(  # noqa:
                                headers=staff)).json()
     assert [b["number"] for b in listed] == [number] and listed[0]["status"] == "booked"
 
-    newcomer = next(d.code for d in app.state.services.deployment.deputies if d.code not in ahead_codes(ahead))
+    newcomer = next(d.code for d in app.state.runtime.deployment.deputies if d.code not in ahead_codes(ahead))
     deputy = {"authorization": f"Bearer {deputy_tokens[newcomer]}"}
     refused = await client.post(f"/api/reception/sessions/{key}/deputies", json={"deputies": [newcomer]},
                                 headers=deputy)
@@ -218,7 +218,7 @@ async def test_staff_close_a_session_name_deputies_and_record_outcomes(  # noqa:
     assert booking.status == "closed"
 
     # Outcomes of a session held ten days ago, recorded by its deputy and by staff over the API.
-    services = app.state.services
+    services = app.state.runtime
     past = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
     async with services.sessionmaker() as session:
         await reception.ensure_sessions(session, services.deployment, services.calendar, past)

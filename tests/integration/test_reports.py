@@ -62,8 +62,8 @@ async def report(citizen: ChatCitizen, description: str, place: str, phone: str 
 async def _department_token(app, client, tokens, number: str) -> str:
     """A token of the department the case was routed to (made on the spot if the fixture has none)."""
     case = (await client.get(f"/api/cases/{number}", headers=_auth(tokens["staff1"]))).json()
-    async with app.state.services.sessionmaker() as session:
-        code = next(d.code for d in app.state.services.deployment.departments if d.name == case["department"])
+    async with app.state.runtime.sessionmaker() as session:
+        code = next(d.code for d in app.state.runtime.deployment.departments if d.name == case["department"])
         if code not in tokens:
             ids = await DirectoryStore(session).ids(Department)
             _, tokens[code] = await UserStore(session).add(name=f"{code}-{uuid.uuid4().hex[:6]}", role="department",
@@ -83,7 +83,7 @@ async def _reply_and_approve(client, tokens, department: str, number: str, text_
 
 async def test_figures_lists_and_a_deputys_record(station, settings, tmp_path, user_id):
     app, client, tokens = station
-    services = app.state.services
+    services = app.state.runtime
     async with services.sessionmaker() as session:
         deputies = await DirectoryStore(session).ids(Deputy)
         _, deputy_token = await UserStore(session).add(name=f"wangmin-{uuid.uuid4().hex[:6]}", role="deputy",

@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot.app import create_app
+from bot.http.app import create_app
 from storage.models import Case, ChannelIdentity, Conversation
 from tests.conftest import client_for
 from tests.integration.recorder import RecordingApi
@@ -67,7 +67,7 @@ async def test_a_report_over_telegram(client, telegram, user_id):
     assert [b["text"] for b in keyboard[0]] == ["确认", "修改", "取消"]
     done = await citizen.send(text="确认")
     number = done.split("编号 ")[1].split("。")[0]
-    async with client.app.state.services.sessionmaker() as session:
+    async with client.app.state.runtime.sessionmaker() as session:
         case = (await session.execute(select(Case).where(Case.number == number))).scalar_one()
         channel = (await session.execute(select(ChannelIdentity.channel).join(
             Conversation, Conversation.identity_id == ChannelIdentity.id)

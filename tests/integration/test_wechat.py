@@ -33,15 +33,15 @@ from sqlalchemy import select, update
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
-from bot.app import create_app
-from bot.wechat.commands import create_menu, deputy_qrcode, issue_bind_code
-from bot.worker import Worker
-from handlers import texts
+from bot.channels.wechat.commands import create_menu, deputy_qrcode, issue_bind_code
+from bot.http.app import create_app
+from bot.worker.runner import Worker
 from nlu.client import RasaParser
 from storage.models import Case, CaseEvent, ChannelIdentity, Conversation, Deputy, Message, Push, User
 from storage.repositories import DirectoryStore, UserStore
 from tests.conftest import ROOT, client_for
 from tests.integration.recorder import RecordingApi
+from texts import citizen as texts
 
 pytestmark = pytest.mark.integration
 FIXTURES = ROOT / "tests" / "fixtures" / "wechat"
@@ -209,7 +209,7 @@ async def station(settings, wechat_api, wechat_config):
 
 
 async def staff_token(app) -> str:  # type: ignore[no-untyped-def]
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         _, token = await UserStore(session).add(name=f"staff-{uuid.uuid4().hex[:8]}", role="staff")
         await session.commit()
     return token
@@ -223,11 +223,11 @@ async def act(client: httpx.AsyncClient, token: str, number: str, action: str, *
 
 
 async def burst(app) -> None:  # type: ignore[no-untyped-def]
-    await Worker(app.state.services).run_due(burst=True)
+    await Worker(app.state.runtime).run_due(burst=True)
 
 
 async def rows(app, query):  # type: ignore[no-untyped-def]
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         return (await session.execute(query.execution_options(populate_existing=True))).scalars().all()
 
 
@@ -298,8 +298,8 @@ async def test_each_message_type_and_event_in_safe_mode(station):
     await server.check_webhook("event_scancode_push", texts.EVENT_OTHER)
     gone = openid()
     await server.check_webhook("event_unsubscribe", None, openid=gone)
-    keys = app.state.services.keys
-    assert await app.state.services.redis.exists(keys.unsubscribed("wechat", gone))
+    keys = app.state.runtime.keys
+    assert await app.state.runtime.redis.exists(keys.unsubscribed("wechat", gone))
 
     def inbound_of(someone: str):  # type: ignore[no-untyped-def]
         return (select(Message).join(Conversation, Conversation.id == Message.conversation_id)
@@ -364,7 +364,7 @@ def _silent_server() -> socket.socket:
 async def test_a_slow_answer_is_empty_at_once_and_follows_as_a_customer_service_message(settings, wechat_api,
                                                                                        wechat_config):
     async with account(settings, wechat_api, wechat_config, wechat_reply_budget=0.3) as (app, server, _):
-        services = app.state.services
+        services = app.state.runtime
         listener = _silent_server()
         slow = RasaParser(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=3.0)
         original, services.dispatcher.understanding.parser = services.dispatcher.understanding.parser, slow
@@ -392,7 +392,7 @@ async def test_outside_the_window_a_template_goes_and_without_one_the_push_waits
     app, server, client = station
     citizen = Follower(server)
     number = await citizen.report("公园里的健身器材坏了好几个，老人锻炼很不方便，希望尽快维修")
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         await session.execute(update(ChannelIdentity).where(ChannelIdentity.external_id == citizen.openid)
                               .values(last_inbound_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=49)))
         await session.commit()
@@ -424,7 +424,7 @@ async def test_inside_the_window_customer_service_messages_go_until_the_quota_is
     app, server, client = station
     citizen = Follower(server)
     number = await citizen.report("小区里的路灯晚上全灭了，已经好几天了，出门很不安全")
-    services = app.state.services
+    services = app.state.runtime
     async with services.sessionmaker() as session:
         opened = (await session.execute(select(ChannelIdentity.last_inbound_at)
                                         .where(ChannelIdentity.external_id == citizen.openid))).scalar_one()
@@ -534,7 +534,7 @@ async def test_a_whole_conversation_subscribe_report_case_number(station):
 
 async def test_deputies_bind_their_chat_receive_pushes_and_act_with_short_words(station, wechat_api):
     app, server, client = station
-    services = app.state.services
+    services = app.state.runtime
     deputy = Follower(server)
     code = await issue_bind_code(services.settings, "wang-min")
     assert "绑定成功：王敏代表" in await deputy.say(f"绑定 {code}")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.worker import Worker
+from bot.worker.runner import Worker
 from storage.models import Case, Push
 from tests.conftest import ROOT
 from tests.integration.test_conversations import Citizen
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 
 async def _pushes(app, number):
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         return (await session.execute(select(Push).join(Case).where(Case.number == number).order_by(Push.id)
                                       .execution_options(populate_existing=True))).scalars().all()
 
@@ -48,19 +48,19 @@ async def test_a_worker_killed_while_sending_never_sends_twice(station, telegram
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait()
     in_flight = telegram.calls_to("/sendMessage")[0]
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         sending = (await session.execute(select(Push).where(Push.status == "sending"))).scalars().all()
     # Pushes are claimed one at a time: only the one on the wire is left half-done.
     assert [(p.address, p.text) for p in sending] == [(str(in_flight["chat_id"]), in_flight["text"])]
 
     telegram.delay = 0
-    services = app.state.services
+    services = app.state.runtime
     # The dead worker's lock would expire with the job's timeout; expire it now instead of waiting.
     await services.redis.delete(services.keys.job_lock("send_pushes"))
     await Worker(services).run_due(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6), burst=True)
     pushes = await _pushes(app, number)
     assert all(p.status in ("sent", "failed") for p in pushes if p.channel == "telegram")
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         doubtful = await session.get(Push, sending[0].id, populate_existing=True)
     assert doubtful.status == "failed" and "无法确认是否送达" in doubtful.last_error
     sends = [(str(c["chat_id"]), c["text"]) for c in telegram.calls_to("/sendMessage")]
@@ -73,10 +73,10 @@ async def test_two_workers_at_once_do_each_job_once(station, telegram, user_id):
     app, client, tokens = station
     number = await Citizen(client, user_id, channel="telegram").report("菜市场门口的垃圾堆了好几天，臭气熏天")
     await do(client, tokens["staff1"], number, "transfer")
-    async with app.state.services.sessionmaker() as session:
+    async with app.state.runtime.sessionmaker() as session:
         received = (await session.execute(select(Case.created_at).where(Case.number == number))).scalar_one()
     later = received + dt.timedelta(days=6)
-    first, second = Worker(app.state.services), Worker(app.state.services)
+    first, second = Worker(app.state.runtime), Worker(app.state.runtime)
     for _ in range(3):
         await asyncio.gather(first.run_due(later, burst=True), second.run_due(later, burst=True))
     pushes = await _pushes(app, number)

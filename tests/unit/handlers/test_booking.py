@@ -10,8 +10,8 @@ import re
 import pytest
 from sqlalchemy import select
 
-from casework import reception
 from casework.deadlines import LOCAL
+from services import reception
 from storage.db import upgrade
 from storage.models import Booking, BookingWait, Deputy, Push, ReceptionSlot
 from storage.repositories import DirectoryStore, UserStore

@@ -10,7 +10,7 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
-from bot.wechat.protocol import Dangerous, Forged, Malformed, Protocol, safe_fields
+from bot.channels.wechat.protocol import Dangerous, Forged, Malformed, Protocol, safe_fields
 from tests.conftest import ROOT
 
 TOKEN, APP_ID = "t0ken", "wx123"

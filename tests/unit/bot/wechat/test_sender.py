@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from bot.wechat.commands import menu_json
-from bot.wechat.sender import fit, template_data
+from bot.channels.wechat.commands import menu_json
+from bot.channels.wechat.sender import fit, template_data
 from settings.deployment import WeChatConfig, WeChatTemplate
 
 FACTS = {"text": "您反映的问题（编号 LL20261123001）已转交区住房和城乡建设局办理，预计 11月26日 前答复您。",

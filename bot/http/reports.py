@@ -11,7 +11,13 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
-from bot.reports import (
+from bot.http.cases import current_actor, services
+from bot.runtime import Runtime
+from casework.cases import Role
+from casework.lists import ListKind
+from casework.metrics import Grouping, Month
+from services.records import Actor
+from services.reports import (
     XLSX_MEDIA_TYPE,
     figures_json,
     lists_csv_zip,
@@ -22,12 +28,6 @@ from bot.reports import (
     load_lists,
     xlsx_name,
 )
-from bot.services import Services
-from bot.staff_api import current_actor, services
-from casework.cases import Role
-from casework.lists import ListKind
-from casework.metrics import Grouping, Month
-from casework.records import Actor
 
 router = APIRouter(prefix="/api", tags=["reports"])
 
@@ -47,7 +47,7 @@ def month_of(month: str = Query(..., description="Beijing-time month, e.g. 2026-
 
 @router.get("/reports/figures")
 async def figures(by: Grouping = "department", month: Month = Depends(month_of), _: Actor = Depends(staff_only),
-                  services: Services = Depends(services)) -> dict:
+                  services: Runtime = Depends(services)) -> dict:
     """办结率, 满意率, on-time rates... of the cases received in `month`, per department, station, deputy or month."""
     async with services.sessionmaker() as session:
         report = await load_figures(session, services.deployment, services.calendar, month, by,
@@ -57,7 +57,7 @@ async def figures(by: Grouping = "department", month: Month = Depends(month_of),
 
 @router.get("/lists/export")
 async def export_lists(format: Literal["xlsx", "csv"] = "xlsx", month: Month = Depends(month_of),
-                       _: Actor = Depends(staff_only), services: Services = Depends(services)) -> Response:
+                       _: Actor = Depends(staff_only), services: Runtime = Depends(services)) -> Response:
     """The three lists as one Excel workbook (a sheet each) or a zip of three CSV files."""
     async with services.sessionmaker() as session:
         lists = await load_lists(session, services.deployment, services.calendar, month)
@@ -70,7 +70,7 @@ async def export_lists(format: Literal["xlsx", "csv"] = "xlsx", month: Month = D
 
 @router.get("/lists/{kind}")
 async def public_list(kind: ListKind, month: Month = Depends(month_of), _: Actor = Depends(staff_only),
-                      services: Services = Depends(services)) -> dict:
+                      services: Runtime = Depends(services)) -> dict:
     """代表建议清单 (suggestions), 交办清单 (assignments) or 办理效果清单 (results) of `month`, masked."""
     async with services.sessionmaker() as session:
         return (await load_list(session, services.deployment, services.calendar, month, kind)).as_dict()
@@ -78,7 +78,7 @@ async def public_list(kind: ListKind, month: Month = Depends(month_of), _: Actor
 
 @router.get("/deputies/{code}/record")
 async def deputy_record(code: str, year: int = Query(..., ge=2000, le=2100), _: Actor = Depends(staff_only),
-                        services: Services = Depends(services)) -> dict:
+                        services: Runtime = Depends(services)) -> dict:
     """A deputy's 履职档案 for `year`: identity, cases followed, answers on the spot, points with their trace."""
     async with services.sessionmaker() as session:
         record = await load_deputy_record(session, services.deployment, code, year)

@@ -1,7 +1,7 @@
 """The official account's server protocol: signatures, safe mode (AES), the XML of messages and
 events and what each becomes (an `Inbound`). It translates; it decides nothing about the citizen.
 
-Refusals are one small hierarchy, rendered in one place (`bot.wechat.webhook`): a forged or missing
+Refusals are one small hierarchy, rendered in one place (`bot.channels.wechat.webhook`): a forged or missing
 signature is 403; a malformed body, or XML with a DTD or entities (an entity bomb, an external
 entity) is 400; a body over the limit is 413; a door without WECHAT_TOKEN is 503.
 

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.senders import PushSender, SendError, WindowClosed
-from bot.wechat.api import WeChatApi, WeChatError
+from bot.channels.senders import PushSender, SendError, WindowClosed
+from bot.channels.wechat.api import WeChatApi, WeChatError
 from casework.cases import CaseState
 from casework.deadlines import LOCAL
 from settings import Settings, load_deployment

@@ -1,7 +1,7 @@
 """The Telegram door: POST /telegram (the bot's webhook, with its secret-token header).
 
 Translates an Update into an Inbound, lets the dispatcher answer, and sends the replies through the
-Bot API (bot.jobs.send_reply: sent once, retried by the worker when the API refuses it for now).
+Bot API (bot.worker.jobs.send_reply: sent once, retried by the worker when the API refuses it for now).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import logging
 import telegram
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from bot.jobs import send_reply
-from bot.senders import TelegramSender
-from bot.services import Services
+from bot.channels.senders import TelegramSender
+from bot.runtime import Runtime
+from bot.worker.jobs import send_reply
 from handlers.turn import Inbound
 
 router = APIRouter(tags=["channels"])
@@ -42,7 +42,7 @@ def to_inbound(update: telegram.Update) -> Inbound | None:
 
 @router.post("/telegram", include_in_schema=False)
 async def webhook(request: Request) -> Response:
-    services: Services = request.app.state.services
+    services: Runtime = request.app.state.runtime
     sender = services.senders.get("telegram")
     if not isinstance(sender, TelegramSender):
         raise HTTPException(404, "Telegram is not configured (TELEGRAM_TOKEN)")

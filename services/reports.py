@@ -28,8 +28,8 @@ from casework.lists import (
 )
 from casework.metrics import GROUPINGS, Figures, FiguresReport, Grouping, Month, case_record, figures_by, year_bounds
 from casework.points import DeputyRecord, deputy_record
-from casework.reception import reception_deeds
 from casework.workdays import WorkingCalendar
+from services.reception import reception_deeds
 from settings import Deployment, Settings, load_deployment
 from storage.db import make_engine, make_sessionmaker
 from storage.reports import DeputyRow, ReportStore

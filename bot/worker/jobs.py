@@ -13,15 +13,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from bot import reception_jobs
-from bot.senders import SendError, WindowClosed
-from bot.services import Services
+from bot.channels.senders import SendError, WindowClosed
+from bot.runtime import Runtime
+from bot.worker import reception as reception_jobs
 from casework import notices
 from casework.cases import Role
 from casework.lifecycle import OPEN_STATES, Action, Command, IllegalTransition
-from casework.operations import perform
-from casework.pushes import case_view, queue
-from casework.records import Actor, case_facts
+from services.cases import perform
+from services.pushes import case_view, queue
+from services.records import Actor, case_facts
 from storage.models import Case, Department, Push, utcnow
 from storage.repositories import CaseStore, DirectoryStore, PushStore, RecipientStore
 
@@ -35,7 +35,7 @@ SENDING_LEASE = dt.timedelta(minutes=5)
 @dataclass(frozen=True)
 class Job:
     name: str
-    run: Callable[[Services, dt.datetime], Awaitable[int]]
+    run: Callable[[Runtime, dt.datetime], Awaitable[int]]
     every: dt.timedelta
     timeout: dt.timedelta
 
@@ -45,7 +45,7 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
 
 
-async def scan_deadlines(services: Services, now: dt.datetime) -> int:
+async def scan_deadlines(services: Runtime, now: dt.datetime) -> int:
     """Reminders before and alerts after each deadline; close answers left unrated too long."""
     deployment = services.deployment
     rating_days = deployment.deadlines.rating_days
@@ -76,7 +76,7 @@ async def scan_deadlines(services: Services, now: dt.datetime) -> int:
     return done
 
 
-async def deliver(services: Services, store: PushStore, push: Push, now: dt.datetime) -> None:
+async def deliver(services: Runtime, store: PushStore, push: Push, now: dt.datetime) -> None:
     """Send one push that is claimed (status sending) through its channel's sender and record how it went."""
     sender = services.senders.get(push.channel or "") or services.senders["*"]
     try:
@@ -93,7 +93,7 @@ async def deliver(services: Services, store: PushStore, push: Push, now: dt.date
         await store.finish(push.id, status="sent", sent_at=utcnow())
 
 
-async def send_reply(services: Services, *, dedupe_key: str, channel: str, address: str, text: str,
+async def send_reply(services: Runtime, *, dedupe_key: str, channel: str, address: str, text: str,
                      buttons: list[str] | tuple[str, ...] = ()) -> None:
     """Send a reply to a citizen at once, as a push recorded first (status sending): a repeated delivery
     finds the row and sends nothing again, and a send that fails for now is retried by the worker."""
@@ -109,7 +109,7 @@ async def send_reply(services: Services, *, dedupe_key: str, channel: str, addre
             await deliver(services, store, push, now)
 
 
-async def send_pushes(services: Services, now: dt.datetime) -> int:
+async def send_pushes(services: Runtime, now: dt.datetime) -> int:
     """Send what is due, each push once; retry with backoff what may succeed later."""
     sent = 0
     async with services.sessionmaker() as session:

@@ -7,7 +7,7 @@
     commands  QR codes for deputies, the menu, deputies' bind codes
 """
 
-from bot.wechat.protocol import Delivery, Protocol, Refused
-from bot.wechat.webhook import WeChatDoor, router
+from bot.channels.wechat.protocol import Delivery, Protocol, Refused
+from bot.channels.wechat.webhook import WeChatDoor, router
 
 __all__ = ["Delivery", "Protocol", "Refused", "WeChatDoor", "router"]

@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field, model_validator
 
-from bot.services import Services
+from bot.runtime import Runtime
 from handlers.turn import Inbound
 
 router = APIRouter(prefix="/api", tags=["messages"])
@@ -52,13 +52,13 @@ class RepliesOut(BaseModel):
     replies: list[ReplyOut]
 
 
-def services(request: Request) -> Services:
-    return request.app.state.services
+def services(request: Request) -> Runtime:
+    return request.app.state.runtime
 
 
 def require_channel_key(request: Request) -> None:
     """The API speaks for any citizen: a channel key, or the local trial on loopback with no key set."""
-    expected = request.app.state.services.settings.api_key
+    expected = request.app.state.runtime.settings.api_key
     if expected:
         given = request.headers.get("x-channel-key") or request.headers.get("authorization", "").removeprefix(
             "Bearer ")
@@ -72,6 +72,6 @@ def require_channel_key(request: Request) -> None:
 
 
 @router.post("/messages", response_model=RepliesOut, dependencies=[Depends(require_channel_key)])
-async def post_message(message: InboundMessage, services: Services = Depends(services)) -> RepliesOut:
+async def post_message(message: InboundMessage, services: Runtime = Depends(services)) -> RepliesOut:
     replies = await services.dispatcher.handle(message.to_inbound())
     return RepliesOut(replies=[ReplyOut(**r.as_dict()) for r in replies])

@@ -10,7 +10,7 @@ import threading
 
 import uvicorn
 
-from bot.app import create_app
+from bot.http.app import create_app
 from nlu.server import RasaProcess, port_of
 from settings import Settings
 

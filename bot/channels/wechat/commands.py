@@ -7,7 +7,7 @@ from typing import Any
 
 import qrcode
 
-from bot.wechat.api import WeChatApi, WeChatError
+from bot.channels.wechat.api import WeChatApi, WeChatError
 from handlers.deputies import BindCodes
 from handlers.events import DEPUTY_SCENE
 from settings import Settings, load_deployment

@@ -7,7 +7,7 @@ from typing import Any
 
 from casework.cases import CaseState, Role
 from casework.deadlines import LOCAL
-from casework.records import Actor
+from services.records import Actor
 from settings import Settings
 from storage.db import one_session
 from storage.models import Case, Department, Deputy
@@ -128,10 +128,10 @@ async def run_worker(settings: Settings, burst: bool) -> str:
     import asyncio
     import signal
 
-    from bot.services import Services
-    from bot.worker import Worker
+    from bot.runtime import Runtime
+    from bot.worker.runner import Worker
 
-    services = await Services.start(settings)
+    services = await Runtime.start(settings)
     try:
         worker = Worker(services)
         if burst:
@@ -148,11 +148,11 @@ async def run_worker(settings: Settings, burst: bool) -> str:
 
 async def add_user(settings: Settings, name: str, role: str, department: str | None, deputy: str | None,
                    channel: str | None, address: str | None, password: str | None) -> str:
-    from bot.services import Services
+    from bot.runtime import Runtime
     from storage.models import Deputy
     from storage.repositories import UserStore
 
-    services = await Services.start(settings)
+    services = await Runtime.start(settings)
     try:
         async with services.sessionmaker() as session:
             directory = DirectoryStore(session)
@@ -180,12 +180,12 @@ async def add_user(settings: Settings, name: str, role: str, department: str | N
 
 
 async def act_on_case(settings: Settings, number: str, user_name: str, action, fields: dict) -> tuple[bool, str]:  # type: ignore[no-untyped-def]
-    from bot.services import Services
+    from bot.runtime import Runtime
     from casework.lifecycle import Command, IllegalTransition
-    from casework.operations import perform
+    from services.cases import perform
     from storage.models import utcnow
 
-    services = await Services.start(settings)
+    services = await Runtime.start(settings)
     try:
         async with services.sessionmaker() as session:
             actor = await actor_named(session, user_name)

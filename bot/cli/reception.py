@@ -10,15 +10,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.case_commands import actor_named
-from casework import reception
+from bot.cli.cases import actor_named
 from casework.bookings import OUTCOMES, Refused, slot_label
 from casework.cases import Role
 from casework.deadlines import LOCAL
 from casework.lists import mask_phone
-from casework.records import Actor
 from casework.rota import KIND_LABELS
 from casework.workdays import WorkingCalendar
+from services import reception
+from services.records import Actor
 from settings import Deployment, Settings
 from storage.models import Booking, ReceptionSession, utcnow
 from storage.reception import ReceptionStore
@@ -79,9 +79,9 @@ async def load_bookings(session: AsyncSession, first: dt.date, days: int, *, key
 # The CLI
 
 async def _open(settings: Settings):  # type: ignore[no-untyped-def]
-    from bot.services import Services
+    from bot.runtime import Runtime
 
-    return await Services.start(settings)
+    return await Runtime.start(settings)
 
 
 async def slots_command(settings: Settings, first: dt.date | None, days: int, as_json: bool) -> str:

@@ -48,7 +48,7 @@ def serve(host: str, port: int) -> None:
     """Run the web app (webhooks, console, API)."""
     import uvicorn
 
-    from bot.app import create_app
+    from bot.http.app import create_app
 
     settings = _settings()
     app = create_app(settings, local_trial=host in ("127.0.0.1", "localhost", "::1"))
@@ -60,7 +60,7 @@ def serve(host: str, port: int) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 def run(host: str, port: int) -> None:
     """Start the Rasa server and the web app together (what `make run` does); Ctrl-C stops both."""
-    from bot.run import run_all
+    from bot.cli.run import run_all
 
     sys.exit(run_all(_settings(), host, port))
 
@@ -69,7 +69,7 @@ def run(host: str, port: int) -> None:
 @click.option("--user", "user_id", default=None, help="the citizen's id on the terminal channel")
 def chat(user_id: str | None) -> None:
     """Talk to the bot as a citizen in the terminal."""
-    from bot.terminal import chat as run_chat
+    from bot.channels.terminal import chat as run_chat
 
     asyncio.run(run_chat(_settings(), user_id))
 
@@ -78,7 +78,7 @@ def chat(user_id: str | None) -> None:
 @click.option("--burst", is_flag=True, help="run every job once and exit")
 def worker(burst: bool) -> None:
     """Send pushes and run the timed jobs (deadlines, reminders, closing unrated answers)."""
-    from bot.case_commands import run_worker
+    from bot.cli.cases import run_worker
 
     click.echo(asyncio.run(run_worker(_settings(), burst)))
 
@@ -99,7 +99,7 @@ def user() -> None:
 def user_add(name: str, role: str, department: str | None, deputy: str | None, channel: str | None,
              address: str | None, password: bool) -> None:
     """Create a user and print their API token (shown once)."""
-    from bot.case_commands import add_user
+    from bot.cli.cases import add_user
 
     secret = click.prompt("密码", hide_input=True, confirmation_prompt=True) if password else None
     try:
@@ -152,7 +152,7 @@ def nlu_serve(port: int | None) -> None:
 @nlu.command()
 def parse() -> None:
     """Read one message a line on standard input; print one JSON object a line."""
-    from bot.nlu_commands import parse_lines
+    from bot.cli.nlu import parse_lines
 
     asyncio.run(parse_lines(get_settings(), sys.stdin, sys.stdout))
 
@@ -162,7 +162,7 @@ def parse() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def evaluate(file: Path, as_json: bool) -> None:
     """Intent accuracy and macro-F1 on FILE (and topic macro-F1 when it has topics)."""
-    from bot.nlu_commands import evaluate_file
+    from bot.cli.nlu import evaluate_file
 
     report = asyncio.run(evaluate_file(get_settings(), file))
     click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else report["text"])
@@ -178,7 +178,7 @@ def case() -> None:
 @click.option("--limit", default=100, show_default=True)
 def case_list(as_json: bool, limit: int) -> None:
     """The latest cases."""
-    from bot.case_commands import list_cases
+    from bot.cli.cases import list_cases
 
     click.echo(asyncio.run(list_cases(_settings(), limit, as_json)))
 
@@ -187,7 +187,7 @@ def case_list(as_json: bool, limit: int) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def case_groups(as_json: bool) -> None:
     """Groups of similar cases (共性问题) with counts."""
-    from bot.case_commands import show_groups
+    from bot.cli.cases import show_groups
 
     click.echo(asyncio.run(show_groups(_settings(), as_json)))
 
@@ -197,7 +197,7 @@ def case_groups(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def case_show(case_no: str, as_json: bool) -> None:
     """One case with its events."""
-    from bot.case_commands import show_case
+    from bot.cli.cases import show_case
 
     output = asyncio.run(show_case(_settings(), case_no, as_json))
     if output is None:
@@ -221,7 +221,7 @@ def _add_action_commands() -> None:
         @click.option("--topic")
         @click.option("--department", help="department code, for assign")
         def run_action(case_no: str, user_name: str, _action: Action = action, **fields: str | None) -> None:
-            from bot.case_commands import act_on_case
+            from bot.cli.cases import act_on_case
 
             ok, message = asyncio.run(act_on_case(_settings(), case_no, user_name, _action, fields))
             if not ok:
@@ -248,7 +248,7 @@ def _month(_ctx: click.Context, _param: click.Parameter, value: str):  # type: i
 @click.option("--json", "as_json", is_flag=True)
 def report(month, by: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     """Figures of the cases received in a month: 办结率, 满意率, on-time rates, per group."""
-    from bot.reports import report_command
+    from services.reports import report_command
 
     click.echo(asyncio.run(report_command(_settings(), month, by, as_json)))  # type: ignore[arg-type]
 
@@ -266,7 +266,7 @@ def export() -> None:
               help="directory to write into (default: the current one)")
 def export_lists(month, fmt: str, out_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """The three lists of a month (代表建议清单、交办清单、办理效果清单), names and phones masked."""
-    from bot.reports import export_lists_command
+    from services.reports import export_lists_command
 
     for path in asyncio.run(export_lists_command(_settings(), month, fmt, out_dir)):  # type: ignore[arg-type]
         click.echo(path.resolve())
@@ -285,8 +285,8 @@ def deputy_record(code: str, year: int | None, as_json: bool) -> None:
     """A deputy's yearly record: cases followed, answers on the spot, points and what earned them."""
     import datetime as dt
 
-    from bot.reports import deputy_record_command
     from casework.deadlines import LOCAL
+    from services.reports import deputy_record_command
 
     year = year or dt.datetime.now(LOCAL).year
     output = asyncio.run(deputy_record_command(_settings(), code, year, as_json))
@@ -299,7 +299,7 @@ def deputy_record(code: str, year: int | None, as_json: bool) -> None:
 @click.argument("code")
 def deputy_bind_code(code: str) -> None:
     """A one-time code (valid a day) the deputy sends to the WeChat account as “绑定 CODE” to get pushes there."""
-    from bot.wechat.commands import issue_bind_code
+    from bot.channels.wechat.commands import issue_bind_code
 
     try:
         click.echo(asyncio.run(issue_bind_code(_settings(), code)))
@@ -318,7 +318,7 @@ def wechat() -> None:
               help="PNG file to write; default qrcode-DEPUTY.png")
 def wechat_qrcode(deputy_code: str, out: Path | None) -> None:
     """A permanent QR code: a citizen who scans it talks to that deputy, and their reports follow them."""
-    from bot.wechat.commands import deputy_qrcode
+    from bot.channels.wechat.commands import deputy_qrcode
 
     try:
         path, url = asyncio.run(deputy_qrcode(_settings(), deputy_code, out))
@@ -330,7 +330,7 @@ def wechat_qrcode(deputy_code: str, out: Path | None) -> None:
 @wechat.command("menu")
 def wechat_menu() -> None:
     """Create the account's menu from config.yml."""
-    from bot.wechat.commands import create_menu
+    from bot.channels.wechat.commands import create_menu
 
     try:
         menu = asyncio.run(create_menu(_settings()))
@@ -357,7 +357,7 @@ def _reception_done(result: tuple[bool, str]) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def reception_slots(first, days: int, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     """The sessions of the coming days with their slots (booked/capacity) and deputies on duty."""
-    from bot.reception_commands import slots_command
+    from bot.cli.reception import slots_command
 
     click.echo(asyncio.run(slots_command(_settings(), first.date() if first else None, days, as_json)))
 
@@ -369,7 +369,7 @@ def reception_slots(first, days: int, as_json: bool) -> None:  # type: ignore[no
 @click.option("--json", "as_json", is_flag=True)
 def reception_bookings(first, days: int, key: str | None, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     """Bookings of a day (or several, or one session); phone numbers masked."""
-    from bot.reception_commands import bookings_command
+    from bot.cli.reception import bookings_command
 
     click.echo(asyncio.run(bookings_command(_settings(), first.date() if first else None, days, key, as_json)))
 
@@ -380,7 +380,7 @@ def reception_bookings(first, days: int, key: str | None, as_json: bool) -> None
 @click.option("--as", "user_name", required=True, help="a staff user (liaison user add)")
 def reception_close(key: str, reason: str, user_name: str) -> None:
     """Close a session (e.g. demo:2026-11-24:0900); its booked citizens and deputies are told."""
-    from bot.reception_commands import act_as
+    from bot.cli.reception import act_as
 
     _reception_done(asyncio.run(act_as(_settings(), user_name, "close", key=key, reason=reason)))
 
@@ -391,7 +391,7 @@ def reception_close(key: str, reason: str, user_name: str) -> None:
 @click.option("--as", "user_name", required=True, help="a staff user (liaison user add)")
 def reception_set_deputies(key: str, deputies: tuple[str, ...], user_name: str) -> None:
     """Name the deputies on duty at a session (deputy codes); citizens and deputies are told."""
-    from bot.reception_commands import act_as
+    from bot.cli.reception import act_as
 
     _reception_done(asyncio.run(act_as(_settings(), user_name, "deputies", key=key, deputies=list(deputies))))
 
@@ -406,7 +406,7 @@ def reception_set_deputies(key: str, deputies: tuple[str, ...], user_name: str) 
 def reception_outcome(number: str, outcome: str, user_name: str, answer: str, deputy: str | None,
                       topic: str | None) -> None:
     """After the session: what came of a booking. "case" registers a case followed by the deputy."""
-    from bot.reception_commands import act_as
+    from bot.cli.reception import act_as
 
     _reception_done(asyncio.run(act_as(_settings(), user_name, "outcome", number=number, outcome=outcome,
                                        answer=answer, deputy=deputy, topic=topic)))

@@ -7,20 +7,20 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from bot.case_commands import actor_of, case_json, common_problem_groups
-from bot.services import Services
+from bot.cli.cases import actor_of, case_json, common_problem_groups
+from bot.runtime import Runtime
 from casework.cases import Role
 from casework.lifecycle import Action, Command, IllegalTransition, allowed_actions
-from casework.operations import perform
-from casework.records import Actor, case_facts
+from services.cases import perform
+from services.records import Actor, case_facts
 from storage.models import Case, Department, utcnow
 from storage.repositories import CaseStore, ConversationStore, DirectoryStore, PushStore, UserStore
 
 router = APIRouter(prefix="/api", tags=["staff"])
 
 
-def services(request: Request) -> Services:
-    return request.app.state.services
+def services(request: Request) -> Runtime:
+    return request.app.state.runtime
 
 
 async def current_actor(request: Request) -> Actor:
@@ -28,7 +28,7 @@ async def current_actor(request: Request) -> Actor:
     token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
     if not token:
         raise HTTPException(401, "需要登录：请在 Authorization 头中提供令牌（liaison user add 生成）")
-    async with request.app.state.services.sessionmaker() as session:
+    async with request.app.state.runtime.sessionmaker() as session:
         user = await UserStore(session).by_token(token)
         if user is None:
             raise HTTPException(401, "令牌无效或已停用")
@@ -63,7 +63,7 @@ class CaseAction(BaseModel):
 
 @router.get("/cases")
 async def list_cases(state: str | None = None, limit: int = 100, actor: Actor = Depends(current_actor),
-                     services: Services = Depends(services)) -> list[dict]:
+                     services: Runtime = Depends(services)) -> list[dict]:
     async with services.sessionmaker() as session:
         query = select(Case).order_by(Case.id.desc()).limit(min(limit, 1000))
         if state:
@@ -78,7 +78,7 @@ async def list_cases(state: str | None = None, limit: int = 100, actor: Actor = 
 
 
 @router.get("/cases/groups")
-async def common_problems(actor: Actor = Depends(current_actor), services: Services = Depends(services)) -> list[dict]:
+async def common_problems(actor: Actor = Depends(current_actor), services: Runtime = Depends(services)) -> list[dict]:
     """Groups of similar cases (共性问题), largest first, so a recurring problem can be raised as one."""
     async with services.sessionmaker() as session:
         return await common_problem_groups(session)
@@ -86,7 +86,7 @@ async def common_problems(actor: Actor = Depends(current_actor), services: Servi
 
 @router.get("/cases/{number}")
 async def show_case(number: str, actor: Actor = Depends(current_actor),
-                    services: Services = Depends(services)) -> JSONResponse:
+                    services: Runtime = Depends(services)) -> JSONResponse:
     async with services.sessionmaker() as session:
         cases = CaseStore(session)
         case = await cases.by_number(number)
@@ -105,7 +105,7 @@ async def show_case(number: str, actor: Actor = Depends(current_actor),
 
 @router.post("/cases/{number}/actions")
 async def case_action(number: str, body: CaseAction, actor: Actor = Depends(current_actor),
-                      services: Services = Depends(services)) -> JSONResponse:
+                      services: Runtime = Depends(services)) -> JSONResponse:
     command = Command(body.action, actor.role, actor.name, reason=body.reason, rating=body.rating,
                       merged_into=body.merged_into, answer=body.answer, level=body.level)
     async with services.sessionmaker() as session:
@@ -119,7 +119,7 @@ async def case_action(number: str, body: CaseAction, actor: Actor = Depends(curr
 
 
 @router.get("/human-requests")
-async def human_requests(actor: Actor = Depends(current_actor), services: Services = Depends(services)) -> list[dict]:
+async def human_requests(actor: Actor = Depends(current_actor), services: Runtime = Depends(services)) -> list[dict]:
     """Citizens waiting for a person, oldest first, with the time promised to them."""
     if actor.role not in (Role.STAFF, Role.ADMIN):
         raise HTTPException(403, "只有工作人员可以查看转人工请求")
@@ -131,7 +131,7 @@ async def human_requests(actor: Actor = Depends(current_actor), services: Servic
 
 @router.get("/pushes")
 async def list_pushes(status: str | None = None, actor: Actor = Depends(current_actor),
-                      services: Services = Depends(services)) -> list[dict]:
+                      services: Runtime = Depends(services)) -> list[dict]:
     if actor.role not in (Role.STAFF, Role.ADMIN):
         raise HTTPException(403, "只有工作人员可以查看推送记录")
     async with services.sessionmaker() as session:

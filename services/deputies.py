@@ -3,7 +3,7 @@ contacted the citizen, answer on the spot.
 
 Taking up a case sets the case's deputy (who then receives its pushes and is credited for it); a
 contact is a note on the case, an event that changes no state; an answer on the spot is the
-lifecycle's ANSWER_ON_SPOT, carried out by `casework.operations.perform` like any other action.
+lifecycle's ANSWER_ON_SPOT, carried out by `services.cases.perform` like any other action.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.cases import CaseState, Role
 from casework.lifecycle import OPEN_STATES, Action, Command
-from casework.operations import perform
-from casework.records import Actor, CaseChanged
 from casework.workdays import WorkingCalendar
+from services.cases import perform
+from services.records import Actor, CaseChanged
 from settings import Deployment
 from storage.models import Case, Deputy, User
 from storage.repositories import CaseStore, DirectoryStore, UserStore

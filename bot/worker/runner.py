@@ -12,8 +12,8 @@ import socket
 
 from redis.exceptions import LockError
 
-from bot.jobs import JOBS, Job
-from bot.services import Services
+from bot.runtime import Runtime
+from bot.worker.jobs import JOBS, Job
 from storage.models import utcnow
 
 log = logging.getLogger("liaison.worker")
@@ -21,7 +21,7 @@ KEEP_FAILURES = 200
 
 
 class Worker:
-    def __init__(self, services: Services, jobs: tuple[Job, ...] = JOBS) -> None:
+    def __init__(self, services: Runtime, jobs: tuple[Job, ...] = JOBS) -> None:
         self.services = services
         self.jobs = jobs
         self.name = f"{socket.gethostname()}:{os.getpid()}"

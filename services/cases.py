@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casework.cases import Registration, Report
 from casework.lifecycle import Action, Command, IllegalTransition, Transition
 from casework.notices import after_transition, similar_found
-from casework.pushes import case_view, queue
-from casework.records import Actor, act, link_similar, register_case
 from casework.workdays import WorkingCalendar
+from services.pushes import case_view, queue
+from services.records import Actor, act, link_similar, register_case
 from settings import Deployment
 from storage.models import Case, Department
 from storage.repositories import CaseStore, DirectoryStore, Party, PushStore, RecipientStore

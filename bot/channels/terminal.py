@@ -6,7 +6,7 @@ import asyncio
 import getpass
 import sys
 
-from bot.services import Services
+from bot.runtime import Runtime
 from handlers.turn import Inbound
 from settings import Settings
 
@@ -33,7 +33,7 @@ def parse_line(line: str, user_id: str) -> Inbound | None:
 
 
 async def chat(settings: Settings, user_id: str | None) -> None:
-    services = await Services.start(settings)
+    services = await Runtime.start(settings)
     user = user_id or f"terminal-{getpass.getuser()}"
     print(f"已连接 {services.deployment.main_station.name}。{HELP}")
     if not await services.rasa.ready():

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from bot.reception_commands import load_bookings, load_sessions, run_operation
-from bot.services import Services
-from bot.staff_api import current_actor, services
+from bot.cli.reception import load_bookings, load_sessions, run_operation
+from bot.http.cases import current_actor, services
+from bot.runtime import Runtime
 from casework.bookings import Refused
 from casework.cases import Role
 from casework.deadlines import LOCAL
-from casework.records import Actor
+from services.records import Actor
 
 router = APIRouter(prefix="/api/reception", tags=["reception"])
 FORBIDDEN = frozenset({"forbidden_role", "not_on_duty"})
@@ -55,7 +55,7 @@ class Outcome(BaseModel):
 
 @router.get("/sessions")
 async def sessions(first: dt.date = Depends(first_day), days: int = Query(14, ge=1, le=90),
-                   _: Actor = Depends(reception_actor), services: Services = Depends(services)) -> list[dict]:
+                   _: Actor = Depends(reception_actor), services: Runtime = Depends(services)) -> list[dict]:
     """Reception sessions with their slots (places booked of capacity) and deputies on duty."""
     async with services.sessionmaker() as session:
         return await load_sessions(session, services.deployment, services.calendar, first, days)
@@ -64,7 +64,7 @@ async def sessions(first: dt.date = Depends(first_day), days: int = Query(14, ge
 @router.get("/bookings")
 async def bookings(first: dt.date = Depends(first_day), days: int = Query(1, ge=1, le=90),
                    session_key: str | None = Query(None, alias="session"), all: bool = False,
-                   actor: Actor = Depends(reception_actor), services: Services = Depends(services)) -> list[dict]:
+                   actor: Actor = Depends(reception_actor), services: Runtime = Depends(services)) -> list[dict]:
     """Bookings of a day (or several, or one session); a deputy sees the sessions they are on duty for."""
     async with services.sessionmaker() as session:
         return await load_bookings(session, first, days, key=session_key, viewer=actor, all_statuses=all)
@@ -72,27 +72,27 @@ async def bookings(first: dt.date = Depends(first_day), days: int = Query(1, ge=
 
 @router.post("/sessions/{key}/close")
 async def close_session(key: str, body: CloseSession, actor: Actor = Depends(reception_actor),
-                        services: Services = Depends(services)) -> JSONResponse:
+                        services: Runtime = Depends(services)) -> JSONResponse:
     """Close a session with a reason: its booked citizens and deputies are told (staff only)."""
     return await _run(services, actor, "close", key=key, reason=body.reason)
 
 
 @router.post("/sessions/{key}/deputies")
 async def set_deputies(key: str, body: SessionDeputies, actor: Actor = Depends(reception_actor),
-                       services: Services = Depends(services)) -> JSONResponse:
+                       services: Runtime = Depends(services)) -> JSONResponse:
     """Name the deputies on duty at a session (staff only)."""
     return await _run(services, actor, "deputies", key=key, deputies=body.deputies)
 
 
 @router.post("/bookings/{number}/outcome")
 async def record_outcome(number: str, body: Outcome, actor: Actor = Depends(reception_actor),
-                         services: Services = Depends(services)) -> JSONResponse:
+                         services: Runtime = Depends(services)) -> JSONResponse:
     """After the session, what came of a booking: attended, absent, answered (with the answer) or case."""
     return await _run(services, actor, "outcome", number=number, outcome=body.outcome, answer=body.answer,
                       deputy=body.deputy, topic=body.topic)
 
 
-async def _run(services: Services, actor: Actor, operation: str, **fields: object) -> JSONResponse:
+async def _run(services: Runtime, actor: Actor, operation: str, **fields: object) -> JSONResponse:
     async with services.sessionmaker() as session:
         try:
             done = await run_operation(services, session, actor, operation, **fields)

@@ -25,10 +25,10 @@ from casework.cases import Report, Role
 from casework.deadlines import LOCAL
 from casework.notices import Notice, similar_found
 from casework.points import Deed
-from casework.pushes import case_view, queue, queue_direct
-from casework.records import Actor, link_similar, register_case
 from casework.rota import plan_sessions
 from casework.workdays import WorkingCalendar
+from services.pushes import case_view, queue, queue_direct
+from services.records import Actor, link_similar, register_case
 from settings import Deployment
 from storage.models import Booking, BookingWait, Case, Department, Deputy, ReceptionSession, ReceptionSlot, Station
 from storage.reception import ACTIVE, BookingTaken, ReceptionStore, utc

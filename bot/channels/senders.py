@@ -87,7 +87,7 @@ def make_senders(settings: Settings, sessionmaker) -> dict[str, PushSender]:  # 
     if settings.telegram_token:
         senders["telegram"] = TelegramSender(settings.telegram_token, settings.telegram_api_base)
     if settings.wechat_app_id and settings.wechat_app_secret:
-        from bot.wechat.sender import WeChatSender  # imported here: it builds on this module
+        from bot.channels.wechat.sender import WeChatSender  # imported here: it builds on this module
 
         senders["wechat"] = WeChatSender.from_settings(settings, sessionmaker)
     return senders

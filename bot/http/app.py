@@ -10,10 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func, select, text
 
-from bot import api, reception_api, reports_api, staff_api, telegram, wechat
-from bot.limits import BodyLimit
-from bot.services import Services
-from bot.worker import Worker
+from bot.channels import telegram, wechat
+from bot.http import cases, messages, reception, reports
+from bot.http.limits import BodyLimit
+from bot.runtime import Runtime
+from bot.worker.runner import Worker
 from settings import Settings, get_settings
 from storage.models import Case, Message
 
@@ -24,7 +25,7 @@ def create_app(settings: Settings | None = None, *, local_trial: bool = True) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.services = services = await Services.start(settings)
+        app.state.runtime = services = await Runtime.start(settings)
         stop = asyncio.Event()
         # An embedded Redis is private to this process, so no separate worker can share it: run the jobs here.
         jobs = asyncio.create_task(Worker(services).run_forever(stop)) if settings.embedded_redis else None
@@ -39,16 +40,16 @@ def create_app(settings: Settings | None = None, *, local_trial: bool = True) ->
     app = FastAPI(title="网上代表联络站", lifespan=lifespan)
     app.state.local_trial = local_trial
     app.add_middleware(BodyLimit)
-    app.include_router(api.router)
-    app.include_router(staff_api.router)
+    app.include_router(messages.router)
+    app.include_router(cases.router)
     app.include_router(telegram.router)
     app.include_router(wechat.router)
-    app.include_router(reports_api.router)
-    app.include_router(reception_api.router)
+    app.include_router(reports.router)
+    app.include_router(reception.router)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:
-        services: Services = request.app.state.services
+        services: Runtime = request.app.state.runtime
         checks = {"database": False, "redis": False, "nlu": await services.rasa.ready()}
         async with services.sessionmaker() as session:
             checks["database"] = (await session.execute(text("SELECT 1"))).scalar() == 1
@@ -59,7 +60,7 @@ def create_app(settings: Settings | None = None, *, local_trial: bool = True) ->
 
     @app.get("/metrics", response_class=PlainTextResponse)
     async def metrics(request: Request) -> str:
-        services: Services = request.app.state.services
+        services: Runtime = request.app.state.runtime
         lines = ["# TYPE liaison_cases gauge"]
         async with services.sessionmaker() as session:
             for state, count in (await session.execute(select(Case.state, func.count()).group_by(Case.state))).all():

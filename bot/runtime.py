@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.senders import PushSender, make_senders
+from bot.channels.senders import PushSender, make_senders
 from casework.workdays import WorkingCalendar
 from handlers.dispatch import Dispatcher
 from nlu import entities
@@ -21,7 +21,7 @@ from storage.repositories import DirectoryStore
 
 
 @dataclass
-class Services:
+class Runtime:
     settings: Settings
     deployment: Deployment
     calendar: WorkingCalendar
@@ -34,7 +34,7 @@ class Services:
     senders: dict[str, PushSender]
 
     @classmethod
-    async def start(cls, settings: Settings) -> Services:
+    async def start(cls, settings: Settings) -> Runtime:
         """Open everything; raises ConfigError when config.yml is wrong, SchemaNotReady before migrations."""
         deployment = load_deployment(settings.config_path)
         calendar = WorkingCalendar(deployment.calendar.holidays, deployment.calendar.workdays)

@@ -18,9 +18,9 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from bot.jobs import send_reply
-from bot.services import Services
-from bot.wechat.protocol import Delivery, NotConfigured, Protocol, Refused, TooLarge
+from bot.channels.wechat.protocol import Delivery, NotConfigured, Protocol, Refused, TooLarge
+from bot.runtime import Runtime
+from bot.worker.jobs import send_reply
 from handlers.turn import Inbound, Reply
 from storage.models import utcnow
 
@@ -34,7 +34,7 @@ DRAIN_SECONDS = 15.0
 class WeChatDoor:
     """The door's state in one process: the protocol of the configured account and the late replies."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Runtime) -> None:
         settings = services.settings
         self.services = services
         self.budget = settings.wechat_reply_budget
@@ -85,7 +85,7 @@ class WeChatDoor:
         return self.protocol
 
 
-async def deliver_late(services: Services, inbound: Inbound, replies: list[Reply]) -> None:
+async def deliver_late(services: Runtime, inbound: Inbound, replies: list[Reply]) -> None:
     """Replies that missed the passive answer: one customer-service message, sent once per delivery."""
     key = inbound.external_id or utcnow().isoformat()
     await send_reply(services, dedupe_key=f"{inbound.channel}:late-reply:{key}", channel=inbound.channel,
@@ -121,7 +121,7 @@ def refuse(request: Request, exc: Refused) -> Response:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Runs inside the app's lifespan: the services are open.
-    app.state.wechat = door = WeChatDoor(app.state.services)
+    app.state.wechat = door = WeChatDoor(app.state.runtime)
     try:
         yield
     finally:
