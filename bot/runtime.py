@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.channels.senders import PushSender, make_senders
+from bot.channels import make_senders
 from casework.workdays import WorkingCalendar
 from handlers.dispatch import Dispatcher
 from nlu import entities
 from nlu.client import RasaParser, Understanding
+from services.pushes import PushSender
 from settings import Deployment, Settings, load_deployment
 from storage import redis as redis_connection
 from storage.db import check_schema, make_engine, make_sessionmaker

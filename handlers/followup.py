@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 
+from casework.actors import Actor
 from casework.cases import CaseState, Role, find_case_numbers
 from casework.lifecycle import FINAL_STATES, Action, Command, IllegalTransition
 from handlers.turn import Turn
 from services.cases import perform
-from services.records import Actor
 from storage.models import Case
 from storage.repositories import CaseStore
 from texts import citizen as texts

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 
+from casework.actors import Actor
 from casework.cases import CaseState, Role, find_case_numbers
 from casework.deadlines import LOCAL
 from casework.lifecycle import AWAITING_RATING, Action, Command, IllegalTransition
 from handlers.turn import Turn
-from services.cases import perform
-from services.records import Actor, case_facts
+from services.cases import case_facts, perform
 from storage.repositories import CaseStore
 from texts import citizen as texts
 

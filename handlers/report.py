@@ -19,8 +19,7 @@ from casework.lists import summary as masked_summary
 from casework.routing import route
 from casework.similarity import Sketch
 from handlers.turn import Turn
-from services.cases import register_report
-from services.records import similar_open_cases
+from services.cases import register_report, similar_open_cases
 from storage.repositories import CaseStore
 from texts import citizen as texts
 

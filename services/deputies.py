@@ -12,11 +12,11 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casework.actors import Actor
 from casework.cases import CaseState, Role
 from casework.lifecycle import OPEN_STATES, Action, Command
 from casework.workdays import WorkingCalendar
-from services.cases import perform
-from services.records import Actor, CaseChanged
+from services.cases import CaseChanged, perform
 from settings import Deployment
 from storage.models import Case, Deputy, User
 from storage.repositories import CaseStore, DirectoryStore, UserStore

@@ -1,17 +1,107 @@
-"""Queueing the pushes that notices call for: find each recipient's channel and address, record the push.
+"""Pushes: queueing what notices call for, and sending what is due through each channel's sender.
 
 A recipient with no channel still gets a row (status no_channel), so staff can see who was not reached.
+Each channel implements `PushSender` (in bot/channels); the senders are handed in, so this layer never
+imports the channels.
 """
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
+import logging
 from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.cases import CaseState, Role
 from casework.notices import CITIZEN, DEPARTMENT, DEPUTY, CaseView, Notice
-from storage.models import Case
+from services.context import Context
+from storage.models import Case, Push, utcnow
 from storage.repositories import PushStore, RecipientStore
+
+log = logging.getLogger("liaison.pushes")
+MAX_ATTEMPTS = 6
+PUSHES_PER_RUN = 200
+# A push claimed longer ago than this by a worker that has not finished it is in doubt.
+SENDING_LEASE = dt.timedelta(minutes=5)
+
+
+class SendError(Exception):
+    """The channel refused or failed; `retryable` says whether trying later may help."""
+
+    def __init__(self, message: str, *, retryable: bool, code: str = "") -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.code = code
+
+
+class WindowClosed(Exception):
+    """The channel allows no message to this person now (e.g. WeChat's 48-hour window); the push waits."""
+
+
+class PushSender(abc.ABC):
+    """One per channel. Quirks of a channel stay inside its sender."""
+
+    @abc.abstractmethod
+    async def send(self, push: Push) -> None:
+        """Deliver the push or raise SendError / WindowClosed. Must not be called twice for one push."""
+
+    async def close(self) -> None:
+        return None
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """30 s, 1 min, 2 min, 4 min, ... capped at one hour."""
+    return dt.timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+async def deliver(ctx: Context, store: PushStore, push: Push, now: dt.datetime) -> None:
+    """Send one push that is claimed (status sending) through its channel's sender and record how it went.
+    Each outcome is committed at once: a push is never left looking unsent after it went out."""
+    sender = ctx.senders.get(push.channel or "") or ctx.senders["*"]
+    try:
+        await sender.send(push)
+    except WindowClosed as exc:
+        await store.finish(push.id, status="waiting_window", error=str(exc))
+    except SendError as exc:
+        error = f"{exc.code} {exc}".strip()
+        if exc.retryable and push.attempts < MAX_ATTEMPTS:
+            await store.finish(push.id, status="retry", error=error, next_attempt_at=now + backoff(push.attempts))
+        else:
+            await store.finish(push.id, status="failed", error=error)
+    else:
+        await store.finish(push.id, status="sent", sent_at=utcnow())
+
+
+async def send_reply(ctx: Context, *, dedupe_key: str, channel: str, address: str, text: str,
+                     buttons: list[str] | tuple[str, ...] = ()) -> None:
+    """Send a reply to a citizen at once, as a push recorded first (status sending): a repeated delivery
+    finds the row and sends nothing again, and a send that fails for now is retried by the worker."""
+    now = utcnow()
+    async with ctx.sessionmaker() as session:
+        store = PushStore(session)
+        push = await store.enqueue(
+            dedupe_key=dedupe_key, kind="reply", recipient_type="citizen", recipient=f"{channel}:{address}",
+            channel=channel, address=address, text=text, buttons=list(buttons), status="sending", claimed_at=now,
+            attempts=1, next_attempt_at=now, created_at=now)
+        # The claim is its own transaction, committed before the call: the channel takes no idempotency key.
+        await session.commit()
+        if push is not None:
+            await deliver(ctx, store, push, now)
+
+
+async def send_due(ctx: Context, now: dt.datetime) -> int:
+    """Send what is due, each push once; retry with backoff what may succeed later."""
+    sent = 0
+    async with ctx.sessionmaker() as session:
+        store = PushStore(session)
+        await store.give_up_in_doubt(now - SENDING_LEASE)
+        while sent < PUSHES_PER_RUN and (push := await store.claim_next(now)) is not None:
+            sent += 1
+            await deliver(ctx, store, push, now)
+    return sent
 
 
 def case_view(case: Case, department: str, answered_at: dt.datetime | None = None) -> CaseView:
@@ -90,3 +180,11 @@ async def queue_direct(pushes: PushStore, recipients: RecipientStore, notices: l
                 next_attempt_at=now, created_at=now)
             created += push is not None
     return created
+
+
+async def listing(session: AsyncSession, *, status: str | None = None) -> list[dict[str, Any]]:
+    """The latest pushes, for staff."""
+    return [{"id": p.id, "kind": p.kind, "recipient_type": p.recipient_type, "recipient": p.recipient,
+             "channel": p.channel, "status": p.status, "attempts": p.attempts, "error": p.last_error,
+             "created_at": p.created_at.isoformat(), "sent_at": p.sent_at.isoformat() if p.sent_at else None}
+            for p in await PushStore(session).listing(status=status)]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework import bookings as rules
+from casework.actors import Actor
 from casework.bookings import BookingFacts, OutcomeRow, Refused, SessionFacts, SlotView
 from casework.cases import Report, Role
 from casework.deadlines import LOCAL
@@ -27,8 +28,8 @@ from casework.notices import Notice, similar_found
 from casework.points import Deed
 from casework.rota import plan_sessions
 from casework.workdays import WorkingCalendar
+from services.cases import link_similar, register_case
 from services.pushes import case_view, queue, queue_direct
-from services.records import Actor, link_similar, register_case
 from settings import Deployment
 from storage.models import Booking, BookingWait, Case, Department, Deputy, ReceptionSession, ReceptionSlot, Station
 from storage.reception import ACTIVE, BookingTaken, ReceptionStore, utc

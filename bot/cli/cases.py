@@ -1,80 +1,37 @@
-"""`liaison case list|show`: the case store as staff see it, in text or JSON."""
+"""`liaison case …`, `liaison user add`, `liaison worker`: the case store as staff see it, in text or JSON."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casework.actors import Actor
 from casework.cases import CaseState, Role
 from casework.deadlines import LOCAL
-from services.records import Actor
+from casework.lifecycle import Action, Command, IllegalTransition
+from services import cases, users
 from settings import Settings
 from storage.db import one_session
-from storage.models import Case, Department, Deputy
-from storage.repositories import CaseStore, DirectoryStore
+from storage.models import utcnow
+
+# Whoever runs the CLI on the server reads the case store as an administrator.
+OPERATOR = Actor("liaison-cli", Role.ADMIN)
 
 
-def case_json(case: Case, departments: dict[int, str], events: bool = True) -> dict[str, Any]:
-    data = {
-        "case_no": case.number,
-        "state": case.state,
-        "state_label": CaseState(case.state).label,
-        "topic": case.topic,
-        "department": departments.get(case.department_id or 0),
-        "place": case.place,
-        "description": case.description,
-        "anonymous": case.anonymous,
-        "created_at": case.created_at.isoformat(),
-        "updated_at": case.updated_at.isoformat(),
-        "reply_due_at": case.reply_due_at.isoformat(),
-    }
-    if events:
-        data["events"] = [
-            {"action": e.action, "actor": e.actor, "role": e.actor_role, "from": e.from_state, "to": e.to_state,
-             "reason": e.reason, "at": e.at.isoformat()}
-            for e in case.events
-        ]
-    return data
-
-
-async def actor_of(session, user) -> Actor:  # type: ignore[no-untyped-def]
-    """The user as an actor, with their deputy's code and id when they are a deputy."""
-    code = None
-    if user.deputy_id is not None:
-        code = next((c for c, i in (await DirectoryStore(session).ids(Deputy)).items() if i == user.deputy_id), None)
-    return Actor(name=user.name, role=Role(user.role), department_id=user.department_id, deputy_code=code,
-                 deputy_id=user.deputy_id)
-
-
-async def actor_named(session, user_name: str) -> Actor | str:  # type: ignore[no-untyped-def]
+async def actor_named(session: AsyncSession, user_name: str) -> Actor | str:
     """The active user `user_name` as an actor, or the line to print when there is none."""
-    from storage.repositories import UserStore
-
-    user = await UserStore(session).by_name(user_name)
-    if user is None or not user.active:
-        return f"没有用户 {user_name}（liaison user add 创建）"
-    return await actor_of(session, user)
-
-
-async def common_problem_groups(session) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    from casework.similarity import groups
-
-    cases = CaseStore(session)
-    result = []
-    for members in groups(await cases.links()):
-        rows = [await cases.by_number(n) for n in sorted(members)]
-        found = [c for c in rows if c is not None]
-        result.append({"count": len(found), "topic": found[0].topic if found else "",
-                       "places": sorted({c.place for c in found}),
-                       "open": sum(1 for c in found if c.state not in ("closed", "escalated", "rejected", "withdrawn")),
-                       "cases": [{"case_no": c.number, "state": c.state,
-                                  "summary": " ".join(c.description.split())[:40]} for c in found]})
-    return result
+    try:
+        return await users.actor_named(session, user_name)
+    except users.UnknownUser as exc:
+        return exc.message
 
 
 async def show_groups(settings: Settings, as_json: bool) -> str:
     async with one_session(settings.async_database_url) as session:
-        found = await common_problem_groups(session)
+        found = await cases.common_problem_groups(session, OPERATOR)
     if as_json:
         return json.dumps(found, ensure_ascii=False, indent=2)
     if not found:
@@ -87,41 +44,48 @@ async def show_groups(settings: Settings, as_json: bool) -> str:
 
 async def list_cases(settings: Settings, limit: int, as_json: bool) -> str:
     async with one_session(settings.async_database_url) as session:
-        cases = await CaseStore(session).listing(limit)
-        departments = await DirectoryStore(session).names(Department)
+        found = await cases.list_cases(session, OPERATOR, limit=limit, events=as_json)
     if as_json:
-        return json.dumps([case_json(c, departments) for c in cases], ensure_ascii=False, indent=2)
-    if not cases:
+        return json.dumps(found, ensure_ascii=False, indent=2)
+    if not found:
         return "（暂无案件）"
     return "\n".join(
-        f"{c.number}  {CaseState(c.state).label:<4}  {c.topic:<7}  {departments.get(c.department_id or 0, '-'):<12}  "
-        f"{c.created_at.astimezone(LOCAL):%Y-%m-%d %H:%M}  {' '.join(c.description.split())[:30]}"
-        for c in cases
+        f"{c['case_no']}  {c['state_label']:<4}  {c['topic']:<7}  {c['department'] or '-':<12}  "
+        f"{_local(c['created_at'])}  {' '.join(c['description'].split())[:30]}"
+        for c in found
     )
 
 
 async def show_case(settings: Settings, number: str, as_json: bool) -> str | None:
     async with one_session(settings.async_database_url) as session:
-        case = await CaseStore(session).by_number(number)
-        departments = await DirectoryStore(session).names(Department)
-    if case is None:
-        return None
-    data = case_json(case, departments)
+        try:
+            case, data = await cases.case_detail(session, OPERATOR, number)
+        except IllegalTransition:
+            return None
+        attachments = len(case.attachments)
     if as_json:
-        return json.dumps(data, ensure_ascii=False, indent=2)
+        return json.dumps({k: data[k] for k in _CASE_FIELDS}, ensure_ascii=False, indent=2)
     lines = [
         f"{data['case_no']}  {data['state_label']}",
         f"类别：{data['topic']}    承办：{data['department']}",
         f"地点：{data['place']}",
-        f"受理：{case.created_at.astimezone(LOCAL):%Y-%m-%d %H:%M}    "
-        f"应答复：{case.reply_due_at.astimezone(LOCAL):%Y-%m-%d}",
-        f"匿名：{'是' if case.anonymous else '否'}    附件：{len(case.attachments)}",
-        "问题：" + case.description,
+        f"受理：{_local(data['created_at'])}    应答复：{_local(data['reply_due_at'])[:10]}",
+        f"匿名：{'是' if data['anonymous'] else '否'}    附件：{attachments}",
+        "问题：" + data["description"],
         "事件：",
     ]
-    lines += [f"  {e.at.astimezone(LOCAL):%Y-%m-%d %H:%M}  {e.actor_role}:{e.actor}  {e.from_state or '-'} → "
-              f"{e.to_state}  {e.reason}" for e in case.events]
+    lines += [f"  {_local(e['at'])}  {e['role']}:{e['actor']}  {e['from'] or '-'} → {e['to']}  {e['reason']}"
+              for e in data["events"]]
     return "\n".join(lines)
+
+
+# `liaison case show --json` prints what staff see of the case itself, as it always has.
+_CASE_FIELDS = ("case_no", "state", "state_label", "topic", "department", "place", "description", "anonymous",
+                "created_at", "updated_at", "reply_due_at", "events")
+
+
+def _local(iso: str) -> str:
+    return f"{dt.datetime.fromisoformat(iso).astimezone(LOCAL):%Y-%m-%d %H:%M}"
 
 
 async def run_worker(settings: Settings, burst: bool) -> str:
@@ -131,9 +95,9 @@ async def run_worker(settings: Settings, burst: bool) -> str:
     from bot.runtime import Runtime
     from bot.worker.runner import Worker
 
-    services = await Runtime.start(settings)
+    runtime = await Runtime.start(settings)
     try:
-        worker = Worker(services)
+        worker = Worker(runtime)
         if burst:
             return json.dumps(await worker.run_due(burst=True), ensure_ascii=False)
         stop = asyncio.Event()
@@ -143,51 +107,29 @@ async def run_worker(settings: Settings, burst: bool) -> str:
         await worker.run_forever(stop)
         return "worker stopped"
     finally:
-        await services.close()
+        await runtime.close()
 
 
 async def add_user(settings: Settings, name: str, role: str, department: str | None, deputy: str | None,
                    channel: str | None, address: str | None, password: str | None) -> str:
     from bot.runtime import Runtime
-    from storage.models import Deputy
-    from storage.repositories import UserStore
 
-    services = await Runtime.start(settings)
+    runtime = await Runtime.start(settings)
     try:
-        async with services.sessionmaker() as session:
-            directory = DirectoryStore(session)
-            department_id = deputy_id = None
-            if role == "department":
-                department_id = (await directory.ids(Department)).get(department or "")
-                if department_id is None:
-                    raise ValueError(f"部门用户需要用 --department 指定部门，可选："
-                                     f"{', '.join(d.code for d in services.deployment.departments)}")
-            if role == "deputy":
-                deputy_id = (await directory.ids(Deputy)).get(deputy or "")
-                if deputy_id is None:
-                    raise ValueError(f"代表用户需要用 --deputy 指定代表，可选："
-                                     f"{', '.join(d.code for d in services.deployment.deputies)}")
-            users = UserStore(session)
-            if await users.by_name(name):
-                raise ValueError(f"用户 {name} 已存在")
-            new, token = await users.add(name=name, role=role, department_id=department_id, deputy_id=deputy_id,
-                                         password=password)
-            new.channel, new.address = channel, address
-            await session.commit()
-            return token
+        async with runtime.sessionmaker() as session:
+            return await users.add_user(session, runtime.deployment, name=name, role=role, department=department,
+                                        deputy=deputy, channel=channel, address=address, password=password)
     finally:
-        await services.close()
+        await runtime.close()
 
 
-async def act_on_case(settings: Settings, number: str, user_name: str, action, fields: dict) -> tuple[bool, str]:  # type: ignore[no-untyped-def]
+async def act_on_case(settings: Settings, number: str, user_name: str, action: Action,
+                      fields: dict[str, Any]) -> tuple[bool, str]:
     from bot.runtime import Runtime
-    from casework.lifecycle import Command, IllegalTransition
-    from services.cases import perform
-    from storage.models import utcnow
 
-    services = await Runtime.start(settings)
+    runtime = await Runtime.start(settings)
     try:
-        async with services.sessionmaker() as session:
+        async with runtime.sessionmaker() as session:
             actor = await actor_named(session, user_name)
             if isinstance(actor, str):
                 return False, actor
@@ -195,12 +137,12 @@ async def act_on_case(settings: Settings, number: str, user_name: str, action, f
                               rating=fields.get("rating"), merged_into=fields.get("merged_into"),
                               answer=fields.get("answer"), level=fields.get("level"))
             try:
-                case, transition = await perform(session, services.deployment, services.calendar, number, actor,
-                                                 command, utcnow(), topic=fields.get("topic"),
-                                                 department_code=fields.get("department"))
+                case, transition = await cases.perform(session, runtime.deployment, runtime.calendar, number,
+                                                       actor, command, utcnow(), topic=fields.get("topic"),
+                                                       department_code=fields.get("department"))
             except IllegalTransition as exc:
                 return False, exc.message
             return True, (f"{case.number}: {CaseState(transition.from_state).label} → "
                           f"{CaseState(transition.to_state).label}（{transition.reason}）")
     finally:
-        await services.close()
+        await runtime.close()

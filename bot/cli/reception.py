@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.cases import actor_named
+from casework.actors import Actor
 from casework.bookings import OUTCOMES, Refused, slot_label
 from casework.cases import Role
 from casework.deadlines import LOCAL
@@ -18,7 +19,6 @@ from casework.lists import mask_phone
 from casework.rota import KIND_LABELS
 from casework.workdays import WorkingCalendar
 from services import reception
-from services.records import Actor
 from settings import Deployment, Settings
 from storage.models import Booking, ReceptionSession, utcnow
 from storage.reception import ReceptionStore

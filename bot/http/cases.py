@@ -2,46 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
-from bot.cli.cases import actor_of, case_json, common_problem_groups
+from bot.http.deps import current_actor, runtime, staff_actor
 from bot.runtime import Runtime
-from casework.cases import Role
-from casework.lifecycle import Action, Command, IllegalTransition, allowed_actions
-from services.cases import perform
-from services.records import Actor, case_facts
-from storage.models import Case, Department, utcnow
-from storage.repositories import CaseStore, ConversationStore, DirectoryStore, PushStore, UserStore
+from casework.actors import Actor
+from casework.lifecycle import Action, Command, IllegalTransition
+from services import cases, conversations, pushes
+from storage.models import utcnow
 
 router = APIRouter(prefix="/api", tags=["staff"])
-
-
-def services(request: Request) -> Runtime:
-    return request.app.state.runtime
-
-
-async def current_actor(request: Request) -> Actor:
-    """The user behind `Authorization: Bearer TOKEN` (made by `liaison user add`)."""
-    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if not token:
-        raise HTTPException(401, "需要登录：请在 Authorization 头中提供令牌（liaison user add 生成）")
-    async with request.app.state.runtime.sessionmaker() as session:
-        user = await UserStore(session).by_token(token)
-        if user is None:
-            raise HTTPException(401, "令牌无效或已停用")
-        return await actor_of(session, user)
-
-
-def visible(case: Case, actor: Actor) -> bool:
-    """Departments see the cases they handle, deputies those they follow, staff all."""
-    if actor.role is Role.DEPARTMENT:
-        return case.department_id == actor.department_id
-    if actor.role is Role.DEPUTY:
-        return case.deputy_id is not None and case.deputy_id == actor.deputy_id
-    return True
 
 
 def refusal(exc: IllegalTransition) -> JSONResponse:
@@ -63,55 +35,37 @@ class CaseAction(BaseModel):
 
 @router.get("/cases")
 async def list_cases(state: str | None = None, limit: int = 100, actor: Actor = Depends(current_actor),
-                     services: Runtime = Depends(services)) -> list[dict]:
-    async with services.sessionmaker() as session:
-        query = select(Case).order_by(Case.id.desc()).limit(min(limit, 1000))
-        if state:
-            query = query.where(Case.state == state)
-        if actor.role is Role.DEPARTMENT:
-            query = query.where(Case.department_id == actor.department_id)
-        if actor.role is Role.DEPUTY:
-            query = query.where(Case.deputy_id == actor.deputy_id)
-        cases = (await session.execute(query)).scalars().all()
-        departments = await DirectoryStore(session).names(Department)
-        return [case_json(c, departments, events=False) for c in cases]
+                     rt: Runtime = Depends(runtime)) -> list[dict]:
+    async with rt.sessionmaker() as session:
+        return await cases.list_cases(session, actor, state=state, limit=min(limit, 1000))
 
 
 @router.get("/cases/groups")
-async def common_problems(actor: Actor = Depends(current_actor), services: Runtime = Depends(services)) -> list[dict]:
+async def common_problems(actor: Actor = Depends(current_actor), rt: Runtime = Depends(runtime)) -> list[dict]:
     """Groups of similar cases (共性问题), largest first, so a recurring problem can be raised as one."""
-    async with services.sessionmaker() as session:
-        return await common_problem_groups(session)
+    async with rt.sessionmaker() as session:
+        return await cases.common_problem_groups(session, actor)
 
 
 @router.get("/cases/{number}")
-async def show_case(number: str, actor: Actor = Depends(current_actor),
-                    services: Runtime = Depends(services)) -> JSONResponse:
-    async with services.sessionmaker() as session:
-        cases = CaseStore(session)
-        case = await cases.by_number(number)
-        if case is None or not visible(case, actor):
-            return JSONResponse({"code": "not_found", "detail": f"没有编号为 {number} 的案件。"}, status_code=404)
-        departments = await DirectoryStore(session).names(Department)
-        data = case_json(case, departments)
-        data["replies"] = [{"text": r.text, "status": r.status, "number": r.number, "author": r.author,
-                            "review_note": r.review_note} for r in await cases.replies(case.id)]
-        data["allowed_actions"] = [a.value for a in allowed_actions(await case_facts(cases, case), actor.role)]
-        data["pushes"] = [{"kind": p.kind, "recipient": p.recipient, "channel": p.channel, "status": p.status,
-                           "attempts": p.attempts, "error": p.last_error}
-                          for p in await PushStore(session).listing(case_id=case.id)]
-        return JSONResponse(data)
+async def show_case(number: str, actor: Actor = Depends(current_actor), rt: Runtime = Depends(runtime)) -> JSONResponse:
+    async with rt.sessionmaker() as session:
+        try:
+            _, data = await cases.case_detail(session, actor, number)
+        except IllegalTransition as exc:
+            return refusal(exc)
+    return JSONResponse(data)
 
 
 @router.post("/cases/{number}/actions")
 async def case_action(number: str, body: CaseAction, actor: Actor = Depends(current_actor),
-                      services: Runtime = Depends(services)) -> JSONResponse:
+                      rt: Runtime = Depends(runtime)) -> JSONResponse:
     command = Command(body.action, actor.role, actor.name, reason=body.reason, rating=body.rating,
                       merged_into=body.merged_into, answer=body.answer, level=body.level)
-    async with services.sessionmaker() as session:
+    async with rt.sessionmaker() as session:
         try:
-            case, transition = await perform(session, services.deployment, services.calendar, number, actor,
-                                             command, utcnow(), topic=body.topic, department_code=body.department)
+            case, transition = await cases.perform(session, rt.deployment, rt.calendar, number, actor, command,
+                                                   utcnow(), topic=body.topic, department_code=body.department)
         except IllegalTransition as exc:
             return refusal(exc)
     return JSONResponse({"case_no": case.number, "from": transition.from_state.value,
@@ -119,23 +73,14 @@ async def case_action(number: str, body: CaseAction, actor: Actor = Depends(curr
 
 
 @router.get("/human-requests")
-async def human_requests(actor: Actor = Depends(current_actor), services: Runtime = Depends(services)) -> list[dict]:
+async def human_requests(actor: Actor = Depends(staff_actor), rt: Runtime = Depends(runtime)) -> list[dict]:
     """Citizens waiting for a person, oldest first, with the time promised to them."""
-    if actor.role not in (Role.STAFF, Role.ADMIN):
-        raise HTTPException(403, "只有工作人员可以查看转人工请求")
-    async with services.sessionmaker() as session:
-        return [{"id": r.id, "conversation_id": r.conversation_id, "requested_at": r.requested_at.isoformat(),
-                 "answer_by": r.answer_by.isoformat()}
-                for r in await ConversationStore(session).open_human_requests()]
+    async with rt.sessionmaker() as session:
+        return await conversations.open_human_requests(session)
 
 
 @router.get("/pushes")
-async def list_pushes(status: str | None = None, actor: Actor = Depends(current_actor),
-                      services: Runtime = Depends(services)) -> list[dict]:
-    if actor.role not in (Role.STAFF, Role.ADMIN):
-        raise HTTPException(403, "只有工作人员可以查看推送记录")
-    async with services.sessionmaker() as session:
-        return [{"id": p.id, "kind": p.kind, "recipient_type": p.recipient_type, "recipient": p.recipient,
-                 "channel": p.channel, "status": p.status, "attempts": p.attempts, "error": p.last_error,
-                 "created_at": p.created_at.isoformat(), "sent_at": p.sent_at.isoformat() if p.sent_at else None}
-                for p in await PushStore(session).listing(status=status)]
+async def list_pushes(status: str | None = None, actor: Actor = Depends(staff_actor),
+                      rt: Runtime = Depends(runtime)) -> list[dict]:
+    async with rt.sessionmaker() as session:
+        return await pushes.listing(session, status=status)

@@ -11,12 +11,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from bot.cli.reception import load_bookings, load_sessions, run_operation
-from bot.http.cases import current_actor, services
+from bot.http.deps import current_actor
+from bot.http.deps import runtime as services
 from bot.runtime import Runtime
+from casework.actors import Actor
 from casework.bookings import Refused
 from casework.cases import Role
 from casework.deadlines import LOCAL
-from services.records import Actor
 
 router = APIRouter(prefix="/api/reception", tags=["reception"])
 FORBIDDEN = frozenset({"forbidden_role", "not_on_duty"})

@@ -11,12 +11,13 @@ from typing import Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
 
-from bot.http.cases import current_actor, services
+from bot.http.deps import current_actor
+from bot.http.deps import runtime as services
 from bot.runtime import Runtime
+from casework.actors import Actor
 from casework.cases import Role
 from casework.lists import ListKind
 from casework.metrics import Grouping, Month
-from services.records import Actor
 from services.reports import (
     XLSX_MEDIA_TYPE,
     figures_json,

@@ -14,15 +14,18 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from bot.channels.wechat.protocol import Delivery, NotConfigured, Protocol, Refused, TooLarge
-from bot.runtime import Runtime
-from bot.worker.jobs import send_reply
 from handlers.turn import Inbound, Reply
+from services.pushes import send_reply
 from storage.models import utcnow
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 log = logging.getLogger("liaison.wechat")
 # WeChat's messages are a few KB even encrypted; anything much larger is not from WeChat.
