@@ -13,6 +13,7 @@ from casework.workdays import WorkingCalendar
 from handlers.dispatch import Dispatcher
 from nlu import entities
 from nlu.client import RasaParser, Understanding
+from services.conversations import Inbox
 from services.pushes import PushSender
 from settings import Deployment, Settings, load_deployment
 from storage import redis as redis_connection
@@ -45,7 +46,7 @@ class Runtime:
         redis = redis_connection.connect(settings.redis_url, settings.var_dir)
         keys = Keys(settings.redis_prefix)
         rasa = RasaParser(settings.rasa_url, settings.rasa_timeout)
-        dispatcher = Dispatcher(sessionmaker, redis, keys, Understanding(rasa), deployment, calendar)
+        dispatcher = Dispatcher(Inbox(sessionmaker, redis, keys, deployment), Understanding(rasa), deployment, calendar)
         senders = make_senders(settings, sessionmaker)
         services = cls(settings, deployment, calendar, engine, sessionmaker, redis, keys, rasa, dispatcher, senders)
         await services.mirror_directory()

@@ -12,47 +12,18 @@ Anyone else saying these words is not a deputy: the citizen's flows answer them 
 from __future__ import annotations
 
 import re
-import secrets
-
-from redis.asyncio import Redis
 
 from casework.cases import find_case_numbers
 from casework.lifecycle import IllegalTransition
 from handlers.turn import Turn
 from services import deputies
-from storage.keys import Keys
-from storage.models import Deputy, User
-from storage.repositories import DirectoryStore, UserStore
+from services.conversations import BindCodes
 from texts import citizen as texts
 
 BIND = re.compile(r"^\s*绑定\s*[:：]?\s*([A-Za-z0-9]{4,16})\s*$")
 FOLLOW = re.compile(r"^\s*(?:我来跟进|我跟进)")
 CONTACTED = re.compile(r"^\s*已联系")
 ON_SPOT = re.compile(r"^\s*当场答复")
-# No 0/O, 1/I/L: codes are read off a screen and typed on a phone.
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-CODE_LENGTH = 8
-BIND_CODE_TTL_SECONDS = 24 * 3600
-
-
-class BindCodes:
-    """One-time codes that bind a chat to a deputy, kept in Redis until used or expired."""
-
-    def __init__(self, redis: Redis, keys: Keys) -> None:
-        self.redis = redis
-        self.keys = keys
-
-    async def issue(self, deputy_code: str, ttl: int = BIND_CODE_TTL_SECONDS) -> str:
-        while True:
-            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-            if await self.redis.set(self.keys.deputy_bind_code(code), deputy_code, nx=True, ex=ttl):
-                return code
-
-    async def redeem(self, code: str) -> str | None:
-        """The deputy the code was issued for, once; None for an unknown, used or expired code."""
-        return await self.redis.getdel(self.keys.deputy_bind_code(code.upper()))
-
-
 async def handle(turn: Turn, codes: BindCodes) -> bool:
     """Answer a deputy's command; False when the message is not one (the usual flows take it)."""
     text = turn.text
@@ -95,14 +66,11 @@ async def _bind(turn: Turn, codes: BindCodes, code: str) -> None:
     except deputies.DeputyRefused as exc:
         turn.say(exc.message)
         return
-    await turn.session.commit()
-    names = await DirectoryStore(turn.session).names(Deputy)
-    turn.say(texts.DEPUTY_BOUND.format(name=names.get(user.deputy_id or 0, deputy_code)))
+    turn.say(texts.DEPUTY_BOUND.format(name=await deputies.deputy_name(turn.session, user.deputy_id, deputy_code)))
 
 
-async def _deputy(turn: Turn) -> User | None:
-    users = await UserStore(turn.session).by_address(turn.inbound.channel, turn.inbound.user_id)
-    return next((u for u in users if u.role == "deputy" and u.deputy_id is not None), None)
+async def _deputy(turn: Turn) -> deputies.User | None:
+    return await deputies.deputy_user(turn.session, turn.inbound.channel, turn.inbound.user_id)
 
 
 def _rest(text: str, prefix: str) -> str:

@@ -12,11 +12,9 @@ The menu keys are the ones `config.yml` may give its menu items (settings.deploy
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
 from handlers import booking, progress, report, smalltalk
 from handlers.turn import Turn
-from storage.keys import Keys
+from services.conversations import Subscriptions
 from texts import citizen as texts
 
 MENU_FLOWS = {
@@ -30,20 +28,6 @@ SILENT = frozenset({"unsubscribe", "view", "view_miniprogram", "location", "temp
                     "masssendjobfinish", "subscribe_msg_popup_event", "subscribe_msg_change_event",
                     "subscribe_msg_sent_event"})
 DEPUTY_SCENE = "deputy:"
-
-
-class Subscriptions:
-    """Who unfollowed the account (a flag in Redis): pushes to them stop until they follow again."""
-
-    def __init__(self, redis: Redis, keys: Keys) -> None:
-        self.redis = redis
-        self.keys = keys
-
-    async def unfollowed(self, channel: str, user_id: str) -> None:
-        await self.redis.set(self.keys.unsubscribed(channel, user_id), "1")
-
-    async def followed(self, channel: str, user_id: str) -> None:
-        await self.redis.delete(self.keys.unsubscribed(channel, user_id))
 
 
 async def handle(turn: Turn, subscriptions: Subscriptions) -> str:

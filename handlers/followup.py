@@ -9,12 +9,10 @@ from __future__ import annotations
 import re
 
 from casework.actors import Actor
-from casework.cases import CaseState, Role, find_case_numbers
-from casework.lifecycle import FINAL_STATES, Action, Command, IllegalTransition
+from casework.cases import Role, find_case_numbers
+from casework.lifecycle import Action, Command, IllegalTransition
 from handlers.turn import Turn
-from services.cases import perform
-from storage.models import Case
-from storage.repositories import CaseStore
+from services import cases
 from texts import citizen as texts
 
 ADD_INFO = re.compile(r"^补充")
@@ -22,12 +20,8 @@ WITHDRAW = re.compile(r"^(撤回|撤销|取消案件|不用处理了|问题已�
 CONFIRM_WITHDRAW = re.compile(r"^(确认撤回|确认|确定|是的?|对|好的?)[。！!\s]*$")
 
 
-async def _open_case(turn: Turn) -> Case | None:
-    cases = await CaseStore(turn.session).for_citizen(turn.party.citizen_id, limit=20)
-    named = find_case_numbers(turn.text, turn.deployment.case_prefix)
-    if named:
-        cases = [c for c in cases if c.number in named]
-    return next((c for c in cases if CaseState(c.state) not in FINAL_STATES), None)
+async def _open_case(turn: Turn) -> cases.Case | None:
+    return await cases.open_case_of(turn.session, turn.party, find_case_numbers(turn.text, turn.deployment.case_prefix))
 
 
 def _actor(turn: Turn) -> Actor:
@@ -46,8 +40,8 @@ async def add_info(turn: Turn) -> None:
         return
     actor = _actor(turn)
     try:
-        await perform(turn.session, turn.deployment, turn.calendar, case.number, actor,
-                      Command(Action.ADD_INFO, Role.CITIZEN, actor.name, reason=text), turn.now)
+        await cases.apply(turn.session, turn.deployment, turn.calendar, case.number, actor,
+                          Command(Action.ADD_INFO, Role.CITIZEN, actor.name, reason=text), turn.now)
     except IllegalTransition as exc:
         turn.say(exc.message)
         return
@@ -73,8 +67,8 @@ async def confirm_withdraw(turn: Turn) -> None:
         return
     actor = _actor(turn)
     try:
-        await perform(turn.session, turn.deployment, turn.calendar, number, actor,
-                      Command(Action.WITHDRAW, Role.CITIZEN, actor.name, reason=reason), turn.now)
+        await cases.apply(turn.session, turn.deployment, turn.calendar, number, actor,
+                          Command(Action.WITHDRAW, Role.CITIZEN, actor.name, reason=reason), turn.now)
     except IllegalTransition as exc:
         turn.say(exc.message)
         return

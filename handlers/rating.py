@@ -11,10 +11,9 @@ import re
 from casework.actors import Actor
 from casework.cases import CaseState, Role, find_case_numbers
 from casework.deadlines import LOCAL
-from casework.lifecycle import AWAITING_RATING, Action, Command, IllegalTransition
+from casework.lifecycle import Action, Command, IllegalTransition
 from handlers.turn import Turn
-from services.cases import case_facts, perform
-from storage.repositories import CaseStore
+from services import cases
 from texts import citizen as texts
 
 # Longest first, so that 不满意 is not read as 满意 and 基本满意 not as 满意.
@@ -46,22 +45,16 @@ async def rate(turn: Turn) -> None:
     if rating is None:
         turn.say(texts.ASK_RATING, "满意", "基本满意", "不满意")
         return
-    cases = await CaseStore(turn.session).for_citizen(turn.party.citizen_id, limit=20)
-    named = find_case_numbers(turn.text, turn.deployment.case_prefix)
-    if named:
-        cases = [c for c in cases if c.number in named]
-    awaiting = [c for c in cases if CaseState(c.state) in AWAITING_RATING]
-    if not awaiting:
-        store = CaseStore(turn.session)
-        rated = [c for c in cases if (await case_facts(store, c)).rated_current_reply]
-        turn.say(texts.ALREADY_RATED.format(number=rated[0].number) if rated else texts.NOTHING_TO_RATE)
+    case, rated = await cases.rating_target(turn.session, turn.party,
+                                            find_case_numbers(turn.text, turn.deployment.case_prefix))
+    if case is None:
+        turn.say(texts.ALREADY_RATED.format(number=rated.number) if rated else texts.NOTHING_TO_RATE)
         return
-    case = awaiting[0]
     actor = Actor(f"{turn.party.channel}:{turn.party.user_id}", Role.CITIZEN, citizen_id=turn.party.citizen_id)
     try:
-        case, transition = await perform(turn.session, turn.deployment, turn.calendar, case.number, actor,
-                                         Command(Action.RATE, Role.CITIZEN, actor.name, reason=comment, rating=rating),
-                                         turn.now)
+        case, transition = await cases.apply(turn.session, turn.deployment, turn.calendar, case.number, actor,
+                                             Command(Action.RATE, Role.CITIZEN, actor.name, reason=comment,
+                                                     rating=rating), turn.now)
     except IllegalTransition as exc:
         turn.say(exc.message)
         return

@@ -19,8 +19,7 @@ from casework.lists import summary as masked_summary
 from casework.routing import route
 from casework.similarity import Sketch
 from handlers.turn import Turn
-from services.cases import register_report, similar_open_cases
-from storage.repositories import CaseStore
+from services import cases
 from texts import citizen as texts
 
 CANCEL = re.compile(r"^(取消|算了|不报了|不反映了|不用了|放弃|退出|不提交)")
@@ -212,8 +211,8 @@ async def _summary(turn: Turn) -> None:
         description = description[: texts.SUMMARY_MAX_DESCRIPTION] + f"……（共{len(draft['description'])}字）"
     summary = texts.SUMMARY.format(description=description, place=draft["place"], topic=draft["topic"],
                                    department=department.name, contact=contact, attachments=attachments)
-    similar = await similar_open_cases(CaseStore(turn.session),
-                                       Sketch("", draft["topic"], draft["place"], draft["description"]))
+    similar = await cases.similar_to_draft(turn.session, Sketch("", draft["topic"], draft["place"],
+                                                                draft["description"]))
     if similar:
         existing = similar[0][0]
         draft["similar"] = existing.number
@@ -241,7 +240,7 @@ async def _register(turn: Turn) -> None:
         deputy_code=turn.state.deputy_code,
         attachments=tuple(draft["photos"] + draft["locations"]),
     )
-    case, registration = await register_report(turn.session, turn.deployment, turn.calendar, turn.party, report,
+    case, registration = await cases.register_report(turn.session, turn.deployment, turn.calendar, turn.party, report,
                                                turn.now)
     department = route(report.topic, turn.deployment)
     due = registration.deadlines.reply_due_at
@@ -253,14 +252,11 @@ async def _register(turn: Turn) -> None:
 async def _follow(turn: Turn) -> None:
     """The citizen follows the existing case of the same problem instead of opening another."""
     number = turn.state.draft["similar"]
-    cases = CaseStore(turn.session)
-    case = await cases.by_number(number)
+    case = await cases.follow(turn.session, turn.party, number)
     turn.state.reset_flow()
     if case is None:
         turn.say(texts.ABANDONED)
         return
-    await cases.follow(case.id, turn.party)
-    await turn.session.commit()
     turn.say(texts.FOLLOWING.format(number=number))
 
 

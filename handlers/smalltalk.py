@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from casework.deadlines import LOCAL
-from casework.handoff import human_answer_by
-from casework.notices import person_requested
 from handlers.turn import Turn
-from services.pushes import queue_direct
-from storage.repositories import ConversationStore, PushStore, RecipientStore
+from services import conversations
 from texts import citizen as texts
 
 
@@ -56,11 +53,7 @@ async def deputies(turn: Turn) -> None:
 
 async def request_human(turn: Turn) -> None:
     """Recorded for staff; the citizen is told by when a person will answer."""
-    answer_by = human_answer_by(turn.now, turn.calendar)
-    conversations = ConversationStore(turn.session)
-    request = await conversations.request_human(turn.party, turn.message_id, answer_by)
-    recent = [m.text for m in await conversations.messages(turn.party.conversation_id, limit=6) if m.direction == "in"]
-    notice = person_requested(request.id, f"{turn.party.channel}:{turn.party.user_id}", answer_by, recent[-3:])
-    await queue_direct(PushStore(turn.session), RecipientStore(turn.session), [notice], turn.now)
+    answer_by = await conversations.request_human(turn.session, turn.calendar, turn.party, turn.message_id,
+                                                  turn.now)
     local = answer_by.astimezone(LOCAL)
     turn.say(texts.HUMAN.format(answer_by=f"{local.month}月{local.day}日 {local:%H:%M}"))

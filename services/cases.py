@@ -20,6 +20,7 @@ from casework.actors import Actor
 from casework.cases import CaseState, Registration, Report, Role, format_case_number, local_day, register
 from casework.deadlines import CaseDeadlines, case_deadlines
 from casework.lifecycle import (
+    AWAITING_RATING,
     FINAL_STATES,
     OPEN_STATES,
     Action,
@@ -39,8 +40,6 @@ from services.pushes import case_view, queue
 from settings import TOPICS, Deployment
 from storage.models import Case, CaseEvent, Department, Deputy, Station
 from storage.repositories import CaseStore, DirectoryStore, Party, PushStore, RecipientStore
-
-__all__ = ["Actor", "CaseChanged", "CaseNotFound", "perform", "register_report"]
 
 
 async def register_case(
@@ -99,6 +98,11 @@ async def similar_open_cases(cases: CaseStore, sketch: Sketch) -> list[tuple[Cas
     by_number = {c.number: c for c in candidates}
     found = similar_cases(sketch, [Sketch(c.number, c.topic, c.place, c.description) for c in candidates])
     return [(by_number[s.number], score) for s, score in found]
+
+
+async def similar_to_draft(session: AsyncSession, sketch: Sketch) -> list[tuple[Case, float]]:
+    """Open cases of the same problem as a report being written, most similar first."""
+    return await similar_open_cases(CaseStore(session), sketch)
 
 
 async def link_similar(cases: CaseStore, case: Case) -> list[Case]:
@@ -223,7 +227,8 @@ async def act(
 
 async def register_report(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, party: Party,
                           report: Report, now: dt.datetime) -> tuple[Case, Registration]:
-    """Register a confirmed report, link it to open cases of the same problem and tell the staff; commit."""
+    """Register a confirmed report, link it to open cases of the same problem and tell the staff.
+    Within the caller's unit of work (a conversation turn): the caller commits."""
     cases, directory = CaseStore(session), DirectoryStore(session)
     case, registration = await register_case(cases, directory, deployment, calendar, party, report, now)
     similar = await link_similar(cases, case)
@@ -231,8 +236,36 @@ async def register_report(session: AsyncSession, deployment: Deployment, calenda
         department = (await directory.names(Department)).get(case.department_id or 0, "")
         await queue(PushStore(session), RecipientStore(session), case,
                     [similar_found(case_view(case, department), [c.number for c in similar])], now)
-    await session.commit()
     return case, registration
+
+
+async def apply(
+    session: AsyncSession,
+    deployment: Deployment,
+    calendar: WorkingCalendar,
+    number: str,
+    actor: Actor,
+    command: Command,
+    now: dt.datetime,
+    *,
+    topic: str | None = None,
+    department_code: str | None = None,
+) -> tuple[Case, Transition]:
+    """Carry out `command` with its pushes within the caller's unit of work (a conversation turn, a job);
+    the caller commits. A refusal (IllegalTransition) is raised before anything is written."""
+    cases, directory = CaseStore(session), DirectoryStore(session)
+    case, transition, event = await act(cases, directory, deployment, number, actor, command, now, calendar,
+                                        topic=topic, department_code=department_code)
+    answer = ""
+    if transition.action is Action.APPROVE_REPLY:
+        answer = next(r.text for r in reversed(await cases.replies(case.id)) if r.status == "approved")
+    elif transition.action is Action.ANSWER_ON_SPOT:
+        answer = command.answer or ""
+    departments = await directory.names(Department)
+    view = case_view(case, departments.get(case.department_id or 0, ""))
+    await queue(PushStore(session), RecipientStore(session), case, after_transition(view, transition, event.id, answer),
+                now)
+    return case, transition
 
 
 async def perform(
@@ -247,26 +280,42 @@ async def perform(
     topic: str | None = None,
     department_code: str | None = None,
 ) -> tuple[Case, Transition]:
-    """Carry out `command` and commit it with its pushes; on IllegalTransition nothing is kept."""
-    cases, directory = CaseStore(session), DirectoryStore(session)
-    try:
-        case, transition, event = await act(cases, directory, deployment, number, actor, command, now, calendar,
-                                            topic=topic, department_code=department_code)
-        answer = ""
-        if transition.action is Action.APPROVE_REPLY:
-            answer = next(r.text for r in reversed(await cases.replies(case.id)) if r.status == "approved")
-        elif transition.action is Action.ANSWER_ON_SPOT:
-            answer = command.answer or ""
-        departments = await directory.names(Department)
-        view = case_view(case, departments.get(case.department_id or 0, ""))
-        await queue(PushStore(session), RecipientStore(session), case,
-                    after_transition(view, transition, event.id, answer), now)
-        await session.commit()
-    except IllegalTransition:
-        await session.rollback()
-        raise
+    """One action on a case as its own unit of work (an API request, a CLI command): `apply`, then commit."""
+    case, transition = await apply(session, deployment, calendar, number, actor, command, now, topic=topic,
+                                   department_code=department_code)
+    await session.commit()
     return case, transition
 
+
+async def open_case_of(session: AsyncSession, party: Party, named: list[str]) -> Case | None:
+    """The citizen's latest open case, or the open one among those they named."""
+    cases = await CaseStore(session).for_citizen(party.citizen_id, limit=20)
+    if named:
+        cases = [c for c in cases if c.number in named]
+    return next((c for c in cases if CaseState(c.state) not in FINAL_STATES), None)
+
+
+async def rating_target(session: AsyncSession, party: Party, named: list[str]) -> tuple[Case | None, Case | None]:
+    """(the citizen's latest case awaiting a rating, else None; a case whose answer they already rated)."""
+    store = CaseStore(session)
+    cases = await store.for_citizen(party.citizen_id, limit=20)
+    if named:
+        cases = [c for c in cases if c.number in named]
+    awaiting = [c for c in cases if CaseState(c.state) in AWAITING_RATING]
+    if awaiting:
+        return awaiting[0], None
+    rated = [c for c in cases if (await case_facts(store, c)).rated_current_reply]
+    return None, rated[0] if rated else None
+
+
+async def follow(session: AsyncSession, party: Party, number: str) -> Case | None:
+    """The citizen follows an existing case of their problem instead of opening another; None when it is gone.
+    Within the caller's unit of work."""
+    cases = CaseStore(session)
+    case = await cases.by_number(number)
+    if case is not None:
+        await cases.follow(case.id, party)
+    return case
 
 def case_json(case: Case, departments: dict[int, str], events: bool = True) -> dict[str, Any]:
     """What staff see of a case, as plain data (the API's JSON and the CLI's --json)."""

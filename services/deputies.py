@@ -3,7 +3,9 @@ contacted the citizen, answer on the spot.
 
 Taking up a case sets the case's deputy (who then receives its pushes and is credited for it); a
 contact is a note on the case, an event that changes no state; an answer on the spot is the
-lifecycle's ANSWER_ON_SPOT, carried out by `services.cases.perform` like any other action.
+lifecycle's ANSWER_ON_SPOT, applied by `services.cases.apply` like any other action.
+
+Each runs within the caller's unit of work (the deputy's conversation turn), which commits.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from casework.actors import Actor
 from casework.cases import CaseState, Role
 from casework.lifecycle import OPEN_STATES, Action, Command
 from casework.workdays import WorkingCalendar
-from services.cases import CaseChanged, perform
+from services.cases import CaseChanged, apply
 from settings import Deployment
 from storage.models import Case, Deputy, User
 from storage.repositories import CaseStore, DirectoryStore, UserStore
@@ -69,7 +71,6 @@ async def take_up(session: AsyncSession, user: User, number: str | None, now: dt
         raise CaseChanged(case.number)
     await cases.add_event(case, action=FOLLOW_ACTION, actor=user.name, actor_role=Role.DEPUTY.value,
                           from_state=case.state, to_state=case.state, reason="代表跟进此案件", at=now)
-    await session.commit()
     return case, True
 
 
@@ -81,7 +82,6 @@ async def note_contact(session: AsyncSession, user: User, number: str | None, no
     reason = f"代表已联系群众：{note}" if note else "代表已联系群众"
     await cases.add_event(case, action=CONTACT_ACTION, actor=user.name, actor_role=Role.DEPUTY.value,
                           from_state=case.state, to_state=case.state, reason=reason, at=now)
-    await session.commit()
     return case
 
 
@@ -91,9 +91,19 @@ async def answer_on_spot(session: AsyncSession, deployment: Deployment, calendar
     Raises IllegalTransition when the case's state does not allow it."""
     case = await _followed(CaseStore(session), user, number)
     actor = Actor(user.name, Role.DEPUTY, deputy_id=user.deputy_id)
-    case, _ = await perform(session, deployment, calendar, case.number, actor,
-                            Command(Action.ANSWER_ON_SPOT, Role.DEPUTY, user.name, answer=answer), now)
+    case, _ = await apply(session, deployment, calendar, case.number, actor,
+                          Command(Action.ANSWER_ON_SPOT, Role.DEPUTY, user.name, answer=answer), now)
     return case
+
+
+async def deputy_user(session: AsyncSession, channel: str, address: str) -> User | None:
+    """The deputy's user whose pushes go to this chat, if the chat is a deputy's."""
+    users = await UserStore(session).by_address(channel, address)
+    return next((u for u in users if u.role == Role.DEPUTY.value and u.deputy_id is not None), None)
+
+
+async def deputy_name(session: AsyncSession, deputy_id: int | None, default: str) -> str:
+    return (await DirectoryStore(session).names(Deputy)).get(deputy_id or 0, default)
 
 
 async def _followed(cases: CaseStore, user: User, number: str | None) -> Case:

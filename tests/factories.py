@@ -7,9 +7,9 @@ from typing import Any
 from bot.runtime import mirror_directory
 from casework.workdays import WorkingCalendar
 from handlers.dispatch import Dispatcher
-from handlers.turn import Inbound
 from nlu.client import IntentParser, NluUnavailable, Understanding
 from nlu.topics import TopicClassifier
+from services.conversations import Inbound, Inbox
 from settings import Settings, load_deployment
 from storage import redis as redis_connection
 from storage.db import make_engine, make_sessionmaker
@@ -39,7 +39,7 @@ async def build_dispatcher(settings: Settings, parser: IntentParser) -> tuple[Di
     redis = redis_connection.connect(settings.redis_url, settings.var_dir)
     sessionmaker = make_sessionmaker(engine)
     await mirror_directory(sessionmaker, deployment)
-    dispatcher = Dispatcher(sessionmaker, redis, Keys(settings.redis_prefix),
+    dispatcher = Dispatcher(Inbox(sessionmaker, redis, Keys(settings.redis_prefix), deployment),
                             Understanding(parser, TopicClassifier.from_project()), deployment,
                             WorkingCalendar(deployment.calendar.holidays, deployment.calendar.workdays))
 

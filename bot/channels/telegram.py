@@ -15,7 +15,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.request import HTTPXRequest
 
-from handlers.turn import Inbound
+from services.conversations import Inbound
 from services.pushes import PushSender, SendError, send_reply
 from storage.models import Push
 

@@ -7,7 +7,7 @@ import getpass
 import sys
 
 from bot.runtime import Runtime
-from handlers.turn import Inbound
+from services.conversations import Inbound
 from settings import Settings
 
 HELP = "（输入文字和机器人对话；/photo 文件名 发照片；/location 纬度,经度 地名 发位置；/quit 退出）"

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field, model_validator
 
 from bot.runtime import Runtime
-from handlers.turn import Inbound
+from services.conversations import Inbound
 
 router = APIRouter(prefix="/api", tags=["messages"])
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}

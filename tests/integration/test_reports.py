@@ -7,8 +7,10 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import uuid
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -19,27 +21,29 @@ from casework.metrics import Month
 from storage.db import upgrade
 from storage.models import Case, Citizen, Department, Deputy
 from storage.repositories import DirectoryStore, UserStore
-from tests.conftest import fresh_postgres
+from tests.conftest import drop_postgres, fresh_postgres
 from tests.integration import test_loop
 from tests.integration.test_cli import _run
 from tests.integration.test_conversations import Citizen as ChatCitizen
 from tests.integration.test_loop import burst, do
 
 pytestmark = pytest.mark.integration
-REPORTS_DB = "liaison_reports_test"
+REPORTS_DB = f"liaison_reports_test_{os.getpid()}"
 PHONE = "13812348000"
 # The app with a recording Telegram API and staff and department users (see test_loop).
 station, telegram = test_loop.station, test_loop.telegram
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty case store for each test (overriding the shared one), so the figures count this test's cases."""
     if request.param == "postgres":
-        return fresh_postgres(REPORTS_DB)
+        yield fresh_postgres(REPORTS_DB)
+        drop_postgres(REPORTS_DB)
+        return
     url = f"sqlite:///{tmp_path / 'reports.db'}"
     upgrade(url)
-    return url
+    yield url
 
 
 async def report(citizen: ChatCitizen, description: str, place: str, phone: str | None = None) -> str:

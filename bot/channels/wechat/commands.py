@@ -8,8 +8,8 @@ from typing import Any
 import qrcode
 
 from bot.channels.wechat.api import WeChatApi, WeChatError
-from handlers.deputies import BindCodes
 from handlers.events import DEPUTY_SCENE
+from services.conversations import issue_bind_code as new_bind_code
 from settings import Settings, load_deployment
 from settings.deployment import WeChatMenuItem
 from storage import redis as redis_connection
@@ -70,6 +70,6 @@ async def issue_bind_code(settings: Settings, deputy_code: str) -> str:
         raise ValueError(f"config.yml 中没有代码为 {deputy_code} 的代表")
     redis = redis_connection.connect(settings.redis_url, settings.var_dir)
     try:
-        return await BindCodes(redis, Keys(settings.redis_prefix)).issue(deputy_code)
+        return await new_bind_code(redis, Keys(settings.redis_prefix), deputy_code)
     finally:
         await redis.aclose()

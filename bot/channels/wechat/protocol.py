@@ -28,7 +28,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
-from handlers.turn import Inbound
+from services.conversations import Inbound
 
 CHANNEL = "wechat"
 # What is kept of fields that end up in columns of bounded size.

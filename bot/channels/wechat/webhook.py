@@ -20,7 +20,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from bot.channels.wechat.protocol import Delivery, NotConfigured, Protocol, Refused, TooLarge
-from handlers.turn import Inbound, Reply
+from services.conversations import Inbound, Reply
 from services.pushes import send_reply
 from storage.models import utcnow
 
