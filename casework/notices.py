@@ -20,9 +20,10 @@ from casework.lifecycle import (
     Transition,
 )
 from casework.workdays import WorkingCalendar
+from texts import citizen, deputy, staff
 
 CITIZEN, DEPARTMENT, STAFF, DEPUTY = "citizen", "department", "staff", "deputy"
-RATING_BUTTONS = ("满意", "基本满意", "不满意")
+RATING_BUTTONS = citizen.RATING_BUTTONS
 # Reminders come this long before a deadline; the rating reminder this long after the reply.
 TRANSFER_REMINDER_BEFORE = dt.timedelta(hours=4)
 RATING_REMINDER_AFTER = dt.timedelta(days=3)
@@ -74,11 +75,12 @@ def after_transition(case: CaseView, transition: Transition, event_id: int, repl
     notices: list[Notice] = []
     action, effects = transition.action, transition.effects
     if RATING_REQUESTED in effects:
-        head = "代表当场答复了您反映的问题" if action is Action.ANSWER_ON_SPOT else "您反映的问题有了答复"
+        head = citizen.NOTICE_ON_SPOT_HEAD if action is Action.ANSWER_ON_SPOT else citizen.NOTICE_REPLY_HEAD
         notices.append(Notice("reply_ready", CITIZEN,
-                              f"{head}（编号 {case.number}）：\n{reply_text}\n\n您对这次答复满意吗？请回复“满意”“基本满意”"
-                              f"或“不满意”，也可以在后面写上您的意见。", f"{key}:citizen", RATING_BUTTONS,
-                              follower_text=f"您关注的案件 {case.number} 有了答复：\n{reply_text}"))
+                              citizen.NOTICE_REPLY_READY.format(head=head, number=case.number, reply=reply_text),
+                              f"{key}:citizen", RATING_BUTTONS,
+                              follower_text=citizen.NOTICE_REPLY_TO_FOLLOWER.format(number=case.number,
+                                                                                    reply=reply_text)))
     elif transition.from_state != transition.to_state and action not in (Action.RATE, Action.WITHDRAW):
         notices.append(Notice("case_status", CITIZEN, _status_text(case, transition), f"{key}:citizen"))
     if NOTIFY_DEPARTMENT in effects:
@@ -87,9 +89,11 @@ def after_transition(case: CaseView, transition: Transition, event_id: int, repl
         notices.append(Notice("case_status", STAFF, _staff_text(case, transition), f"{key}:staff"))
     if case.has_deputy and transition.from_state != transition.to_state:
         notices.append(Notice("case_status", DEPUTY,
-                              f"您跟进的案件 {case.number}（{_brief(case.description, 30)}）："
-                              f"{STATE_LABELS[transition.from_state]} → {STATE_LABELS[transition.to_state]}。"
-                              f"{transition.reason}", f"{key}:deputy"))
+                              deputy.NOTICE_FOLLOWED_CASE.format(number=case.number,
+                                                                 description=_brief(case.description, 30),
+                                                                 from_state=STATE_LABELS[transition.from_state],
+                                                                 to_state=STATE_LABELS[transition.to_state],
+                                                                 reason=transition.reason), f"{key}:deputy"))
     return notices
 
 
@@ -98,50 +102,52 @@ def person_requested(request_id: int, who: str, answer_by: dt.datetime, recent: 
     said = "\n".join(f"· {_brief(text, 80)}" for text in recent if text.strip())
     local = answer_by.astimezone(LOCAL)
     return Notice("human_request", STAFF,
-                  f"【转人工】{who} 请求工作人员回复，已承诺 {local.month}月{local.day}日 {local:%H:%M} 前答复。"
-                  f"\n最近留言：\n{said}", f"human:{request_id}")
+                  staff.NOTICE_PERSON_REQUESTED.format(who=who, said=said,
+                                                       answer_by=f"{local.month}月{local.day}日 {local:%H:%M}"),
+                  f"human:{request_id}")
 
 
 def similar_found(case: CaseView, similar: list[str]) -> Notice:
     """Tell the staff that a new case looks like open ones, so a recurring problem is seen as one."""
     return Notice("common_problem", STAFF,
-                  f"【共性问题】新案件 {case.number}（{case.topic}，{case.place}）与在办案件 {'、'.join(similar)} 相似，"
-                  f"请一并研究。", f"case:{case.id}:similar")
+                  staff.NOTICE_SIMILAR.format(number=case.number, topic=case.topic, place=case.place,
+                                              similar="、".join(similar)), f"case:{case.id}:similar")
 
 
 def _status_text(case: CaseView, transition: Transition) -> str:
-    to = transition.to_state
+    to, number = transition.to_state, case.number
     if to is CaseState.TRANSFERRED:
-        return f"您反映的问题（编号 {case.number}）已转交{case.department}办理，预计 {_day(case.reply_due_at)} 前答复您。"
+        return citizen.NOTICE_TRANSFERRED.format(number=number, department=case.department,
+                                                 reply_due=_day(case.reply_due_at))
     if to is CaseState.IN_PROGRESS:
-        return f"{case.department}已开始办理您反映的问题（编号 {case.number}）。"
+        return citizen.NOTICE_IN_PROGRESS.format(number=number, department=case.department)
     if to is CaseState.ESCALATED:
-        return f"您反映的问题（编号 {case.number}）已提请人大常委会跟进督办，我们会继续告诉您进展。"
+        return citizen.NOTICE_ESCALATED.format(number=number)
     why = _why(transition.reason)
     if to is CaseState.REJECTED:
-        return f"很抱歉，您反映的问题（编号 {case.number}）不予受理，原因：{why}。如有疑问请回复“人工”。"
+        return citizen.NOTICE_REJECTED.format(number=number, why=why)
     if transition.action is Action.CLOSE_UNRATED:
-        return f"您反映的问题（编号 {case.number}）已答复，7天内没有收到您的评价，案件已办结。感谢您的参与！"
+        return citizen.NOTICE_CLOSED_UNRATED.format(number=number)
     if transition.action is Action.MERGE:
-        return (f"您反映的问题（编号 {case.number}）与案件 {transition.merged_into} 是同一问题，已并入该案件一并办理，"
-                f"进展会继续通知您。")
+        return citizen.NOTICE_MERGED.format(number=number, merged_into=transition.merged_into)
     if to is CaseState.CLOSED:
-        return f"您反映的问题（编号 {case.number}）已办结{'：' + why if why else ''}。感谢您的参与！"
-    return f"您反映的问题（编号 {case.number}）状态更新为“{STATE_LABELS[to]}”。"
+        return citizen.NOTICE_CLOSED.format(number=number, why="：" + why if why else "")
+    return citizen.NOTICE_STATE.format(number=number, state=STATE_LABELS[to])
 
 
 def _department_text(case: CaseView, transition: Transition) -> str:
+    number, reason = case.number, transition.reason
     if transition.action is Action.TRANSFER:
-        return (f"【转办】案件 {case.number}（{case.topic}）请贵单位办理，{_day(case.reply_due_at)} 前答复。\n"
-                f"问题：{_brief(case.description, 200)}\n地点：{case.place}\n{transition.reason}")
+        return staff.NOTICE_TRANSFER.format(number=number, topic=case.topic, reply_due=_day(case.reply_due_at),
+                                            description=_brief(case.description, 200), place=case.place,
+                                            reason=reason)
     if transition.to_state is CaseState.REHANDLING:
-        return (f"【重新办理】群众对案件 {case.number} 的答复不满意，请重新办理，{_day(case.reply_due_at)} 前再次答复。"
-                f"\n{transition.reason}")
+        return staff.NOTICE_REHANDLING.format(number=number, reply_due=_day(case.reply_due_at), reason=reason)
     if transition.action is Action.ADD_INFO:
-        return f"【补充】案件 {case.number} 的群众补充了情况：{transition.reason}"
+        return staff.NOTICE_ADDED_INFO.format(number=number, reason=reason)
     if transition.action is Action.SEND_BACK_REPLY:
-        return f"【退回】案件 {case.number} 的答复被退回修改。{transition.reason}"
-    return f"案件 {case.number}：{transition.reason}"
+        return staff.NOTICE_SENT_BACK.format(number=number, reason=reason)
+    return staff.NOTICE_CASE.format(number=number, reason=reason)
 
 
 def _why(reason: str) -> str:
@@ -152,8 +158,8 @@ def _why(reason: str) -> str:
 
 def _staff_text(case: CaseView, transition: Transition) -> str:
     if transition.to_state is CaseState.ESCALATED:
-        return f"【升级】案件 {case.number} 已升级，请安排约见、评议或询问。{transition.reason}"
-    return f"案件 {case.number}：{transition.reason}"
+        return staff.NOTICE_ESCALATED.format(number=case.number, reason=transition.reason)
+    return staff.NOTICE_CASE.format(number=case.number, reason=transition.reason)
 
 
 def due(case: CaseView, now: dt.datetime, calendar: WorkingCalendar, *, rated: bool, rating_days: int) -> list[Notice]:
@@ -163,33 +169,34 @@ def due(case: CaseView, now: dt.datetime, calendar: WorkingCalendar, *, rated: b
     state = case.state
     if state is CaseState.RECEIVED:
         if now >= case.transfer_due_at:
-            notices.append(Notice("deadline_alert", STAFF, f"【超时】案件 {case.number} 受理已超过24小时仍未转办，请尽快处理。",
+            notices.append(Notice("deadline_alert", STAFF, staff.NOTICE_TRANSFER_LATE.format(number=case.number),
                                   f"{key}:transfer_alert"))
         elif now >= case.transfer_due_at - TRANSFER_REMINDER_BEFORE:
+            transfer_due = f"{case.transfer_due_at.astimezone(LOCAL):%m-%d %H:%M}"
             notices.append(Notice("deadline_reminder", STAFF,
-                                  f"【提醒】案件 {case.number} 需在 {case.transfer_due_at.astimezone(LOCAL):%m-%d %H:%M} 前转办。",
+                                  staff.NOTICE_TRANSFER_SOON.format(number=case.number, transfer_due=transfer_due),
                                   f"{key}:transfer_reminder"))
     if state in (CaseState.TRANSFERRED, CaseState.IN_PROGRESS, CaseState.REHANDLING):
         due_day = case.reply_due_at.astimezone(LOCAL).date()
         stamp = f"{due_day:%Y%m%d}"
         local_today = now.astimezone(LOCAL).date()
         if now > case.overdue_at:
-            text = f"【严重超期】案件 {case.number} 已超过5个工作日仍未答复，请督办。"
+            text = staff.NOTICE_SERIOUSLY_OVERDUE.format(number=case.number)
             notices += [Notice("deadline_alert", who, text, f"{key}:overdue:{stamp}:{who}")
                         for who in (DEPARTMENT, STAFF) + ((DEPUTY,) if case.has_deputy else ())]
         elif now > case.reply_due_at:
-            text = f"【逾期】案件 {case.number} 已超过答复期限（{_day(case.reply_due_at)}），请尽快答复。"
+            text = staff.NOTICE_OVERDUE.format(number=case.number, reply_due=_day(case.reply_due_at))
             notices += [Notice("deadline_alert", who, text, f"{key}:late:{stamp}:{who}")
                         for who in (DEPARTMENT, STAFF) + ((DEPUTY,) if case.has_deputy else ())]
         elif local_today >= _previous_working_day(due_day, calendar):
-            text = f"【提醒】案件 {case.number} 需在 {_day(case.reply_due_at)} 前答复。"
+            text = staff.NOTICE_REPLY_SOON.format(number=case.number, reply_due=_day(case.reply_due_at))
             notices += [Notice("deadline_reminder", who, text, f"{key}:reminder:{stamp}:{who}")
                         for who in (DEPARTMENT,) + ((DEPUTY,) if case.has_deputy else ())]
     if state in AWAITING_RATING and not rated and now < case.answered_at + dt.timedelta(days=rating_days):
         if now >= case.answered_at + RATING_REMINDER_AFTER:
+            deadline = _day(case.answered_at + dt.timedelta(days=rating_days))
             notices.append(Notice("rating_reminder", CITIZEN,
-                                  f"您反映的问题（编号 {case.number}）已答复，还没收到您的评价。请回复“满意”“基本满意”或“不满意”，"
-                                  f"{_day(case.answered_at + dt.timedelta(days=rating_days))}后将按未评价办结。",
+                                  citizen.NOTICE_RATING_REMINDER.format(number=case.number, deadline=deadline),
                                   f"{key}:rating_reminder:{case.answered_at:%Y%m%d%H%M}", RATING_BUTTONS))
     return notices
 

@@ -190,3 +190,23 @@ BOOKING_OFFER_DECLINED = "好的，名额已让给下一位。需要时随时再
 BOOKING_NO_OFFER = "您目前没有待确认的候补名额。"
 BOOKING_OFFER_EXPIRED = "很抱歉，为您保留的名额已过确认时间，已让给下一位。如仍需要，请回复“预约”另选时间。"
 BOOKING_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+
+# --- pushes about a case (casework/notices.py)
+NOTICE_REPLY_HEAD = "您反映的问题有了答复"
+NOTICE_ON_SPOT_HEAD = "代表当场答复了您反映的问题"
+NOTICE_REPLY_READY = (
+    "{head}（编号 {number}）：\n{reply}\n\n您对这次答复满意吗？请回复“满意”“基本满意”或“不满意”，也可以在后面写上您的意见。"
+)
+NOTICE_REPLY_TO_FOLLOWER = "您关注的案件 {number} 有了答复：\n{reply}"
+RATING_BUTTONS = ("满意", "基本满意", "不满意")
+NOTICE_TRANSFERRED = "您反映的问题（编号 {number}）已转交{department}办理，预计 {reply_due} 前答复您。"
+NOTICE_IN_PROGRESS = "{department}已开始办理您反映的问题（编号 {number}）。"
+NOTICE_ESCALATED = "您反映的问题（编号 {number}）已提请人大常委会跟进督办，我们会继续告诉您进展。"
+NOTICE_REJECTED = "很抱歉，您反映的问题（编号 {number}）不予受理，原因：{why}。如有疑问请回复“人工”。"
+NOTICE_CLOSED_UNRATED = "您反映的问题（编号 {number}）已答复，7天内没有收到您的评价，案件已办结。感谢您的参与！"
+NOTICE_MERGED = "您反映的问题（编号 {number}）与案件 {merged_into} 是同一问题，已并入该案件一并办理，进展会继续通知您。"
+NOTICE_CLOSED = "您反映的问题（编号 {number}）已办结{why}。感谢您的参与！"
+NOTICE_STATE = "您反映的问题（编号 {number}）状态更新为“{state}”。"
+NOTICE_RATING_REMINDER = (
+    "您反映的问题（编号 {number}）已答复，还没收到您的评价。请回复“满意”“基本满意”或“不满意”，{deadline}后将按未评价办结。"
+)

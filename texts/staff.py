@@ -1,0 +1,16 @@
+"""Texts for the station's staff and the handling departments: pushes, API and console messages."""
+
+# --- pushes about a case (casework/notices.py)
+NOTICE_TRANSFER = "【转办】案件 {number}（{topic}）请贵单位办理，{reply_due} 前答复。\n问题：{description}\n地点：{place}\n{reason}"
+NOTICE_REHANDLING = "【重新办理】群众对案件 {number} 的答复不满意，请重新办理，{reply_due} 前再次答复。\n{reason}"
+NOTICE_ADDED_INFO = "【补充】案件 {number} 的群众补充了情况：{reason}"
+NOTICE_SENT_BACK = "【退回】案件 {number} 的答复被退回修改。{reason}"
+NOTICE_CASE = "案件 {number}：{reason}"
+NOTICE_ESCALATED = "【升级】案件 {number} 已升级，请安排约见、评议或询问。{reason}"
+NOTICE_PERSON_REQUESTED = "【转人工】{who} 请求工作人员回复，已承诺 {answer_by} 前答复。\n最近留言：\n{said}"
+NOTICE_SIMILAR = "【共性问题】新案件 {number}（{topic}，{place}）与在办案件 {similar} 相似，请一并研究。"
+NOTICE_TRANSFER_LATE = "【超时】案件 {number} 受理已超过24小时仍未转办，请尽快处理。"
+NOTICE_TRANSFER_SOON = "【提醒】案件 {number} 需在 {transfer_due} 前转办。"
+NOTICE_SERIOUSLY_OVERDUE = "【严重超期】案件 {number} 已超过5个工作日仍未答复，请督办。"
+NOTICE_OVERDUE = "【逾期】案件 {number} 已超过答复期限（{reply_due}），请尽快答复。"
+NOTICE_REPLY_SOON = "【提醒】案件 {number} 需在 {reply_due} 前答复。"
