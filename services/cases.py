@@ -18,8 +18,9 @@ from storage.repositories import CaseStore, DirectoryStore, Party, PushStore, Re
 
 
 async def register_report(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, party: Party,
-                          report: Report, now: dt.datetime) -> tuple[Case, Registration]:
-    """Register a confirmed report, link it to open cases of the same problem and tell the staff; commit."""
+                          report: Report, now: dt.datetime, *, commit: bool = True) -> tuple[Case, Registration]:
+    """Register a confirmed report, link it to open cases of the same problem and tell the staff; commit
+    (unless `commit=False`: a caller registering it within a unit of work of its own commits it)."""
     cases, directory = CaseStore(session), DirectoryStore(session)
     case, registration = await register_case(cases, directory, deployment, calendar, party, report, now)
     similar = await link_similar(cases, case)
@@ -27,7 +28,8 @@ async def register_report(session: AsyncSession, deployment: Deployment, calenda
         department = (await directory.names(Department)).get(case.department_id or 0, "")
         await queue(PushStore(session), RecipientStore(session), case,
                     [similar_found(case_view(case, department), [c.number for c in similar])], now)
-    await session.commit()
+    if commit:
+        await session.commit()
     return case, registration
 
 
