@@ -295,7 +295,7 @@ def _intro(asked: When, proposal: Proposal, full: str | None) -> str:
 async def _summary(turn: Turn, intro: str = "") -> None:
     draft = turn.state.draft
     turn.state.step = "confirm"
-    slot = await reception.slot(turn.session, turn.deployment, draft["slot"])
+    slot = await reception.find_slot(turn.session, turn.deployment, draft["slot"])
     if slot is None:
         await _propose(turn, When(), texts.BOOKING_SLOT_GONE)
         return

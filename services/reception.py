@@ -8,7 +8,7 @@ unique index; a session is closed, a booking changed, an offer answered by UPDAT
 status, so two people acting at once never both succeed.
 
     ensure_sessions ──► the rota's sessions and slots of the coming weeks, in the store
-    open_slots / slot / citizen_bookings / citizen_waits / ... ──► what the chat shows a citizen
+    open_slots / find_slot / citizen_bookings / citizen_waits / ... ──► what the chat shows a citizen
     book / change / cancel / join_waitlist / withdraw_wait / answer_offer ──► a citizen's bookings
     close_session / set_deputies / record_outcome (perform) ──► staff and deputies
     list_sessions / list_bookings ──► what the API and the CLI show staff and deputies
@@ -172,7 +172,7 @@ async def open_slots(session: AsyncSession, deployment: Deployment, calendar: Wo
     return [slot_view(slot, row, names) for row in rows for slot in row.slots if slot.starts_at > now]
 
 
-async def slot(session: AsyncSession, deployment: Deployment, slot_id: int) -> SlotView | None:
+async def find_slot(session: AsyncSession, deployment: Deployment, slot_id: int) -> SlotView | None:
     """One slot as the citizen sees it, or None when there is no such slot."""
     row = await ReceptionStore(session).slot(slot_id)
     if row is None:
@@ -396,7 +396,7 @@ async def withdraw_wait(session: AsyncSession, deployment: Deployment, party: Pa
     wait = await store.wait(wait_id)
     if wait is None or wait.citizen_id != party.citizen_id:
         return None
-    view = await slot(session, deployment, wait.slot_id)
+    view = await find_slot(session, deployment, wait.slot_id)
     try:
         async with _unit(session, commit):
             if wait.status == "offered":
@@ -894,7 +894,7 @@ def _offer(slot: SlotView, wait_id: int, expires_at: dt.datetime) -> Notice:
     """To the first on the waiting list: a place is held for them until `expires_at`."""
     until = expires_at.astimezone(LOCAL)
     return Notice("booking", CITIZEN, citizen_texts.BOOKING_OFFER.format(
-        slot=slot.label, station=slot.station, until=f"{until.month}月{until.day}日 {until:%H:%M}"),
+        slot=slot.label, station=slot.station, month=until.month, day=until.day, time=f"{until:%H:%M}"),
         f"wait:{wait_id}:offer", citizen_texts.OFFER_BUTTONS)
 
 

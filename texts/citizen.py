@@ -219,7 +219,7 @@ BOOKING_REMIND_HOURS_BEFORE = ("【接待提醒】您预约的接待今天 {star
 BOOKING_SESSION_CLOSED = "很抱歉，您预约的 {slot} 接待因“{reason}”取消（预约号 {number}）。如需另约时间，请回复“预约”。"
 BOOKING_WAIT_CLOSED = "很抱歉，您排队候补的 {slot} 接待因“{reason}”取消。如需另约时间，请回复“预约”。"
 BOOKING_DEPUTIES_CHANGED = "您预约的 {slot} 接待（预约号 {number}）改由{deputies}代表接待，时间地点不变。"
-BOOKING_OFFER = ("您排队候补的 {slot}（{station}）有空位了！名额为您保留到 {until}："
+BOOKING_OFFER = ("您排队候补的 {slot}（{station}）有空位了！名额为您保留到 {month}月{day}日 {time}："
                  "回复“接受”确认预约，回复“放弃”让给下一位。")
 BOOKING_OFFER_LAPSED = "您候补的 {slot} 名额已过确认时间，已让给下一位。如仍需要，请回复“预约”另选时间。"
 BOOKING_CASE_OPENED = ("您在 {slot} 接待中反映的问题已登记为案件 {case_number}，由{deputy}代表跟进，"
