@@ -135,18 +135,19 @@ async def _ensure_sessions(session: AsyncSession, deployment: Deployment, calend
     changed = 0
     for plan in plan_sessions(deployment, calendar, first, last):
         row = existing.get(plan.key)
+        reason = citizen_texts.SESSION_CLOSED_REASONS.get(plan.reason, plan.reason)
         if row is None:
             if plan.station in station_ids:
                 changed += await store.add_session(
                     plan.slots(), key=plan.key, station_id=station_ids[plan.station], kind=plan.kind, day=plan.day,
                     starts_at=plan.starts_at, ends_at=plan.ends_at, slot_minutes=plan.slot_minutes,
                     capacity=plan.capacity, deputies=list(plan.deputies), closed=plan.closed,
-                    close_reason=plan.reason, created_at=now, updated_at=now)
+                    close_reason=reason, created_at=now, updated_at=now)
             continue
         if row.changed_by is not None or row.ends_at <= now:
             continue
         if plan.closed and not row.closed:
-            changed += await _close(session, deployment, row, plan.reason, None, now)
+            changed += await _close(session, deployment, row, reason, None, now)
         elif not plan.closed and row.closed:
             await store.update_session(row.id, closed=False, close_reason="", updated_at=now)
             changed += 1

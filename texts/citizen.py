@@ -224,5 +224,6 @@ BOOKING_OFFER = ("您排队候补的 {slot}（{station}）有空位了！名额�
 BOOKING_OFFER_LAPSED = "您候补的 {slot} 名额已过确认时间，已让给下一位。如仍需要，请回复“预约”另选时间。"
 BOOKING_CASE_OPENED = ("您在 {slot} 接待中反映的问题已登记为案件 {case_number}，由{deputy}代表跟进，"
                        "办理进展会通知您。发送“查询 {case_number}”可随时查看。")
+SESSION_CLOSED_REASONS = {"holiday": "法定节假日", "council_day": "当天为议事日，改在议事日接待"}
 BOOKING_CASE_NOTE = "\n接待记录：{note}"
 BOOKING_ON_DUTY = "值班"

@@ -129,3 +129,11 @@ async def test_an_offer_taken_in_a_week_already_booked_passes_the_place_on_and_i
     assert refused.value.code == "week_taken" and "已让给下一位" in refused.value.message
     assert await count(bot, select(BookingWait.status)) == "declined"
     assert await booked(bot, slot.id) == slot.capacity - 1
+
+
+async def test_sessions_the_rota_closes_are_stored_with_the_reason_in_words(bot):
+    async with bot.sessionmaker() as session:
+        listed = await reception.list_sessions(session, bot.deployment, bot.calendar, dt.date(2026, 10, 1), 1,
+                                               dt.datetime(2026, 9, 28, 10, 0, tzinfo=LOCAL))
+    assert [(s["key"], s["closed"], s["close_reason"], s["kind_label"]) for s in listed] == [
+        ("demo:2026-10-01:1430", True, "法定节假日", "接待日")]
