@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from casework.bookings import Refused
+from casework.cases import Role
 from casework.deadlines import LOCAL
 from services import reception
+from services.records import Actor
 from settings import load_deployment
 from storage.db import upgrade
-from storage.models import Booking, BookingWait, Push, ReceptionSlot
+from storage.models import Booking, BookingWait, Case, CaseEvent, Push, ReceptionSlot
 from storage.reception import BookingTaken, ReceptionStore
 from storage.repositories import ConversationStore
 from tests.conftest import ROOT, make_settings
@@ -137,3 +139,33 @@ async def test_sessions_the_rota_closes_are_stored_with_the_reason_in_words(bot)
                                                dt.datetime(2026, 9, 28, 10, 0, tzinfo=LOCAL))
     assert [(s["key"], s["closed"], s["close_reason"], s["kind_label"]) for s in listed] == [
         ("demo:2026-10-01:1430", True, "法定节假日", "接待日")]
+
+
+async def test_a_case_from_a_booking_is_the_one_registration_of_reports_committed_with_the_outcome(bot, user_id):
+    party = await citizen(bot, user_id)
+    slot = await first_open_slot(bot)
+    staff = Actor(name="staff1", role=Role.STAFF)
+    async with bot.sessionmaker() as session:
+        topic = "楼道里电动车充电有隐患"
+        booking, _ = await reception.book(session, bot.deployment, party, slot.id, topic, None, MONDAY)
+        day = slot.starts_at.astimezone(LOCAL).date()
+        [held] = await reception.list_sessions(session, bot.deployment, bot.calendar, day, 1, MONDAY)
+        code = held["deputies"][0]["code"]
+        during = slot.starts_at + dt.timedelta(minutes=10)
+        with pytest.raises(Refused) as refused:  # only a deputy on duty (or staff) records it
+            await reception.record_outcome(session, bot.deployment, bot.calendar, booking.number, "case",
+                                           Actor(name="deputy", role=Role.DEPUTY), during)
+        assert refused.value.code == "not_on_duty"
+        done = await reception.perform(session, bot.deployment, bot.calendar, staff, "outcome", during,
+                                       guess_topic=lambda text: "城乡建设", number=booking.number, outcome="case",
+                                       answer="请街道排查", deputy=code)
+    assert done["outcome"] == "case" and done["received_by"] == code and done["case_no"] in done["detail"]
+    async with bot.sessionmaker() as session:
+        [case] = (await session.execute(select(Case).where(Case.citizen_id == party.citizen_id))).scalars().all()
+        events = (await session.execute(select(CaseEvent.action).where(CaseEvent.case_id == case.id))).scalars().all()
+        stored = (await session.execute(select(Booking).where(Booking.id == booking.id))).scalar_one()
+    assert case.number == done["case_no"] and case.topic == "城乡建设" and case.state == "received"
+    assert "楼道里电动车充电有隐患" in case.description and "接待记录：请街道排查" in case.description
+    assert len(events) == 1 and stored.case_id == case.id and stored.outcome == "case"
+    assert await count(bot, select(func.count()).select_from(Push).where(
+        Push.dedupe_key.like(f"booking:{booking.id}:case:%"))) == 1
