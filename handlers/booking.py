@@ -61,7 +61,7 @@ async def change(turn: Turn) -> None:
     bookings = await _active(turn)
     if not bookings:
         turn.state.reset_flow()
-        turn.say(texts.NO_ACTIVE_BOOKING, "预约")
+        turn.say(texts.NO_ACTIVE_BOOKING, texts.BOOKING_BUTTON_BOOK)
         return
     named = _named(turn, bookings)
     if named is None and len(bookings) > 1:
@@ -78,7 +78,7 @@ async def cancel(turn: Turn) -> None:
     waits = await reception.citizen_waits(turn.session, turn.deployment, turn.party)
     if not bookings and not waits:
         turn.state.reset_flow()
-        turn.say(texts.NO_ACTIVE_BOOKING, "预约")
+        turn.say(texts.NO_ACTIVE_BOOKING, texts.BOOKING_BUTTON_BOOK)
         return
     if CANCEL.match(turn.text) and len(bookings) == 1 and not waits:
         if await reception.answers_reminder(turn.session, bookings[0], turn.now):
@@ -89,7 +89,8 @@ async def cancel(turn: Turn) -> None:
     if named is not None or (len(bookings) == 1 and not waits):
         chosen = named or bookings[0]
         _begin(turn, "cancel_confirm", {"number": chosen.number})
-        turn.say(texts.BOOKING_CONFIRM_CANCEL.format(slot=chosen.slot.label, number=chosen.number), "确认取消", "保留")
+        turn.say(texts.BOOKING_CONFIRM_CANCEL.format(slot=chosen.slot.label, number=chosen.number),
+                 *texts.BOOKING_CANCEL_BUTTONS)
         return
     _begin(turn, "cancel_pick", {"bookings": [b.number for b in bookings], "waits": [w.id for w in waits]})
     turn.say(texts.BOOKING_WHICH.format(lines=_lines(bookings, waits)),
@@ -163,7 +164,7 @@ async def _on_topic(turn: Turn) -> None:
         await _summary(turn)
         return
     turn.state.step = "phone"
-    turn.say(texts.BOOKING_ASK_PHONE, "不用")
+    turn.say(texts.BOOKING_ASK_PHONE, texts.BOOKING_BUTTON_NO_PHONE)
 
 
 async def _on_phone(turn: Turn) -> None:
@@ -174,7 +175,7 @@ async def _on_phone(turn: Turn) -> None:
     elif NO_PHONE.match(turn.text) or turn.intent == "deny":
         draft["phone"] = None
     else:
-        turn.say(texts.BOOKING_ASK_PHONE_AGAIN, "不用")
+        turn.say(texts.BOOKING_ASK_PHONE_AGAIN, texts.BOOKING_BUTTON_NO_PHONE)
         return
     await _summary(turn)
 
@@ -210,7 +211,7 @@ async def _on_cancel_pick(turn: Turn) -> None:
         draft["number"] = booking.number
         turn.state.step = "cancel_confirm"
         turn.say(texts.BOOKING_CONFIRM_CANCEL.format(slot=booking.slot.label, number=booking.number),
-                 "确认取消", "保留")
+                 *texts.BOOKING_CANCEL_BUTTONS)
         return
     await _withdraw_wait(turn, waits[choice - len(numbers) - 1])
 
@@ -275,7 +276,7 @@ async def _propose(turn: Turn, asked: When, intro: str | None = None, full: tupl
         n=i, slot=s.label, deputies=_deputies(s), free=s.free,
         kind=texts.BOOKING_COUNCIL if s.kind == "council" else "") for i, s in enumerate(proposal.slots, 1))
     head = intro or _intro(asked, proposal, full[1] if full else None)
-    buttons = [str(i) for i in range(1, len(proposal.slots) + 1)] + (["候补"] if full else [])
+    buttons = [str(i) for i in range(1, len(proposal.slots) + 1)] + ([texts.BOOKING_BUTTON_WAIT] if full else [])
     turn.say(f"{head}\n{lines}\n{texts.BOOKING_CHOOSE}" if lines else head, *buttons)
 
 
@@ -308,7 +309,7 @@ async def _summary(turn: Turn, intro: str = "") -> None:
     else:
         summary = texts.BOOKING_SUMMARY.format(slot=slot.label, station=slot.station, address=slot.address,
                                                deputies=_deputies(slot), topic=draft["topic"], phone=phone)
-    turn.say(f"{intro}\n{summary}" if intro else summary, "确认", "重选", "取消")
+    turn.say(f"{intro}\n{summary}" if intro else summary, *texts.BOOKING_CONFIRM_BUTTONS)
 
 
 async def _act(turn: Turn) -> None:
@@ -362,7 +363,8 @@ async def _refused(turn: Turn, exc: Refused) -> None:
     if exc.code == "week_taken":
         taken = await _active(turn)
         if taken:
-            turn.say(texts.BOOKING_ONE_A_WEEK.format(number=taken[0].number, slot=taken[0].slot.label), "改约")
+            turn.say(texts.BOOKING_ONE_A_WEEK.format(number=taken[0].number, slot=taken[0].slot.label),
+                     texts.BOOKING_BUTTON_CHANGE)
             return
     if exc.code == "too_late":
         turn.say(texts.BOOKING_TOO_LATE.format(hours=turn.deployment.reception.change_hours,
@@ -444,8 +446,10 @@ def _describe(asked: When) -> str:
     days = ""
     if asked.first is not None and asked.last is not None:
         first, last = asked.first, asked.last
-        days = (f"{first.month}月{first.day}日（{texts.BOOKING_WEEKDAYS[first.weekday()]}）" if asked.one_day
-                else f"{first.month}月{first.day}日至{last.month}月{last.day}日")
+        days = (texts.BOOKING_ASKED_DAY.format(month=first.month, day=first.day,
+                                               weekday=texts.BOOKING_WEEKDAYS[first.weekday()]) if asked.one_day
+                else texts.BOOKING_ASKED_DAYS.format(month=first.month, day=first.day, last_month=last.month,
+                                                     last_day=last.day))
     when = asked.part or ""
     if asked.at is not None:
         when = f"{asked.part or ''}{asked.at:%H:%M}"
@@ -458,7 +462,7 @@ def _choice(text: str) -> int | None:
 
 
 def _deputies(slot: SlotView) -> str:
-    return "、".join(slot.deputies) or "值班"
+    return "、".join(slot.deputies) or texts.BOOKING_ON_DUTY
 
 
 def _named(turn: Turn, bookings: list[BookingFacts]) -> BookingFacts | None:

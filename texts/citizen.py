@@ -189,7 +189,16 @@ BOOKING_OFFER_TAKEN = "预约成功！预约号 {number}\n时间：{slot}\n地�
 BOOKING_OFFER_DECLINED = "好的，名额已让给下一位。需要时随时再约。"
 BOOKING_NO_OFFER = "您目前没有待确认的候补名额。"
 BOOKING_OFFER_EXPIRED = "很抱歉，为您保留的名额已过确认时间，已让给下一位。如仍需要，请回复“预约”另选时间。"
+BOOKING_ASKED_DAY = "{month}月{day}日（{weekday}）"
+BOOKING_ASKED_DAYS = "{month}月{day}日至{last_month}月{last_day}日"
 BOOKING_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+# Buttons (the words are understood as typed text too: see the patterns of handlers/booking.py)
+BOOKING_BUTTON_BOOK = "预约"
+BOOKING_BUTTON_CHANGE = "改约"
+BOOKING_BUTTON_WAIT = "候补"
+BOOKING_BUTTON_NO_PHONE = "不用"
+BOOKING_CANCEL_BUTTONS = ("确认取消", "保留")
+BOOKING_CONFIRM_BUTTONS = ("确认", "重选", "取消")
 
 # --- reception booking: refusals (services/reception.py; `code` in brackets)
 BOOKING_REFUSED_SLOT_GONE = "这个时段已经取消或已过，请另选时间。"  # slot_gone
