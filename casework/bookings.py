@@ -1,4 +1,4 @@
-"""The rules of reception bookings, and the pushes they call for. Pure: no I/O, no clock.
+"""The rules of reception bookings. Pure: plain data in, decisions out; no I/O, no clock (now is passed in).
 
 - A citizen holds at most one active booking per week (the ISO week of the slot, Beijing time).
 - A booking may be cancelled or changed up to `change_hours` (2) before its slot. A citizen who
@@ -10,6 +10,9 @@
   before; a reminder whose time passed before the booking was made is not sent.
 - The deputies on duty get every booking, change and cancellation of their sessions, and a
   digest of the day's bookings at `digest_at` on the day.
+- Who is told of what (the wording is in `texts`, the pushes are queued by `services.reception`):
+  the deputies on duty of every booking, change and cancellation, and the day's digest; the citizen of
+  reminders, a closed session, other deputies, a held place and its lapse, a case opened from the booking.
 - Outcomes after the session: attended, absent, answered (with the answer), case (a case is
   registered, followed by the deputy). The deputy who received citizens in a session earns the
   duty ("attended") once for it; each outcome is a deed of its own ("booking_answered"...).
@@ -23,23 +26,21 @@ from dataclasses import dataclass
 
 from casework.dates import When
 from casework.deadlines import LOCAL
-from casework.notices import CITIZEN, DEPUTY, Notice
 from casework.points import Deed
 from settings.deployment import WEEKDAYS, Reception
 
-OUTCOMES = {"attended": "已到场接待", "absent": "未到场", "answered": "当场解答", "case": "转为案件办理"}
+OUTCOMES = ("attended", "absent", "answered", "case")
 RECEIVED = frozenset({"attended", "answered", "case"})
 RECEPTION = "reception"
 # A place freed so close to its slot is not offered to the waiting list: nobody could come in time.
 OFFER_MIN_LEAD = dt.timedelta(minutes=15)
 # A 取消 answering a reminder this soon after it cancels even past the cut-off, until the slot starts.
 REMINDER_REPLY_GRACE = dt.timedelta(minutes=30)
-BOOKING_BUTTONS = ("取消",)
-OFFER_BUTTONS = ("接受", "放弃")
 
 
 class Refused(Exception):
-    """A booking operation the rules do not allow; `code` for programs, `message` (Chinese) for people."""
+    """A booking operation the rules do not allow; `code` for programs, `message` (Chinese, from `texts`,
+    set by `services.reception`) for people."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -140,12 +141,14 @@ def propose(slots: Sequence[SlotView], asked: When, now: dt.datetime, weeks_take
                     past=asked.is_past(today))
 
 
-def check_change(slot_start: dt.datetime, now: dt.datetime, rules: Reception) -> None:
-    """Raise Refused when it is too late to cancel or change a booking of a slot starting at `slot_start`."""
+def change_refused(slot_start: dt.datetime, now: dt.datetime, rules: Reception) -> str | None:
+    """Why a booking of a slot starting at `slot_start` can no longer be cancelled or changed: "started",
+    "too_late" (within `change_hours` of it); None while it still can."""
     if now >= slot_start:
-        raise Refused("started", "接待已经开始或结束，无法再取消或改约。")
+        return "started"
     if now > slot_start - dt.timedelta(hours=rules.change_hours):
-        raise Refused("too_late", f"距离接待开始已不足{rules.change_hours}小时，无法在线取消或改约。")
+        return "too_late"
+    return None
 
 
 def answers_reminder(reminded_at: dt.datetime | None, slot_start: dt.datetime, now: dt.datetime) -> bool:
@@ -183,7 +186,7 @@ def digest_due(session_start: dt.datetime, session_end: dt.datetime, now: dt.dat
     return dt.datetime.combine(day, rules.digest_at, tzinfo=LOCAL) <= now < session_end
 
 
-# Pushes
+# What bookings, waits and sessions look like to the pushes and the chat
 
 @dataclass(frozen=True)
 class BookingFacts:
@@ -198,77 +201,13 @@ class BookingFacts:
     station_phone: str
 
 
-def _brief(text: str, limit: int = 40) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit] + "…"
+@dataclass(frozen=True)
+class WaitFacts:
+    """A citizen's place on a slot's waiting list ("waiting", or "offered": a place is held for them)."""
 
-
-def _names(slot: SlotView) -> str:
-    return "、".join(slot.deputies) or "值班"
-
-
-def booked(facts: BookingFacts, moved_from: SlotView | None = None) -> Notice:
-    """To the deputies on duty: a new booking (or one moved to their session)."""
-    head = f"【改约】由 {moved_from.label} 改来" if moved_from else "【新预约】"
-    call = f"\n需回电：{facts.phone}" if facts.phone else ""
-    return Notice("booking", DEPUTY, f"{head}{facts.slot.label}（{facts.slot.station}）\n预约号 {facts.number}\n"
-                  f"事由：{_brief(facts.topic, 100)}{call}\n本时段已约 {facts.slot.booked}/{facts.slot.capacity} 人。",
-                  f"booking:{facts.id}:booked")
-
-
-def cancelled(facts: BookingFacts, reason: str, moved_to: SlotView | None = None) -> Notice:
-    """To the deputies on duty: a booking of their session was cancelled or moved away."""
-    what = f"已改约到 {moved_to.label}" if moved_to else f"已取消（{reason}）"
-    return Notice("booking", DEPUTY, f"【{'改约' if moved_to else '取消预约'}】{facts.slot.label} 的预约 {facts.number}"
-                  f"（{_brief(facts.topic, 30)}）{what}。", f"booking:{facts.id}:cancelled")
-
-
-def reminder(facts: BookingFacts, kind: str) -> Notice:
-    """To the citizen: the day before, or a couple of hours before."""
-    start = facts.slot.starts_at.astimezone(LOCAL)
-    if kind == "day_before":
-        text = (f"【接待提醒】您预约了明天 {facts.slot.label} 到{facts.slot.station}与{_names(facts.slot)}代表见面"
-                f"（预约号 {facts.number}）。\n地址：{facts.address}\n如不能到场，请回复“取消”。")
-    else:
-        text = (f"【接待提醒】您预约的接待今天 {start:%H:%M} 开始（预约号 {facts.number}），地址：{facts.address}。\n"
-                f"如临时不能到场，请回复“取消”，名额会让给排队的群众。")
-    return Notice("booking", CITIZEN, text, f"booking:{facts.id}:remind:{kind}", BOOKING_BUTTONS)
-
-
-def session_closed(facts: BookingFacts, reason: str) -> Notice:
-    """To the citizen: the station closed the session of their booking."""
-    return Notice("booking", CITIZEN, f"很抱歉，您预约的 {facts.slot.label} 接待因“{reason}”取消"
-                  f"（预约号 {facts.number}）。如需另约时间，请回复“预约”。", f"booking:{facts.id}:closed")
-
-
-def wait_closed(slot: SlotView, wait_id: int, reason: str) -> Notice:
-    return Notice("booking", CITIZEN, f"很抱歉，您排队候补的 {slot.label} 接待因“{reason}”取消。"
-                  f"如需另约时间，请回复“预约”。", f"wait:{wait_id}:closed")
-
-
-def deputies_changed(facts: BookingFacts, stamp: str) -> Notice:
-    """To the citizen: other deputies will receive them."""
-    return Notice("booking", CITIZEN, f"您预约的 {facts.slot.label} 接待（预约号 {facts.number}）改由"
-                  f"{_names(facts.slot)}代表接待，时间地点不变。", f"booking:{facts.id}:deputies:{stamp}")
-
-
-def offer(slot: SlotView, wait_id: int, expires_at: dt.datetime) -> Notice:
-    """To the first on the waiting list: a place is held for them until `expires_at`."""
-    until = expires_at.astimezone(LOCAL)
-    return Notice("booking", CITIZEN, f"您排队候补的 {slot.label}（{slot.station}）有空位了！名额为您保留到 "
-                  f"{until.month}月{until.day}日 {until:%H:%M}：回复“接受”确认预约，回复“放弃”让给下一位。",
-                  f"wait:{wait_id}:offer", OFFER_BUTTONS)
-
-
-def offer_expired(slot: SlotView, wait_id: int) -> Notice:
-    return Notice("booking", CITIZEN, f"您候补的 {slot.label} 名额已过确认时间，已让给下一位。"
-                  f"如仍需要，请回复“预约”另选时间。", f"wait:{wait_id}:expired")
-
-
-def case_opened(facts: BookingFacts, case_number: str, deputy: str) -> Notice:
-    return Notice("booking", CITIZEN, f"您在 {facts.slot.label} 接待中反映的问题已登记为案件 {case_number}，"
-                  f"由{deputy}代表跟进，办理进展会通知您。发送“查询 {case_number}”可随时查看。",
-                  f"booking:{facts.id}:case")
+    id: int
+    slot: SlotView
+    status: str
 
 
 @dataclass(frozen=True)
@@ -283,35 +222,6 @@ class SessionFacts:
     @property
     def label(self) -> str:
         return slot_label(self.starts_at, self.ends_at)
-
-
-def digest(session: SessionFacts, deputy_code: str, bookings: Sequence[BookingFacts]) -> Notice:
-    """To one deputy on duty, the morning of the session: the day's bookings."""
-    kind = "（议事日）" if session.kind == "council" else ""
-    if bookings:
-        lines = "\n".join(f"{i}. {b.slot.starts_at.astimezone(LOCAL):%H:%M} {b.number} {_brief(b.topic, 40)}"
-                          + (f"（回电 {b.phone}）" if b.phone else "") for i, b in enumerate(bookings, 1))
-        body = f"共 {len(bookings)} 位群众预约：\n{lines}"
-    else:
-        body = "目前暂无群众预约。"
-    return Notice("booking", DEPUTY, f"【今日接待】{session.label}{kind}，{session.station}\n{body}",
-                  f"reception:{session.key}:digest:{deputy_code}")
-
-
-def duty_assigned(session: SessionFacts, count: int, stamp: str) -> Notice:
-    return Notice("booking", DEPUTY, f"【接待安排】您被安排在 {session.label}（{session.station}）接待，"
-                  f"目前已有 {count} 位群众预约。", f"reception:{session.key}:assigned:{stamp}")
-
-
-def duty_released(session: SessionFacts, stamp: str) -> Notice:
-    return Notice("booking", DEPUTY, f"【接待安排】{session.label}（{session.station}）的接待改由"
-                  f"{'、'.join(session.deputies) or '其他'}代表负责，您无需到场。",
-                  f"reception:{session.key}:released:{stamp}")
-
-
-def duty_cancelled(session: SessionFacts, reason: str, count: int) -> Notice:
-    return Notice("booking", DEPUTY, f"【接待取消】{session.label}（{session.station}）的接待取消：{reason}。"
-                  f"已通知 {count} 位预约群众。", f"reception:{session.key}:closed")
 
 
 # Points

@@ -28,9 +28,10 @@ from casework.workdays import WorkingCalendar
 from settings.deployment import WEEKDAYS, CouncilDay, Deployment, DutySession, RotaException
 
 WEEKLY, COUNCIL, EXTRA = "weekly", "council", "extra"
-KIND_LABELS = {WEEKLY: "接待日", COUNCIL: "议事日", EXTRA: "加开接待"}
-HOLIDAY_REASON = "法定节假日"
-COUNCIL_REASON = "当天为议事日，改在议事日接待"
+# Why the rota closes a session: these codes, worded by `texts.citizen.SESSION_CLOSED_REASONS`, or the reason
+# a dated exception of config.yml gives.
+HOLIDAY_REASON = "holiday"
+COUNCIL_REASON = "council_day"
 # Week 0 of the rotation: any Monday will do, as long as it never changes.
 ROTATION_EPOCH = dt.date(2024, 1, 1)
 

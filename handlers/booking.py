@@ -10,21 +10,21 @@
 
 "取消"/"算了" abandons at any step. Dates and times are read by `casework.dates` (明天, 周四下午,
 下周六上午, 11月26日…) from the message itself, choices are numbers: the flow goes on while the NLU
-is down. The rules are `casework.bookings`, carried out by `services.reception`.
+is down. The rules are `casework.bookings`, carried out by `services.reception`; every call here passes
+commit=False: the turn (`handlers.dispatch`) commits what a step did together with its replies, and a
+refused step has kept nothing.
 """
 
 from __future__ import annotations
 
 import re
 
-from casework.bookings import Proposal, Refused, SlotView, answers_reminder, check_change, propose, slot_label
+from casework.bookings import BookingFacts, Proposal, Refused, SlotView, WaitFacts, propose
 from casework.dates import When, chinese_number, parse_when
 from casework.deadlines import LOCAL
 from casework.lists import mask_phone
 from handlers.turn import Turn
 from services import reception
-from storage.models import Booking
-from storage.reception import ReceptionStore
 from texts import citizen as texts
 
 FLOW = "booking"
@@ -61,12 +61,12 @@ async def change(turn: Turn) -> None:
     bookings = await _active(turn)
     if not bookings:
         turn.state.reset_flow()
-        turn.say(texts.NO_ACTIVE_BOOKING, "预约")
+        turn.say(texts.NO_ACTIVE_BOOKING, texts.BOOKING_BUTTON_BOOK)
         return
     named = _named(turn, bookings)
     if named is None and len(bookings) > 1:
         _begin(turn, "change_pick", {"bookings": [b.number for b in bookings]})
-        turn.say(texts.BOOKING_WHICH.format(lines=await _lines(turn, bookings, [])),
+        turn.say(texts.BOOKING_WHICH.format(lines=_lines(bookings, [])),
                  *[str(i) for i in range(1, len(bookings) + 1)])
         return
     await _change_from(turn, named or bookings[0])
@@ -75,16 +75,13 @@ async def change(turn: Turn) -> None:
 async def cancel(turn: Turn) -> None:
     """取消预约: a booking or a place on a waiting list. A bare 取消 right after a reminder cancels at once."""
     bookings = await _active(turn)
-    waits = await ReceptionStore(turn.session).waiting_of_citizen(turn.party.citizen_id)
+    waits = await reception.citizen_waits(turn.session, turn.deployment, turn.party)
     if not bookings and not waits:
         turn.state.reset_flow()
-        turn.say(texts.NO_ACTIVE_BOOKING, "预约")
+        turn.say(texts.NO_ACTIVE_BOOKING, texts.BOOKING_BUTTON_BOOK)
         return
     if CANCEL.match(turn.text) and len(bookings) == 1 and not waits:
-        store = ReceptionStore(turn.session)
-        reminded_at = await store.reminded_at(bookings[0].id)
-        slot = await store.slot(bookings[0].slot_id)
-        if slot is not None and answers_reminder(reminded_at, slot.starts_at, turn.now):
+        if await reception.answers_reminder(turn.session, bookings[0], turn.now):
             turn.state.reset_flow()
             await _cancel_booking(turn, bookings[0].number, replying=True)
             return
@@ -92,11 +89,11 @@ async def cancel(turn: Turn) -> None:
     if named is not None or (len(bookings) == 1 and not waits):
         chosen = named or bookings[0]
         _begin(turn, "cancel_confirm", {"number": chosen.number})
-        label = await _label_of(turn, chosen)
-        turn.say(texts.BOOKING_CONFIRM_CANCEL.format(slot=label, number=chosen.number), "确认取消", "保留")
+        turn.say(texts.BOOKING_CONFIRM_CANCEL.format(slot=chosen.slot.label, number=chosen.number),
+                 *texts.BOOKING_CANCEL_BUTTONS)
         return
     _begin(turn, "cancel_pick", {"bookings": [b.number for b in bookings], "waits": [w.id for w in waits]})
-    turn.say(texts.BOOKING_WHICH.format(lines=await _lines(turn, bookings, waits)),
+    turn.say(texts.BOOKING_WHICH.format(lines=_lines(bookings, waits)),
              *[str(i) for i in range(1, len(bookings) + len(waits) + 1)])
 
 
@@ -104,9 +101,9 @@ async def answer_offer(turn: Turn) -> None:
     """接受 / 放弃: the place held for the citizen from the waiting list."""
     accept = turn.text.startswith("接受")
     try:
-        booking, slot = await reception.answer_offer(turn.session, turn.deployment, turn.party, accept, turn.now)
+        booking, slot = await reception.answer_offer(turn.session, turn.deployment, turn.party, accept, turn.now,
+                                                     commit=False)
     except Refused as exc:
-        await turn.session.rollback()
         turn.say({"no_offer": texts.BOOKING_NO_OFFER, "offer_expired": texts.BOOKING_OFFER_EXPIRED}
                  .get(exc.code, exc.message))
         return
@@ -167,7 +164,7 @@ async def _on_topic(turn: Turn) -> None:
         await _summary(turn)
         return
     turn.state.step = "phone"
-    turn.say(texts.BOOKING_ASK_PHONE, "不用")
+    turn.say(texts.BOOKING_ASK_PHONE, texts.BOOKING_BUTTON_NO_PHONE)
 
 
 async def _on_phone(turn: Turn) -> None:
@@ -178,7 +175,7 @@ async def _on_phone(turn: Turn) -> None:
     elif NO_PHONE.match(turn.text) or turn.intent == "deny":
         draft["phone"] = None
     else:
-        turn.say(texts.BOOKING_ASK_PHONE_AGAIN, "不用")
+        turn.say(texts.BOOKING_ASK_PHONE_AGAIN, texts.BOOKING_BUTTON_NO_PHONE)
         return
     await _summary(turn)
 
@@ -206,15 +203,15 @@ async def _on_cancel_pick(turn: Turn) -> None:
         turn.say(texts.BOOKING_PICK_AGAIN.format(count=len(numbers) + len(waits)))
         return
     if choice <= len(numbers):
-        booking = await ReceptionStore(turn.session).booking_by_number(numbers[choice - 1])
+        booking = await reception.citizen_booking(turn.session, turn.deployment, turn.party, numbers[choice - 1])
         if booking is None:
             await _abandon(turn)
             return
         draft.clear()
         draft["number"] = booking.number
         turn.state.step = "cancel_confirm"
-        turn.say(texts.BOOKING_CONFIRM_CANCEL.format(slot=await _label_of(turn, booking), number=booking.number),
-                 "确认取消", "保留")
+        turn.say(texts.BOOKING_CONFIRM_CANCEL.format(slot=booking.slot.label, number=booking.number),
+                 *texts.BOOKING_CANCEL_BUTTONS)
         return
     await _withdraw_wait(turn, waits[choice - len(numbers) - 1])
 
@@ -234,7 +231,7 @@ async def _on_change_pick(turn: Turn) -> None:
     if choice is None or not 1 <= choice <= len(numbers):
         turn.say(texts.BOOKING_PICK_AGAIN.format(count=len(numbers)))
         return
-    booking = await ReceptionStore(turn.session).booking_by_number(numbers[choice - 1])
+    booking = await reception.citizen_booking(turn.session, turn.deployment, turn.party, numbers[choice - 1])
     if booking is None:
         await _abandon(turn)
         return
@@ -258,8 +255,8 @@ async def _propose(turn: Turn, asked: When, intro: str | None = None, full: tupl
     """Offer the nearest open slots for what was asked (numbered), with the waiting list of a full one
     (`full`: the id and label of a slot found full just now)."""
     draft = turn.state.draft
-    slots = await reception.open_slots(turn.session, turn.deployment, turn.calendar, turn.now)
-    weeks = await ReceptionStore(turn.session).weeks_booked(turn.party.citizen_id)
+    slots = await reception.open_slots(turn.session, turn.deployment, turn.calendar, turn.now, commit=False)
+    weeks = await reception.weeks_taken(turn.session, turn.party)
     if draft.get("mode") == "change":
         weeks.discard(draft.get("moving_week", ""))
     proposal = propose(slots, asked, turn.now, weeks, limit=MAX_CHOICES)
@@ -279,7 +276,7 @@ async def _propose(turn: Turn, asked: When, intro: str | None = None, full: tupl
         n=i, slot=s.label, deputies=_deputies(s), free=s.free,
         kind=texts.BOOKING_COUNCIL if s.kind == "council" else "") for i, s in enumerate(proposal.slots, 1))
     head = intro or _intro(asked, proposal, full[1] if full else None)
-    buttons = [str(i) for i in range(1, len(proposal.slots) + 1)] + (["候补"] if full else [])
+    buttons = [str(i) for i in range(1, len(proposal.slots) + 1)] + ([texts.BOOKING_BUTTON_WAIT] if full else [])
     turn.say(f"{head}\n{lines}\n{texts.BOOKING_CHOOSE}" if lines else head, *buttons)
 
 
@@ -299,7 +296,7 @@ def _intro(asked: When, proposal: Proposal, full: str | None) -> str:
 async def _summary(turn: Turn, intro: str = "") -> None:
     draft = turn.state.draft
     turn.state.step = "confirm"
-    slot = await _slot(turn, draft["slot"])
+    slot = await reception.find_slot(turn.session, turn.deployment, draft["slot"])
     if slot is None:
         await _propose(turn, When(), texts.BOOKING_SLOT_GONE)
         return
@@ -312,7 +309,7 @@ async def _summary(turn: Turn, intro: str = "") -> None:
     else:
         summary = texts.BOOKING_SUMMARY.format(slot=slot.label, station=slot.station, address=slot.address,
                                                deputies=_deputies(slot), topic=draft["topic"], phone=phone)
-    turn.say(f"{intro}\n{summary}" if intro else summary, "确认", "重选", "取消")
+    turn.say(f"{intro}\n{summary}" if intro else summary, *texts.BOOKING_CONFIRM_BUTTONS)
 
 
 async def _act(turn: Turn) -> None:
@@ -321,15 +318,18 @@ async def _act(turn: Turn) -> None:
     try:
         if mode == "wait":
             place, slot = await reception.join_waitlist(turn.session, turn.deployment, turn.party, draft["slot"],
-                                                        draft["topic"], draft.get("phone"), turn.now)
+                                                        draft["topic"], draft.get("phone"), turn.now, commit=False)
             turn.state.reset_flow()
             turn.say(texts.BOOKING_WAITING.format(slot=slot.label, place=place))
             return
         moving = draft.get("moving") if mode == "change" else None
-        booking, slot = await reception.book(turn.session, turn.deployment, turn.party, draft["slot"],
-                                             draft["topic"], draft.get("phone"), turn.now, moving=moving)
+        if moving:
+            booking, slot = await reception.change(turn.session, turn.deployment, turn.party, moving, draft["slot"],
+                                                   turn.now, commit=False)
+        else:
+            booking, slot = await reception.book(turn.session, turn.deployment, turn.party, draft["slot"],
+                                                 draft["topic"], draft.get("phone"), turn.now, commit=False)
     except Refused as exc:
-        await turn.session.rollback()
         await _refused(turn, exc)
         return
     turn.state.reset_flow()
@@ -363,8 +363,8 @@ async def _refused(turn: Turn, exc: Refused) -> None:
     if exc.code == "week_taken":
         taken = await _active(turn)
         if taken:
-            turn.say(texts.BOOKING_ONE_A_WEEK.format(number=taken[0].number, slot=await _label_of(turn, taken[0])),
-                     "改约")
+            turn.say(texts.BOOKING_ONE_A_WEEK.format(number=taken[0].number, slot=taken[0].slot.label),
+                     texts.BOOKING_BUTTON_CHANGE)
             return
     if exc.code == "too_late":
         turn.say(texts.BOOKING_TOO_LATE.format(hours=turn.deployment.reception.change_hours,
@@ -376,43 +376,31 @@ async def _refused(turn: Turn, exc: Refused) -> None:
 async def _cancel_booking(turn: Turn, number: str, *, replying: bool) -> None:
     try:
         booking, slot = await reception.cancel(turn.session, turn.deployment, turn.party, number, turn.now,
-                                               replying=replying)
+                                               replying=replying, commit=False)
     except Refused as exc:
-        await turn.session.rollback()
         await _refused(turn, exc)
         return
     turn.say(texts.BOOKING_CANCELLED.format(number=booking.number, slot=slot.label))
 
 
 async def _withdraw_wait(turn: Turn, wait_id: int) -> None:
-    store = ReceptionStore(turn.session)
-    wait = await store.wait(wait_id)
     turn.state.reset_flow()
-    if wait is None or wait.citizen_id != turn.party.citizen_id:
+    slot = await reception.withdraw_wait(turn.session, turn.deployment, turn.party, wait_id, turn.now, commit=False)
+    if slot is None:
         turn.say(texts.NO_ACTIVE_BOOKING)
         return
-    slot = await _slot(turn, wait.slot_id)
-    label = slot.label if slot else ""
-    if wait.status == "offered":
-        try:
-            await reception.answer_offer(turn.session, turn.deployment, turn.party, False, turn.now)
-        except Refused:
-            await turn.session.rollback()  # the offer ran out meanwhile: nothing left to give up
-    elif await store.change_wait(wait.id, "waiting", status="withdrawn"):
-        await turn.session.commit()
-    turn.say(texts.BOOKING_WAIT_WITHDRAWN.format(slot=label))
+    turn.say(texts.BOOKING_WAIT_WITHDRAWN.format(slot=slot.label))
 
 
-async def _change_from(turn: Turn, booking: Booking) -> None:
-    slot = await _slot(turn, booking.slot_id)
-    assert slot is not None
+async def _change_from(turn: Turn, booking: BookingFacts) -> None:
+    slot = booking.slot
     try:
-        check_change(slot.starts_at, turn.now, turn.deployment.reception)
+        reception.check_change(slot.starts_at, turn.now, turn.deployment)
     except Refused as exc:
         await _refused(turn, exc)
         return
     _begin(turn, "choose", {"mode": "change", "moving": booking.number, "moving_label": slot.label,
-                            "moving_week": booking.week, "topic": booking.topic, "phone": booking.phone})
+                            "moving_week": slot.week, "topic": booking.topic, "phone": booking.phone})
     asked = _asked(turn)
     intro = None if asked else texts.BOOKING_CHANGE_WHEN.format(slot=slot.label, number=booking.number)
     await _propose(turn, asked, intro)
@@ -458,8 +446,10 @@ def _describe(asked: When) -> str:
     days = ""
     if asked.first is not None and asked.last is not None:
         first, last = asked.first, asked.last
-        days = (f"{first.month}月{first.day}日（{texts.BOOKING_WEEKDAYS[first.weekday()]}）" if asked.one_day
-                else f"{first.month}月{first.day}日至{last.month}月{last.day}日")
+        days = (texts.BOOKING_ASKED_DAY.format(month=first.month, day=first.day,
+                                               weekday=texts.BOOKING_WEEKDAYS[first.weekday()]) if asked.one_day
+                else texts.BOOKING_ASKED_DAYS.format(month=first.month, day=first.day, last_month=last.month,
+                                                     last_day=last.day))
     when = asked.part or ""
     if asked.at is not None:
         when = f"{asked.part or ''}{asked.at:%H:%M}"
@@ -472,35 +462,19 @@ def _choice(text: str) -> int | None:
 
 
 def _deputies(slot: SlotView) -> str:
-    return "、".join(slot.deputies) or "值班"
+    return "、".join(slot.deputies) or texts.BOOKING_ON_DUTY
 
 
-def _named(turn: Turn, bookings: list[Booking]) -> Booking | None:
+def _named(turn: Turn, bookings: list[BookingFacts]) -> BookingFacts | None:
     numbers = {m.group(1).upper() for m in BOOKING_NUMBER.finditer(turn.text)}
     return next((b for b in bookings if b.number in numbers), None)
 
 
-async def _active(turn: Turn) -> list[Booking]:
-    return list(await ReceptionStore(turn.session).active_of_citizen(turn.party.citizen_id, turn.now))
+async def _active(turn: Turn) -> list[BookingFacts]:
+    return await reception.citizen_bookings(turn.session, turn.deployment, turn.party, turn.now)
 
 
-async def _slot(turn: Turn, slot_id: int) -> SlotView | None:
-    store = ReceptionStore(turn.session)
-    row = await store.slot(slot_id)
-    if row is None:
-        return None
-    return reception.slot_view(row, row.session, await reception.directory(turn.session, turn.deployment))
-
-
-async def _label_of(turn: Turn, booking: Booking) -> str:
-    slot = await ReceptionStore(turn.session).slot(booking.slot_id)
-    return slot_label(slot.starts_at, slot.ends_at) if slot else booking.number
-
-
-async def _lines(turn: Turn, bookings: list[Booking], waits: list) -> str:
-    lines = [texts.BOOKING_LINE.format(n=i, slot=await _label_of(turn, b), number=b.number)
-             for i, b in enumerate(bookings, 1)]
-    for i, wait in enumerate(waits, len(bookings) + 1):
-        slot = await _slot(turn, wait.slot_id)
-        lines.append(texts.BOOKING_WAIT_LINE.format(n=i, slot=slot.label if slot else ""))
+def _lines(bookings: list[BookingFacts], waits: list[WaitFacts]) -> str:
+    lines = [texts.BOOKING_LINE.format(n=i, slot=b.slot.label, number=b.number) for i, b in enumerate(bookings, 1)]
+    lines += [texts.BOOKING_WAIT_LINE.format(n=i, slot=w.slot.label) for i, w in enumerate(waits, len(bookings) + 1)]
     return "\n".join(lines)

@@ -85,3 +85,18 @@ async def one_session(async_url: str) -> AsyncIterator[AsyncSession]:
             yield session
     finally:
         await engine.dispose()
+
+
+async def begin_for_savepoints(session: AsyncSession) -> None:
+    """Make sure the session's transaction has begun in the database before a SAVEPOINT is taken.
+
+    PostgreSQL begins at the first statement. SQLite's Python driver only begins before the first write, so
+    a SAVEPOINT taken before it would start the transaction itself and its RELEASE would commit everything:
+    there, begin now (IMMEDIATE: the write lock, which the unit of work is about to need anyway, without
+    a snapshot that another writer could make stale)."""
+    connection = await session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    raw = await connection.get_raw_connection()
+    if not raw.driver_connection.in_transaction:  # type: ignore[union-attr]
+        await connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -189,7 +189,53 @@ BOOKING_OFFER_TAKEN = "预约成功！预约号 {number}\n时间：{slot}\n地�
 BOOKING_OFFER_DECLINED = "好的，名额已让给下一位。需要时随时再约。"
 BOOKING_NO_OFFER = "您目前没有待确认的候补名额。"
 BOOKING_OFFER_EXPIRED = "很抱歉，为您保留的名额已过确认时间，已让给下一位。如仍需要，请回复“预约”另选时间。"
+BOOKING_ASKED_DAY = "{month}月{day}日（{weekday}）"
+BOOKING_ASKED_DAYS = "{month}月{day}日至{last_month}月{last_day}日"
 BOOKING_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+# Buttons (the words are understood as typed text too: see the patterns of handlers/booking.py)
+BOOKING_BUTTON_BOOK = "预约"
+BOOKING_BUTTON_CHANGE = "改约"
+BOOKING_BUTTON_WAIT = "候补"
+BOOKING_BUTTON_NO_PHONE = "不用"
+BOOKING_CANCEL_BUTTONS = ("确认取消", "保留")
+BOOKING_CONFIRM_BUTTONS = ("确认", "重选", "取消")
+
+# --- reception booking: refusals (services/reception.py; `code` in brackets)
+BOOKING_REFUSED_SLOT_GONE = "这个时段已经取消或已过，请另选时间。"  # slot_gone
+BOOKING_REFUSED_NOT_FOUND = "没有找到您的预约 {number}。"  # not_found
+BOOKING_REFUSED_NO_ACTIVE = "没有找到您的有效预约 {number}。"  # not_found (moving)
+BOOKING_REFUSED_SAME_SLOT = "新时间和原来的一样，不用改约。"  # same_slot
+BOOKING_REFUSED_WEEK_TAKEN = "每位群众每周只能预约一次，您这一周已有预约。"  # week_taken
+BOOKING_REFUSED_WEEK_TAKEN_OFFER = "每位群众每周只能预约一次，您这一周已有预约，名额已让给下一位。"  # week_taken
+BOOKING_REFUSED_FULL = "这个时段刚刚约满了。"  # full
+BOOKING_REFUSED_CHANGED = "您的预约刚刚已有变动，请查看后再试。"  # changed
+BOOKING_REFUSED_NOT_ACTIVE = "预约 {number} 已经取消或改约。"  # not_active
+BOOKING_REFUSED_HAS_ROOM = "这个时段还有空位，可以直接预约。"  # has_room
+BOOKING_REFUSED_OFFER_EXPIRED = "很抱歉，为您保留的名额已过确认时间，已让给下一位。"  # offer_expired
+BOOKING_REFUSED_STARTED = "接待已经开始或结束，无法再取消或改约。"  # started
+BOOKING_REFUSED_TOO_LATE = "距离接待开始已不足{hours}小时，无法在线取消或改约。"  # too_late
+BOOKING_CANCEL_REASON = "群众取消"
+BOOKING_CANCEL_REASON_REMINDER = "群众回复提醒取消"
+BOOKING_CHANGE_REASON = "改约"
+
+# --- reception booking: pushes to citizens (services/reception.py)
+BOOKING_BUTTONS = ("取消",)
+OFFER_BUTTONS = ("接受", "放弃")
+BOOKING_REMIND_DAY_BEFORE = ("【接待提醒】您预约了明天 {slot} 到{station}与{deputies}代表见面（预约号 {number}）。\n"
+                             "地址：{address}\n如不能到场，请回复“取消”。")
+BOOKING_REMIND_HOURS_BEFORE = ("【接待提醒】您预约的接待今天 {start} 开始（预约号 {number}），地址：{address}。\n"
+                               "如临时不能到场，请回复“取消”，名额会让给排队的群众。")
+BOOKING_SESSION_CLOSED = "很抱歉，您预约的 {slot} 接待因“{reason}”取消（预约号 {number}）。如需另约时间，请回复“预约”。"
+BOOKING_WAIT_CLOSED = "很抱歉，您排队候补的 {slot} 接待因“{reason}”取消。如需另约时间，请回复“预约”。"
+BOOKING_DEPUTIES_CHANGED = "您预约的 {slot} 接待（预约号 {number}）改由{deputies}代表接待，时间地点不变。"
+BOOKING_OFFER = ("您排队候补的 {slot}（{station}）有空位了！名额为您保留到 {month}月{day}日 {time}："
+                 "回复“接受”确认预约，回复“放弃”让给下一位。")
+BOOKING_OFFER_LAPSED = "您候补的 {slot} 名额已过确认时间，已让给下一位。如仍需要，请回复“预约”另选时间。"
+BOOKING_CASE_OPENED = ("您在 {slot} 接待中反映的问题已登记为案件 {case_number}，由{deputy}代表跟进，"
+                       "办理进展会通知您。发送“查询 {case_number}”可随时查看。")
+SESSION_CLOSED_REASONS = {"holiday": "法定节假日", "council_day": "当天为议事日，改在议事日接待"}
+BOOKING_CASE_NOTE = "\n接待记录：{note}"
+BOOKING_ON_DUTY = "值班"
 
 # --- pushes about a case (casework/notices.py)
 NOTICE_REPLY_HEAD = "您反映的问题有了答复"

@@ -1,4 +1,28 @@
-"""Texts for deputies: the pushes they receive and the answers to their commands."""
+"""Every sentence the bot pushes to deputies, in one place (by area)."""
+
+from __future__ import annotations
+
+# --- reception booking: pushes to the deputies on duty (services/reception.py)
+BOOKING_NEW = "【新预约】"
+BOOKING_MOVED_HERE = "【改约】由 {old} 改来"
+BOOKING_BOOKED = "{head}{slot}（{station}）\n预约号 {number}\n事由：{topic}{call}\n本时段已约 {booked}/{capacity} 人。"
+BOOKING_CALL_BACK = "\n需回电：{phone}"
+BOOKING_CANCELLED = "【{head}】{slot} 的预约 {number}（{topic}）{what}。"
+BOOKING_CANCELLED_HEAD = "取消预约"
+BOOKING_MOVED_AWAY_HEAD = "改约"
+BOOKING_CANCELLED_WHAT = "已取消（{reason}）"
+BOOKING_MOVED_AWAY_WHAT = "已改约到 {slot}"
+RECEPTION_DIGEST = "【今日接待】{slot}{kind}，{station}\n{body}"
+RECEPTION_DIGEST_COUNCIL = "（议事日）"
+RECEPTION_DIGEST_BOOKINGS = "共 {count} 位群众预约：\n{lines}"
+RECEPTION_DIGEST_LINE = "{n}. {start} {number} {topic}{call}"
+RECEPTION_DIGEST_CALL_BACK = "（回电 {phone}）"
+RECEPTION_DIGEST_EMPTY = "目前暂无群众预约。"
+RECEPTION_ASSIGNED = "【接待安排】您被安排在 {slot}（{station}）接待，目前已有 {count} 位群众预约。"
+RECEPTION_RELEASED = "【接待安排】{slot}（{station}）的接待改由{deputies}代表负责，您无需到场。"
+RECEPTION_RELEASED_OTHERS = "其他"
+RECEPTION_CANCELLED = "【接待取消】{slot}（{station}）的接待取消：{reason}。已通知 {count} 位预约群众。"
+
 
 # --- pushes about a case they follow (casework/notices.py)
 NOTICE_FOLLOWED_CASE = "您跟进的案件 {number}（{description}）：{from_state} → {to_state}。{reason}"

@@ -1,4 +1,40 @@
-"""Texts for the station's staff and the handling departments: pushes, API and console messages."""
+"""Every sentence shown to station staff (API details, CLI output), in one place (by area)."""
+
+from __future__ import annotations
+
+# --- reception booking (services/reception.py, bot/http/reception.py, bot/cli/reception.py)
+SESSION_KIND_LABELS = {"weekly": "接待日", "council": "议事日", "extra": "加开接待"}
+BOOKING_STATUS_LABELS = {"booked": "已预约", "cancelled": "已取消", "moved": "已改约", "closed": "接待取消"}
+BOOKING_OUTCOME_LABELS = {"attended": "已到场接待", "absent": "未到场", "answered": "当场解答", "case": "转为案件办理"}
+RECEPTION_ROLES_ONLY = "只有工作人员和代表可以使用接待预约接口"
+# Refusals (`code` in brackets)
+RECEPTION_STAFF_ONLY = "只有工作人员可以这样做。"  # forbidden_role
+RECEPTION_REASON_REQUIRED = "关闭接待需要说明原因。"  # reason_required
+RECEPTION_ALREADY_CLOSED = "接待 {key} 已经关闭。"  # already_closed
+RECEPTION_ENDED = "接待 {key} 已经结束。"  # ended
+RECEPTION_NO_SESSION = "没有接待场次 {key}。"  # not_found
+RECEPTION_UNKNOWN_DEPUTIES = "没有这些代表：{codes}。"  # bad_deputy
+RECEPTION_NO_DEPUTY = "请至少指定一位代表。"  # bad_deputy
+RECEPTION_BAD_OUTCOME = "结果只能是：{outcomes}。"  # bad_outcome
+RECEPTION_NO_BOOKING = "没有预约 {number}。"  # not_found
+RECEPTION_NOT_ACTIVE = "预约 {number} 已取消或改约，无需记录结果。"  # not_active
+RECEPTION_NOT_STARTED = "预约 {number} 的接待时间还没到。"  # not_started
+RECEPTION_ANSWER_REQUIRED = "当场解答请写明答复内容。"  # answer_required
+RECEPTION_OUTCOME_RECORDED = "预约 {number} 的结果已经记录过了。"  # outcome_recorded
+RECEPTION_NOT_ON_DUTY = "只有这场接待的值班代表或工作人员可以记录结果。"  # not_on_duty
+RECEPTION_DEPUTY_NOT_ON_DUTY = "代表 {code} 不在这场接待的值班名单中。"  # not_on_duty
+RECEPTION_DEPUTY_REQUIRED = "这场接待有多位值班代表，请指明接待的代表：{codes}。"  # deputy_required
+RECEPTION_NO_CITIZEN = "找不到这位群众的会话，无法登记案件。"  # no_citizen
+# What was done
+RECEPTION_CLOSED = "接待 {key} 已关闭，已通知 {count} 位预约群众。"
+RECEPTION_DEPUTIES_SET = "接待 {key} 的值班代表：{deputies}。"
+RECEPTION_OUTCOME_DONE = "预约 {number}：{outcome}"
+RECEPTION_OUTCOME_CASE = "，已登记为案件 {case_number}"
+RECEPTION_NO_SESSIONS = "（这段时间没有接待场次）"
+RECEPTION_NO_BOOKINGS = "（暂无预约）"
+RECEPTION_SESSION_CLOSED = "已关闭：{reason}"
+RECEPTION_SLOTS = "名额 {slots}"
+
 
 # --- pushes about a case (casework/notices.py)
 NOTICE_TRANSFER = "【转办】案件 {number}（{topic}）请贵单位办理，{reply_due} 前答复。\n问题：{description}\n地点：{place}\n{reason}"

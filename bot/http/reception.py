@@ -10,14 +10,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from bot.cli.reception import load_bookings, load_sessions, run_operation
 from bot.http.deps import current_actor
 from bot.http.deps import runtime as services
 from bot.runtime import Runtime
 from casework.actors import Actor
 from casework.bookings import Refused
-from casework.cases import Role
 from casework.deadlines import LOCAL
+from services import reception
+from texts import staff as texts
 
 router = APIRouter(prefix="/api/reception", tags=["reception"])
 FORBIDDEN = frozenset({"forbidden_role", "not_on_duty"})
@@ -25,8 +25,8 @@ FORBIDDEN = frozenset({"forbidden_role", "not_on_duty"})
 
 async def reception_actor(actor: Actor = Depends(current_actor)) -> Actor:
     """Staff, admins and deputies (with their deputy's code); others are refused."""
-    if actor.role not in (Role.STAFF, Role.ADMIN, Role.DEPUTY):
-        raise HTTPException(403, "只有工作人员和代表可以使用接待预约接口")
+    if actor.role not in reception.RECEPTION_ROLES:
+        raise HTTPException(403, texts.RECEPTION_ROLES_ONLY)
     return actor
 
 
@@ -59,7 +59,8 @@ async def sessions(first: dt.date = Depends(first_day), days: int = Query(14, ge
                    _: Actor = Depends(reception_actor), services: Runtime = Depends(services)) -> list[dict]:
     """Reception sessions with their slots (places booked of capacity) and deputies on duty."""
     async with services.sessionmaker() as session:
-        return await load_sessions(session, services.deployment, services.calendar, first, days)
+        return await reception.list_sessions(session, services.deployment, services.calendar, first, days,
+                                             dt.datetime.now(dt.UTC))
 
 
 @router.get("/bookings")
@@ -68,7 +69,7 @@ async def bookings(first: dt.date = Depends(first_day), days: int = Query(1, ge=
                    actor: Actor = Depends(reception_actor), services: Runtime = Depends(services)) -> list[dict]:
     """Bookings of a day (or several, or one session); a deputy sees the sessions they are on duty for."""
     async with services.sessionmaker() as session:
-        return await load_bookings(session, first, days, key=session_key, viewer=actor, all_statuses=all)
+        return await reception.list_bookings(session, first, days, key=session_key, viewer=actor, all_statuses=all)
 
 
 @router.post("/sessions/{key}/close")
@@ -94,10 +95,12 @@ async def record_outcome(number: str, body: Outcome, actor: Actor = Depends(rece
 
 
 async def _run(services: Runtime, actor: Actor, operation: str, **fields: object) -> JSONResponse:
+    topics = services.dispatcher.understanding.topics
     async with services.sessionmaker() as session:
         try:
-            done = await run_operation(services, session, actor, operation, **fields)
+            done = await reception.perform(session, services.deployment, services.calendar, actor, operation,
+                                           dt.datetime.now(dt.UTC), guess_topic=lambda text: topics.classify(text)[0],
+                                           **fields)
         except Refused as exc:
-            await session.rollback()
             return refusal(exc)
     return JSONResponse(done)
