@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from casework.deadlines import LOCAL, CaseDeadlines
 
@@ -83,7 +84,7 @@ class Report:
     contact_consent: bool
     contact_phone: str | None
     deputy_code: str | None = None
-    attachments: tuple[dict, ...] = field(default_factory=tuple)
+    attachments: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 from casework.cases import STATE_LABELS, CaseState, Role
 
@@ -296,12 +297,12 @@ def decide(facts: CaseFacts, command: Command) -> Transition:
 
 
 def _same(facts: CaseFacts, command: Command, reason: str, effects: set[str] | frozenset[str] = frozenset(),
-          **extra) -> Transition:
+          **extra: Any) -> Transition:
     return Transition(command.action, facts.state, facts.state, reason, frozenset(effects), **extra)
 
 
 def _to(facts: CaseFacts, command: Command, target: CaseState, reason: str,
-        effects: set[str] | frozenset[str] = frozenset(), **extra) -> Transition:
+        effects: set[str] | frozenset[str] = frozenset(), **extra: Any) -> Transition:
     return Transition(command.action, facts.state, target, reason, frozenset(effects), **extra)
 
 

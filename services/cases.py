@@ -138,7 +138,7 @@ async def carry_out(cases: CaseStore, case: Case, command: Command, now: dt.date
     """
     facts = await case_facts(cases, case)
     transition = decide(facts, command)
-    values: dict = {"state": transition.to_state.value, "updated_at": now}
+    values: dict[str, Any] = {"state": transition.to_state.value, "updated_at": now}
     if transition.to_state in FINAL_STATES:
         values["closed_at"] = now
     if transition.level:
@@ -319,7 +319,7 @@ async def follow(session: AsyncSession, party: Party, number: str) -> Case | Non
 
 def case_json(case: Case, departments: dict[int, str], events: bool = True) -> dict[str, Any]:
     """What staff see of a case, as plain data (the API's JSON and the CLI's --json)."""
-    data = {
+    data: dict[str, Any] = {
         "case_no": case.number,
         "state": case.state,
         "state_label": CaseState(case.state).label,

@@ -72,4 +72,5 @@ class BindCodes:
 
     async def redeem(self, code: str) -> str | None:
         """The deputy the code was issued for, once; None for an unknown, used or expired code."""
-        return await self.redis.getdel(self.keys.deputy_bind_code(code.upper()))
+        found = await self.redis.getdel(self.keys.deputy_bind_code(code.upper()))
+        return found.decode() if isinstance(found, bytes) else found

@@ -89,7 +89,7 @@ class ReceptionStore:
             update(ReceptionSession).where(ReceptionSession.id == session_id, ReceptionSession.closed.is_(False))
             .values(closed=True, close_reason=reason, changed_by=actor, updated_at=utc(now))
             .execution_options(synchronize_session=False))
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def slot(self, slot_id: int) -> ReceptionSlot | None:
         return (await self.session.execute(
@@ -104,7 +104,7 @@ class ReceptionStore:
             .where(ReceptionSlot.id == slot_id, ReceptionSlot.booked < ReceptionSlot.capacity,
                    ReceptionSlot.session_id.in_(open_sessions))
             .values(booked=ReceptionSlot.booked + 1).execution_options(synchronize_session=False))
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def release_seat(self, slot_id: int) -> None:
         await self.session.execute(
@@ -149,7 +149,7 @@ class ReceptionStore:
         result = await self.session.execute(
             update(Booking).where(Booking.id == booking_id, Booking.status == from_status)
             .values(**values).execution_options(synchronize_session=False))
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def record_outcome(self, booking_id: int, **values: Any) -> bool:
         """Record the outcome of a booking once; False when one was recorded already."""
@@ -157,7 +157,7 @@ class ReceptionStore:
         result = await self.session.execute(
             update(Booking).where(Booking.id == booking_id, Booking.status == ACTIVE, Booking.outcome.is_(None))
             .values(**values).execution_options(synchronize_session=False))
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def booking(self, booking_id: int) -> Booking | None:
         return (await self.session.execute(
@@ -255,7 +255,7 @@ class ReceptionStore:
         result = await self.session.execute(
             update(BookingWait).where(BookingWait.id == wait_id, BookingWait.status == from_status)
             .values(**values).execution_options(synchronize_session=False))
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def offers_expired(self, now: dt.datetime) -> Sequence[int]:
         return (await self.session.execute(
