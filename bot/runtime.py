@@ -14,7 +14,7 @@ from handlers.dispatch import Dispatcher
 from nlu import entities
 from nlu.client import RasaParser, Understanding
 from services.conversations import Inbox
-from services.pushes import PushSender
+from services.senders import PushSender
 from settings import Deployment, Settings, load_deployment
 from storage import redis as redis_connection
 from storage.db import check_schema, make_engine, make_sessionmaker

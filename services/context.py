@@ -7,15 +7,13 @@ work) so that services never import the doors above them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casework.workdays import WorkingCalendar
+from services.senders import PushSender
 from settings import Deployment
-
-if TYPE_CHECKING:
-    from services.pushes import PushSender
 
 
 class Context(Protocol):

@@ -1,13 +1,12 @@
 """Pushes: queueing what notices call for, and sending what is due through each channel's sender.
 
 A recipient with no channel still gets a row (status no_channel), so staff can see who was not reached.
-Each channel implements `PushSender` (in bot/channels); the senders are handed in, so this layer never
-imports the channels.
+Each channel implements `services.senders.PushSender` (in bot/channels); the senders are handed in, so
+this layer never imports the channels.
 """
 
 from __future__ import annotations
 
-import abc
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casework.cases import CaseState, Role
 from casework.notices import CITIZEN, DEPARTMENT, DEPUTY, CaseView, Notice
 from services.context import Context
+from services.senders import SendError, WindowClosed
 from storage.models import Case, Push, utcnow
 from storage.repositories import PushStore, RecipientStore
 
@@ -26,30 +26,6 @@ MAX_ATTEMPTS = 6
 PUSHES_PER_RUN = 200
 # A push claimed longer ago than this by a worker that has not finished it is in doubt.
 SENDING_LEASE = dt.timedelta(minutes=5)
-
-
-class SendError(Exception):
-    """The channel refused or failed; `retryable` says whether trying later may help."""
-
-    def __init__(self, message: str, *, retryable: bool, code: str = "") -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.code = code
-
-
-class WindowClosed(Exception):
-    """The channel allows no message to this person now (e.g. WeChat's 48-hour window); the push waits."""
-
-
-class PushSender(abc.ABC):
-    """One per channel. Quirks of a channel stay inside its sender."""
-
-    @abc.abstractmethod
-    async def send(self, push: Push) -> None:
-        """Deliver the push or raise SendError / WindowClosed. Must not be called twice for one push."""
-
-    async def close(self) -> None:
-        return None
 
 
 def backoff(attempts: int) -> dt.timedelta:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.channels.inbox import ConversationSender
-from bot.channels.telegram import TelegramSender
+from bot.channels.telegram.sender import TelegramSender
 from bot.channels.wechat.sender import WeChatSender
-from services.pushes import PushSender
+from services.senders import PushSender
 from settings import Settings
 
 

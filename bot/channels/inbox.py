@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.pushes import PushSender
+from services.senders import PushSender
 from storage.models import Push
 from storage.repositories import ConversationStore
 

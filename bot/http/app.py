@@ -10,7 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func, select, text
 
-from bot.channels import telegram, wechat
+from bot.channels import wechat
+from bot.channels.telegram import webhook as telegram
 from bot.http import cases, messages, reception, reports
 from bot.http.limits import BodyLimit
 from bot.runtime import Runtime

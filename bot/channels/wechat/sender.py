@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channels.wechat.api import WeChatApi, WeChatError
 from casework.cases import CaseState
 from casework.deadlines import LOCAL
-from services.pushes import PushSender, SendError, WindowClosed
+from services.senders import PushSender, SendError, WindowClosed
 from settings import Settings, load_deployment
 from settings.deployment import WeChatConfig, WeChatTemplate
 from storage import redis as redis_connection

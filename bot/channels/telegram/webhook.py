@@ -1,4 +1,4 @@
-"""The Telegram door: POST /telegram (the bot's webhook, with its secret-token header), and its sender.
+"""The Telegram door: POST /telegram (the bot's webhook, with its secret-token header).
 
 Translates an Update into an Inbound, lets the dispatcher answer, and sends the replies through the
 Bot API (services.pushes.send_reply: sent once, retried by the worker when the API refuses it for now).
@@ -12,48 +12,16 @@ from typing import TYPE_CHECKING
 
 import telegram
 from fastapi import APIRouter, HTTPException, Request, Response
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.request import HTTPXRequest
 
+from bot.channels.telegram.sender import TelegramSender
 from services.conversations import Inbound
-from services.pushes import PushSender, SendError, send_reply
-from storage.models import Push
+from services.pushes import send_reply
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 router = APIRouter(tags=["channels"])
 log = logging.getLogger("liaison.telegram")
-
-
-class TelegramSender(PushSender):
-    """Telegram's sendMessage through python-telegram-bot; its flood limits come back as RetryAfter."""
-
-    def __init__(self, token: str, api_base: str) -> None:
-        self.bot = telegram.Bot(token, base_url=f"{api_base.rstrip('/')}/bot",
-                                request=HTTPXRequest(connect_timeout=5, read_timeout=10))
-
-    async def send(self, push: Push) -> None:
-        markup = None
-        if push.buttons:
-            markup = telegram.ReplyKeyboardMarkup([[b for b in push.buttons]], one_time_keyboard=True,
-                                                  resize_keyboard=True)
-        try:
-            await self.bot.send_message(chat_id=push.address or "", text=push.text, reply_markup=markup)
-        except RetryAfter as exc:
-            raise SendError(f"Telegram flood limit: {exc.message}", retryable=True, code="429") from exc
-        except (Forbidden, BadRequest) as exc:
-            raise SendError(exc.message, retryable=False, code=type(exc).__name__) from exc
-        except TimedOut as exc:
-            # No answer in time: Telegram may have delivered it, so it is not sent again (at most once).
-            raise SendError(f"发送超时，无法确认是否送达：{exc}", retryable=False, code="in_doubt") from exc
-        except NetworkError as exc:
-            raise SendError(str(exc), retryable=True, code=type(exc).__name__) from exc
-        except TelegramError as exc:
-            raise SendError(exc.message, retryable=True, code=type(exc).__name__) from exc
-
-    async def close(self) -> None:
-        await self.bot.shutdown()
 
 
 def to_inbound(update: telegram.Update) -> Inbound | None:

@@ -1,0 +1,1 @@
+"""Telegram: the webhook door (webhook.py) and the push sender (sender.py)."""
