@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from casework.dates import When
 from casework.deadlines import LOCAL
+from casework.errors import Refusal
 from casework.notices import CITIZEN, DEPUTY, Notice
 from casework.points import Deed
 from settings.deployment import WEEKDAYS, Reception
@@ -38,13 +39,8 @@ BOOKING_BUTTONS = ("取消",)
 OFFER_BUTTONS = ("接受", "放弃")
 
 
-class Refused(Exception):
+class Refused(Refusal):
     """A booking operation the rules do not allow; `code` for programs, `message` (Chinese) for people."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
