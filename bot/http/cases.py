@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -10,9 +10,9 @@ from sqlalchemy import select
 from bot.cli.cases import actor_of, case_json, common_problem_groups
 from bot.runtime import Runtime
 from casework.cases import Role
-from casework.lifecycle import Action, Command, IllegalTransition, allowed_actions
+from casework.lifecycle import Action, Command, allowed_actions
 from services.cases import perform
-from services.records import Actor, case_facts
+from services.records import Actor, CaseNotFound, case_facts
 from storage.models import Case, Department, utcnow
 from storage.repositories import CaseStore, ConversationStore, DirectoryStore, PushStore, UserStore
 
@@ -44,12 +44,6 @@ def visible(case: Case, actor: Actor) -> bool:
     return True
 
 
-def refusal(exc: IllegalTransition) -> JSONResponse:
-    forbidden = ("forbidden_role", "not_your_department", "not_your_case")
-    status = 404 if exc.code == "not_found" else 403 if exc.code in forbidden else 409
-    return JSONResponse({"code": exc.code, "detail": exc.message}, status_code=status)
-
-
 class CaseAction(BaseModel):
     action: Action
     reason: str = Field(default="", max_length=5000)
@@ -62,10 +56,11 @@ class CaseAction(BaseModel):
 
 
 @router.get("/cases")
-async def list_cases(state: str | None = None, limit: int = 100, actor: Actor = Depends(current_actor),
+async def list_cases(state: str | None = None, limit: int = Query(100, ge=1, le=1000),
+                     actor: Actor = Depends(current_actor),
                      services: Runtime = Depends(services)) -> list[dict]:
     async with services.sessionmaker() as session:
-        query = select(Case).order_by(Case.id.desc()).limit(min(limit, 1000))
+        query = select(Case).order_by(Case.id.desc()).limit(limit)
         if state:
             query = query.where(Case.state == state)
         if actor.role is Role.DEPARTMENT:
@@ -91,7 +86,7 @@ async def show_case(number: str, actor: Actor = Depends(current_actor),
         cases = CaseStore(session)
         case = await cases.by_number(number)
         if case is None or not visible(case, actor):
-            return JSONResponse({"code": "not_found", "detail": f"没有编号为 {number} 的案件。"}, status_code=404)
+            raise CaseNotFound(number)
         departments = await DirectoryStore(session).names(Department)
         data = case_json(case, departments)
         data["replies"] = [{"text": r.text, "status": r.status, "number": r.number, "author": r.author,
@@ -109,11 +104,8 @@ async def case_action(number: str, body: CaseAction, actor: Actor = Depends(curr
     command = Command(body.action, actor.role, actor.name, reason=body.reason, rating=body.rating,
                       merged_into=body.merged_into, answer=body.answer, level=body.level)
     async with services.sessionmaker() as session:
-        try:
-            case, transition = await perform(session, services.deployment, services.calendar, number, actor,
-                                             command, utcnow(), topic=body.topic, department_code=body.department)
-        except IllegalTransition as exc:
-            return refusal(exc)
+        case, transition = await perform(session, services.deployment, services.calendar, number, actor,
+                                         command, utcnow(), topic=body.topic, department_code=body.department)
     return JSONResponse({"case_no": case.number, "from": transition.from_state.value,
                          "to": transition.to_state.value, "reason": transition.reason})
 

@@ -1,14 +1,25 @@
-"""Request-size limits for every door, enforced before the body is read into memory."""
+"""Limits every door enforces before a route runs: the body's size (before it is read into memory), and
+no NUL in the path or query (PostgreSQL cannot compare or store it)."""
 
 from __future__ import annotations
 
 import json
 import logging
 
+from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from casework.errors import InvalidInput
+from texts import errors as texts
 
 MAX_BODY_BYTES = 64 * 1024
 log = logging.getLogger("liaison.limits")
+
+
+def no_nul_in_url(request: Request) -> None:
+    """An app-wide dependency: a path or query parameter holding NUL (%00) is refused with 422."""
+    if "\x00" in request.url.path or any("\x00" in k or "\x00" in v for k, v in request.query_params.multi_items()):
+        raise InvalidInput(texts.INVALID_TEXT, code="invalid_text")
 
 
 class BodyTooLarge(Exception):
@@ -58,7 +69,9 @@ class BodyLimit:
         client = (scope.get("client") or ("?",))[0]
         log.warning("refused %s %s from %s: body over %d bytes", scope.get("method"), scope.get("path"), client,
                     self.max_bytes)
-        body = json.dumps({"code": "body_too_large", "detail": f"请求内容超过 {self.max_bytes // 1024} KB 上限"},
+        message = texts.TOO_LARGE.format(limit=self.max_bytes // 1024)
+        # Outside the app, so bot.http.errors cannot render it: the same shape, written here.
+        body = json.dumps({"code": "body_too_large", "message": message, "detail": message},
                           ensure_ascii=False).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json; charset=utf-8"),

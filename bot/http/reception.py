@@ -13,13 +13,11 @@ from pydantic import BaseModel, Field
 from bot.cli.reception import load_bookings, load_sessions, run_operation
 from bot.http.cases import current_actor, services
 from bot.runtime import Runtime
-from casework.bookings import Refused
 from casework.cases import Role
 from casework.deadlines import LOCAL
 from services.records import Actor
 
 router = APIRouter(prefix="/api/reception", tags=["reception"])
-FORBIDDEN = frozenset({"forbidden_role", "not_on_duty"})
 
 
 async def reception_actor(actor: Actor = Depends(current_actor)) -> Actor:
@@ -29,12 +27,8 @@ async def reception_actor(actor: Actor = Depends(current_actor)) -> Actor:
     return actor
 
 
-def refusal(exc: Refused) -> JSONResponse:
-    status = 404 if exc.code == "not_found" else 403 if exc.code in FORBIDDEN else 409
-    return JSONResponse({"code": exc.code, "detail": exc.message}, status_code=status)
-
-
-def first_day(day: dt.date | None = Query(None, alias="from", description="first local day, default today")) -> dt.date:
+def first_day(day: dt.date | None = Query(None, alias="from", description="first local day, default today",
+                                          ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31))) -> dt.date:
     return day or dt.datetime.now(LOCAL).date()
 
 
@@ -93,10 +87,6 @@ async def record_outcome(number: str, body: Outcome, actor: Actor = Depends(rece
 
 
 async def _run(services: Runtime, actor: Actor, operation: str, **fields: object) -> JSONResponse:
-    async with services.sessionmaker() as session:
-        try:
-            done = await run_operation(services, session, actor, operation, **fields)
-        except Refused as exc:
-            await session.rollback()
-            return refusal(exc)
+    async with services.sessionmaker() as session:  # a refusal leaves it rolled back
+        done = await run_operation(services, session, actor, operation, **fields)
     return JSONResponse(done)
