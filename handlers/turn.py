@@ -21,6 +21,7 @@ from texts import errors as texts
 # Lone surrogates (from JSON's "\ud800") cannot be encoded; PostgreSQL refuses NUL in text columns.
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MAX_CHANNEL, MAX_ID = 20, 128  # the columns' sizes
+_SURROGATES = {code: "\ufffd" for code in range(0xD800, 0xE000)}
 
 
 def clean_text(value: str) -> str:
@@ -29,9 +30,6 @@ def clean_text(value: str) -> str:
     Text is cleaned rather than refused: the platform accepted the message, and the citizen should
     not lose it for an invisible character."""
     return value.replace("\x00", "").translate(_SURROGATES) if UNSTORABLE.search(value) else value
-
-
-_SURROGATES = {code: "\ufffd" for code in range(0xD800, 0xE000)}
 
 
 def check_id(value: str, limit: int = MAX_ID) -> str:

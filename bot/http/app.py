@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from bot.channels import telegram, wechat
 from bot.http import cases, errors, messages, reception, reports
-from bot.http.limits import BodyLimit, no_nul_in_url
+from bot.http.limits import BodyLimit, no_nul_in_url, storable_json
 from bot.runtime import Runtime
 from bot.worker.runner import Worker
 from settings import Settings, get_settings
@@ -41,12 +41,13 @@ def create_app(settings: Settings | None = None, *, local_trial: bool = True) ->
     app.state.local_trial = local_trial
     app.add_middleware(BodyLimit)
     errors.install(app)
+    staff = [Depends(storable_json)]
     app.include_router(messages.router)
-    app.include_router(cases.router)
+    app.include_router(cases.router, dependencies=staff)
     app.include_router(telegram.router)
     app.include_router(wechat.router)
-    app.include_router(reports.router)
-    app.include_router(reception.router)
+    app.include_router(reports.router, dependencies=staff)
+    app.include_router(reception.router, dependencies=staff)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:

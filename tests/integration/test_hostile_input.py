@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.http.app import create_app
-from storage.models import ChannelIdentity, Conversation, Message
+from storage.models import Case, CaseEvent, ChannelIdentity, Conversation, Message
 from storage.repositories import UserStore
 from tests.conftest import ROOT, client_for
 from tests.integration.recorder import RecordingApi
+from tests.integration.test_conversations import Citizen
 from tests.integration.test_telegram import SECRET, update
 from tests.integration.test_wechat import WeChatAnswers, WeChatServer, openid, wechat_settings
 
@@ -142,7 +143,9 @@ def message(user: str, **fields: object) -> bytes:
     (b'{"channel": "web", "user_id": "U", "text": "\\u0000"}', "invalid_request"),
     (b'{"channel": "web", "user_id": "U", "text": "hi"', "malformed_json"),
     (b'{"channel": "web", "user_id": "U", "text": ' + NESTED + b"}", "malformed"),
-])
+], ids=["infinite-latitude", "minus-infinite-latitude", "nan-latitude", "infinite-longitude", "latitude-over-90",
+        "surrogate-user", "surrogate-text", "nul-user", "nul-message-id", "only-nul-text", "broken-json",
+        "nested-json"])
 async def test_a_hostile_message_is_refused_at_the_api(doors, user_id, raw, code):
     app, client = doors
     before = await stored(app)
@@ -234,3 +237,27 @@ async def test_a_body_that_is_not_json_gets_a_chinese_refusal(doors):
     refused(response, 422, "malformed_json")
     refused(await client.get("/api/cases"), 401, "unauthenticated")
     refused(await client.get("/api/nothing-here"), 404, "not_found")
+
+
+@pytest.mark.parametrize("reason", [b'"\\u0000"', b'"ok\\u0000"', b'"\\ud800"', b'"ok", "level": "\\u0000"'],
+                         ids=["nul", "trailing-nul", "surrogate", "other-field"])
+async def test_an_unstorable_string_in_a_staff_body_is_refused_and_nothing_changes(doors, user_id, reason):
+    app, client = doors
+    number = await Citizen(client, user_id).report("幸福路上的路灯坏了好几盏，晚上一片漆黑，走路很不安全")
+    auth = {"authorization": f"Bearer {await staff_token(app)}", **JSON}
+    events = await events_of(app, number)
+    raw = b'{"action": "transfer", "reason": ' + reason + b"}"
+    refused(await client.post(f"/api/cases/{number}/actions", content=raw, headers=auth), 422, "invalid_text")
+    refused(await client.post("/api/reception/sessions/any/close", content=b'{"reason": ' + reason + b"}",
+                              headers=auth), 422, "invalid_text")
+    assert await events_of(app, number) == events
+    done = await client.post(f"/api/cases/{number}/actions", json={"action": "transfer", "reason": "请核实"},
+                             headers=auth)
+    assert done.status_code == 200 and done.json()["to"] == "transferred", done.text
+    assert len(await events_of(app, number)) == len(events) + 1
+
+
+async def events_of(app, number: str) -> list[str]:  # type: ignore[no-untyped-def]
+    async with app.state.runtime.sessionmaker() as session:
+        return list((await session.execute(select(CaseEvent.action).join(Case, Case.id == CaseEvent.case_id)
+                                           .where(Case.number == number).order_by(CaseEvent.id))).scalars())
