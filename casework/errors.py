@@ -37,8 +37,15 @@ class LiaisonError(Exception):
     status = 400
     text = texts.ERROR
 
-    def __init__(self, message: str | None = None, *, code: str | None = None, status: int | None = None,
-                 detail: str = "", **fields: Any) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        detail: str = "",
+        **fields: Any,
+    ) -> None:
         self.message = message or self.text
         self.code = code or type(self).code
         self.status = status or type(self).status

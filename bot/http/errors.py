@@ -28,11 +28,17 @@ from texts import errors as texts
 
 log = logging.getLogger("liaison.http")
 
-HTTP_CODES = {400: ("malformed", texts.MALFORMED), 401: ("unauthenticated", texts.UNAUTHENTICATED),
-              403: ("forbidden", texts.FORBIDDEN), 404: ("not_found", texts.NOT_FOUND),
-              405: ("method_not_allowed", texts.METHOD_NOT_ALLOWED), 409: ("conflict", texts.CONFLICT),
-              413: ("body_too_large", texts.TOO_LARGE.format(limit=64)), 422: ("invalid_request", texts.INVALID),
-              503: ("unavailable", texts.UNAVAILABLE)}
+HTTP_CODES = {
+    400: ("malformed", texts.MALFORMED),
+    401: ("unauthenticated", texts.UNAUTHENTICATED),
+    403: ("forbidden", texts.FORBIDDEN),
+    404: ("not_found", texts.NOT_FOUND),
+    405: ("method_not_allowed", texts.METHOD_NOT_ALLOWED),
+    409: ("conflict", texts.CONFLICT),
+    413: ("body_too_large", texts.TOO_LARGE.format(limit=64)),
+    422: ("invalid_request", texts.INVALID),
+    503: ("unavailable", texts.UNAVAILABLE),
+}
 
 
 class SafeJSONResponse(JSONResponse):
@@ -40,7 +46,8 @@ class SafeJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return json.dumps(_safe(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode(
-            "utf-8", "replace")
+            "utf-8", "replace"
+        )
 
 
 def render(error: LiaisonError) -> JSONResponse:
@@ -51,15 +58,28 @@ async def liaison_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LiaisonError)
     if exc.status >= 400:
         client = request.client.host if request.client else "?"
-        log.warning("refused %s %s from %s: %s %s (%s)", request.method, request.url.path, client, exc.status,
-                    exc.code, exc.detail)
+        log.warning(
+            "refused %s %s from %s: %s %s (%s)",
+            request.method,
+            request.url.path,
+            client,
+            exc.status,
+            exc.code,
+            exc.detail,
+        )
     return render(exc)
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"loc": [_safe(part) for part in e.get("loc", ())], "type": str(e.get("type", "")),
-               "msg": _safe(str(e.get("msg", "")))} for e in exc.errors()]
+    errors = [
+        {
+            "loc": [_safe(part) for part in e.get("loc", ())],
+            "type": str(e.get("type", "")),
+            "msg": _safe(str(e.get("msg", ""))),
+        }
+        for e in exc.errors()
+    ]
     if any(e["type"] in ("json_invalid", "json_type") for e in errors):
         return render(InvalidInput(texts.MALFORMED_JSON, code="malformed_json"))
     fields = _field_names(errors)

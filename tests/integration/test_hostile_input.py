@@ -36,8 +36,16 @@ def recorder():
 @pytest.fixture
 async def doors(settings, recorder):
     """The app with all its doors open: WeChat (safe mode), Telegram (with its secret), the JSON API."""
-    app = create_app(wechat_settings(settings, recorder, ROOT / "config.yml", telegram_token="123:TEST",
-                                     telegram_api_base=recorder.url, telegram_secret=SECRET))
+    app = create_app(
+        wechat_settings(
+            settings,
+            recorder,
+            ROOT / "config.yml",
+            telegram_token="123:TEST",
+            telegram_api_base=recorder.url,
+            telegram_secret=SECRET,
+        )
+    )
     async for client in client_for(app):
         yield app, client
 
@@ -50,10 +58,17 @@ async def stored(app) -> int:  # type: ignore[no-untyped-def]
 
 async def texts_of(app, user: str) -> list[str]:  # type: ignore[no-untyped-def]
     async with app.state.runtime.sessionmaker() as session:
-        return list((await session.execute(
-            select(Message.text).join(Conversation, Conversation.id == Message.conversation_id)
-            .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
-            .where(ChannelIdentity.external_id == user, Message.direction == "in").order_by(Message.id))).scalars())
+        return list(
+            (
+                await session.execute(
+                    select(Message.text)
+                    .join(Conversation, Conversation.id == Message.conversation_id)
+                    .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+                    .where(ChannelIdentity.external_id == user, Message.direction == "in")
+                    .order_by(Message.id)
+                )
+            ).scalars()
+        )
 
 
 def refused(response, status: int, code: str) -> dict:  # type: ignore[no-untyped-def]
@@ -82,12 +97,33 @@ async def staff_token(app) -> str:  # type: ignore[no-untyped-def]
 NESTED = b"[" * 20_000 + b"]" * 20_000
 
 
-@pytest.mark.parametrize("body", [b"[]", b'"x"', b"null", b"{}", b"[1,2", NESTED,
-                                  b'{"update_id": 1, "message": ' + NESTED + b"}",
-                                  b'{"update_id": "7"}', b'{"update_id": 7, "message": []}',
-                                  b'{"update_id": 7, "message": {"chat": "x", "text": "hi"}}'],
-                         ids=["list", "string", "null", "no-update-id", "broken", "nested", "nested-inside",
-                              "string-id", "list-message", "string-chat"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[]",
+        b'"x"',
+        b"null",
+        b"{}",
+        b"[1,2",
+        NESTED,
+        b'{"update_id": 1, "message": ' + NESTED + b"}",
+        b'{"update_id": "7"}',
+        b'{"update_id": 7, "message": []}',
+        b'{"update_id": 7, "message": {"chat": "x", "text": "hi"}}',
+    ],
+    ids=[
+        "list",
+        "string",
+        "null",
+        "no-update-id",
+        "broken",
+        "nested",
+        "nested-inside",
+        "string-id",
+        "list-message",
+        "string-chat",
+    ],
+)
 async def test_a_telegram_body_that_is_no_update_is_refused(doors, recorder, body):
     app, client = doors
     before = await stored(app)
@@ -127,25 +163,49 @@ def message(user: str, **fields: object) -> bytes:
     return json.dumps({"channel": "web", "user_id": user, "text": "你好", **fields}).encode()
 
 
-@pytest.mark.parametrize("raw, code", [
-    (b'{"channel": "web", "user_id": "U", "type": "location", "latitude": 1e999, "longitude": 1}',
-     "invalid_request"),
-    (b'{"channel": "web", "user_id": "U", "type": "location", "latitude": -1e999, "longitude": 1}',
-     "invalid_request"),
-    (b'{"channel": "web", "user_id": "U", "type": "location", "latitude": NaN, "longitude": 1}', "invalid_request"),
-    (b'{"channel": "web", "user_id": "U", "type": "location", "latitude": 1, "longitude": Infinity}',
-     "invalid_request"),
-    (b'{"channel": "web", "user_id": "U", "type": "location", "latitude": 90.5, "longitude": 1}', "invalid_request"),
-    (b'{"channel": "web", "user_id": "U\\ud800", "text": "hi"}', "invalid_request"),
-    (b'{"channel": "web", "user_id": "U", "text": "\\udfff"}', "invalid_request"),
-    (b'{"channel": "web", "user_id": "U\\u0000", "text": "hi"}', "invalid_id"),
-    (b'{"channel": "web", "user_id": "U", "text": "hi", "message_id": "m\\u0000"}', "invalid_id"),
-    (b'{"channel": "web", "user_id": "U", "text": "\\u0000"}', "invalid_request"),
-    (b'{"channel": "web", "user_id": "U", "text": "hi"', "malformed_json"),
-    (b'{"channel": "web", "user_id": "U", "text": ' + NESTED + b"}", "malformed"),
-], ids=["infinite-latitude", "minus-infinite-latitude", "nan-latitude", "infinite-longitude", "latitude-over-90",
-        "surrogate-user", "surrogate-text", "nul-user", "nul-message-id", "only-nul-text", "broken-json",
-        "nested-json"])
+@pytest.mark.parametrize(
+    "raw, code",
+    [
+        (
+            b'{"channel": "web", "user_id": "U", "type": "location", "latitude": 1e999, "longitude": 1}',
+            "invalid_request",
+        ),
+        (
+            b'{"channel": "web", "user_id": "U", "type": "location", "latitude": -1e999, "longitude": 1}',
+            "invalid_request",
+        ),
+        (b'{"channel": "web", "user_id": "U", "type": "location", "latitude": NaN, "longitude": 1}', "invalid_request"),
+        (
+            b'{"channel": "web", "user_id": "U", "type": "location", "latitude": 1, "longitude": Infinity}',
+            "invalid_request",
+        ),
+        (
+            b'{"channel": "web", "user_id": "U", "type": "location", "latitude": 90.5, "longitude": 1}',
+            "invalid_request",
+        ),
+        (b'{"channel": "web", "user_id": "U\\ud800", "text": "hi"}', "invalid_request"),
+        (b'{"channel": "web", "user_id": "U", "text": "\\udfff"}', "invalid_request"),
+        (b'{"channel": "web", "user_id": "U\\u0000", "text": "hi"}', "invalid_id"),
+        (b'{"channel": "web", "user_id": "U", "text": "hi", "message_id": "m\\u0000"}', "invalid_id"),
+        (b'{"channel": "web", "user_id": "U", "text": "\\u0000"}', "invalid_request"),
+        (b'{"channel": "web", "user_id": "U", "text": "hi"', "malformed_json"),
+        (b'{"channel": "web", "user_id": "U", "text": ' + NESTED + b"}", "malformed"),
+    ],
+    ids=[
+        "infinite-latitude",
+        "minus-infinite-latitude",
+        "nan-latitude",
+        "infinite-longitude",
+        "latitude-over-90",
+        "surrogate-user",
+        "surrogate-text",
+        "nul-user",
+        "nul-message-id",
+        "only-nul-text",
+        "broken-json",
+        "nested-json",
+    ],
+)
 async def test_a_hostile_message_is_refused_at_the_api(doors, user_id, raw, code):
     app, client = doors
     before = await stored(app)
@@ -186,8 +246,7 @@ async def test_a_nul_in_wechat_xml_is_refused(doors, content):
     before = await stored(app)
     xml = server.xml("text", openid=user, content="X").replace("<![CDATA[X]]>", content)
     params, body = server.signed(xml)
-    response = await client.post("/wechat", params=params, content=body.encode(),
-                                 headers={"content-type": "text/xml"})
+    response = await client.post("/wechat", params=params, content=body.encode(), headers={"content-type": "text/xml"})
     assert response.status_code == 400, response.text
     assert await stored(app) == before
 
@@ -195,26 +254,29 @@ async def test_a_nul_in_wechat_xml_is_refused(doors, content):
 # --- the staff API's query parameters
 
 
-@pytest.mark.parametrize("path, params, code", [
-    ("/api/cases", {"limit": "-1"}, "invalid_request"),
-    ("/api/cases", {"limit": "0"}, "invalid_request"),
-    ("/api/cases", {"limit": "1001"}, "invalid_request"),
-    ("/api/cases", {"limit": str(10**30)}, "invalid_request"),
-    ("/api/cases", {"limit": "many"}, "invalid_request"),
-    ("/api/cases", {"state": "\u0000"}, "invalid_text"),
-    ("/api/cases/LL%00", {}, "invalid_text"),
-    ("/api/reception/sessions", {"from": "9999-12-31", "days": "90"}, "invalid_request"),
-    ("/api/reception/sessions", {"from": "2026-13-01"}, "invalid_request"),
-    ("/api/reception/sessions", {"days": "-1"}, "invalid_request"),
-    ("/api/reception/bookings", {"days": str(10**30)}, "invalid_request"),
-    ("/api/reception/bookings", {"session": "s\u0000"}, "invalid_text"),
-    ("/api/reports/figures", {"month": "2026-13"}, "bad_month"),
-    ("/api/reports/figures", {"month": "0000-01"}, "bad_month"),
-    ("/api/reports/figures", {"month": "9999-12"}, "bad_month"),
-    ("/api/lists/export", {"month": "2026-00"}, "bad_month"),
-    ("/api/lists/suggestions", {"month": "2026-1-1"}, "bad_month"),
-    ("/api/deputies/D1/record", {"year": "-1"}, "invalid_request"),
-])
+@pytest.mark.parametrize(
+    "path, params, code",
+    [
+        ("/api/cases", {"limit": "-1"}, "invalid_request"),
+        ("/api/cases", {"limit": "0"}, "invalid_request"),
+        ("/api/cases", {"limit": "1001"}, "invalid_request"),
+        ("/api/cases", {"limit": str(10**30)}, "invalid_request"),
+        ("/api/cases", {"limit": "many"}, "invalid_request"),
+        ("/api/cases", {"state": "\u0000"}, "invalid_text"),
+        ("/api/cases/LL%00", {}, "invalid_text"),
+        ("/api/reception/sessions", {"from": "9999-12-31", "days": "90"}, "invalid_request"),
+        ("/api/reception/sessions", {"from": "2026-13-01"}, "invalid_request"),
+        ("/api/reception/sessions", {"days": "-1"}, "invalid_request"),
+        ("/api/reception/bookings", {"days": str(10**30)}, "invalid_request"),
+        ("/api/reception/bookings", {"session": "s\u0000"}, "invalid_text"),
+        ("/api/reports/figures", {"month": "2026-13"}, "bad_month"),
+        ("/api/reports/figures", {"month": "0000-01"}, "bad_month"),
+        ("/api/reports/figures", {"month": "9999-12"}, "bad_month"),
+        ("/api/lists/export", {"month": "2026-00"}, "bad_month"),
+        ("/api/lists/suggestions", {"month": "2026-1-1"}, "bad_month"),
+        ("/api/deputies/D1/record", {"year": "-1"}, "invalid_request"),
+    ],
+)
 async def test_a_bad_query_parameter_is_refused_not_a_500(doors, path, params, code):
     app, client = doors
     token = await staff_token(app)
@@ -232,15 +294,19 @@ async def test_a_good_limit_still_lists(doors):
 async def test_a_body_that_is_not_json_gets_a_chinese_refusal(doors):
     app, client = doors
     token = await staff_token(app)
-    response = await client.post("/api/cases/LL1/actions", content=b"{", headers={
-        "authorization": f"Bearer {token}", **JSON})
+    response = await client.post(
+        "/api/cases/LL1/actions", content=b"{", headers={"authorization": f"Bearer {token}", **JSON}
+    )
     refused(response, 422, "malformed_json")
     refused(await client.get("/api/cases"), 401, "unauthenticated")
     refused(await client.get("/api/nothing-here"), 404, "not_found")
 
 
-@pytest.mark.parametrize("reason", [b'"\\u0000"', b'"ok\\u0000"', b'"\\ud800"', b'"ok", "level": "\\u0000"'],
-                         ids=["nul", "trailing-nul", "surrogate", "other-field"])
+@pytest.mark.parametrize(
+    "reason",
+    [b'"\\u0000"', b'"ok\\u0000"', b'"\\ud800"', b'"ok", "level": "\\u0000"'],
+    ids=["nul", "trailing-nul", "surrogate", "other-field"],
+)
 async def test_an_unstorable_string_in_a_staff_body_is_refused_and_nothing_changes(doors, user_id, reason):
     app, client = doors
     number = await Citizen(client, user_id).report("幸福路上的路灯坏了好几盏，晚上一片漆黑，走路很不安全")
@@ -248,16 +314,28 @@ async def test_an_unstorable_string_in_a_staff_body_is_refused_and_nothing_chang
     events = await events_of(app, number)
     raw = b'{"action": "transfer", "reason": ' + reason + b"}"
     refused(await client.post(f"/api/cases/{number}/actions", content=raw, headers=auth), 422, "invalid_text")
-    refused(await client.post("/api/reception/sessions/any/close", content=b'{"reason": ' + reason + b"}",
-                              headers=auth), 422, "invalid_text")
+    refused(
+        await client.post("/api/reception/sessions/any/close", content=b'{"reason": ' + reason + b"}", headers=auth),
+        422,
+        "invalid_text",
+    )
     assert await events_of(app, number) == events
-    done = await client.post(f"/api/cases/{number}/actions", json={"action": "transfer", "reason": "请核实"},
-                             headers=auth)
+    done = await client.post(
+        f"/api/cases/{number}/actions", json={"action": "transfer", "reason": "请核实"}, headers=auth
+    )
     assert done.status_code == 200 and done.json()["to"] == "transferred", done.text
     assert len(await events_of(app, number)) == len(events) + 1
 
 
 async def events_of(app, number: str) -> list[str]:  # type: ignore[no-untyped-def]
     async with app.state.runtime.sessionmaker() as session:
-        return list((await session.execute(select(CaseEvent.action).join(Case, Case.id == CaseEvent.case_id)
-                                           .where(Case.number == number).order_by(CaseEvent.id))).scalars())
+        return list(
+            (
+                await session.execute(
+                    select(CaseEvent.action)
+                    .join(Case, Case.id == CaseEvent.case_id)
+                    .where(Case.number == number)
+                    .order_by(CaseEvent.id)
+                )
+            ).scalars()
+        )

@@ -61,10 +61,19 @@ def test_ignored_is_not_malformed_nor_forged():
     assert errors.Malformed().status == 400 and errors.Forged().status == 403
 
 
-@pytest.mark.parametrize("code, status", [
-    ("not_found", 404), ("forbidden_role", 403), ("not_your_department", 403), ("not_your_case", 403),
-    ("not_on_duty", 403), ("reason_required", 409), ("already_closed", 409), ("wrong_state", 409),
-])
+@pytest.mark.parametrize(
+    "code, status",
+    [
+        ("not_found", 404),
+        ("forbidden_role", 403),
+        ("not_your_department", 403),
+        ("not_your_case", 403),
+        ("not_on_duty", 403),
+        ("reason_required", 409),
+        ("already_closed", 409),
+        ("wrong_state", 409),
+    ],
+)
 def test_a_refusal_status_follows_its_code(code, status):
     assert Refusal(code, "不行。").status == status
     assert IllegalTransition(code, "不行。").status == status

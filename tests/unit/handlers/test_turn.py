@@ -19,10 +19,18 @@ def test_text_loses_nul_and_lone_surrogates_but_keeps_everything_else():
     inbound.text.encode("utf-8")
 
 
-@pytest.mark.parametrize("fields", [
-    {"user_id": "u\x00"}, {"user_id": "u\ud800"}, {"user_id": ""}, {"user_id": "u" * 129},
-    {"channel": "c" * 21}, {"external_id": "m\x00"}, {"external_id": "9" * 129},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"user_id": "u\x00"},
+        {"user_id": "u\ud800"},
+        {"user_id": ""},
+        {"user_id": "u" * 129},
+        {"channel": "c" * 21},
+        {"external_id": "m\x00"},
+        {"external_id": "9" * 129},
+    ],
+)
 def test_an_id_that_cannot_be_stored_is_refused(fields):
     with pytest.raises(InvalidInput) as refused:
         Inbound(**{"channel": "web", "user_id": "u1", **fields})

@@ -48,8 +48,11 @@ async def client():  # type: ignore[no-untyped-def]
 async def test_a_refusal_is_rendered_with_its_code_status_and_message(client):
     response = await client.get("/refuse")
     assert response.status_code == 409
-    assert response.json() == {"code": "reason_required", "message": "退回答复需要说明原因。",
-                                "detail": "退回答复需要说明原因。"}
+    assert response.json() == {
+        "code": "reason_required",
+        "message": "退回答复需要说明原因。",
+        "detail": "退回答复需要说明原因。",
+    }
     assert (await client.get("/ignore")).status_code == 200
 
 
