@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from casework.errors import InvalidInput, LiaisonError
+from casework.errors import InvalidInput, LiaisonError, Refusal
 from texts import errors as texts
 
 log = logging.getLogger("liaison.http")
@@ -58,7 +58,9 @@ async def liaison_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LiaisonError)
     if exc.status >= 400:
         client = request.client.host if request.client else "?"
-        log.warning(
+        # A rule refusing a staff command is routine; a door refusing a request may be an attack or a bug.
+        log.log(
+            logging.INFO if isinstance(exc, Refusal) else logging.WARNING,
             "refused %s %s from %s: %s %s (%s)",
             request.method,
             request.url.path,

@@ -44,7 +44,8 @@ class Outcome(BaseModel):
     outcome: Literal["attended", "absent", "answered", "case"]
     answer: str = Field(default="", max_length=5000, description="the answer given (answered), or a note")
     deputy: str | None = Field(default=None, description="the deputy who received the citizen (staff only)")
-    topic: str | None = Field(default=None, description="the case's topic (case); guessed from the text if omitted")
+    topic: str | None = Field(default=None, max_length=40,
+                               description="the case's topic (case); guessed from the text if omitted")
 
 
 @router.get("/sessions")

@@ -339,3 +339,11 @@ async def events_of(app, number: str) -> list[str]:  # type: ignore[no-untyped-d
                 )
             ).scalars()
         )
+
+
+async def test_a_field_longer_than_its_column_is_refused_before_it_reaches_the_store(doors):
+    app, client = doors
+    auth = {"authorization": f"Bearer {await staff_token(app)}"}
+    body = {"outcome": "case", "topic": "城" * 41}
+    response = await client.post("/api/reception/bookings/B1/outcome", json=body, headers=auth)
+    assert refused(response, 422, "invalid_request")["message"] == "请求参数有误：topic。"
