@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from casework.dates import When
 from casework.deadlines import LOCAL
+from casework.errors import Refusal
 from casework.points import Deed
 from settings.deployment import WEEKDAYS, Reception
 
@@ -38,14 +39,9 @@ OFFER_MIN_LEAD = dt.timedelta(minutes=15)
 REMINDER_REPLY_GRACE = dt.timedelta(minutes=30)
 
 
-class Refused(Exception):
+class Refused(Refusal):
     """A booking operation the rules do not allow; `code` for programs, `message` (Chinese, from `texts`,
     set by `services.reception`) for people."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from casework.cases import STATE_LABELS, CaseState, Role
+from casework.errors import Refusal
 
 
 class Action(StrEnum):
@@ -137,18 +138,13 @@ class Transition:
     reply_number: int | None = None
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(Refusal):
     """A refused command. `code` is stable for programs; `message` is Chinese, for people."""
 
     def __init__(self, code: str, message: str, action: Action | None = None, state: CaseState | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
         self.action = action
         self.state = state
-
-    def __repr__(self) -> str:
-        return f"IllegalTransition({self.code!r}, {self.message!r})"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import math
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -22,6 +24,7 @@ from typing import Any
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from casework.errors import InvalidInput
 from casework.handoff import human_answer_by
 from casework.notices import person_requested
 from casework.workdays import WorkingCalendar
@@ -33,16 +36,40 @@ from storage.repositories import ConversationStore, Party, PushStore, RecipientS
 
 __all__ = ["BindCodes", "DialogueState", "Inbound", "Inbox", "Party", "Reply", "Subscriptions", "TurnEnd", "TurnStart"]
 from texts import citizen as texts
+from texts import errors as error_texts
 
 log = logging.getLogger("liaison.conversations")
 # How long a repeated delivery waits for the first copy's replies.
 DUPLICATE_WAIT_SECONDS = 8.0
 DELIVERY_TTL_SECONDS = 3600
+# Lone surrogates (from JSON's "\ud800") cannot be encoded; PostgreSQL refuses NUL in text columns.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+MAX_CHANNEL, MAX_ID = 20, 128  # the columns' sizes
+_SURROGATES = {code: "\ufffd" for code in range(0xD800, 0xE000)}
+
+
+def clean_text(value: str) -> str:
+    """A citizen's words as they can be stored: NUL dropped, a lone surrogate replaced by U+FFFD.
+
+    Text is cleaned rather than refused: the platform accepted the message, and the citizen should
+    not lose it for an invisible character."""
+    return value.replace("\x00", "").translate(_SURROGATES) if UNSTORABLE.search(value) else value
+
+
+def check_id(value: str, limit: int = MAX_ID) -> str:
+    """An identifier (channel, user id, delivery id) as given, or InvalidInput: ids are keys, so they are
+    refused, never changed (two different ids must not become one)."""
+    if not value or len(value) > limit or UNSTORABLE.search(value):
+        raise InvalidInput(error_texts.INVALID_ID.format(limit=limit), code="invalid_id")
+    return value
 
 
 @dataclass(frozen=True)
 class Inbound:
-    """A message from a citizen, whatever the channel; adapters build these and nothing else."""
+    """A message from a citizen, whatever the channel; adapters build these and nothing else.
+
+    Every door's strings pass here: ids are checked (`check_id`, InvalidInput when unstorable), text is
+    cleaned (`clean_text`), a position must be finite and on the globe."""
 
     channel: str
     user_id: str
@@ -56,6 +83,17 @@ class Inbound:
     external_id: str | None = None
     event: str = ""
     event_key: str = ""
+
+    def __post_init__(self) -> None:
+        check_id(self.channel, MAX_CHANNEL)
+        check_id(self.user_id)
+        if self.external_id is not None:
+            check_id(self.external_id)
+        for name in ("kind", "text", "media_ref", "label", "event", "event_key"):
+            object.__setattr__(self, name, clean_text(getattr(self, name)))
+        for value, bound in ((self.latitude, 90), (self.longitude, 180)):
+            if value is not None and not (math.isfinite(value) and -bound <= value <= bound):
+                raise InvalidInput(error_texts.INVALID_POSITION, code="bad_position")
 
     def payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {}

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.actors import Actor
 from casework.cases import CaseState, Role
+from casework.errors import Refusal
 from casework.lifecycle import OPEN_STATES, Action, Command
 from casework.workdays import WorkingCalendar
 from services.cases import CaseChanged, apply
@@ -27,13 +28,8 @@ FOLLOW_ACTION = "deputy_follow"
 CONTACT_ACTION = "deputy_contact"
 
 
-class DeputyRefused(Exception):
+class DeputyRefused(Refusal):
     """The deputy's request cannot be carried out; `message` is Chinese, for the deputy."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 async def bind_chat(session: AsyncSession, deputy_code: str, channel: str, address: str) -> User:

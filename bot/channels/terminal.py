@@ -7,6 +7,7 @@ import getpass
 import sys
 
 from bot.runtime import Runtime
+from casework.errors import InvalidInput
 from services.conversations import Inbound
 from settings import Settings
 
@@ -27,7 +28,7 @@ def parse_line(line: str, user_id: str) -> Inbound | None:
         try:
             return Inbound(channel="terminal", user_id=user_id, kind="location", latitude=float(lat),
                            longitude=float(lon), label=label.strip())
-        except ValueError:
+        except (ValueError, InvalidInput):  # not numbers, or off the globe: taken as text
             return Inbound(channel="terminal", user_id=user_id, text=line)
     return Inbound(channel="terminal", user_id=user_id, text=line)
 

@@ -6,14 +6,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func, select, text
 
 from bot.channels import wechat
 from bot.channels.telegram import webhook as telegram
-from bot.http import cases, messages, reception, reports
-from bot.http.limits import BodyLimit
+from bot.http import cases, errors, messages, reception, reports
+from bot.http.limits import BodyLimit, no_nul_in_url, storable_json
 from bot.runtime import Runtime
 from bot.worker.runner import Worker
 from settings import Settings, get_settings
@@ -38,15 +38,17 @@ def create_app(settings: Settings | None = None, *, local_trial: bool = True) ->
                 await jobs
             await services.close()
 
-    app = FastAPI(title="网上代表联络站", lifespan=lifespan)
+    app = FastAPI(title="网上代表联络站", lifespan=lifespan, dependencies=[Depends(no_nul_in_url)])
     app.state.local_trial = local_trial
     app.add_middleware(BodyLimit)
+    errors.install(app)
+    staff = [Depends(storable_json)]
     app.include_router(messages.router)
-    app.include_router(cases.router)
+    app.include_router(cases.router, dependencies=staff)
     app.include_router(telegram.router)
     app.include_router(wechat.router)
-    app.include_router(reports.router)
-    app.include_router(reception.router)
+    app.include_router(reports.router, dependencies=staff)
+    app.include_router(reception.router, dependencies=staff)
 
     @app.get("/healthz")
     async def healthz(request: Request) -> JSONResponse:

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from bot.http.deps import current_actor, runtime, staff_actor
 from bot.runtime import Runtime
 from casework.actors import Actor
-from casework.lifecycle import Action, Command, IllegalTransition
+from casework.lifecycle import Action, Command
 from services import cases, conversations, pushes
 from storage.models import utcnow
 
 router = APIRouter(prefix="/api", tags=["staff"])
-
-
-def refusal(exc: IllegalTransition) -> JSONResponse:
-    forbidden = ("forbidden_role", "not_your_department", "not_your_case")
-    status = 404 if exc.code == "not_found" else 403 if exc.code in forbidden else 409
-    return JSONResponse({"code": exc.code, "detail": exc.message}, status_code=status)
 
 
 class CaseAction(BaseModel):
@@ -34,10 +28,10 @@ class CaseAction(BaseModel):
 
 
 @router.get("/cases")
-async def list_cases(state: str | None = None, limit: int = 100, actor: Actor = Depends(current_actor),
-                     rt: Runtime = Depends(runtime)) -> list[dict]:
+async def list_cases(state: str | None = None, limit: int = Query(100, ge=1, le=1000),
+                     actor: Actor = Depends(current_actor), rt: Runtime = Depends(runtime)) -> list[dict]:
     async with rt.sessionmaker() as session:
-        return await cases.list_cases(session, actor, state=state, limit=min(limit, 1000))
+        return await cases.list_cases(session, actor, state=state, limit=limit)
 
 
 @router.get("/cases/groups")
@@ -50,10 +44,7 @@ async def common_problems(actor: Actor = Depends(current_actor), rt: Runtime = D
 @router.get("/cases/{number}")
 async def show_case(number: str, actor: Actor = Depends(current_actor), rt: Runtime = Depends(runtime)) -> JSONResponse:
     async with rt.sessionmaker() as session:
-        try:
-            _, data = await cases.case_detail(session, actor, number)
-        except IllegalTransition as exc:
-            return refusal(exc)
+        _, data = await cases.case_detail(session, actor, number)
     return JSONResponse(data)
 
 
@@ -63,11 +54,8 @@ async def case_action(number: str, body: CaseAction, actor: Actor = Depends(curr
     command = Command(body.action, actor.role, actor.name, reason=body.reason, rating=body.rating,
                       merged_into=body.merged_into, answer=body.answer, level=body.level)
     async with rt.sessionmaker() as session:
-        try:
-            case, transition = await cases.perform(session, rt.deployment, rt.calendar, number, actor, command,
-                                                   utcnow(), topic=body.topic, department_code=body.department)
-        except IllegalTransition as exc:
-            return refusal(exc)
+        case, transition = await cases.perform(session, rt.deployment, rt.calendar, number, actor, command, utcnow(),
+                                               topic=body.topic, department_code=body.department)
     return JSONResponse({"case_no": case.number, "from": transition.from_state.value,
                          "to": transition.to_state.value, "reason": transition.reason})
 

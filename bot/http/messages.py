@@ -1,15 +1,20 @@
-"""The channel-neutral JSON door: POST /api/messages, used by any channel and by tests."""
+"""The channel-neutral JSON door: POST /api/messages, used by any channel and by tests.
+
+Out-of-range or non-finite numbers and strings that cannot be stored are refused with 422 (by the model,
+or by `Inbound` for ids); NUL is dropped from text (`handlers.turn.clean_text`)."""
 
 from __future__ import annotations
 
 import hmac
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, Field, model_validator
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from bot.runtime import Runtime
-from services.conversations import Inbound
+from casework.errors import Unauthenticated
+from services.conversations import Inbound, clean_text
+from texts import errors as texts
 
 router = APIRouter(prefix="/api", tags=["messages"])
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
@@ -26,6 +31,11 @@ class InboundMessage(BaseModel):
     label: str = Field(default="", max_length=300)
     message_id: str | None = Field(default=None, max_length=128,
                                    description="the channel's id of this delivery; a repeat is answered once")
+
+    @field_validator("text", "media_url", "label")
+    @classmethod
+    def _storable(cls, value: str) -> str:
+        return clean_text(value)
 
     @model_validator(mode="after")
     def _has_content(self) -> InboundMessage:
@@ -64,11 +74,11 @@ def require_channel_key(request: Request) -> None:
             "Bearer ")
         if given and hmac.compare_digest(given.encode(), expected.encode()):
             return
-        raise HTTPException(401, "缺少或错误的渠道密钥（X-Channel-Key）")
+        raise Unauthenticated(texts.WRONG_CHANNEL_KEY, code="bad_channel_key")
     client = request.client.host if request.client else ""
     if request.app.state.local_trial and client in LOOPBACK:
         return
-    raise HTTPException(401, "未设置 LIAISON_API_KEY 时，只接受本机试用的请求")
+    raise Unauthenticated(texts.LOCAL_TRIAL_ONLY, code="local_trial_only")
 
 
 @router.post("/messages", response_model=RepliesOut, dependencies=[Depends(require_channel_key)])

@@ -14,13 +14,11 @@ from bot.http.deps import current_actor
 from bot.http.deps import runtime as services
 from bot.runtime import Runtime
 from casework.actors import Actor
-from casework.bookings import Refused
 from casework.deadlines import LOCAL
 from services import reception
 from texts import staff as texts
 
 router = APIRouter(prefix="/api/reception", tags=["reception"])
-FORBIDDEN = frozenset({"forbidden_role", "not_on_duty"})
 
 
 async def reception_actor(actor: Actor = Depends(current_actor)) -> Actor:
@@ -30,12 +28,8 @@ async def reception_actor(actor: Actor = Depends(current_actor)) -> Actor:
     return actor
 
 
-def refusal(exc: Refused) -> JSONResponse:
-    status = 404 if exc.code == "not_found" else 403 if exc.code in FORBIDDEN else 409
-    return JSONResponse({"code": exc.code, "detail": exc.message}, status_code=status)
-
-
-def first_day(day: dt.date | None = Query(None, alias="from", description="first local day, default today")) -> dt.date:
+def first_day(day: dt.date | None = Query(None, alias="from", description="first local day, default today",
+                                          ge=dt.date(2000, 1, 1), le=dt.date(2100, 12, 31))) -> dt.date:
     return day or dt.datetime.now(LOCAL).date()
 
 
@@ -51,7 +45,8 @@ class Outcome(BaseModel):
     outcome: Literal["attended", "absent", "answered", "case"]
     answer: str = Field(default="", max_length=5000, description="the answer given (answered), or a note")
     deputy: str | None = Field(default=None, description="the deputy who received the citizen (staff only)")
-    topic: str | None = Field(default=None, description="the case's topic (case); guessed from the text if omitted")
+    topic: str | None = Field(default=None, max_length=40,
+                               description="the case's topic (case); guessed from the text if omitted")
 
 
 @router.get("/sessions")
@@ -96,11 +91,8 @@ async def record_outcome(number: str, body: Outcome, actor: Actor = Depends(rece
 
 async def _run(services: Runtime, actor: Actor, operation: str, **fields: object) -> JSONResponse:
     topics = services.dispatcher.understanding.topics
-    async with services.sessionmaker() as session:
-        try:
-            done = await reception.perform(session, services.deployment, services.calendar, actor, operation,
-                                           dt.datetime.now(dt.UTC), guess_topic=lambda text: topics.classify(text)[0],
-                                           **fields)
-        except Refused as exc:
-            return refusal(exc)
+    async with services.sessionmaker() as session:  # a refusal leaves it rolled back
+        done = await reception.perform(session, services.deployment, services.calendar, actor, operation,
+                                       dt.datetime.now(dt.UTC), guess_topic=lambda text: topics.classify(text)[0],
+                                       **fields)
     return JSONResponse(done)

@@ -16,6 +16,7 @@ from bot.http.deps import runtime as services
 from bot.runtime import Runtime
 from casework.actors import Actor
 from casework.cases import Role
+from casework.errors import InvalidInput
 from casework.lists import ListKind
 from casework.metrics import Grouping, Month
 from services.reports import (
@@ -29,6 +30,7 @@ from services.reports import (
     load_lists,
     xlsx_name,
 )
+from texts import errors as texts
 
 router = APIRouter(prefix="/api", tags=["reports"])
 
@@ -39,11 +41,14 @@ async def staff_only(actor: Actor = Depends(current_actor)) -> Actor:
     return actor
 
 
-def month_of(month: str = Query(..., description="Beijing-time month, e.g. 2026-11")) -> Month:
+def month_of(month: str = Query(..., max_length=20, description="Beijing-time month, e.g. 2026-11")) -> Month:
     try:
-        return Month.parse(month)
+        parsed = Month.parse(month)
     except ValueError as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise InvalidInput(str(exc), code="bad_month") from None
+    if not 2000 <= parsed.year <= 2100:
+        raise InvalidInput(texts.BAD_YEAR, code="bad_month")
+    return parsed
 
 
 @router.get("/reports/figures")

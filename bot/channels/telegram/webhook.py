@@ -7,13 +7,14 @@ Bot API (services.pushes.send_reply: sent once, retried by the worker when the A
 from __future__ import annotations
 
 import hmac
-import logging
+import json
 from typing import TYPE_CHECKING
 
 import telegram
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from bot.channels.telegram.sender import TelegramSender
+from casework.errors import Forged, Ignored, Malformed, NotFound
 from services.conversations import Inbound
 from services.pushes import send_reply
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 router = APIRouter(tags=["channels"])
-log = logging.getLogger("liaison.telegram")
 
 
 def to_inbound(update: telegram.Update) -> Inbound | None:
@@ -48,21 +48,37 @@ async def webhook(request: Request) -> Response:
     services: Runtime = request.app.state.runtime
     sender = services.senders.get("telegram")
     if not isinstance(sender, TelegramSender):
-        raise HTTPException(404, "Telegram is not configured (TELEGRAM_TOKEN)")
+        raise NotFound(detail="Telegram is not configured (TELEGRAM_TOKEN)")
     given = request.headers.get("x-telegram-bot-api-secret-token", "")
     expected = services.settings.telegram_secret
     if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
-        log.warning("refused a Telegram update with a wrong secret token from %s", request.client)
-        raise HTTPException(403, "wrong secret token")
-    try:
-        update = telegram.Update.de_json(await request.json(), sender.bot)
-    except (ValueError, KeyError, TypeError) as exc:
-        log.warning("refused a malformed Telegram update: %s", exc)
-        raise HTTPException(400, "malformed update") from None
-    inbound = to_inbound(update) if update else None
-    if inbound is None:
-        return Response(status_code=200)
+        raise Forged(detail="wrong secret token")
+    update, inbound = read_update(await request.body(), sender.bot)
     for number, reply in enumerate(await services.dispatcher.handle(inbound)):
         await send_reply(services, dedupe_key=f"telegram:{update.update_id}:{number}", channel="telegram",
                          address=inbound.user_id, text=reply.text, buttons=reply.buttons)
     return Response(status_code=200)
+
+
+def read_update(body: bytes, bot: telegram.Bot) -> tuple[telegram.Update, Inbound]:
+    """The update and what it means, or a refusal.
+
+    Telegram sends an update again until it gets a 2xx. An update we do not handle (an edit, a join, a
+    channel post) is Ignored: 200, so it is not sent again. A body Telegram never sends (not a JSON
+    object, nested past any real update, without update_id) came from a bug or from someone holding the
+    secret: Malformed, 400, so it shows as the webhook's last error (getWebhookInfo); a resend gets 400 again.
+    """
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise Malformed(detail=f"not JSON: {type(exc).__name__}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        raise Malformed(detail="an update is a JSON object with an integer update_id")
+    try:
+        update = telegram.Update.de_json(data, bot)
+        inbound = to_inbound(update)
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise Malformed(detail=f"not a Telegram update: {type(exc).__name__}") from None
+    if inbound is None:
+        raise Ignored(detail=f"update {update.update_id} is not a citizen's message")
+    return update, inbound

@@ -1,7 +1,7 @@
 """The official account's server protocol: signatures, safe mode (AES), the XML of messages and
 events and what each becomes (an `Inbound`). It translates; it decides nothing about the citizen.
 
-Refusals are one small hierarchy, rendered in one place (`bot.channels.wechat.webhook`): a forged or missing
+Refusals are the project's errors (`casework.errors`), rendered in one place (`bot.http.errors`): a forged or missing
 signature is 403; a malformed body, or XML with a DTD or entities (an entity bomb, an external
 entity) is 400; a body over the limit is 413; a door without WECHAT_TOKEN is 503.
 
@@ -28,50 +28,25 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
+from casework.errors import Forged, LiaisonError, Malformed
 from services.conversations import Inbound
 
 CHANNEL = "wechat"
 # What is kept of fields that end up in columns of bounded size.
-MAX_OPENID, MAX_MEDIA_REF, MAX_LABEL, MAX_EVENT_KEY = 128, 500, 300, 200
+MAX_OPENID, MAX_MSG_ID, MAX_MEDIA_REF, MAX_LABEL, MAX_EVENT_KEY = 128, 128, 500, 300, 200
 KIND = re.compile(r"^[a-z_]{1,20}$")
 DEPUTY_SCENE_PREFIX = "qrscene_"
 
 
-class Refused(Exception):
-    """A request the door does not accept; `code` for logs and programs, `status` for HTTP."""
-
-    status = 400
-    code = "refused"
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-class Forged(Refused):
-    status = 403
-    code = "bad_signature"
-
-
-class Malformed(Refused):
-    status = 400
-    code = "malformed"
+# The door's refusals are the project's errors (casework.errors), rendered by bot.http.errors; the
+# detail (English) goes to the log only.
+Refused = LiaisonError
 
 
 class Dangerous(Malformed):
     """A DTD, an entity declaration or an entity reference: never expanded, never fetched."""
 
     code = "xml_forbidden"
-
-
-class TooLarge(Refused):
-    status = 413
-    code = "body_too_large"
-
-
-class NotConfigured(Refused):
-    status = 503
-    code = "not_configured"
 
 
 @dataclass(frozen=True)
@@ -102,7 +77,7 @@ class Protocol:
         self._check_signature(query)
         echo = query.get("echostr", "")
         if not echo:
-            raise Malformed("echostr is missing")
+            raise Malformed(detail="echostr is missing")
         return echo
 
     def open(self, query: Mapping[str, str], body: bytes) -> Delivery:
@@ -111,7 +86,7 @@ class Protocol:
         envelope = safe_fields(body)
         encrypted = query.get("encrypt_type", "").lower() == "aes" or "Encrypt" in envelope
         if self.safe_mode and not encrypted:
-            raise Forged("a plaintext message while safe mode is on")
+            raise Forged(detail="a plaintext message while safe mode is on")
         if encrypted:
             xml = self._decrypt(query, envelope)
             safe_fields(xml.encode("utf-8"))
@@ -119,13 +94,13 @@ class Protocol:
             try:
                 xml = body.decode("utf-8")
             except UnicodeDecodeError:
-                raise Malformed("not UTF-8") from None
+                raise Malformed(detail="not UTF-8") from None
         try:
             message = parse_message(xml)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise Malformed(f"not a WeChat message: {type(exc).__name__} {exc}") from exc
+            raise Malformed(detail=f"not a WeChat message: {type(exc).__name__} {exc}") from exc
         if message is None:
-            raise Malformed("empty message")
+            raise Malformed(detail="empty message")
         return Delivery(inbound=to_inbound(message), account=_text(message._data.get("ToUserName")),
                         encrypted=encrypted, nonce=query.get("nonce", ""))
 
@@ -141,42 +116,42 @@ class Protocol:
     def _check_signature(self, query: Mapping[str, str]) -> None:
         signature, timestamp, nonce = (query.get(k, "") for k in ("signature", "timestamp", "nonce"))
         if not (signature and timestamp and nonce):
-            raise Forged("signature, timestamp or nonce is missing")
+            raise Forged(detail="signature, timestamp or nonce is missing")
         try:
             check_signature(self.token, signature, timestamp, nonce)
         except InvalidSignatureException:
-            raise Forged("the signature does not match") from None
+            raise Forged(detail="the signature does not match") from None
 
     def _decrypt(self, query: Mapping[str, str], envelope: dict[str, str]) -> str:
         if self.crypto is None:
-            raise Malformed("an encrypted message, but WECHAT_AES_KEY is not set")
+            raise Malformed(detail="an encrypted message, but WECHAT_AES_KEY is not set")
         msg_signature = query.get("msg_signature", "")
         if not msg_signature:
-            raise Forged("msg_signature is missing")
+            raise Forged(detail="msg_signature is missing")
         if not envelope.get("Encrypt"):
-            raise Malformed("Encrypt is missing")
+            raise Malformed(detail="Encrypt is missing")
         try:
             return self.crypto.decrypt_message(envelope, msg_signature, query.get("timestamp", ""),
                                                query.get("nonce", ""))
         except InvalidSignatureException:
-            raise Forged("msg_signature does not match") from None
+            raise Forged(detail="msg_signature does not match") from None
         except (InvalidAppIdException, ValueError, struct.error, IndexError, TypeError) as exc:
-            raise Malformed(f"cannot decrypt: {type(exc).__name__}") from None
+            raise Malformed(detail=f"cannot decrypt: {type(exc).__name__}") from None
 
 
 def safe_fields(body: bytes) -> dict[str, str]:
     """The top-level fields of `<xml>…</xml>`, refusing any DTD or entity before anything is expanded."""
     upper = body.upper()
     if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
-        raise Dangerous("a DTD or entity declaration")
+        raise Dangerous(detail="a DTD or entity declaration")
     try:
         root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
-        raise Dangerous(type(exc).__name__) from None
+        raise Dangerous(detail=type(exc).__name__) from None
     except (ParseError, ValueError) as exc:
-        raise Malformed(f"not well-formed XML: {exc}") from None
+        raise Malformed(detail=f"not well-formed XML: {exc}") from None
     if root.tag != "xml":
-        raise Malformed(f"the root element is <{root.tag}>, not <xml>")
+        raise Malformed(detail=f"the root element is <{root.tag}>, not <xml>")
     return {child.tag: child.text or "" for child in root}
 
 
@@ -185,11 +160,14 @@ def to_inbound(message: Any) -> Inbound:
     raw: dict[str, Any] = message._data
     openid = _text(raw.get("FromUserName"))
     if not openid or len(openid) > MAX_OPENID:
-        raise Malformed("FromUserName is missing or too long")
+        raise Malformed(detail="FromUserName is missing or too long")
     msg_type = _text(raw.get("MsgType")).lower()
     if msg_type == "event":
         return _event(raw, openid)
     external_id = _text(raw.get("MsgId")) or None
+    if external_id and len(external_id) > MAX_MSG_ID:
+        # WeChat's MsgId is a 64-bit number; anything longer is not from WeChat (and would not fit its column).
+        raise Malformed(detail="MsgId is too long")
     base = {"channel": CHANNEL, "user_id": openid, "external_id": external_id}
     if msg_type == "text":
         return Inbound(**base, kind="text", text=_text(raw.get("Content")))
@@ -201,7 +179,7 @@ def to_inbound(message: Any) -> Inbound:
     if msg_type == "location":
         latitude, longitude = _number(raw.get("Location_X")), _number(raw.get("Location_Y"))
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-            raise Malformed("Location_X/Location_Y out of range")
+            raise Malformed(detail="Location_X/Location_Y out of range")
         return Inbound(**base, kind="location", latitude=latitude, longitude=longitude,
                        label=_text(raw.get("Label"))[:MAX_LABEL])
     if msg_type == "link":
@@ -219,7 +197,7 @@ def _event(raw: dict[str, Any], openid: str) -> Inbound:
         event, key = "subscribe", key.removeprefix(DEPUTY_SCENE_PREFIX)
     created = _text(raw.get("CreateTime"))
     if not created:
-        raise Malformed("CreateTime is missing")
+        raise Malformed(detail="CreateTime is missing")
     latitude = longitude = None
     if event == "location":
         latitude, longitude = _number(raw.get("Latitude")), _number(raw.get("Longitude"))
@@ -244,14 +222,14 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, str):
         return value
-    raise Malformed("a field that should be text is not")
+    raise Malformed(detail="a field that should be text is not")
 
 
 def _number(value: Any) -> float:
     try:
         number = float(_text(value))
     except ValueError:
-        raise Malformed("a field that should be a number is not") from None
+        raise Malformed(detail="a field that should be a number is not") from None
     if not math.isfinite(number):
-        raise Malformed("a field that should be a number is not")
+        raise Malformed(detail="a field that should be a number is not")
     return number

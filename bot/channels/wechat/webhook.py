@@ -5,7 +5,8 @@ the same delivery again (three times in all), so the message is answered passive
 replies are ready within a budget well under that (WECHAT_REPLY_BUDGET, 4 s); otherwise the answer
 is "success" at once and the replies follow as a customer-service message, recorded in the push
 queue. The Dispatcher stores the message before anything else and answers a repeated delivery
-(MsgId; for events sender + CreateTime) once, with the first copy's replies.
+(MsgId; for events sender + CreateTime) once, with the first copy's replies. Refusals (a forged
+signature, a malformed body, too large...) are raised as `casework.errors` and rendered by `bot.http.errors`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from bot.channels.wechat.protocol import Delivery, NotConfigured, Protocol, Refused, TooLarge
+from bot.channels.wechat.protocol import Delivery, Protocol
+from casework.errors import NotConfigured, TooLarge
 from services.conversations import Inbound, Reply
 from services.pushes import send_reply
 from storage.models import utcnow
@@ -84,7 +86,7 @@ class WeChatDoor:
 
     def _protocol(self) -> Protocol:
         if self.protocol is None:
-            raise NotConfigured("WECHAT_TOKEN is not set")
+            raise NotConfigured(detail="WECHAT_TOKEN is not set")
         return self.protocol
 
 
@@ -104,21 +106,14 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The body, refused as soon as it passes `limit` (never held whole in memory)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"declared {declared} bytes, over {limit}")
+        raise TooLarge(limit, detail=f"declared {declared} bytes, over {limit}")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise TooLarge(f"over {limit} bytes")
+            raise TooLarge(limit, detail=f"over {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def refuse(request: Request, exc: Refused) -> Response:
-    client = request.client.host if request.client else "?"
-    log.warning("wechat: refused %s %s from %s: %s (%s)", request.method, request.url.path, client, exc.code,
-                exc.detail)
-    return PlainTextResponse(exc.code, status_code=exc.status)
 
 
 @asynccontextmanager
@@ -137,18 +132,12 @@ router = APIRouter(tags=["wechat"], lifespan=lifespan)
 @router.get("/wechat", response_class=PlainTextResponse)
 async def verify(request: Request) -> Response:
     """The server URL check: echo `echostr` when the signature holds."""
-    try:
-        return PlainTextResponse(request.app.state.wechat.verify_url(dict(request.query_params)))
-    except Refused as exc:
-        return refuse(request, exc)
+    return PlainTextResponse(request.app.state.wechat.verify_url(dict(request.query_params)))
 
 
 @router.post("/wechat")
 async def receive(request: Request) -> Response:
     """A message or event from WeChat's servers."""
     door: WeChatDoor = request.app.state.wechat
-    try:
-        delivery = door.open(dict(request.query_params), await read_body(request))
-    except Refused as exc:
-        return refuse(request, exc)
+    delivery = door.open(dict(request.query_params), await read_body(request))
     return door.render(delivery, await door.answer(delivery))
