@@ -56,20 +56,39 @@ async def actor_named(session, user_name: str) -> Actor | str:  # type: ignore[n
     return await actor_of(session, user)
 
 
-async def common_problem_groups(session) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+async def common_problem_groups(session, actor: Actor | None = None) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """Groups of similar cases, of the cases the actor may see (`None`: the operator, who sees all);
+    a group of which the actor sees fewer than two cases is no common problem to them."""
+    from sqlalchemy import select
+
     from casework.similarity import groups
+    from services import access
 
     cases = CaseStore(session)
+    found_groups = groups(await cases.links())
+    if actor is not None:
+        linked = {n for members in found_groups for n in members}
+        shown = set((await session.execute(select(Case.number).where(
+            Case.number.in_(linked), access.case_filter(actor)))).scalars())
+        found_groups = sorted((members & shown for members in found_groups if len(members & shown) >= 2),
+                              key=len, reverse=True)
     result = []
-    for members in groups(await cases.links()):
+    for members in found_groups:
         rows = [await cases.by_number(n) for n in sorted(members)]
         found = [c for c in rows if c is not None]
         result.append({"count": len(found), "topic": found[0].topic if found else "",
                        "places": sorted({c.place for c in found}),
                        "open": sum(1 for c in found if c.state not in ("closed", "escalated", "rejected", "withdrawn")),
                        "cases": [{"case_no": c.number, "state": c.state,
-                                  "summary": " ".join(c.description.split())[:40]} for c in found]})
+                                  "summary": _summary(actor, c.description)} for c in found]})
     return result
+
+
+def _summary(actor: Actor | None, description: str) -> str:
+    from services import access
+
+    line = " ".join(description.split())
+    return (line if actor is None else access.masked_for(actor, line))[:40]
 
 
 async def show_groups(settings: Settings, as_json: bool) -> str:

@@ -12,12 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli.cases import actor_named
 from casework.bookings import OUTCOMES, Refused, slot_label
-from casework.cases import Role
 from casework.deadlines import LOCAL
 from casework.lists import mask_phone
 from casework.rota import KIND_LABELS
 from casework.workdays import WorkingCalendar
-from services import reception
+from services import access, reception
 from services.records import Actor
 from settings import Deployment, Settings
 from storage.models import Booking, ReceptionSession, utcnow
@@ -67,11 +66,10 @@ async def load_bookings(session: AsyncSession, first: dt.date, days: int, *, key
         rows = [one] if one else []
     else:
         rows = list(await store.sessions_between(first, first + dt.timedelta(days=days - 1)))
-    if viewer is not None and viewer.role is Role.DEPUTY:
-        rows = [r for r in rows if viewer.deputy_code in r.deputies]
+    rows = [r for r in rows if access.may_see_session_bookings(viewer, r.deputies)]
     by_id = {r.id: r for r in rows}
     statuses = ("booked", "cancelled", "moved", "closed") if all_statuses else ("booked",)
-    show = viewer is not None and viewer.role in (Role.STAFF, Role.ADMIN, Role.DEPUTY)
+    show = access.sees_booking_contacts(viewer)
     return [booking_json(b, by_id[b.session_id], show)
             for b in await store.bookings_of_sessions(list(by_id), statuses)]
 

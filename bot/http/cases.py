@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from bot.cli.cases import actor_of, case_json, common_problem_groups
 from bot.runtime import Runtime
-from casework.cases import Role
 from casework.lifecycle import Action, Command, IllegalTransition, allowed_actions
+from services import access
 from services.cases import perform
 from services.records import Actor, case_facts
 from storage.models import Case, Department, utcnow
@@ -35,13 +35,10 @@ async def current_actor(request: Request) -> Actor:
         return await actor_of(session, user)
 
 
-def visible(case: Case, actor: Actor) -> bool:
-    """Departments see the cases they handle, deputies those they follow, staff all."""
-    if actor.role is Role.DEPARTMENT:
-        return case.department_id == actor.department_id
-    if actor.role is Role.DEPUTY:
-        return case.deputy_id is not None and case.deputy_id == actor.deputy_id
-    return True
+def for_actor(data: dict, actor: Actor) -> dict:
+    """A case's JSON as the actor may read it: phone and ID numbers in the text masked unless staff."""
+    data["description"] = access.masked_for(actor, data["description"])
+    return data
 
 
 def refusal(exc: IllegalTransition) -> JSONResponse:
@@ -68,20 +65,16 @@ async def list_cases(state: str | None = None, limit: int = 100, actor: Actor = 
         query = select(Case).order_by(Case.id.desc()).limit(min(limit, 1000))
         if state:
             query = query.where(Case.state == state)
-        if actor.role is Role.DEPARTMENT:
-            query = query.where(Case.department_id == actor.department_id)
-        if actor.role is Role.DEPUTY:
-            query = query.where(Case.deputy_id == actor.deputy_id)
-        cases = (await session.execute(query)).scalars().all()
+        cases = (await session.execute(query.where(access.case_filter(actor)))).scalars().all()
         departments = await DirectoryStore(session).names(Department)
-        return [case_json(c, departments, events=False) for c in cases]
+        return [for_actor(case_json(c, departments, events=False), actor) for c in cases]
 
 
 @router.get("/cases/groups")
 async def common_problems(actor: Actor = Depends(current_actor), services: Runtime = Depends(services)) -> list[dict]:
     """Groups of similar cases (共性问题), largest first, so a recurring problem can be raised as one."""
     async with services.sessionmaker() as session:
-        return await common_problem_groups(session)
+        return await common_problem_groups(session, actor)
 
 
 @router.get("/cases/{number}")
@@ -90,10 +83,10 @@ async def show_case(number: str, actor: Actor = Depends(current_actor),
     async with services.sessionmaker() as session:
         cases = CaseStore(session)
         case = await cases.by_number(number)
-        if case is None or not visible(case, actor):
+        if case is None or not access.may_see_case(actor, await access.case_scope(session, case)):
             return JSONResponse({"code": "not_found", "detail": f"没有编号为 {number} 的案件。"}, status_code=404)
         departments = await DirectoryStore(session).names(Department)
-        data = case_json(case, departments)
+        data = for_actor(case_json(case, departments), actor)
         data["replies"] = [{"text": r.text, "status": r.status, "number": r.number, "author": r.author,
                             "review_note": r.review_note} for r in await cases.replies(case.id)]
         data["allowed_actions"] = [a.value for a in allowed_actions(await case_facts(cases, case), actor.role)]
@@ -121,7 +114,7 @@ async def case_action(number: str, body: CaseAction, actor: Actor = Depends(curr
 @router.get("/human-requests")
 async def human_requests(actor: Actor = Depends(current_actor), services: Runtime = Depends(services)) -> list[dict]:
     """Citizens waiting for a person, oldest first, with the time promised to them."""
-    if actor.role not in (Role.STAFF, Role.ADMIN):
+    if not access.is_staff(actor):
         raise HTTPException(403, "只有工作人员可以查看转人工请求")
     async with services.sessionmaker() as session:
         return [{"id": r.id, "conversation_id": r.conversation_id, "requested_at": r.requested_at.isoformat(),
@@ -132,7 +125,7 @@ async def human_requests(actor: Actor = Depends(current_actor), services: Runtim
 @router.get("/pushes")
 async def list_pushes(status: str | None = None, actor: Actor = Depends(current_actor),
                       services: Runtime = Depends(services)) -> list[dict]:
-    if actor.role not in (Role.STAFF, Role.ADMIN):
+    if not access.is_staff(actor):
         raise HTTPException(403, "只有工作人员可以查看推送记录")
     async with services.sessionmaker() as session:
         return [{"id": p.id, "kind": p.kind, "recipient_type": p.recipient_type, "recipient": p.recipient,

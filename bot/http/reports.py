@@ -1,6 +1,7 @@
 """The reports API: figures, the three public lists (JSON or a file) and deputies' yearly records.
 
-Staff and admins only; the lists are masked, the figures carry no identities.
+Staff and admins; a deputy may read their own record (services/access.py). The lists are masked, the
+figures carry no identities.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from fastapi.responses import Response
 
 from bot.http.cases import current_actor, services
 from bot.runtime import Runtime
-from casework.cases import Role
 from casework.lists import ListKind
 from casework.metrics import Grouping, Month
+from services import access
 from services.records import Actor
 from services.reports import (
     XLSX_MEDIA_TYPE,
@@ -33,7 +34,7 @@ router = APIRouter(prefix="/api", tags=["reports"])
 
 
 async def staff_only(actor: Actor = Depends(current_actor)) -> Actor:
-    if actor.role not in (Role.STAFF, Role.ADMIN):
+    if not access.may_read_reports(actor):
         raise HTTPException(403, "只有工作人员可以查看统计、清单和履职档案")
     return actor
 
@@ -77,9 +78,12 @@ async def public_list(kind: ListKind, month: Month = Depends(month_of), _: Actor
 
 
 @router.get("/deputies/{code}/record")
-async def deputy_record(code: str, year: int = Query(..., ge=2000, le=2100), _: Actor = Depends(staff_only),
+async def deputy_record(code: str, year: int = Query(..., ge=2000, le=2100), actor: Actor = Depends(current_actor),
                         services: Runtime = Depends(services)) -> dict:
-    """A deputy's 履职档案 for `year`: identity, cases followed, answers on the spot, points with their trace."""
+    """A deputy's 履职档案 for `year`: identity, cases followed, answers on the spot, points with their trace.
+    Staff read every deputy's, a deputy their own."""
+    if not access.may_read_deputy_record(actor, code):
+        raise HTTPException(403, "只有工作人员和代表本人可以查看履职档案")
     async with services.sessionmaker() as session:
         record = await load_deputy_record(session, services.deployment, code, year)
     if record is None:
