@@ -17,10 +17,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from casework.cases import STATE_LABELS, CaseState
+from casework.history import CaseHistory, DeputyRow
 from casework.lifecycle import Action
 from casework.metrics import local_date, on_the_spot_answer
 from settings.deployment import PointRule
-from storage.reports import CaseHistory, DeputyRow
 
 CASE_EVENT = "case_event"
 

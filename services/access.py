@@ -32,6 +32,7 @@ from storage.models import Case, CaseEvent, CaseFollower
 __all__ = [
     "ALL_SEEING",
     "UNMASKED",
+    "OPERATOR",
     "CaseScope",
     "ConversationScope",
     "View",
@@ -57,6 +58,8 @@ ALL_SEEING = frozenset({Role.STAFF, Role.ADMIN, Role.SYSTEM})
 # Roles that read identities (names, phones, ID numbers) unmasked: authorised staff.
 UNMASKED = frozenset({Role.STAFF, Role.ADMIN})
 TRANSFER = Action.TRANSFER.value
+# The operator at the command line (`liaison report`...): whoever holds the database URL reads as an admin.
+OPERATOR = Actor("operator", Role.ADMIN)
 
 
 class View(StrEnum):
