@@ -15,6 +15,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from casework.cases import STATE_LABELS, CaseState
 from casework.history import CaseHistory, DeputyRow
@@ -129,7 +130,7 @@ class DeputyRecord:
         counts = Counter(case.state for case in self.cases)
         return {STATE_LABELS[state]: counts[state] for state in CaseState if counts[state]}
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         who = self.identity
         return {
             "deputy": {"code": who.code, "name": who.name, "level": who.level, "constituency": who.constituency,

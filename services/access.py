@@ -93,6 +93,7 @@ class ConversationScope:
 
 # Cases
 
+
 def case_view(actor: Actor, case: CaseScope) -> View:
     """How much of `case` the actor sees."""
     if actor.role in ALL_SEEING:
@@ -134,15 +135,23 @@ def case_filter(actor: Actor) -> ColumnElement[bool]:
 
 async def case_scope(session: AsyncSession, case: Case) -> CaseScope:
     """The scope of a stored case: whether it was ever transferred, and who follows it."""
-    transferred = (await session.execute(
-        select(exists().where(CaseEvent.case_id == case.id, CaseEvent.action == TRANSFER)))).scalar_one()
-    followers = (await session.execute(
-        select(CaseFollower.citizen_id).where(CaseFollower.case_id == case.id))).scalars().all()
-    return CaseScope(citizen_id=case.citizen_id, department_id=case.department_id, deputy_id=case.deputy_id,
-                     transferred=bool(transferred), follower_citizen_ids=frozenset(followers))
+    transferred = (
+        await session.execute(select(exists().where(CaseEvent.case_id == case.id, CaseEvent.action == TRANSFER)))
+    ).scalar_one()
+    followers = (
+        (await session.execute(select(CaseFollower.citizen_id).where(CaseFollower.case_id == case.id))).scalars().all()
+    )
+    return CaseScope(
+        citizen_id=case.citizen_id,
+        department_id=case.department_id,
+        deputy_id=case.deputy_id,
+        transferred=bool(transferred),
+        follower_citizen_ids=frozenset(followers),
+    )
 
 
 # Conversations and live events
+
 
 def may_see_conversation(actor: Actor, conversation: ConversationScope) -> bool:
     """Whether the actor may read a citizen's messages (the console's conversation pages and streams)."""
@@ -165,6 +174,7 @@ def may_see(actor: Actor, scope: CaseScope | ConversationScope) -> bool:
 
 
 # Reports, records and reception
+
 
 def is_staff(actor: Actor | None) -> bool:
     """Authorised staff (and admins): the station's own views, such as pushes and requests for a person."""
@@ -198,6 +208,7 @@ def sees_booking_contacts(actor: Actor | None) -> bool:
 
 
 # Masking
+
 
 def unmasked(actor: Actor | None) -> bool:
     """Whether the actor reads identities as they are (authorised staff) rather than masked."""

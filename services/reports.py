@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.history import CaseHistory, DeputyRow, EventRow, RatingRow, ReplyRow
 from casework.lists import (
-    LIST_TITLES,
     RESULT_STATES,
     ListKind,
     PublicList,
@@ -39,6 +38,7 @@ from settings import Deployment
 from storage.reports import HistoryRows, ReportStore
 
 ExportFormat = Literal["xlsx", "csv"]
+LIST_KINDS: tuple[ListKind, ...] = ("suggestions", "assignments", "results")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -53,6 +53,7 @@ def _require(allowed: bool) -> None:
 
 # From the case store to plain rows
 
+
 def _utc(moment: dt.datetime) -> dt.datetime:
     """Aware UTC; a naive value (SQLite) was stored in UTC."""
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
@@ -62,39 +63,72 @@ def histories(rows: HistoryRows) -> list[CaseHistory]:
     """The stored rows of some cases as `CaseHistory` rows, in the order of `rows.cases`."""
     events: dict[int, list[EventRow]] = defaultdict(list)
     for e in rows.events:
-        events[e.case_id].append(EventRow(
-            id=e.id, action=e.action, actor=e.actor, actor_role=e.actor_role,
-            actor_deputy=rows.deputy_users.get(e.actor) if e.actor_role == "deputy" else None,
-            from_state=e.from_state, to_state=e.to_state, reason=e.reason, at=_utc(e.at)))
+        events[e.case_id].append(
+            EventRow(
+                id=e.id,
+                action=e.action,
+                actor=e.actor,
+                actor_role=e.actor_role,
+                actor_deputy=rows.deputy_users.get(e.actor) if e.actor_role == "deputy" else None,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                reason=e.reason,
+                at=_utc(e.at),
+            )
+        )
     replies: dict[int, list[ReplyRow]] = defaultdict(list)
     for r in rows.replies:
-        replies[r.case_id].append(ReplyRow(number=r.number or 0, text=r.text,
-                                           approved_at=_utc(r.reviewed_at or r.created_at)))
+        replies[r.case_id].append(
+            ReplyRow(number=r.number or 0, text=r.text, approved_at=_utc(r.reviewed_at or r.created_at))
+        )
     ratings: dict[int, list[RatingRow]] = defaultdict(list)
     for g in rows.ratings:
-        ratings[g.case_id].append(RatingRow(reply_number=g.reply_number, rating=g.rating, comment=g.comment,
-                                            at=_utc(g.at)))
+        ratings[g.case_id].append(
+            RatingRow(reply_number=g.reply_number, rating=g.rating, comment=g.comment, at=_utc(g.at))
+        )
     result = []
     for row in rows.cases:
         case = row.case
-        result.append(CaseHistory(
-            number=case.number, state=case.state, topic=case.topic, description=case.description,
-            place=case.place, anonymous=case.anonymous,
-            citizen_name=None if case.anonymous else row.citizen_name,
-            citizen_phone=None if case.anonymous else case.contact_phone, station=row.station,
-            department=row.department, deputy_code=row.deputy_code, deputy_name=row.deputy_name,
-            created_at=_utc(case.created_at), transfer_due_at=_utc(case.transfer_due_at),
-            reply_due_at=_utc(case.reply_due_at), closed_at=None if case.closed_at is None else _utc(case.closed_at),
-            merged_into=case.merged_into, escalation_level=case.escalation_level, events=tuple(events[case.id]),
-            replies=tuple(replies[case.id]), ratings=tuple(ratings[case.id]),
-        ))
+        result.append(
+            CaseHistory(
+                number=case.number,
+                state=case.state,
+                topic=case.topic,
+                description=case.description,
+                place=case.place,
+                anonymous=case.anonymous,
+                citizen_name=None if case.anonymous else row.citizen_name,
+                citizen_phone=None if case.anonymous else case.contact_phone,
+                station=row.station,
+                department=row.department,
+                deputy_code=row.deputy_code,
+                deputy_name=row.deputy_name,
+                created_at=_utc(case.created_at),
+                transfer_due_at=_utc(case.transfer_due_at),
+                reply_due_at=_utc(case.reply_due_at),
+                closed_at=None if case.closed_at is None else _utc(case.closed_at),
+                merged_into=case.merged_into,
+                escalation_level=case.escalation_level,
+                events=tuple(events[case.id]),
+                replies=tuple(replies[case.id]),
+                ratings=tuple(ratings[case.id]),
+            )
+        )
     return result
 
 
 # The use cases
 
-async def load_figures(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, actor: Actor,
-                       month: Month, by: Grouping, as_of: dt.datetime) -> FiguresReport:
+
+async def load_figures(
+    session: AsyncSession,
+    deployment: Deployment,
+    calendar: WorkingCalendar,
+    actor: Actor,
+    month: Month,
+    by: Grouping,
+    as_of: dt.datetime,
+) -> FiguresReport:
     """The figures of the cases received in `month`, grouped `by`, as of `as_of`. Staff only."""
     _require(access.may_read_reports(actor))
     found = histories(await ReportStore(session).received_between(month.start, month.end))
@@ -102,8 +136,9 @@ async def load_figures(session: AsyncSession, deployment: Deployment, calendar: 
     return figures_by([case_record(h, calendar, days) for h in found], by, calendar, as_of)
 
 
-async def load_list(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, actor: Actor,
-                    month: Month, kind: ListKind) -> PublicList:
+async def load_list(
+    session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, actor: Actor, month: Month, kind: ListKind
+) -> PublicList:
     """One of the three lists of `month`, masked. Staff only (the lists are published once checked)."""
     _require(access.may_read_reports(actor))
     store = ReportStore(session)
@@ -120,14 +155,16 @@ async def load_list(session: AsyncSession, deployment: Deployment, calendar: Wor
     raise ValueError(f"unknown list {kind!r}")
 
 
-async def load_lists(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, actor: Actor,
-                     month: Month) -> tuple[PublicList, ...]:
+async def load_lists(
+    session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, actor: Actor, month: Month
+) -> tuple[PublicList, ...]:
     """代表建议清单, 交办清单 and 办理效果清单 of `month`, in that order."""
-    return tuple([await load_list(session, deployment, calendar, actor, month, kind) for kind in LIST_TITLES])
+    return tuple([await load_list(session, deployment, calendar, actor, month, kind) for kind in LIST_KINDS])
 
 
-async def load_deputy_record(session: AsyncSession, deployment: Deployment, actor: Actor, code: str,
-                             year: int) -> DeputyRecord | None:
+async def load_deputy_record(
+    session: AsyncSession, deployment: Deployment, actor: Actor, code: str, year: int
+) -> DeputyRecord | None:
     """The deputy's 履职档案 for `year`, for staff or the deputy themself; None when no deputy has this code
     (in the store or config.yml)."""
     _require(access.may_read_deputy_record(actor, code))
@@ -138,8 +175,9 @@ async def load_deputy_record(session: AsyncSession, deployment: Deployment, acto
         return None
     start, end = year_bounds(year)
     reception = await reception_deeds(session, deployment, start, end)
-    return deputy_record(identity, year, histories(await store.deputy_cases(code, start, end)),
-                         deployment.points.rules, reception)
+    return deputy_record(
+        identity, year, histories(await store.deputy_cases(code, start, end)), deployment.points.rules, reception
+    )
 
 
 def _configured_deputy(deployment: Deployment, code: str) -> DeputyRow | None:
@@ -160,8 +198,14 @@ class Export:
     name: str
 
 
-async def export_lists(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, actor: Actor,
-                       month: Month, fmt: ExportFormat) -> Export:
+async def export_lists(
+    session: AsyncSession,
+    deployment: Deployment,
+    calendar: WorkingCalendar,
+    actor: Actor,
+    month: Month,
+    fmt: ExportFormat,
+) -> Export:
     """The three lists of `month` as one Excel workbook (a sheet each) or a zip of three CSV files."""
     lists = await load_lists(session, deployment, calendar, actor, month)
     if fmt == "xlsx":
@@ -171,9 +215,15 @@ async def export_lists(session: AsyncSession, deployment: Deployment, calendar: 
 
 # Export formats
 
+
 def figures_json(report: FiguresReport, month: Month) -> dict[str, Any]:
-    return {"month": str(month), "by": report.by, "as_of": report.as_of.isoformat(),
-            "groups": [f.as_dict() for f in report.groups], "total": report.total.as_dict()}
+    return {
+        "month": str(month),
+        "by": report.by,
+        "as_of": report.as_of.isoformat(),
+        "groups": [f.as_dict() for f in report.groups],
+        "total": report.total.as_dict(),
+    }
 
 
 def display_width(text: str) -> int:

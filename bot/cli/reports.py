@@ -37,8 +37,9 @@ async def report_command(settings: Settings, month: Month, by: Grouping, as_json
     store = _Store(settings)
     try:
         async with store.sessionmaker() as session:
-            report = await reports.load_figures(session, store.deployment, store.calendar, OPERATOR, month, by,
-                                                dt.datetime.now(dt.UTC))
+            report = await reports.load_figures(
+                session, store.deployment, store.calendar, OPERATOR, month, by, dt.datetime.now(dt.UTC)
+            )
     finally:
         await store.close()
     if as_json:
@@ -46,8 +47,9 @@ async def report_command(settings: Settings, month: Month, by: Grouping, as_json
     return figures_text(report, month)
 
 
-async def export_lists_command(settings: Settings, month: Month, fmt: reports.ExportFormat,
-                               out_dir: Path) -> list[Path]:
+async def export_lists_command(
+    settings: Settings, month: Month, fmt: reports.ExportFormat, out_dir: Path
+) -> list[Path]:
     store = _Store(settings)
     try:
         async with store.sessionmaker() as session:
@@ -86,6 +88,7 @@ def write_lists(lists: tuple[PublicList, ...], fmt: reports.ExportFormat, out_di
 
 # Text tables
 
+
 def text_table(rows: list[list[str]], align: str = "") -> str:
     """Rows of cells aligned in columns, Chinese-width aware. `align` has an "l" or "r" per column;
     by default the first column is left-aligned and the others (figures) right-aligned."""
@@ -109,30 +112,43 @@ def _days(value: float | None) -> str:
 
 
 def _figure_cells(f: Figures) -> list[str]:
-    return [str(f.received), _rate(f.transfer_rate, f.transferred_on_time, f.transfers_due),
-            _rate(f.on_time_rate, f.answered_on_time, f.answers_due), _rate(f.closed_rate, f.closed, f.received),
-            _rate(f.satisfaction_rate, f.satisfied, f.rated), str(f.unrated), str(f.rehandled), str(f.escalated),
-            _days(f.median_working_days)]
+    return [
+        str(f.received),
+        _rate(f.transfer_rate, f.transferred_on_time, f.transfers_due),
+        _rate(f.on_time_rate, f.answered_on_time, f.answers_due),
+        _rate(f.closed_rate, f.closed, f.received),
+        _rate(f.satisfaction_rate, f.satisfied, f.rated),
+        str(f.unrated),
+        str(f.rehandled),
+        str(f.escalated),
+        _days(f.median_working_days),
+    ]
 
 
 def figures_text(report: FiguresReport, month: Month) -> str:
     as_of = report.as_of.astimezone(LOCAL)
     rows = [[GROUPINGS[report.by], *texts.FIGURE_COLUMNS]]
     rows += [[f.group, *_figure_cells(f)] for f in (*report.groups, report.total)]
-    return "\n".join([
-        texts.FIGURES_TITLE.format(month=month.label, grouping=GROUPINGS[report.by], as_of=f"{as_of:%Y-%m-%d %H:%M}"),
-        "",
-        text_table(rows) if report.groups else texts.FIGURES_EMPTY,
-        "",
-        texts.FIGURES_NOTE,
-    ])
+    return "\n".join(
+        [
+            texts.FIGURES_TITLE.format(
+                month=month.label, grouping=GROUPINGS[report.by], as_of=f"{as_of:%Y-%m-%d %H:%M}"
+            ),
+            "",
+            text_table(rows) if report.groups else texts.FIGURES_EMPTY,
+            "",
+            texts.FIGURES_NOTE,
+        ]
+    )
 
 
 def record_text(record: DeputyRecord) -> str:
     """履职档案 on one page."""
     who = record.identity
-    by_state = texts.RECORD_SEPARATOR.join(
-        f"{label} {count}" for label, count in record.cases_by_state.items()) or texts.RECORD_NO_CASES
+    by_state = (
+        texts.RECORD_SEPARATOR.join(f"{label} {count}" for label, count in record.cases_by_state.items())
+        or texts.RECORD_NO_CASES
+    )
     lines = [
         texts.RECORD_TITLE.format(name=who.name, year=record.year),
         "",
@@ -147,8 +163,16 @@ def record_text(record: DeputyRecord) -> str:
     lines += ["", texts.RECORD_POINTS.format(total=record.total)]
     if record.points:
         rows = [list(texts.RECORD_POINT_COLUMNS)]
-        rows += [[f"{item.at.astimezone(LOCAL):%Y-%m-%d}", item.label, f"+{item.points}" if item.points > 0
-                  else str(item.points), item.ref, str(item.record_id)] for item in record.points]
+        rows += [
+            [
+                f"{item.at.astimezone(LOCAL):%Y-%m-%d}",
+                item.label,
+                f"+{item.points}" if item.points > 0 else str(item.points),
+                item.ref,
+                str(item.record_id),
+            ]
+            for item in record.points
+        ]
         lines += ["  " + line for line in text_table(rows, align="llrll").splitlines()]
     else:
         lines.append("  " + texts.RECORD_NO_POINTS)

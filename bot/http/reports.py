@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from fastapi.responses import Response
@@ -42,30 +42,46 @@ def month_of(month: str = Query(..., description="Beijing-time month, e.g. 2026-
 
 
 @router.get("/reports/figures")
-async def figures(by: Grouping = "department", month: Month = Depends(month_of), actor: Actor = Depends(current_actor),
-                  services: Runtime = Depends(services)) -> dict:
+async def figures(
+    by: Grouping = "department",
+    month: Month = Depends(month_of),
+    actor: Actor = Depends(current_actor),
+    services: Runtime = Depends(services),
+) -> dict[str, Any]:
     """办结率, 满意率, on-time rates... of the cases received in `month`, per department, station, deputy or month."""
     async with services.sessionmaker() as session:
         with refused():
-            report = await reports.load_figures(session, services.deployment, services.calendar, actor, month, by,
-                                                dt.datetime.now(dt.UTC))
+            report = await reports.load_figures(
+                session, services.deployment, services.calendar, actor, month, by, dt.datetime.now(dt.UTC)
+            )
     return reports.figures_json(report, month)
 
 
 @router.get("/lists/export")
-async def export_lists(format: Literal["xlsx", "csv"] = "xlsx", month: Month = Depends(month_of),
-                       actor: Actor = Depends(current_actor), services: Runtime = Depends(services)) -> Response:
+async def export_lists(
+    format: Literal["xlsx", "csv"] = "xlsx",
+    month: Month = Depends(month_of),
+    actor: Actor = Depends(current_actor),
+    services: Runtime = Depends(services),
+) -> Response:
     """The three lists as one Excel workbook (a sheet each) or a zip of three CSV files."""
     async with services.sessionmaker() as session:
         with refused():
             export = await reports.export_lists(session, services.deployment, services.calendar, actor, month, format)
-    return Response(export.content, media_type=export.media_type,
-                    headers={"content-disposition": f'attachment; filename="{export.name}"'})
+    return Response(
+        export.content,
+        media_type=export.media_type,
+        headers={"content-disposition": f'attachment; filename="{export.name}"'},
+    )
 
 
 @router.get("/lists/{kind}")
-async def public_list(kind: ListKind, month: Month = Depends(month_of), actor: Actor = Depends(current_actor),
-                      services: Runtime = Depends(services)) -> dict:
+async def public_list(
+    kind: ListKind,
+    month: Month = Depends(month_of),
+    actor: Actor = Depends(current_actor),
+    services: Runtime = Depends(services),
+) -> dict[str, Any]:
     """代表建议清单 (suggestions), 交办清单 (assignments) or 办理效果清单 (results) of `month`, masked."""
     async with services.sessionmaker() as session:
         with refused():
@@ -74,8 +90,12 @@ async def public_list(kind: ListKind, month: Month = Depends(month_of), actor: A
 
 
 @router.get("/deputies/{code}/record")
-async def deputy_record(code: str, year: int = Query(..., ge=2000, le=2100), actor: Actor = Depends(current_actor),
-                        services: Runtime = Depends(services)) -> dict:
+async def deputy_record(
+    code: str,
+    year: int = Query(..., ge=2000, le=2100),
+    actor: Actor = Depends(current_actor),
+    services: Runtime = Depends(services),
+) -> dict[str, Any]:
     """A deputy's 履职档案 for `year`: identity, cases followed, answers on the spot, points with their trace.
     Staff read every deputy's, a deputy their own."""
     async with services.sessionmaker() as session:

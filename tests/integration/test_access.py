@@ -28,8 +28,9 @@ def _auth(token: str) -> dict[str, str]:
 async def _deputy_token(app, code: str) -> str:
     async with app.state.runtime.sessionmaker() as session:
         deputies = await DirectoryStore(session).ids(Deputy)
-        _, token = await UserStore(session).add(name=f"{code}-{uuid.uuid4().hex[:6]}", role="deputy",
-                                                deputy_id=deputies[code])
+        _, token = await UserStore(session).add(
+            name=f"{code}-{uuid.uuid4().hex[:6]}", role="deputy", deputy_id=deputies[code]
+        )
         await session.commit()
     return token
 
@@ -76,19 +77,29 @@ async def test_a_department_sees_a_case_only_once_it_is_transferred_to_it(statio
 
 async def test_common_problem_groups_hold_only_the_cases_the_caller_may_see(station, user_id):
     app, client, tokens = station
-    ours = [await Citizen(client, f"{user_id}-{i}").report(text, place=place) for i, (text, place) in enumerate([
-        ("公园北门外的下水道井盖丢了，晚上有人差点掉进去", "人民公园北门"),
-        ("人民公园北门那里井盖没了，很危险，请尽快补上", "人民公园北门外"),
-        ("公园北门的窨井盖不见了，孩子路过很危险", "人民公园北门口"),
-    ])]
+    ours = [
+        await Citizen(client, f"{user_id}-{i}").report(text, place=place)
+        for i, (text, place) in enumerate(
+            [
+                ("公园北门外的下水道井盖丢了，晚上有人差点掉进去", "人民公园北门"),
+                ("人民公园北门那里井盖没了，很危险，请尽快补上", "人民公园北门外"),
+                ("公园北门的窨井盖不见了，孩子路过很危险", "人民公园北门口"),
+            ]
+        )
+    ]
     a, b, c = ours
     await _route_to(app, "jianshe", a, b)
     await _route_to(app, "jiaotong", c)
     async with app.state.runtime.sessionmaker() as session:  # registration links them; make sure of it
         ids = dict((await session.execute(select(Case.number, Case.id).where(Case.number.in_(ours)))).all())
         linked = set((await session.execute(select(CaseLink.case_id, CaseLink.similar_case_id))).all())
-        session.add_all([CaseLink(case_id=ids[later], similar_case_id=ids[earlier], score=0.9)
-                         for later, earlier in ((b, a), (c, b)) if (ids[later], ids[earlier]) not in linked])
+        session.add_all(
+            [
+                CaseLink(case_id=ids[later], similar_case_id=ids[earlier], score=0.9)
+                for later, earlier in ((b, a), (c, b))
+                if (ids[later], ids[earlier]) not in linked
+            ]
+        )
         await session.commit()
     for number in ours:
         await do(client, tokens["staff1"], number, "transfer")
@@ -123,7 +134,9 @@ async def test_a_deputy_reads_their_own_record_and_no_one_elses(station):
     assert own.json()["deputy"]["code"] == "wang-min"
     other = await client.get("/api/deputies/li-jianguo/record", params={"year": 2026}, headers=_auth(wang))
     assert other.status_code == 403
-    assert (await client.get("/api/deputies/li-jianguo/record", params={"year": 2026},
-                             headers=_auth(tokens["staff1"]))).status_code == 200
-    assert (await client.get("/api/deputies/wang-min/record", params={"year": 2026},
-                             headers=_auth(tokens["jianshe"]))).status_code == 403
+    assert (
+        await client.get("/api/deputies/li-jianguo/record", params={"year": 2026}, headers=_auth(tokens["staff1"]))
+    ).status_code == 200
+    assert (
+        await client.get("/api/deputies/wang-min/record", params={"year": 2026}, headers=_auth(tokens["jianshe"]))
+    ).status_code == 403

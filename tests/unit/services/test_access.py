@@ -25,8 +25,9 @@ CASES = {
     "received for jianshe": CaseScope(ZHANG, JIANSHE, None, transferred=False),
     "transferred to jianshe": CaseScope(ZHAO, JIANSHE, None, transferred=True),
     "transferred to jiaotong, wang follows": CaseScope(ZHAO, JIAOTONG, WANG, transferred=True),
-    "received, wang follows, zhang follows": CaseScope(ZHAO, JIANSHE, WANG, transferred=False,
-                                                      follower_citizen_ids=frozenset({ZHANG})),
+    "received, wang follows, zhang follows": CaseScope(
+        ZHAO, JIANSHE, WANG, transferred=False, follower_citizen_ids=frozenset({ZHANG})
+    ),
 }
 ACTORS = {
     "staff": Actor("staff1", Role.STAFF),
@@ -58,9 +59,20 @@ TABLE = {
     "citizen zhao": (N, F, F, F),
     "citizen unknown": (N, N, N, N),
 }
-MASKED = {"staff": False, "admin": False, "system": True, "jianshe": True, "jiaotong": True,
-          "department without one": True, "deputy wang": True, "deputy li": True, "deputy without one": True,
-          "citizen zhang": True, "citizen zhao": True, "citizen unknown": True}
+MASKED = {
+    "staff": False,
+    "admin": False,
+    "system": True,
+    "jianshe": True,
+    "jiaotong": True,
+    "department without one": True,
+    "deputy wang": True,
+    "deputy li": True,
+    "deputy without one": True,
+    "citizen zhang": True,
+    "citizen zhao": True,
+    "citizen unknown": True,
+}
 
 
 @pytest.mark.parametrize(("actor", "case"), [(a, c) for a in ACTORS for c in CASES])
@@ -94,18 +106,40 @@ def store():
     now = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)
     with Session(engine) as session:
         for number, (name, scope) in enumerate(CASES.items(), start=1):
-            case = Case(number=f"LL20261127{number:03}", citizen_id=scope.citizen_id, station_id=1,
-                        department_id=scope.department_id, deputy_id=scope.deputy_id,
-                        state="transferred" if scope.transferred else "received", topic="城乡建设",
-                        description=name, created_at=now, updated_at=now, transfer_due_at=now, reply_due_at=now,
-                        overdue_at=now)
+            case = Case(
+                number=f"LL20261127{number:03}",
+                citizen_id=scope.citizen_id,
+                station_id=1,
+                department_id=scope.department_id,
+                deputy_id=scope.deputy_id,
+                state="transferred" if scope.transferred else "received",
+                topic="城乡建设",
+                description=name,
+                created_at=now,
+                updated_at=now,
+                transfer_due_at=now,
+                reply_due_at=now,
+                overdue_at=now,
+            )
             session.add(case)
             session.flush()
-            session.add(CaseEvent(case_id=case.id, action="register", actor="x", actor_role="citizen",
-                                  to_state="received", at=now))
+            session.add(
+                CaseEvent(
+                    case_id=case.id, action="register", actor="x", actor_role="citizen", to_state="received", at=now
+                )
+            )
             if scope.transferred:
-                session.add(CaseEvent(case_id=case.id, action="transfer", actor="staff1", actor_role="staff",
-                                      from_state="received", to_state="transferred", at=now))
+                session.add(
+                    CaseEvent(
+                        case_id=case.id,
+                        action="transfer",
+                        actor="staff1",
+                        actor_role="staff",
+                        from_state="received",
+                        to_state="transferred",
+                        at=now,
+                    )
+                )
             for citizen in scope.follower_citizen_ids:
                 session.add(CaseFollower(case_id=case.id, citizen_id=citizen, conversation_id=citizen))
         session.commit()
@@ -121,8 +155,9 @@ def test_the_list_filter_keeps_exactly_the_cases_the_predicate_allows(store, act
 
 
 def test_a_stream_asks_about_a_conversation_with_plain_data():
-    conversation = ConversationScope(citizen_id=ZHANG, department_ids=frozenset({JIANSHE}),
-                                     deputy_ids=frozenset({WANG}))
+    conversation = ConversationScope(
+        citizen_id=ZHANG, department_ids=frozenset({JIANSHE}), deputy_ids=frozenset({WANG})
+    )
     seen = {name for name, actor in ACTORS.items() if access.may_see(actor, conversation)}
     assert seen == {"staff", "admin", "system", "jianshe", "deputy wang", "citizen zhang"}
 
@@ -130,11 +165,22 @@ def test_a_stream_asks_about_a_conversation_with_plain_data():
 def test_reports_records_and_bookings():
     assert {n for n, a in ACTORS.items() if access.may_read_reports(a)} == {"staff", "admin"}
     assert {n for n, a in ACTORS.items() if access.may_read_deputy_record(a, "wang-min")} == {
-        "staff", "admin", "deputy wang"}
+        "staff",
+        "admin",
+        "deputy wang",
+    }
     on_duty = ["wang-min"]
     assert {n for n, a in ACTORS.items() if access.may_see_session_bookings(a, on_duty)} == {
-        "staff", "admin", "deputy wang"}
+        "staff",
+        "admin",
+        "deputy wang",
+    }
     assert access.may_see_session_bookings(None, on_duty)  # the operator at the command line
     assert not access.sees_booking_contacts(None)
     assert {n for n, a in ACTORS.items() if access.sees_booking_contacts(a)} == {
-        "staff", "admin", "deputy wang", "deputy li", "deputy without one"}
+        "staff",
+        "admin",
+        "deputy wang",
+        "deputy li",
+        "deputy without one",
+    }

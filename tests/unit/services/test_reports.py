@@ -18,21 +18,65 @@ AWARE = NAIVE.replace(tzinfo=dt.UTC)
 
 
 def _case(id_: int, number: str, anonymous: bool) -> Case:
-    return Case(id=id_, number=number, state="closed", topic="城乡建设", description="路灯坏了", place="幸福路",
-                anonymous=anonymous, contact_phone="13812348000", created_at=NAIVE, transfer_due_at=NAIVE,
-                reply_due_at=NAIVE, closed_at=None, merged_into=None, escalation_level=None)
+    return Case(
+        id=id_,
+        number=number,
+        state="closed",
+        topic="城乡建设",
+        description="路灯坏了",
+        place="幸福路",
+        anonymous=anonymous,
+        contact_phone="13812348000",
+        created_at=NAIVE,
+        transfer_due_at=NAIVE,
+        reply_due_at=NAIVE,
+        closed_at=None,
+        merged_into=None,
+        escalation_level=None,
+    )
 
 
 def test_stored_rows_become_case_histories_in_utc_with_identities_only_when_not_anonymous():
     rows = HistoryRows(
-        cases=[CaseRow(_case(1, "LL20261127001", False), "张三", "幸福街道联络站", "住建局", "wang-min", "王敏"),
-               CaseRow(_case(2, "LL20261127002", True), "李四", "幸福街道联络站", None, None, None)],
-        events=[CaseEvent(id=11, case_id=1, action="register", actor="web:1", actor_role="citizen", from_state=None,
-                          to_state="received", reason="", at=NAIVE),
-                CaseEvent(id=12, case_id=2, action="answer_on_spot", actor="wangmin", actor_role="deputy",
-                          from_state="received", to_state="answered_on_spot", reason="当场答复：已修", at=NAIVE),
-                CaseEvent(id=13, case_id=1, action="transfer", actor="staff1", actor_role="staff",
-                          from_state="received", to_state="transferred", reason="", at=NAIVE)],
+        cases=[
+            CaseRow(_case(1, "LL20261127001", False), "张三", "幸福街道联络站", "住建局", "wang-min", "王敏"),
+            CaseRow(_case(2, "LL20261127002", True), "李四", "幸福街道联络站", None, None, None),
+        ],
+        events=[
+            CaseEvent(
+                id=11,
+                case_id=1,
+                action="register",
+                actor="web:1",
+                actor_role="citizen",
+                from_state=None,
+                to_state="received",
+                reason="",
+                at=NAIVE,
+            ),
+            CaseEvent(
+                id=12,
+                case_id=2,
+                action="answer_on_spot",
+                actor="wangmin",
+                actor_role="deputy",
+                from_state="received",
+                to_state="answered_on_spot",
+                reason="当场答复：已修",
+                at=NAIVE,
+            ),
+            CaseEvent(
+                id=13,
+                case_id=1,
+                action="transfer",
+                actor="staff1",
+                actor_role="staff",
+                from_state="received",
+                to_state="transferred",
+                reason="",
+                at=NAIVE,
+            ),
+        ],
         replies=[CaseReply(case_id=1, number=1, text="已修复", created_at=NAIVE, reviewed_at=None)],
         ratings=[Rating(case_id=1, reply_number=1, rating="满意", comment="", at=NAIVE)],
         deputy_users={"wangmin": "wang-min"},
