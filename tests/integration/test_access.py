@@ -140,3 +140,20 @@ async def test_a_deputy_reads_their_own_record_and_no_one_elses(station):
     assert (
         await client.get("/api/deputies/wang-min/record", params={"year": 2026}, headers=_auth(tokens["jianshe"]))
     ).status_code == 403
+
+
+async def test_a_citizen_following_a_case_reads_its_summary_masked_and_a_stranger_nothing(station, user_id):
+    app, client, tokens = station
+    place = f"幸福路{uuid.uuid4().int % 900 + 100}号"
+    owner = Citizen(client, user_id)
+    number = await owner.report(f"我是{PHONE}，{place}门口的井盖不见了，一个大坑，晚上很危险", place=place)
+    follower = Citizen(client, f"{user_id}-b")
+    offer = await follower.until_summary("井盖丢了，留下一个大坑，有人差点掉进去", place=place)
+    assert number in offer and PHONE not in offer
+    assert f"已为您关注案件 {number}" in await follower.say("关注")
+
+    followed = await follower.say(f"查询{number}")
+    assert number in followed and "138****8000" in followed and PHONE not in followed
+    assert PHONE in await owner.say(f"查询{number}")
+    stranger = await Citizen(client, f"{user_id}-c").say(f"查询{number}")
+    assert "井盖" not in stranger and PHONE not in stranger and "138****8000" not in stranger
