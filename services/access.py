@@ -39,6 +39,7 @@ __all__ = [
     "case_filter",
     "case_scope",
     "case_view",
+    "event_actor_for",
     "is_staff",
     "masked_for",
     "may_read_deputy_record",
@@ -218,6 +219,12 @@ def unmasked(actor: Actor | None) -> bool:
 def masked_for(actor: Actor | None, text: str, names: Iterable[str | None] = ()) -> str:
     """`text` as the actor may read it: phone and ID numbers (and any of `names`) masked unless staff."""
     return text if unmasked(actor) else mask_text(text, names)
+
+
+def event_actor_for(actor: Actor | None, role: str, name: str) -> str:
+    """Who acted in a case's event, as the actor may read it: a citizen's channel id (their WeChat openid...)
+    is an identity, shown to staff only."""
+    return name if role != Role.CITIZEN.value or unmasked(actor) else Role.CITIZEN.value
 
 
 def phone_for(actor: Actor | None, phone: str | None) -> str | None:

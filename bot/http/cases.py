@@ -36,8 +36,12 @@ async def current_actor(request: Request) -> Actor:
 
 
 def for_actor(data: dict, actor: Actor) -> dict:
-    """A case's JSON as the actor may read it: phone and ID numbers in the text masked unless staff."""
+    """A case's JSON as the actor may read it: unless staff, phone and ID numbers in its texts masked and
+    the citizen's channel id in its events hidden."""
     data["description"] = access.masked_for(actor, data["description"])
+    for event in data.get("events", ()):
+        event["reason"] = access.masked_for(actor, event["reason"])
+        event["actor"] = access.event_actor_for(actor, event["role"], event["actor"])
     return data
 
 

@@ -69,10 +69,13 @@ async def test_a_department_sees_a_case_only_once_it_is_transferred_to_it(statio
 
     # The department reads the citizen's text with the phone number masked; staff read it as written.
     assert "138****8000" in seen.json()["description"] and PHONE not in seen.text
+    registered = next(e for e in seen.json()["events"] if e["action"] == "register")
+    assert registered["actor"] == "citizen" and user_id not in seen.text
     listed = (await client.get("/api/cases", params={"limit": 1000}, headers=_auth(tokens["jianshe"]))).json()
     assert PHONE not in str(next(c for c in listed if c["case_no"] == number))
     staff = (await client.get(f"/api/cases/{number}", headers=_auth(tokens["staff1"]))).json()
     assert PHONE in staff["description"]
+    assert next(e for e in staff["events"] if e["action"] == "register")["actor"].endswith(user_id)
 
 
 async def test_common_problem_groups_hold_only_the_cases_the_caller_may_see(station, user_id):

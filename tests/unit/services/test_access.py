@@ -184,3 +184,10 @@ def test_reports_records_and_bookings():
         "deputy li",
         "deputy without one",
     }
+
+
+@pytest.mark.parametrize("actor", list(ACTORS))
+def test_a_citizens_channel_id_in_an_event_is_shown_to_staff_only(actor):
+    shown = access.event_actor_for(ACTORS[actor], "citizen", "wechat:o6_bmjrPTlm6_2sgVt7hMZOPfL2M")
+    assert shown == ("citizen" if MASKED[actor] else "wechat:o6_bmjrPTlm6_2sgVt7hMZOPfL2M")
+    assert access.event_actor_for(ACTORS[actor], "staff", "staff1") == "staff1"
