@@ -12,6 +12,8 @@
 Every door asks the same questions with plain data, so the console's live streams can too:
 `may_see_case(actor, CaseScope)`, `may_see_conversation(actor, ConversationScope)`, and for lists the SQL
 filter `case_filter(actor)`, so that a list is filtered in the query and never after its limit.
+`case_scope` and `conversation_scope` read a scope from the store; `scope_as_dict` lets it travel with a
+live event, so the worker that serves a stream decides without reading the store again.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +42,7 @@ __all__ = [
     "case_filter",
     "case_scope",
     "case_view",
+    "conversation_scope",
     "event_actor_for",
     "is_staff",
     "masked_for",
@@ -50,6 +54,8 @@ __all__ = [
     "may_see_session_bookings",
     "name_for",
     "phone_for",
+    "scope_as_dict",
+    "scope_from_dict",
     "sees_booking_contacts",
     "unmasked",
 ]
@@ -148,6 +154,63 @@ async def case_scope(session: AsyncSession, case: Case) -> CaseScope:
         deputy_id=case.deputy_id,
         transferred=bool(transferred),
         follower_citizen_ids=frozenset(followers),
+    )
+
+
+async def conversation_scope(session: AsyncSession, citizen_id: int) -> ConversationScope:
+    """The scope of a citizen's conversations: the departments their cases were transferred to, and the
+    deputies their cases follow."""
+    transferred = exists().where(CaseEvent.case_id == Case.id, CaseEvent.action == TRANSFER)
+    departments = (
+        await session.execute(
+            select(Case.department_id).where(
+                Case.citizen_id == citizen_id, Case.department_id.is_not(None), transferred
+            )
+        )
+    ).scalars()
+    deputies = (
+        await session.execute(select(Case.deputy_id).where(Case.citizen_id == citizen_id, Case.deputy_id.is_not(None)))
+    ).scalars()
+    return ConversationScope(
+        citizen_id=citizen_id,
+        department_ids=frozenset(d for d in departments if d is not None),
+        deputy_ids=frozenset(d for d in deputies if d is not None),
+    )
+
+
+def scope_as_dict(scope: CaseScope | ConversationScope) -> dict[str, Any]:
+    """A scope as plain JSON data, to travel with a live event (Redis Streams) to every web worker."""
+    if isinstance(scope, CaseScope):
+        return {
+            "kind": "case",
+            "citizen_id": scope.citizen_id,
+            "department_id": scope.department_id,
+            "deputy_id": scope.deputy_id,
+            "transferred": scope.transferred,
+            "follower_citizen_ids": sorted(scope.follower_citizen_ids),
+        }
+    return {
+        "kind": "conversation",
+        "citizen_id": scope.citizen_id,
+        "department_ids": sorted(scope.department_ids),
+        "deputy_ids": sorted(scope.deputy_ids),
+    }
+
+
+def scope_from_dict(data: dict[str, Any]) -> CaseScope | ConversationScope:
+    """The scope `scope_as_dict` wrote."""
+    if data["kind"] == "case":
+        return CaseScope(
+            citizen_id=data["citizen_id"],
+            department_id=data["department_id"],
+            deputy_id=data["deputy_id"],
+            transferred=bool(data["transferred"]),
+            follower_citizen_ids=frozenset(data["follower_citizen_ids"]),
+        )
+    return ConversationScope(
+        citizen_id=data["citizen_id"],
+        department_ids=frozenset(data["department_ids"]),
+        deputy_ids=frozenset(data["deputy_ids"]),
     )
 
 

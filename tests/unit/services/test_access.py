@@ -4,9 +4,11 @@ filter for lists keeps exactly the cases the predicate allows."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from sqlalchemy import create_engine, select
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from sqlalchemy.orm import Session
 
 from casework.cases import Role
@@ -99,9 +101,9 @@ def test_identities_are_masked_for_anyone_but_staff(actor):
 
 
 @pytest.fixture(scope="module")
-def store():
-    """The four situations as rows of an in-memory case store (the policy's filter runs as SQL)."""
-    engine = create_engine("sqlite://")
+def store(tmp_path_factory):
+    """The four situations as rows of a case store in a SQLite file (the policy's filter runs as SQL)."""
+    engine = create_engine(f"sqlite:///{tmp_path_factory.mktemp('access') / 'cases.db'}")
     Base.metadata.create_all(engine)
     now = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)
     with Session(engine) as session:
@@ -191,3 +193,21 @@ def test_a_citizens_channel_id_in_an_event_is_shown_to_staff_only(actor):
     shown = access.event_actor_for(ACTORS[actor], "citizen", "wechat:o6_bmjrPTlm6_2sgVt7hMZOPfL2M")
     assert shown == ("citizen" if MASKED[actor] else "wechat:o6_bmjrPTlm6_2sgVt7hMZOPfL2M")
     assert access.event_actor_for(ACTORS[actor], "staff", "staff1") == "staff1"
+
+
+async def test_scopes_read_from_the_store_are_the_situations_and_travel_as_plain_data(store):
+    engine = create_async_engine(str(store.url).replace("sqlite://", "sqlite+aiosqlite://"))
+    try:
+        async with AsyncSession(engine) as session:
+            cases = (await session.execute(select(Case).order_by(Case.id))).scalars().all()
+            scopes = [await access.case_scope(session, case) for case in cases]
+            zhao = await access.conversation_scope(session, ZHAO)
+            zhang = await access.conversation_scope(session, ZHANG)
+    finally:
+        await engine.dispose()
+    assert scopes == list(CASES.values())
+    # Zhao's cases: transferred to jianshe and jiaotong (one more routed to jianshe, not transferred); two follow wang.
+    assert zhao == ConversationScope(ZHAO, frozenset({JIANSHE, JIAOTONG}), frozenset({WANG}))
+    assert zhang == ConversationScope(ZHANG)  # their one case is not transferred yet and follows no deputy
+    for scope in [*scopes, zhao, zhang]:
+        assert access.scope_from_dict(json.loads(json.dumps(access.scope_as_dict(scope)))) == scope
