@@ -18,13 +18,14 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 from casework.cases import CaseState
+from casework.history import CaseHistory
 from casework.lifecycle import Action
 from casework.metrics import Month, case_record, local_date, on_the_spot_answer
 from casework.workdays import WorkingCalendar
-from storage.reports import CaseHistory
+from texts import public as texts
 
 ListKind = Literal["suggestions", "assignments", "results"]
-LIST_TITLES: dict[str, str] = {"suggestions": "代表建议清单", "assignments": "交办清单", "results": "办理效果清单"}
+LIST_TITLES: dict[str, str] = texts.LIST_TITLES
 RESULT_STATES = (CaseState.CLOSED.value, CaseState.ESCALATED.value)
 SUMMARY_LENGTH = 80
 
@@ -78,46 +79,46 @@ def _column(header: str) -> Any:
 class SuggestionRow:
     """代表建议清单: one case received."""
 
-    number: str = _column("案件编号")
-    received_on: str = _column("受理日期")
-    topic: str = _column("类别")
-    citizen: str = _column("反映人")
-    phone: str = _column("联系电话")
-    summary: str = _column("问题摘要")
-    place: str = _column("地点")
-    deputy: str = _column("跟进代表")
-    state: str = _column("当前状态")
+    number: str = _column(texts.SUGGESTION_COLUMNS["number"])
+    received_on: str = _column(texts.SUGGESTION_COLUMNS["received_on"])
+    topic: str = _column(texts.SUGGESTION_COLUMNS["topic"])
+    citizen: str = _column(texts.SUGGESTION_COLUMNS["citizen"])
+    phone: str = _column(texts.SUGGESTION_COLUMNS["phone"])
+    summary: str = _column(texts.SUGGESTION_COLUMNS["summary"])
+    place: str = _column(texts.SUGGESTION_COLUMNS["place"])
+    deputy: str = _column(texts.SUGGESTION_COLUMNS["deputy"])
+    state: str = _column(texts.SUGGESTION_COLUMNS["state"])
 
 
 @dataclass(frozen=True)
 class AssignmentRow:
     """交办清单: one case transferred to a department."""
 
-    number: str = _column("案件编号")
-    transferred_on: str = _column("交办日期")
-    topic: str = _column("类别")
-    summary: str = _column("问题摘要")
-    place: str = _column("地点")
-    department: str = _column("承办部门")
-    reply_due: str = _column("答复期限")
-    state: str = _column("当前状态")
+    number: str = _column(texts.ASSIGNMENT_COLUMNS["number"])
+    transferred_on: str = _column(texts.ASSIGNMENT_COLUMNS["transferred_on"])
+    topic: str = _column(texts.ASSIGNMENT_COLUMNS["topic"])
+    summary: str = _column(texts.ASSIGNMENT_COLUMNS["summary"])
+    place: str = _column(texts.ASSIGNMENT_COLUMNS["place"])
+    department: str = _column(texts.ASSIGNMENT_COLUMNS["department"])
+    reply_due: str = _column(texts.ASSIGNMENT_COLUMNS["reply_due"])
+    state: str = _column(texts.ASSIGNMENT_COLUMNS["state"])
 
 
 @dataclass(frozen=True)
 class ResultRow:
     """办理效果清单: one case that reached a result."""
 
-    number: str = _column("案件编号")
-    received_on: str = _column("受理日期")
-    ended_on: str = _column("办结日期")
-    topic: str = _column("类别")
-    summary: str = _column("问题摘要")
-    handled_by: str = _column("办理单位")
-    answer: str = _column("答复摘要")
-    working_days: int | None = _column("办理用时（工作日）")
-    on_time: str = _column("按期答复")
-    rating: str = _column("群众评价")
-    result: str = _column("办理结果")
+    number: str = _column(texts.RESULT_COLUMNS["number"])
+    received_on: str = _column(texts.RESULT_COLUMNS["received_on"])
+    ended_on: str = _column(texts.RESULT_COLUMNS["ended_on"])
+    topic: str = _column(texts.RESULT_COLUMNS["topic"])
+    summary: str = _column(texts.RESULT_COLUMNS["summary"])
+    handled_by: str = _column(texts.RESULT_COLUMNS["handled_by"])
+    answer: str = _column(texts.RESULT_COLUMNS["answer"])
+    working_days: int | None = _column(texts.RESULT_COLUMNS["working_days"])
+    on_time: str = _column(texts.RESULT_COLUMNS["on_time"])
+    rating: str = _column(texts.RESULT_COLUMNS["rating"])
+    result: str = _column(texts.RESULT_COLUMNS["result"])
 
 
 Row = SuggestionRow | AssignmentRow | ResultRow
@@ -169,7 +170,7 @@ def suggestion_list(month: Month, histories: Sequence[CaseHistory]) -> PublicLis
             number=h.number,
             received_on=_day(h.created_at),
             topic=h.topic,
-            citizen="匿名" if h.anonymous else mask_name(h.citizen_name),
+            citizen=texts.ANONYMOUS if h.anonymous else mask_name(h.citizen_name),
             phone=mask_phone(h.citizen_phone),
             summary=summary(h.description, [h.citizen_name]),
             place=mask_text(h.place, [h.citizen_name]),
@@ -206,16 +207,16 @@ def _answer(history: CaseHistory) -> tuple[str, str]:
         return history.department or "", history.replies[-1].text
     spot = next((e for e in reversed(history.events) if e.action == Action.ANSWER_ON_SPOT), None)
     if spot is not None:
-        who = "人大代表当场答复" if spot.actor_role == "deputy" else "工作人员当场答复"
+        who = texts.ANSWERED_BY_DEPUTY if spot.actor_role == "deputy" else texts.ANSWERED_BY_STAFF
         return who, on_the_spot_answer(spot)
     return history.department or "", ""
 
 
 def _result(history: CaseHistory) -> str:
     if history.merged_into:
-        return f"已办结（并入 {history.merged_into}）"
+        return texts.MERGED_INTO.format(number=history.merged_into)
     if history.state == CaseState.ESCALATED and history.escalation_level:
-        return f"已升级至{history.escalation_level}人大"
+        return texts.ESCALATED_TO.format(level=history.escalation_level)
     return _state_label(history)
 
 
@@ -227,7 +228,8 @@ def result_list(month: Month, histories: Sequence[CaseHistory], calendar: Workin
         record = case_record(h, calendar, reply_working_days)
         handled_by, answer = _answer(h)
         on_time = record.answered_on_time
-        rating = record.ratings[-1] if record.ratings else "逾期未评价" if record.closed_unrated else "未评价"
+        unrated = texts.UNRATED_CLOSED if record.closed_unrated else texts.NOT_RATED
+        rating = record.ratings[-1] if record.ratings else unrated
         rows.append(ResultRow(
             number=h.number,
             received_on=_day(h.created_at),
@@ -237,7 +239,7 @@ def result_list(month: Month, histories: Sequence[CaseHistory], calendar: Workin
             handled_by=handled_by,
             answer=summary(answer, [h.citizen_name]),
             working_days=record.working_days_to_answer(calendar),
-            on_time="—" if on_time is None else "是" if on_time else "否",
+            on_time=texts.NONE if on_time is None else texts.YES if on_time else texts.NO,
             rating=rating,
             result=_result(h),
         ))

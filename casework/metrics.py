@@ -29,14 +29,15 @@ from typing import Literal
 
 from casework.cases import CaseState
 from casework.deadlines import LOCAL, end_of_day
+from casework.history import CaseHistory, EventRow
 from casework.lifecycle import SATISFIED, Action
 from casework.workdays import WorkingCalendar
-from storage.reports import CaseHistory, EventRow
+from texts import staff as texts
 
 Grouping = Literal["department", "station", "deputy", "month"]
-GROUPINGS: dict[str, str] = {"department": "承办部门", "station": "联络站", "deputy": "跟进代表", "month": "月份"}
-NO_DEPARTMENT = "（未分配部门）"
-NO_DEPUTY = "（无跟进代表）"
+GROUPINGS: dict[str, str] = texts.GROUPINGS
+NO_DEPARTMENT = texts.NO_DEPARTMENT
+NO_DEPUTY = texts.NO_DEPUTY
 ANSWERS = frozenset({Action.APPROVE_REPLY.value, Action.ANSWER_ON_SPOT.value})
 
 
@@ -52,7 +53,7 @@ class Month:
         """'2026-11' -> Month; ValueError with a Chinese message otherwise."""
         match = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
         if not match or not 1 <= int(match.group(2)) <= 12:
-            raise ValueError(f"月份应写作 YYYY-MM，例如 2026-11（收到 {text!r}）")
+            raise ValueError(texts.BAD_MONTH.format(text=text))
         return cls(int(match.group(1)), int(match.group(2)))
 
     @classmethod
@@ -73,7 +74,7 @@ class Month:
 
     @property
     def label(self) -> str:
-        return f"{self.year}年{self.month}月"
+        return texts.MONTH_LABEL.format(year=self.year, month=self.month)
 
     def __contains__(self, moment: dt.datetime) -> bool:
         return self.start <= moment < self.end
@@ -284,7 +285,7 @@ def figures_by(records: Iterable[CaseRecord], by: Grouping, calendar: WorkingCal
         by=by,
         as_of=as_of,
         groups=tuple(figures(name, members, calendar, as_of) for name, members in sorted(groups.items())),
-        total=figures("合计", records, calendar, as_of),
+        total=figures(texts.TOTAL, records, calendar, as_of),
     )
 
 

@@ -15,12 +15,13 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from casework.cases import STATE_LABELS, CaseState
+from casework.history import CaseHistory, DeputyRow
 from casework.lifecycle import Action
 from casework.metrics import local_date, on_the_spot_answer
 from settings.deployment import PointRule
-from storage.reports import CaseHistory, DeputyRow
 
 CASE_EVENT = "case_event"
 
@@ -129,7 +130,7 @@ class DeputyRecord:
         counts = Counter(case.state for case in self.cases)
         return {STATE_LABELS[state]: counts[state] for state in CaseState if counts[state]}
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         who = self.identity
         return {
             "deputy": {"code": who.code, "name": who.name, "level": who.level, "constituency": who.constituency,

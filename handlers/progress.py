@@ -6,9 +6,12 @@ so that numbers cannot be used to probe other people's cases.
 
 from __future__ import annotations
 
-from casework.cases import CaseState, find_case_numbers, format_case_number, local_day
+from casework.actors import Actor
+from casework.cases import CaseState, Role, find_case_numbers, format_case_number, local_day
 from casework.deadlines import LOCAL
+from casework.lists import summary as masked_summary
 from handlers.turn import Turn
+from services import access
 from storage.models import Case, Department
 from storage.repositories import CaseStore, DirectoryStore
 from texts import citizen as texts
@@ -29,18 +32,14 @@ async def ask_progress(turn: Turn) -> None:
         return
     for number in numbers[:3]:
         case = await store.by_number(number)
-        if case is None or not await _may_see(store, case, turn):
+        view = access.View.NONE if case is None else access.case_view(
+            Actor(f"{turn.party.channel}:{turn.party.user_id}", Role.CITIZEN, citizen_id=turn.party.citizen_id),
+            await access.case_scope(turn.session, case))
+        if case is None or view is access.View.NONE:
             example = format_case_number(prefix, local_day(turn.now), 1)
             turn.say(texts.CASE_NOT_FOUND.format(number=number, example=example))
         else:
-            turn.say(_status(case, departments))
-
-
-async def _may_see(store: CaseStore, case: Case, turn: Turn) -> bool:
-    """The citizen's own case, or one they chose to follow."""
-    if case.citizen_id == turn.party.citizen_id:
-        return True
-    return turn.party.conversation_id in await store.follower_conversations(case.id)
+            turn.say(_status(case, departments, public=view is access.View.SUMMARY))
 
 
 async def _my_cases(turn: Turn, store: CaseStore) -> None:
@@ -55,7 +54,8 @@ async def _my_cases(turn: Turn, store: CaseStore) -> None:
     turn.say(texts.MY_CASES.format(count=len(cases), lines=lines))
 
 
-def _status(case: Case, departments: dict[int, str]) -> str:
+def _status(case: Case, departments: dict[int, str], public: bool = False) -> str:
+    """The case's progress; `public`: someone else's case the citizen follows, its summary masked."""
     events = "\n".join(
         f"· {e.at.astimezone(LOCAL):%m-%d %H:%M} {EVENT_LABELS.get(e.action, CaseState(e.to_state).label)}"
         for e in case.events[-SHOWN_EVENTS:]
@@ -66,7 +66,7 @@ def _status(case: Case, departments: dict[int, str]) -> str:
         state=CaseState(case.state).label,
         topic=case.topic,
         department=departments.get(case.department_id or 0, "待分配"),
-        description=_summary(case.description, 60),
+        description=masked_summary(case.description, limit=60) if public else _summary(case.description, 60),
         events=events,
     )
     if case.state in (CaseState.RECEIVED, CaseState.TRANSFERRED, CaseState.IN_PROGRESS, CaseState.REHANDLING):

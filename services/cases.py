@@ -35,6 +35,7 @@ from casework.notices import after_transition, similar_found
 from casework.routing import route
 from casework.similarity import Sketch, groups, similar_cases
 from casework.workdays import WorkingCalendar
+from services import access
 from services.context import Context
 from services.pushes import case_view, queue
 from settings import TOPICS, Deployment
@@ -341,30 +342,27 @@ def case_json(case: Case, departments: dict[int, str], events: bool = True) -> d
     return data
 
 
-def visible(case: Case, actor: Actor) -> bool:
-    """Departments see the cases they handle, deputies those they follow, staff all."""
-    if actor.role is Role.DEPARTMENT:
-        return case.department_id == actor.department_id
-    if actor.role is Role.DEPUTY:
-        return case.deputy_id is not None and case.deputy_id == actor.deputy_id
-    return True
+def for_actor(data: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """A case's JSON as the actor may read it: unless staff, phone and ID numbers in its texts masked and
+    the citizen's channel id in its events hidden."""
+    data["description"] = access.masked_for(actor, data["description"])
+    for event in data.get("events", ()):
+        event["reason"] = access.masked_for(actor, event["reason"])
+        event["actor"] = access.event_actor_for(actor, event["role"], event["actor"])
+    return data
 
 
 async def list_cases(session: AsyncSession, actor: Actor, *, state: str | None = None, limit: int = 100,
                      events: bool = False) -> list[dict[str, Any]]:
-    """The newest cases `actor` may see, with their events when asked."""
-    query = select(Case).order_by(Case.id.desc()).limit(limit)
+    """The newest cases `actor` may see (filtered in SQL, before the limit), with their events when asked."""
+    query = select(Case).where(access.case_filter(actor)).order_by(Case.id.desc()).limit(limit)
     if events:
         query = query.options(selectinload(Case.events))
     if state:
         query = query.where(Case.state == state)
-    if actor.role is Role.DEPARTMENT:
-        query = query.where(Case.department_id == actor.department_id)
-    if actor.role is Role.DEPUTY:
-        query = query.where(Case.deputy_id == actor.deputy_id)
     cases = (await session.execute(query)).scalars().all()
     departments = await DirectoryStore(session).names(Department)
-    return [case_json(c, departments, events=events) for c in cases]
+    return [for_actor(case_json(c, departments, events=events), actor) for c in cases]
 
 
 async def case_detail(session: AsyncSession, actor: Actor, number: str) -> tuple[Case, dict[str, Any]]:
@@ -372,10 +370,10 @@ async def case_detail(session: AsyncSession, actor: Actor, number: str) -> tuple
     not exist or `actor` may not see it (the same answer, so numbers cannot be probed)."""
     cases = CaseStore(session)
     case = await cases.by_number(number)
-    if case is None or not visible(case, actor):
+    if case is None or not access.may_see_case(actor, await access.case_scope(session, case)):
         raise CaseNotFound(number)
     departments = await DirectoryStore(session).names(Department)
-    data = case_json(case, departments)
+    data = for_actor(case_json(case, departments), actor)
     data["replies"] = [{"text": r.text, "status": r.status, "number": r.number, "author": r.author,
                         "review_note": r.review_note} for r in await cases.replies(case.id)]
     data["allowed_actions"] = [a.value for a in allowed_actions(await case_facts(cases, case), actor.role)]
@@ -386,19 +384,22 @@ async def case_detail(session: AsyncSession, actor: Actor, number: str) -> tuple
 
 
 async def common_problem_groups(session: AsyncSession, actor: Actor) -> list[dict[str, Any]]:
-    """Groups of linked similar cases (共性问题), largest first, of the cases `actor` may see."""
+    """Groups of linked similar cases (共性问题), largest first, of the cases `actor` may see; a group of which
+    the actor sees fewer than two cases is no common problem to them."""
     cases = CaseStore(session)
+    found_groups = groups(await cases.links())
+    linked = {n for members in found_groups for n in members}
+    shown = set((await session.execute(select(Case.number).where(
+        Case.number.in_(linked), access.case_filter(actor)))).scalars())
     result = []
-    for members in groups(await cases.links()):
-        rows = [await cases.by_number(n) for n in sorted(members)]
-        found = [c for c in rows if c is not None and visible(c, actor)]
-        if not found:
-            continue
-        result.append({"count": len(found), "topic": found[0].topic,
+    for members in sorted((m & shown for m in found_groups if len(m & shown) >= 2), key=len, reverse=True):
+        found = [c for c in [await cases.by_number(n) for n in sorted(members)] if c is not None]
+        result.append({"count": len(found), "topic": found[0].topic if found else "",
                        "places": sorted({c.place for c in found}),
                        "open": sum(1 for c in found if CaseState(c.state) not in FINAL_STATES),
                        "cases": [{"case_no": c.number, "state": c.state,
-                                  "summary": " ".join(c.description.split())[:40]} for c in found]})
+                                  "summary": access.masked_for(actor, " ".join(c.description.split()))[:40]}
+                                 for c in found]})
     return result
 
 

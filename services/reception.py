@@ -42,6 +42,7 @@ from casework.notices import CITIZEN, DEPUTY, Notice
 from casework.points import Deed
 from casework.rota import plan_sessions
 from casework.workdays import WorkingCalendar
+from services import access
 from services.cases import register_report
 from services.pushes import queue_direct
 from settings import TOPICS, Deployment
@@ -739,11 +740,10 @@ async def list_bookings(session: AsyncSession, first: dt.date, days: int, *, key
         rows = [one] if one else []
     else:
         rows = list(await store.sessions_between(first, first + dt.timedelta(days=days - 1)))
-    if viewer is not None and viewer.role is Role.DEPUTY:
-        rows = [r for r in rows if viewer.deputy_code in r.deputies]
+    rows = [r for r in rows if access.may_see_session_bookings(viewer, r.deputies)]
     by_id = {r.id: r for r in rows}
     statuses = STATUSES if all_statuses else (ACTIVE,)
-    show = viewer is not None and viewer.role in RECEPTION_ROLES
+    show = access.sees_booking_contacts(viewer)
     return [booking_record(b, by_id[b.session_id], show)
             for b in await store.bookings_of_sessions(list(by_id), statuses)]
 

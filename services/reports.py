@@ -1,6 +1,9 @@
-"""Figures, the three public lists and deputies' yearly records: read from the case store, rendered as
-a Chinese text table, JSON, CSV or Excel. Shared by `liaison report`, `liaison export lists`,
-`liaison deputy record` and the reports API (bot/reports_api.py).
+"""Figures, the three public lists and deputies' yearly records: the use cases behind `liaison report`,
+`liaison export lists`, `liaison deputy record` (bot/cli/reports.py) and the reports API (bot/http/reports.py).
+
+Each takes the actor and checks what they may read (services/access.py): figures, lists and exports are for
+staff; a deputy's record for staff and the deputy themself. The rows read from the case store become the plain
+`casework.history` rows here, so the rules that turn them into figures and lists stay pure.
 """
 
 from __future__ import annotations
@@ -8,17 +11,18 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import unicodedata
 import zipfile
-from pathlib import Path
+from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework.deadlines import LOCAL
+from casework.actors import Actor
+from casework.errors import Forbidden
+from casework.history import CaseHistory, DeputyRow, EventRow, RatingRow, ReplyRow
 from casework.lists import (
-    LIST_TITLES,
     RESULT_STATES,
     ListKind,
     PublicList,
@@ -26,65 +30,158 @@ from casework.lists import (
     result_list,
     suggestion_list,
 )
-from casework.metrics import GROUPINGS, Figures, FiguresReport, Grouping, Month, case_record, figures_by, year_bounds
+from casework.metrics import FiguresReport, Grouping, Month, case_record, figures_by, year_bounds
 from casework.points import DeputyRecord, deputy_record
 from casework.workdays import WorkingCalendar
+from services import access
 from services.reception import reception_deeds
-from settings import Deployment, Settings, load_deployment
-from storage.db import make_engine, make_sessionmaker
-from storage.reports import DeputyRow, ReportStore
+from settings import Deployment
+from storage.reports import HistoryRows, ReportStore
+from texts import staff as staff_texts
 
 ExportFormat = Literal["xlsx", "csv"]
+LIST_KINDS: tuple[ListKind, ...] = ("suggestions", "assignments", "results")
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def calendar_of(deployment: Deployment) -> WorkingCalendar:
-    return WorkingCalendar(deployment.calendar.holidays, deployment.calendar.workdays)
+class NotAllowed(Forbidden):
+    """The actor may not read this report."""
+
+    text = staff_texts.REPORTS_FORBIDDEN
 
 
-# Loading
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise NotAllowed
 
-async def load_figures(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, month: Month,
-                       by: Grouping, as_of: dt.datetime) -> FiguresReport:
-    """The figures of the cases received in `month`, grouped `by`, as of `as_of`."""
-    histories = await ReportStore(session).received_between(month.start, month.end)
+
+# From the case store to plain rows
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    """Aware UTC; a naive value (SQLite) was stored in UTC."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def histories(rows: HistoryRows) -> list[CaseHistory]:
+    """The stored rows of some cases as `CaseHistory` rows, in the order of `rows.cases`."""
+    events: dict[int, list[EventRow]] = defaultdict(list)
+    for e in rows.events:
+        events[e.case_id].append(
+            EventRow(
+                id=e.id,
+                action=e.action,
+                actor=e.actor,
+                actor_role=e.actor_role,
+                actor_deputy=rows.deputy_users.get(e.actor) if e.actor_role == "deputy" else None,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                reason=e.reason,
+                at=_utc(e.at),
+            )
+        )
+    replies: dict[int, list[ReplyRow]] = defaultdict(list)
+    for r in rows.replies:
+        replies[r.case_id].append(
+            ReplyRow(number=r.number or 0, text=r.text, approved_at=_utc(r.reviewed_at or r.created_at))
+        )
+    ratings: dict[int, list[RatingRow]] = defaultdict(list)
+    for g in rows.ratings:
+        ratings[g.case_id].append(
+            RatingRow(reply_number=g.reply_number, rating=g.rating, comment=g.comment, at=_utc(g.at))
+        )
+    result = []
+    for row in rows.cases:
+        case = row.case
+        result.append(
+            CaseHistory(
+                number=case.number,
+                state=case.state,
+                topic=case.topic,
+                description=case.description,
+                place=case.place,
+                anonymous=case.anonymous,
+                citizen_name=None if case.anonymous else row.citizen_name,
+                citizen_phone=None if case.anonymous else case.contact_phone,
+                station=row.station,
+                department=row.department,
+                deputy_code=row.deputy_code,
+                deputy_name=row.deputy_name,
+                created_at=_utc(case.created_at),
+                transfer_due_at=_utc(case.transfer_due_at),
+                reply_due_at=_utc(case.reply_due_at),
+                closed_at=None if case.closed_at is None else _utc(case.closed_at),
+                merged_into=case.merged_into,
+                escalation_level=case.escalation_level,
+                events=tuple(events[case.id]),
+                replies=tuple(replies[case.id]),
+                ratings=tuple(ratings[case.id]),
+            )
+        )
+    return result
+
+
+# The use cases
+
+
+async def load_figures(
+    session: AsyncSession,
+    deployment: Deployment,
+    calendar: WorkingCalendar,
+    actor: Actor,
+    month: Month,
+    by: Grouping,
+    as_of: dt.datetime,
+) -> FiguresReport:
+    """The figures of the cases received in `month`, grouped `by`, as of `as_of`. Staff only."""
+    _require(access.may_read_reports(actor))
+    found = histories(await ReportStore(session).received_between(month.start, month.end))
     days = deployment.deadlines.reply_working_days
-    return figures_by([case_record(h, calendar, days) for h in histories], by, calendar, as_of)
+    return figures_by([case_record(h, calendar, days) for h in found], by, calendar, as_of)
 
 
-async def load_list(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, month: Month,
-                    kind: ListKind) -> PublicList:
-    """One of the three lists of `month`."""
+async def load_list(
+    session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, actor: Actor, month: Month, kind: ListKind
+) -> PublicList:
+    """One of the three lists of `month`, masked. Staff only (the lists are published once checked)."""
+    _require(access.may_read_reports(actor))
     store = ReportStore(session)
     days = deployment.deadlines.reply_working_days
     match kind:
         case "suggestions":
-            return suggestion_list(month, await store.received_between(month.start, month.end))
+            return suggestion_list(month, histories(await store.received_between(month.start, month.end)))
         case "assignments":
-            return assignment_list(month, await store.transferred_between(month.start, month.end), calendar, days)
+            found = histories(await store.transferred_between(month.start, month.end))
+            return assignment_list(month, found, calendar, days)
         case "results":
-            histories = await store.ended_between(month.start, month.end, RESULT_STATES)
-            return result_list(month, histories, calendar, days)
+            found = histories(await store.ended_between(month.start, month.end, RESULT_STATES))
+            return result_list(month, found, calendar, days)
     raise ValueError(f"unknown list {kind!r}")
 
 
-async def load_lists(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar,
-                     month: Month) -> tuple[PublicList, ...]:
+async def load_lists(
+    session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, actor: Actor, month: Month
+) -> tuple[PublicList, ...]:
     """代表建议清单, 交办清单 and 办理效果清单 of `month`, in that order."""
-    return tuple([await load_list(session, deployment, calendar, month, kind) for kind in LIST_TITLES])
+    return tuple([await load_list(session, deployment, calendar, actor, month, kind) for kind in LIST_KINDS])
 
 
-async def load_deputy_record(session: AsyncSession, deployment: Deployment, code: str,
-                             year: int) -> DeputyRecord | None:
-    """The deputy's 履职档案 for `year`; None when no deputy has this code (in the store or config.yml)."""
+async def load_deputy_record(
+    session: AsyncSession, deployment: Deployment, actor: Actor, code: str, year: int
+) -> DeputyRecord | None:
+    """The deputy's 履职档案 for `year`, for staff or the deputy themself; None when no deputy has this code
+    (in the store or config.yml)."""
+    _require(access.may_read_deputy_record(actor, code))
     store = ReportStore(session)
-    identity = await store.deputy(code) or _configured_deputy(deployment, code)
+    stored = await store.deputy(code)
+    identity = DeputyRow(*stored) if stored else _configured_deputy(deployment, code)
     if identity is None:
         return None
     start, end = year_bounds(year)
     reception = await reception_deeds(session, deployment, start, end)
-    return deputy_record(identity, year, await store.deputy_cases(code, start, end), deployment.points.rules,
-                         reception)
+    return deputy_record(
+        identity, year, histories(await store.deputy_cases(code, start, end)), deployment.points.rules, reception
+    )
 
 
 def _configured_deputy(deployment: Deployment, code: str) -> DeputyRow | None:
@@ -96,66 +193,47 @@ def _configured_deputy(deployment: Deployment, code: str) -> DeputyRow | None:
     return DeputyRow(deputy.code, deputy.name, deputy.level, deputy.constituency, station)
 
 
-# Figures
+@dataclass(frozen=True)
+class Export:
+    """A file to download or write: its bytes, media type and name."""
+
+    content: bytes
+    media_type: str
+    name: str
+
+
+async def export_lists(
+    session: AsyncSession,
+    deployment: Deployment,
+    calendar: WorkingCalendar,
+    actor: Actor,
+    month: Month,
+    fmt: ExportFormat,
+) -> Export:
+    """The three lists of `month` as one Excel workbook (a sheet each) or a zip of three CSV files."""
+    lists = await load_lists(session, deployment, calendar, actor, month)
+    if fmt == "xlsx":
+        return Export(lists_xlsx(lists), XLSX_MEDIA_TYPE, xlsx_name(month))
+    return Export(lists_csv_zip(lists), "application/zip", f"lists-{month}-csv.zip")
+
+
+# Export formats
+
 
 def figures_json(report: FiguresReport, month: Month) -> dict[str, Any]:
-    return {"month": str(month), "by": report.by, "as_of": report.as_of.isoformat(),
-            "groups": [f.as_dict() for f in report.groups], "total": report.total.as_dict()}
+    return {
+        "month": str(month),
+        "by": report.by,
+        "as_of": report.as_of.isoformat(),
+        "groups": [f.as_dict() for f in report.groups],
+        "total": report.total.as_dict(),
+    }
 
 
-def _rate(rate: float | None, part: int, whole: int) -> str:
-    return "—" if rate is None else f"{rate:.1f}% ({part}/{whole})"
-
-
-def _days(value: float | None) -> str:
-    return "—" if value is None else f"{value:g}"
-
-
-FIGURE_COLUMNS = ("受理", "24小时内转办", "按期答复", "办结率", "满意率", "逾期未评价", "重新办理", "升级",
-                  "用时中位数(工作日)")
-
-
-def _figure_cells(f: Figures) -> list[str]:
-    return [str(f.received), _rate(f.transfer_rate, f.transferred_on_time, f.transfers_due),
-            _rate(f.on_time_rate, f.answered_on_time, f.answers_due), _rate(f.closed_rate, f.closed, f.received),
-            _rate(f.satisfaction_rate, f.satisfied, f.rated), str(f.unrated), str(f.rehandled), str(f.escalated),
-            _days(f.median_working_days)]
-
-
-def _width(text: str) -> int:
-    """Columns the text takes in a terminal: Chinese characters take two."""
+def display_width(text: str) -> int:
+    """Columns the text takes in a terminal or a sheet: Chinese characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
-
-def text_table(rows: list[list[str]], align: str = "") -> str:
-    """Rows of cells aligned in columns, Chinese-width aware. `align` has an "l" or "r" per column;
-    by default the first column is left-aligned and the others (figures) right-aligned."""
-    count = len(rows[0])
-    align = align or "l" + "r" * (count - 1)
-    widths = [max(_width(row[i]) for row in rows) for i in range(count)]
-
-    def cell(text: str, i: int) -> str:
-        padding = " " * (widths[i] - _width(text))
-        return text + padding if align[i] == "l" else padding + text
-
-    return "\n".join("  ".join(cell(text, i) for i, text in enumerate(row)).rstrip() for row in rows)
-
-
-def figures_text(report: FiguresReport, month: Month) -> str:
-    as_of = report.as_of.astimezone(LOCAL)
-    rows = [[GROUPINGS[report.by], *FIGURE_COLUMNS]]
-    rows += [[f.group, *_figure_cells(f)] for f in (*report.groups, report.total)]
-    return "\n".join([
-        f"{month.label}受理案件办理情况（按{GROUPINGS[report.by]}）  统计至 {as_of:%Y-%m-%d %H:%M}",
-        "",
-        text_table(rows) if report.groups else "（本月没有受理案件）",
-        "",
-        "注：转办、按期答复只计应转办、应答复的案件；满意率以已评价案件为分母、最近一次评价为准；"
-        "用时为受理至首次答复的工作日数。",
-    ])
-
-
-# Lists
 
 def list_csv(public_list: PublicList) -> bytes:
     """One list as CSV with a BOM, so Excel opens the Chinese correctly."""
@@ -181,7 +259,7 @@ def lists_xlsx(lists: tuple[PublicList, ...]) -> bytes:
             cell.font = Font(bold=True)
         sheet.freeze_panes = "A2"
         for column in sheet.columns:
-            longest = max(_width("" if c.value is None else str(c.value)) for c in column)
+            longest = max(display_width("" if c.value is None else str(c.value)) for c in column)
             sheet.column_dimensions[column[0].column_letter].width = min(max(longest + 2, 8), 60)
     buffer = io.BytesIO()
     book.save(buffer)
@@ -203,95 +281,3 @@ def lists_csv_zip(lists: tuple[PublicList, ...]) -> bytes:
         for public_list in lists:
             archive.writestr(csv_name(public_list), list_csv(public_list))
     return buffer.getvalue()
-
-
-def write_lists(lists: tuple[PublicList, ...], fmt: ExportFormat, out_dir: Path) -> list[Path]:
-    """Write the lists into `out_dir` (one workbook, or one CSV file each); return the paths written."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if fmt == "xlsx":
-        path = out_dir / xlsx_name(lists[0].month)
-        path.write_bytes(lists_xlsx(lists))
-        return [path]
-    paths = []
-    for public_list in lists:
-        path = out_dir / csv_name(public_list)
-        path.write_bytes(list_csv(public_list))
-        paths.append(path)
-    return paths
-
-
-# Deputies' records
-
-def record_text(record: DeputyRecord) -> str:
-    """履职档案 on one page."""
-    who = record.identity
-    by_state = "，".join(f"{label} {count}" for label, count in record.cases_by_state.items()) or "无"
-    lines = [
-        f"{who.name} {record.year}年度履职档案",
-        "",
-        f"代表编码：{who.code}    层级：{who.level}级人大代表",
-        f"选区：{who.constituency}    所属联络站：{who.station}",
-        "",
-        f"跟进案件：{len(record.cases)} 件（{by_state}）",
-    ]
-    lines += [f"  {c.number}  {c.received_on:%Y-%m-%d}  {c.topic}  {c.state.label}" for c in record.cases]
-    lines += ["", f"当场答复：{len(record.on_the_spot)} 次"]
-    lines += [f"  {a.number}  {a.on:%Y-%m-%d}  {a.answer}" for a in record.on_the_spot]
-    lines += ["", f"履职积分：{record.total} 分"]
-    if record.points:
-        rows = [["日期", "事项", "积分", "案件编号", "事件号"]]
-        rows += [[f"{item.at.astimezone(LOCAL):%Y-%m-%d}", item.label, f"+{item.points}" if item.points > 0
-                  else str(item.points), item.ref, str(item.record_id)] for item in record.points]
-        lines += ["  " + line for line in text_table(rows, align="llrll").splitlines()]
-    else:
-        lines.append("  （本年度暂无积分记录）")
-    return "\n".join(lines)
-
-
-# The commands
-
-class _Store:
-    """The deployment and a session on the case store, for one command."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.deployment = load_deployment(settings.config_path)
-        self.calendar = calendar_of(self.deployment)
-        self.engine = make_engine(settings.async_database_url)
-        self.sessionmaker = make_sessionmaker(self.engine)
-
-    async def close(self) -> None:
-        await self.engine.dispose()
-
-
-async def report_command(settings: Settings, month: Month, by: Grouping, as_json: bool) -> str:
-    store = _Store(settings)
-    try:
-        async with store.sessionmaker() as session:
-            report = await load_figures(session, store.deployment, store.calendar, month, by, dt.datetime.now(dt.UTC))
-    finally:
-        await store.close()
-    if as_json:
-        return json.dumps(figures_json(report, month), ensure_ascii=False, indent=2)
-    return figures_text(report, month)
-
-
-async def export_lists_command(settings: Settings, month: Month, fmt: ExportFormat, out_dir: Path) -> list[Path]:
-    store = _Store(settings)
-    try:
-        async with store.sessionmaker() as session:
-            lists = await load_lists(session, store.deployment, store.calendar, month)
-    finally:
-        await store.close()
-    return write_lists(lists, fmt, out_dir)
-
-
-async def deputy_record_command(settings: Settings, code: str, year: int, as_json: bool) -> str | None:
-    store = _Store(settings)
-    try:
-        async with store.sessionmaker() as session:
-            record = await load_deputy_record(session, store.deployment, code, year)
-    finally:
-        await store.close()
-    if record is None:
-        return None
-    return json.dumps(record.as_dict(), ensure_ascii=False, indent=2) if as_json else record_text(record)

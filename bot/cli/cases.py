@@ -9,16 +9,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.actors import Actor
-from casework.cases import CaseState, Role
+from casework.cases import CaseState
 from casework.deadlines import LOCAL
 from casework.lifecycle import Action, Command, IllegalTransition
 from services import cases, users
+from services.access import OPERATOR
 from settings import Settings
 from storage.db import one_session
 from storage.models import utcnow
-
-# Whoever runs the CLI on the server reads the case store as an administrator.
-OPERATOR = Actor("liaison-cli", Role.ADMIN)
 
 
 async def actor_named(session: AsyncSession, user_name: str) -> Actor | str:

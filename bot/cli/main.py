@@ -248,7 +248,7 @@ def _month(_ctx: click.Context, _param: click.Parameter, value: str):  # type: i
 @click.option("--json", "as_json", is_flag=True)
 def report(month, by: str, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     """Figures of the cases received in a month: 办结率, 满意率, on-time rates, per group."""
-    from services.reports import report_command
+    from bot.cli.reports import report_command
 
     click.echo(asyncio.run(report_command(_settings(), month, by, as_json)))  # type: ignore[arg-type]
 
@@ -266,7 +266,7 @@ def export() -> None:
               help="directory to write into (default: the current one)")
 def export_lists(month, fmt: str, out_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """The three lists of a month (代表建议清单、交办清单、办理效果清单), names and phones masked."""
-    from services.reports import export_lists_command
+    from bot.cli.reports import export_lists_command
 
     for path in asyncio.run(export_lists_command(_settings(), month, fmt, out_dir)):  # type: ignore[arg-type]
         click.echo(path.resolve())
@@ -285,8 +285,8 @@ def deputy_record(code: str, year: int | None, as_json: bool) -> None:
     """A deputy's yearly record: cases followed, answers on the spot, points and what earned them."""
     import datetime as dt
 
+    from bot.cli.reports import deputy_record_command
     from casework.deadlines import LOCAL
-    from services.reports import deputy_record_command
 
     year = year or dt.datetime.now(LOCAL).year
     output = asyncio.run(deputy_record_command(_settings(), code, year, as_json))

@@ -6,7 +6,7 @@ from fastapi import HTTPException, Request
 
 from bot.runtime import Runtime
 from casework.actors import Actor
-from casework.cases import Role
+from services import access
 from services.users import UnknownUser, actor_for_token
 
 
@@ -29,6 +29,6 @@ async def current_actor(request: Request) -> Actor:
 async def staff_actor(request: Request) -> Actor:
     """The current actor, who must be staff or an admin."""
     actor = await current_actor(request)
-    if actor.role not in (Role.STAFF, Role.ADMIN):
+    if not access.is_staff(actor):
         raise HTTPException(403, "只有工作人员可以查看")
     return actor

@@ -191,17 +191,20 @@ async def test_figures_lists_and_a_deputys_record(station, settings, tmp_path, u
     assert "王敏" in record.stdout and "履职积分：8 分" in record.stdout and "当场答复：1 次" in record.stdout
     assert "已办结 2" in record.stdout and "已升级 1" in record.stdout
 
-    # The API: staff only.
+    # The API: staff only, but for a deputy's own record.
     staff = _auth(tokens["staff1"])
     response = await client.get("/api/reports/figures", params={"month": month, "by": "department"}, headers=staff)
     assert response.status_code == 200, response.text
     assert {k: response.json()["total"][k] for k in expected_total} == expected_total
     for path in ("/api/reports/figures", "/api/lists/suggestions", "/api/lists/export",
-                 "/api/deputies/wang-min/record"):
+                 "/api/deputies/wang-min/record", "/api/deputies/li-jianguo/record"):
         params = {"month": month, "year": year}
         assert (await client.get(path, params=params, headers=_auth(tokens["jianshe"]))).status_code == 403
-        assert (await client.get(path, params=params, headers=_auth(deputy_token))).status_code == 403
+        if path != "/api/deputies/wang-min/record":
+            assert (await client.get(path, params=params, headers=_auth(deputy_token))).status_code == 403
         assert (await client.get(path, params=params)).status_code == 401
+    own = await client.get("/api/deputies/wang-min/record", params={"year": year}, headers=_auth(deputy_token))
+    assert own.status_code == 200 and own.json()["points_total"] == 8
     assert (await client.get("/api/reports/figures", params={"month": "2026-13"}, headers=staff)).status_code == 422
 
     lists = {kind: (await client.get(f"/api/lists/{kind}", params={"month": month}, headers=staff)).json()

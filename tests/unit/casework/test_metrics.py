@@ -13,9 +13,9 @@ import itertools
 import pytest
 
 from casework.deadlines import LOCAL, end_of_day
+from casework.history import CaseHistory, EventRow, RatingRow, ReplyRow
 from casework.metrics import Figures, Month, case_record, figures_by
 from casework.workdays import WorkingCalendar
-from storage.reports import CaseHistory, EventRow, RatingRow, ReplyRow
 
 CALENDAR = WorkingCalendar()
 JIANSHE = "区住房和城乡建设局"

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from casework.cases import CaseState
+from casework.history import DeputyRow
 from casework.lifecycle import Action
 from casework.points import Deed, deeds_from_cases, deputy_record, points_of
 from settings import ConfigError, load_deployment
 from settings.deployment import DEFAULT_POINT_RULES, PointRule
-from storage.reports import DeputyRow
 from tests.conftest import ROOT
 from tests.unit.casework.test_metrics import at, national_day_cases
 

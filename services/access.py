@@ -1,0 +1,302 @@
+"""Who sees what, decided in one place (DESIGN.md, "Who sees what" and "Privacy").
+
+- Staff and admins (and the system's own jobs) see everything, identities included.
+- A department sees its own cases once they have been transferred to it (a case routed to it but still
+  已受理 is not yet theirs), and the messages of the citizens whose cases it handles.
+- A deputy sees the cases they follow and the citizens who came through their QR code (such a citizen's
+  cases follow that deputy), and their own 履职档案.
+- A citizen sees their own cases in full, and of a case they follow only its public summary and progress.
+- Names, phone numbers and ID numbers are masked for anyone but authorised staff; *how* to mask is the pure
+  rule of `casework.lists`, *who* gets unmasked data is decided here.
+
+Every door asks the same questions with plain data, so the console's live streams can too:
+`may_see_case(actor, CaseScope)`, `may_see_conversation(actor, ConversationScope)`, and for lists the SQL
+filter `case_filter(actor)`, so that a list is filtered in the query and never after its limit.
+`case_scope` and `conversation_scope` read a scope from the store; `scope_as_dict` lets it travel with a
+live event, so the worker that serves a stream decides without reading the store again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casework.actors import Actor
+from casework.cases import Role
+from casework.lifecycle import Action
+from casework.lists import mask_name, mask_phone, mask_text
+from storage.models import Case, CaseEvent, CaseFollower
+
+__all__ = [
+    "ALL_SEEING",
+    "UNMASKED",
+    "OPERATOR",
+    "CaseScope",
+    "ConversationScope",
+    "View",
+    "case_filter",
+    "case_scope",
+    "case_view",
+    "conversation_scope",
+    "event_actor_for",
+    "is_staff",
+    "masked_for",
+    "may_read_deputy_record",
+    "may_read_reports",
+    "may_see",
+    "may_see_case",
+    "may_see_conversation",
+    "may_see_session_bookings",
+    "name_for",
+    "phone_for",
+    "scope_as_dict",
+    "scope_from_dict",
+    "sees_booking_contacts",
+    "unmasked",
+]
+
+# Roles that see every case and conversation.
+ALL_SEEING = frozenset({Role.STAFF, Role.ADMIN, Role.SYSTEM})
+# Roles that read identities (names, phones, ID numbers) unmasked: authorised staff.
+UNMASKED = frozenset({Role.STAFF, Role.ADMIN})
+TRANSFER = Action.TRANSFER.value
+# The operator at the command line (`liaison report`...): whoever holds the database URL reads as an admin.
+OPERATOR = Actor("operator", Role.ADMIN)
+
+
+class View(StrEnum):
+    """How much of a case an actor sees."""
+
+    NONE = "none"
+    SUMMARY = "summary"  # its public summary and progress (a citizen following someone else's case)
+    FULL = "full"
+
+
+@dataclass(frozen=True)
+class CaseScope:
+    """The facts about a case that decide who sees it. `transferred`: its history holds a transfer."""
+
+    citizen_id: int | None
+    department_id: int | None
+    deputy_id: int | None
+    transferred: bool
+    follower_citizen_ids: frozenset[int] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class ConversationScope:
+    """The facts about a citizen's conversation that decide who sees its messages: the departments their
+    cases were transferred to, and the deputies their cases follow (a QR code's deputy among them)."""
+
+    citizen_id: int
+    department_ids: frozenset[int] = field(default_factory=frozenset)
+    deputy_ids: frozenset[int] = field(default_factory=frozenset)
+
+
+# Cases
+
+
+def case_view(actor: Actor, case: CaseScope) -> View:
+    """How much of `case` the actor sees."""
+    if actor.role in ALL_SEEING:
+        return View.FULL
+    if actor.role is Role.DEPARTMENT:
+        mine = actor.department_id is not None and case.department_id == actor.department_id
+        return View.FULL if mine and case.transferred else View.NONE
+    if actor.role is Role.DEPUTY:
+        return View.FULL if actor.deputy_id is not None and case.deputy_id == actor.deputy_id else View.NONE
+    if actor.role is Role.CITIZEN and actor.citizen_id is not None:
+        if case.citizen_id == actor.citizen_id:
+            return View.FULL
+        if actor.citizen_id in case.follower_citizen_ids:
+            return View.SUMMARY
+    return View.NONE
+
+
+def may_see_case(actor: Actor, case: CaseScope) -> bool:
+    """Whether the actor sees the case at all (in full or, a citizen following it, its summary)."""
+    return case_view(actor, case) is not View.NONE
+
+
+def case_filter(actor: Actor) -> ColumnElement[bool]:
+    """The where-clause on `Case` that keeps exactly the cases `may_see_case` allows the actor."""
+    if actor.role in ALL_SEEING:
+        return true()
+    if actor.role is Role.DEPARTMENT:
+        if actor.department_id is None:
+            return false()
+        transferred = exists().where(CaseEvent.case_id == Case.id, CaseEvent.action == TRANSFER)
+        return and_(Case.department_id == actor.department_id, transferred)
+    if actor.role is Role.DEPUTY:
+        return false() if actor.deputy_id is None else Case.deputy_id == actor.deputy_id
+    if actor.role is Role.CITIZEN and actor.citizen_id is not None:
+        follows = exists().where(CaseFollower.case_id == Case.id, CaseFollower.citizen_id == actor.citizen_id)
+        return or_(Case.citizen_id == actor.citizen_id, follows)
+    return false()
+
+
+async def case_scope(session: AsyncSession, case: Case) -> CaseScope:
+    """The scope of a stored case: whether it was ever transferred, and who follows it."""
+    transferred = (
+        await session.execute(select(exists().where(CaseEvent.case_id == case.id, CaseEvent.action == TRANSFER)))
+    ).scalar_one()
+    followers = (
+        (await session.execute(select(CaseFollower.citizen_id).where(CaseFollower.case_id == case.id))).scalars().all()
+    )
+    return CaseScope(
+        citizen_id=case.citizen_id,
+        department_id=case.department_id,
+        deputy_id=case.deputy_id,
+        transferred=bool(transferred),
+        follower_citizen_ids=frozenset(followers),
+    )
+
+
+async def conversation_scope(session: AsyncSession, citizen_id: int) -> ConversationScope:
+    """The scope of a citizen's conversations: the departments their cases were transferred to, and the
+    deputies their cases follow."""
+    transferred = exists().where(CaseEvent.case_id == Case.id, CaseEvent.action == TRANSFER)
+    departments = (
+        await session.execute(
+            select(Case.department_id).where(
+                Case.citizen_id == citizen_id, Case.department_id.is_not(None), transferred
+            )
+        )
+    ).scalars()
+    deputies = (
+        await session.execute(select(Case.deputy_id).where(Case.citizen_id == citizen_id, Case.deputy_id.is_not(None)))
+    ).scalars()
+    return ConversationScope(
+        citizen_id=citizen_id,
+        department_ids=frozenset(d for d in departments if d is not None),
+        deputy_ids=frozenset(d for d in deputies if d is not None),
+    )
+
+
+def scope_as_dict(scope: CaseScope | ConversationScope) -> dict[str, Any]:
+    """A scope as plain JSON data, to travel with a live event (Redis Streams) to every web worker."""
+    if isinstance(scope, CaseScope):
+        return {
+            "kind": "case",
+            "citizen_id": scope.citizen_id,
+            "department_id": scope.department_id,
+            "deputy_id": scope.deputy_id,
+            "transferred": scope.transferred,
+            "follower_citizen_ids": sorted(scope.follower_citizen_ids),
+        }
+    return {
+        "kind": "conversation",
+        "citizen_id": scope.citizen_id,
+        "department_ids": sorted(scope.department_ids),
+        "deputy_ids": sorted(scope.deputy_ids),
+    }
+
+
+def scope_from_dict(data: dict[str, Any]) -> CaseScope | ConversationScope:
+    """The scope `scope_as_dict` wrote."""
+    if data["kind"] == "case":
+        return CaseScope(
+            citizen_id=data["citizen_id"],
+            department_id=data["department_id"],
+            deputy_id=data["deputy_id"],
+            transferred=bool(data["transferred"]),
+            follower_citizen_ids=frozenset(data["follower_citizen_ids"]),
+        )
+    return ConversationScope(
+        citizen_id=data["citizen_id"],
+        department_ids=frozenset(data["department_ids"]),
+        deputy_ids=frozenset(data["deputy_ids"]),
+    )
+
+
+# Conversations and live events
+
+
+def may_see_conversation(actor: Actor, conversation: ConversationScope) -> bool:
+    """Whether the actor may read a citizen's messages (the console's conversation pages and streams)."""
+    if actor.role in ALL_SEEING:
+        return True
+    if actor.role is Role.DEPARTMENT:
+        return actor.department_id is not None and actor.department_id in conversation.department_ids
+    if actor.role is Role.DEPUTY:
+        return actor.deputy_id is not None and actor.deputy_id in conversation.deputy_ids
+    if actor.role is Role.CITIZEN:
+        return actor.citizen_id is not None and actor.citizen_id == conversation.citizen_id
+    return False
+
+
+def may_see(actor: Actor, scope: CaseScope | ConversationScope) -> bool:
+    """One question for a live stream: may the actor see an event about this case or conversation?"""
+    if isinstance(scope, CaseScope):
+        return may_see_case(actor, scope)
+    return may_see_conversation(actor, scope)
+
+
+# Reports, records and reception
+
+
+def is_staff(actor: Actor | None) -> bool:
+    """Authorised staff (and admins): the station's own views, such as pushes and requests for a person."""
+    return actor is not None and actor.role in UNMASKED
+
+
+def may_read_reports(actor: Actor) -> bool:
+    """Figures, the three lists and their exports: staff and admins."""
+    return is_staff(actor)
+
+
+def may_read_deputy_record(actor: Actor, deputy_code: str) -> bool:
+    """A deputy's 履职档案: staff and admins, and the deputy themself."""
+    if actor.role in UNMASKED:
+        return True
+    return actor.role is Role.DEPUTY and actor.deputy_code is not None and actor.deputy_code == deputy_code
+
+
+def may_see_session_bookings(actor: Actor | None, session_deputies: Sequence[str]) -> bool:
+    """The bookings of a reception session: staff, and the deputies on duty at it. `None` is the operator
+    at the command line, who sees them masked."""
+    if actor is None or actor.role in UNMASKED:
+        return True
+    return actor.role is Role.DEPUTY and actor.deputy_code is not None and actor.deputy_code in session_deputies
+
+
+def sees_booking_contacts(actor: Actor | None) -> bool:
+    """Whether the booking citizens' phone numbers are shown unmasked: to staff, and to the deputy on duty
+    who receives (and may call back) the citizen. The command line shows them masked."""
+    return actor is not None and actor.role in (*UNMASKED, Role.DEPUTY)
+
+
+# Masking
+
+
+def unmasked(actor: Actor | None) -> bool:
+    """Whether the actor reads identities as they are (authorised staff) rather than masked."""
+    return is_staff(actor)
+
+
+def masked_for(actor: Actor | None, text: str, names: Iterable[str | None] = ()) -> str:
+    """`text` as the actor may read it: phone and ID numbers (and any of `names`) masked unless staff."""
+    return text if unmasked(actor) else mask_text(text, names)
+
+
+def event_actor_for(actor: Actor | None, role: str, name: str) -> str:
+    """Who acted in a case's event, as the actor may read it: a citizen's channel id (their WeChat openid...)
+    is an identity, shown to staff only."""
+    return name if role != Role.CITIZEN.value or unmasked(actor) else Role.CITIZEN.value
+
+
+def phone_for(actor: Actor | None, phone: str | None) -> str | None:
+    if phone is None or unmasked(actor):
+        return phone
+    return mask_phone(phone)
+
+
+def name_for(actor: Actor | None, name: str | None) -> str | None:
+    if name is None or unmasked(actor):
+        return name
+    return mask_name(name)
