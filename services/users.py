@@ -6,17 +6,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.actors import Actor
 from casework.cases import Role
+from casework.errors import Unauthenticated
 from settings import Deployment
 from storage.models import Department, Deputy, User
 from storage.repositories import DirectoryStore, UserStore
 
 
-class UnknownUser(Exception):
-    """No active user by that name or token; `message` is Chinese, for the caller."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+class UnknownUser(Unauthenticated):
+    """No active user by that name or token."""
 
 
 async def actor_of(session: AsyncSession, user: User) -> Actor:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -15,6 +15,7 @@ from bot.http.deps import runtime as services
 from bot.runtime import Runtime
 from casework.actors import Actor
 from casework.deadlines import LOCAL
+from casework.errors import Forbidden
 from services import reception
 from texts import staff as texts
 
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/api/reception", tags=["reception"])
 async def reception_actor(actor: Actor = Depends(current_actor)) -> Actor:
     """Staff, admins and deputies (with their deputy's code); others are refused."""
     if actor.role not in reception.RECEPTION_ROLES:
-        raise HTTPException(403, texts.RECEPTION_ROLES_ONLY)
+        raise Forbidden(texts.RECEPTION_ROLES_ONLY)
     return actor
 
 

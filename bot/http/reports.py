@@ -9,14 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from bot.http.deps import current_actor
 from bot.http.deps import runtime as services
 from bot.runtime import Runtime
 from casework.actors import Actor
-from casework.errors import InvalidInput
+from casework.errors import InvalidInput, NotFound
 from casework.lists import ListKind
 from casework.metrics import Grouping, Month
 from services import reports
@@ -93,5 +93,5 @@ async def deputy_record(
     async with services.sessionmaker() as session:
         record = await reports.load_deputy_record(session, services.deployment, actor, code, year)
     if record is None:
-        raise HTTPException(404, texts.NO_SUCH_DEPUTY.format(code=code))
+        raise NotFound(texts.NO_SUCH_DEPUTY.format(code=code))
     return record.as_dict()
