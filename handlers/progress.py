@@ -6,14 +6,12 @@ so that numbers cannot be used to probe other people's cases.
 
 from __future__ import annotations
 
-from casework.actors import Actor
-from casework.cases import CaseState, Role, find_case_numbers, format_case_number, local_day
+from casework.cases import CaseState, find_case_numbers, format_case_number, local_day
 from casework.deadlines import LOCAL
 from casework.lists import summary as masked_summary
 from handlers.turn import Turn
-from services import access
-from storage.models import Case, Department
-from storage.repositories import CaseStore, DirectoryStore
+from services import cases
+from services.cases import Case
 from texts import citizen as texts
 
 EVENT_LABELS = {"register": "群众反映，已受理"}
@@ -25,33 +23,28 @@ async def ask_progress(turn: Turn) -> None:
     numbers = find_case_numbers(turn.text, prefix)
     if turn.nlu and (named := turn.nlu.entity("case_no")):
         numbers = list(dict.fromkeys([*numbers, *find_case_numbers(named, prefix)]))
-    store = CaseStore(turn.session)
-    departments = await DirectoryStore(turn.session).names(Department)
     if not numbers:
-        await _my_cases(turn, store)
+        await _my_cases(turn)
         return
-    for number in numbers[:3]:
-        case = await store.by_number(number)
-        view = access.View.NONE if case is None else access.case_view(
-            Actor(f"{turn.party.channel}:{turn.party.user_id}", Role.CITIZEN, citizen_id=turn.party.citizen_id),
-            await access.case_scope(turn.session, case))
-        if case is None or view is access.View.NONE:
+    departments, found = await cases.progress_for_citizen(turn.session, turn.party, numbers[:3])
+    for number, case, public in found:
+        if case is None:
             example = format_case_number(prefix, local_day(turn.now), 1)
             turn.say(texts.CASE_NOT_FOUND.format(number=number, example=example))
         else:
-            turn.say(_status(case, departments, public=view is access.View.SUMMARY))
+            turn.say(_status(case, departments, public=public))
 
 
-async def _my_cases(turn: Turn, store: CaseStore) -> None:
-    cases = await store.for_citizen(turn.party.citizen_id)
-    if not cases:
+async def _my_cases(turn: Turn) -> None:
+    own = await cases.cases_of_citizen(turn.session, turn.party)
+    if not own:
         turn.say(texts.NO_CASES)
         return
     lines = "\n".join(
         texts.MY_CASES_LINE.format(number=c.number, state=CaseState(c.state).label, summary=_summary(c.description))
-        for c in cases
+        for c in own
     )
-    turn.say(texts.MY_CASES.format(count=len(cases), lines=lines))
+    turn.say(texts.MY_CASES.format(count=len(own), lines=lines))
 
 
 def _status(case: Case, departments: dict[int, str], public: bool = False) -> str:

@@ -431,3 +431,23 @@ async def scan_deadlines(ctx: Context, now: dt.datetime) -> int:
                     continue
                 done += 1
     return done
+
+
+async def progress_for_citizen(session: AsyncSession, party: Party,
+                               numbers: list[str]) -> tuple[dict[int, str], list[tuple[str, Case | None, bool]]]:
+    """What a citizen may learn of the cases they named: (department names, [(number, case or None when they
+    may not see it, whether only its public summary may be shown)])."""
+    store = CaseStore(session)
+    departments = await DirectoryStore(session).names(Department)
+    actor = Actor(f"{party.channel}:{party.user_id}", Role.CITIZEN, citizen_id=party.citizen_id)
+    found: list[tuple[str, Case | None, bool]] = []
+    for number in numbers:
+        case = await store.by_number(number)
+        view = access.View.NONE if case is None else access.case_view(actor, await access.case_scope(session, case))
+        found.append((number, None if view is access.View.NONE else case, view is access.View.SUMMARY))
+    return departments, found
+
+
+async def cases_of_citizen(session: AsyncSession, party: Party) -> list[Case]:
+    """The citizen's own cases, newest first."""
+    return list(await CaseStore(session).for_citizen(party.citizen_id))

@@ -1,4 +1,5 @@
-"""The ASGI app: webhooks, API, health and metrics."""
+"""The ASGI app: its lifespan (the Runtime, and the jobs when Redis is embedded), middleware, error handler and
+the routers of every area."""
 
 from __future__ import annotations
 
@@ -6,18 +7,15 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy import func, select, text
+from fastapi import Depends, FastAPI
 
 from bot.channels import wechat
 from bot.channels.telegram import webhook as telegram
-from bot.http import cases, errors, messages, reception, reports
+from bot.http import cases, errors, health, messages, reception, reports
 from bot.http.limits import BodyLimit, no_nul_in_url, storable_json
 from bot.runtime import Runtime
 from bot.worker.runner import Worker
 from settings import Settings, get_settings
-from storage.models import Case, Message
 
 
 def create_app(settings: Settings | None = None, *, local_trial: bool = True) -> FastAPI:
@@ -49,30 +47,6 @@ def create_app(settings: Settings | None = None, *, local_trial: bool = True) ->
     app.include_router(wechat.router)
     app.include_router(reports.router, dependencies=staff)
     app.include_router(reception.router, dependencies=staff)
-
-    @app.get("/healthz")
-    async def healthz(request: Request) -> JSONResponse:
-        services: Runtime = request.app.state.runtime
-        checks = {"database": False, "redis": False, "nlu": await services.rasa.ready()}
-        async with services.sessionmaker() as session:
-            checks["database"] = (await session.execute(text("SELECT 1"))).scalar() == 1
-        checks["redis"] = bool(await services.redis.ping())
-        # The NLU may be starting: the bot still answers (with the menu), so it is not a failure.
-        healthy = checks["database"] and checks["redis"]
-        return JSONResponse({"ok": healthy, **checks}, status_code=200 if healthy else 503)
-
-    @app.get("/metrics", response_class=PlainTextResponse)
-    async def metrics(request: Request) -> str:
-        services: Runtime = request.app.state.runtime
-        lines = ["# TYPE liaison_cases gauge"]
-        async with services.sessionmaker() as session:
-            for state, count in (await session.execute(select(Case.state, func.count()).group_by(Case.state))).all():
-                lines.append(f'liaison_cases{{state="{state}"}} {count}')
-            lines.append("# TYPE liaison_messages_total counter")
-            rows = await session.execute(
-                select(Message.direction, Message.status, func.count()).group_by(Message.direction, Message.status))
-            for direction, status, count in rows.all():
-                lines.append(f'liaison_messages_total{{direction="{direction}",status="{status}"}} {count}')
-        return "\n".join(lines) + "\n"
+    app.include_router(health.router)
 
     return app
