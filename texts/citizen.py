@@ -256,3 +256,8 @@ NOTICE_STATE = "您反映的问题（编号 {number}）状态更新为“{state}
 NOTICE_RATING_REMINDER = (
     "您反映的问题（编号 {number}）已答复，还没收到您的评价。请回复“满意”“基本满意”或“不满意”，{deadline}后将按未评价办结。"
 )
+
+# --- refusals of the state machine that only a citizen meets (casework/lifecycle.py; `code` in brackets)
+CASE_REFUSED_ALREADY_RATED = "案件 {number} 的本次答复已经评价过，不能重复评价。"  # already_rated
+CASE_REFUSED_NOT_OWN = "案件 {number} 不是您反映的，您不能{verb}。"  # not_own_case
+CASE_REFUSED_BAD_RATING = "请选择评价：满意、基本满意或不满意。"  # bad_rating
