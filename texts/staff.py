@@ -50,6 +50,9 @@ NOTICE_TRANSFER_SOON = "【提醒】案件 {number} 需在 {transfer_due} 前转
 NOTICE_SERIOUSLY_OVERDUE = "【严重超期】案件 {number} 已超过5个工作日仍未答复，请督办。"
 NOTICE_OVERDUE = "【逾期】案件 {number} 已超过答复期限（{reply_due}），请尽快答复。"
 NOTICE_REPLY_SOON = "【提醒】案件 {number} 需在 {reply_due} 前答复。"
+# Dates in the pushes about a case, to every audience
+NOTICE_DAY = "{month}月{day}日"
+NOTICE_DAY_TIME = "{month}月{day}日 {time}"
 
 
 # --- reports: figures, deputies' records (casework/metrics.py, bot/cli/reports.py)
@@ -187,7 +190,8 @@ EVENT_WITHDRAWN_BY_CITIZEN = "群众撤回"
 EVENT_WITHDRAWN_BY_STAFF = "工作人员代群众撤回"
 EVENT_MERGED = "并入 {target}"
 EVENT_ESCALATED = "升级至{level}人大：{reason}"
-EVENT_ANSWERED_ON_SPOT = "{who}当场答复：{answer}"
+EVENT_ANSWERED_ON_SPOT_MARK = "当场答复："  # casework/metrics.py reads the answer back after it
+EVENT_ANSWERED_ON_SPOT = "{who}" + EVENT_ANSWERED_ON_SPOT_MARK + "{answer}"
 EVENT_ADDED_INFO = "群众补充情况"
 EVENT_DEPUTY_FOLLOWS = "代表跟进此案件"
 EVENT_DEPUTY_CONTACTED = "代表已联系群众"
