@@ -29,6 +29,7 @@ from casework.deadlines import LOCAL
 from casework.errors import Refusal
 from casework.points import Deed
 from settings.deployment import WEEKDAYS, Reception
+from texts import citizen as texts
 
 OUTCOMES = ("attended", "absent", "answered", "case")
 RECEIVED = frozenset({"attended", "answered", "case"})
@@ -99,7 +100,8 @@ def week_of(moment: dt.datetime) -> str:
 def slot_label(start: dt.datetime, end: dt.datetime) -> str:
     """11月26日（周四）14:30-15:00, in Beijing time."""
     local, until = start.astimezone(LOCAL), end.astimezone(LOCAL)
-    return f"{local.month}月{local.day}日（{WEEKDAYS[local.weekday()]}）{local:%H:%M}-{until:%H:%M}"
+    return texts.SLOT_LABEL.format(month=local.month, day=local.day, weekday=WEEKDAYS[local.weekday()],
+                                   start=f"{local:%H:%M}", end=f"{until:%H:%M}")
 
 
 def format_booking_number(prefix: str, day: dt.date, sequence: int) -> str:

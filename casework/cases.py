@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from casework.deadlines import LOCAL, CaseDeadlines
+from texts import staff as texts
 
 
 class CaseState(StrEnum):
@@ -32,18 +33,7 @@ class CaseState(StrEnum):
         return STATE_LABELS[self]
 
 
-STATE_LABELS = {
-    CaseState.RECEIVED: "已受理",
-    CaseState.TRANSFERRED: "已转办",
-    CaseState.IN_PROGRESS: "办理中",
-    CaseState.REPLIED: "已答复",
-    CaseState.REHANDLING: "重新办理",
-    CaseState.CLOSED: "已办结",
-    CaseState.ESCALATED: "已升级",
-    CaseState.ANSWERED_ON_SPOT: "当场答复",
-    CaseState.REJECTED: "不予受理",
-    CaseState.WITHDRAWN: "已撤回",
-}
+STATE_LABELS = {state: texts.STATE_LABELS[state.value] for state in CaseState}
 
 
 class Role(StrEnum):
@@ -107,7 +97,7 @@ def register(report: Report, department_code: str, deadlines: CaseDeadlines) -> 
         department_code=department_code,
         deadlines=deadlines,
         event_action="register",
-        event_reason=f"群众在线反映，预测类别：{report.topic}",
+        event_reason=texts.EVENT_REGISTERED.format(topic=report.topic),
     )
 
 

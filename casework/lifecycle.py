@@ -26,6 +26,8 @@ from typing import Any
 
 from casework.cases import STATE_LABELS, CaseState, Role
 from casework.errors import Refusal
+from texts import citizen as citizen_texts
+from texts import staff as texts
 
 
 class Action(StrEnum):
@@ -52,7 +54,7 @@ RATINGS = ("满意", "基本满意", "不满意")
 SATISFIED = frozenset({"满意", "基本满意"})
 UNSATISFIED = "不满意"
 ESCALATION_LEVELS = ("区县", "市")
-UNRATED_REASON = "逾期未评价"
+UNRATED_REASON = texts.EVENT_CLOSED_UNRATED
 
 OPEN_STATES = frozenset({
     CaseState.RECEIVED,
@@ -191,45 +193,17 @@ RULES: dict[Action, Rule] = {
 del _S
 
 # Chinese wording: "只有{roles}可以{verb}。", "当前状态为“{state}”，不能{verb}。"
-ACTION_VERBS = {
-    Action.ASSIGN: "调整案件分类或承办部门",
-    Action.TRANSFER: "转办案件",
-    Action.ACKNOWLEDGE: "签收案件",
-    Action.RECORD_REPLY: "录入答复",
-    Action.APPROVE_REPLY: "审核答复",
-    Action.SEND_BACK_REPLY: "退回答复",
-    Action.RATE: "评价",
-    Action.CLOSE_UNRATED: "按逾期未评价办结案件",
-    Action.CLOSE: "办结案件",
-    Action.REJECT: "作不予受理处理",
-    Action.WITHDRAW: "撤回案件",
-    Action.MERGE: "合并案件",
-    Action.ESCALATE: "升级案件",
-    Action.ANSWER_ON_SPOT: "当场答复",
-    Action.ADD_INFO: "补充情况",
-}
-ROLE_LABELS = {
-    Role.CITIZEN: "反映人本人",
-    Role.STAFF: "工作人员",
-    Role.DEPARTMENT: "承办部门",
-    Role.DEPUTY: "人大代表",
-    Role.ADMIN: "管理员",
-    Role.SYSTEM: "系统",
-}
+ACTION_VERBS = {action: texts.ACTION_VERBS[action.value] for action in Action}
+ROLE_LABELS = {role: texts.ROLE_LABELS[role.value] for role in Role}
 # How a final state reads in "案件 X 已办结，不能再评价。"
-FINAL_PHRASES = {
-    CaseState.CLOSED: "已办结",
-    CaseState.ESCALATED: "已升级至上级人大",
-    CaseState.REJECTED: "已不予受理",
-    CaseState.WITHDRAWN: "已撤回",
-}
+FINAL_PHRASES = {CaseState(state): phrase for state, phrase in texts.FINAL_PHRASES.items()}
 _ROLE_ORDER = (Role.CITIZEN, Role.DEPUTY, Role.DEPARTMENT, Role.STAFF, Role.SYSTEM, Role.ADMIN)
 
 
 def _who(roles: frozenset[Role]) -> str:
     """'承办部门或工作人员'; admin is implied by staff and not named beside it."""
     shown = [r for r in _ROLE_ORDER if r in roles and not (r is Role.ADMIN and Role.STAFF in roles)]
-    return "或".join(ROLE_LABELS[r] for r in shown)
+    return texts.ROLES_JOINER.join(ROLE_LABELS[r] for r in shown)
 
 
 def _refuse(code: str, message: str, facts: CaseFacts, action: Action) -> IllegalTransition:
@@ -241,19 +215,24 @@ def _basic_refusal(facts: CaseFacts, action: Action, role: Role) -> IllegalTrans
     rule = RULES[action]
     verb = ACTION_VERBS[action]
     if facts.state in FINAL_STATES:
-        return _refuse("final_state", f"案件 {facts.number} {FINAL_PHRASES[facts.state]}，不能再{verb}。",
+        final = FINAL_PHRASES[facts.state]
+        return _refuse("final_state", texts.CASE_REFUSED_FINAL.format(number=facts.number, final=final, verb=verb),
                        facts, action)
     if role not in rule.roles:
-        return _refuse("forbidden_role", f"只有{_who(rule.roles)}可以{verb}。", facts, action)
+        return _refuse("forbidden_role", texts.CASE_REFUSED_ROLE.format(roles=_who(rule.roles), verb=verb),
+                       facts, action)
     if action is Action.RATE and facts.rated_current_reply:
-        return _refuse("already_rated", f"案件 {facts.number} 的本次答复已经评价过，不能重复评价。", facts, action)
+        return _refuse("already_rated", citizen_texts.CASE_REFUSED_ALREADY_RATED.format(number=facts.number),
+                       facts, action)
     if facts.state not in rule.from_states:
-        return _refuse("wrong_state", f"当前状态为“{STATE_LABELS[facts.state]}”，不能{verb}。", facts, action)
+        return _refuse("wrong_state", texts.CASE_REFUSED_STATE.format(state=STATE_LABELS[facts.state], verb=verb),
+                       facts, action)
     if action in (Action.APPROVE_REPLY, Action.SEND_BACK_REPLY) and not facts.pending_reply:
-        return _refuse("no_pending_reply", f"案件 {facts.number} 没有待审核的答复，不能{verb}。", facts, action)
+        return _refuse("no_pending_reply", texts.CASE_REFUSED_NO_PENDING_REPLY.format(number=facts.number, verb=verb),
+                       facts, action)
     if action is Action.RECORD_REPLY and facts.pending_reply:
         return _refuse("reply_already_pending",
-                       f"案件 {facts.number} 已有一份答复待审核，请先审核或退回后再录入。", facts, action)
+                       texts.CASE_REFUSED_REPLY_PENDING.format(number=facts.number), facts, action)
     return None
 
 
@@ -264,12 +243,12 @@ def _text(value: str | None) -> str:
 def _require_reason(facts: CaseFacts, command: Command, what: str) -> str:
     reason = _text(command.reason)
     if not reason:
-        raise _refuse("reason_required", f"{what}必须填写原因。", facts, command.action)
+        raise _refuse("reason_required", texts.CASE_REFUSED_REASON_REQUIRED.format(what=what), facts, command.action)
     return reason
 
 
 def _with_note(base: str, note: str) -> str:
-    return f"{base}：{note}" if note else base
+    return texts.EVENT_WITH_NOTE.format(base=base, note=note) if note else base
 
 
 def decide(facts: CaseFacts, command: Command) -> Transition:
@@ -283,10 +262,11 @@ def decide(facts: CaseFacts, command: Command) -> Transition:
     if refusal is not None and refusal.code in ("final_state", "forbidden_role"):
         raise refusal
     if role is Role.CITIZEN and not command.is_own_case:
-        raise _refuse("not_own_case", f"案件 {facts.number} 不是您反映的，您不能{ACTION_VERBS[action]}。",
+        raise _refuse("not_own_case", citizen_texts.CASE_REFUSED_NOT_OWN.format(number=facts.number,
+                                                                                 verb=ACTION_VERBS[action]),
                       facts, action)
     if action is Action.RATE and command.rating not in RATINGS:
-        raise _refuse("bad_rating", "请选择评价：满意、基本满意或不满意。", facts, action)
+        raise _refuse("bad_rating", citizen_texts.CASE_REFUSED_BAD_RATING, facts, action)
     if refusal is not None:
         raise refusal
     return _BUILDERS[action](facts, command)
@@ -304,46 +284,47 @@ def _to(facts: CaseFacts, command: Command, target: CaseState, reason: str,
 
 def _assign(facts: CaseFacts, command: Command) -> Transition:
     effects = {REASSIGNED} | ({NOTIFY_DEPARTMENT} if facts.state in WITH_DEPARTMENT else set())
-    return _same(facts, command, _with_note("调整案件分类或承办部门", _text(command.reason)), effects)
+    return _same(facts, command, _with_note(texts.EVENT_ASSIGNED, _text(command.reason)), effects)
 
 
 def _transfer(facts: CaseFacts, command: Command) -> Transition:
-    return _to(facts, command, CaseState.TRANSFERRED, _with_note("转承办部门办理", _text(command.reason)),
+    return _to(facts, command, CaseState.TRANSFERRED, _with_note(texts.EVENT_TRANSFERRED, _text(command.reason)),
                {NOTIFY_DEPARTMENT})
 
 
 def _acknowledge(facts: CaseFacts, command: Command) -> Transition:
-    return _to(facts, command, CaseState.IN_PROGRESS, _with_note("承办部门已签收，开始办理", _text(command.reason)))
+    return _to(facts, command, CaseState.IN_PROGRESS, _with_note(texts.EVENT_ACKNOWLEDGED, _text(command.reason)))
 
 
 def _record_reply(facts: CaseFacts, command: Command) -> Transition:
-    who = "承办部门" if command.role is Role.DEPARTMENT else "工作人员"
-    base = f"{who}提交第{facts.replies_approved + 1}次答复，待审核"
+    who = texts.EVENT_BY_DEPARTMENT if command.role is Role.DEPARTMENT else texts.EVENT_BY_STAFF
+    base = texts.EVENT_REPLY_RECORDED.format(who=who, number=facts.replies_approved + 1)
     return _same(facts, command, _with_note(base, _text(command.reason)), {REPLY_PENDING})
 
 
 def _approve_reply(facts: CaseFacts, command: Command) -> Transition:
     number = facts.replies_approved + 1
-    reason = _with_note(f"第{number}次答复审核通过，已发送群众", _text(command.reason))
+    reason = _with_note(texts.EVENT_REPLY_APPROVED.format(number=number), _text(command.reason))
     return _to(facts, command, CaseState.REPLIED, reason, {REPLY_SENT_TO_CITIZEN, RATING_REQUESTED},
                reply_number=number)
 
 
 def _send_back_reply(facts: CaseFacts, command: Command) -> Transition:
-    reason = _require_reason(facts, command, "退回答复")
-    return _same(facts, command, f"答复退回修改：{reason}", {REPLY_SENT_BACK, NOTIFY_DEPARTMENT})
+    reason = _require_reason(facts, command, texts.REASON_FOR_SEND_BACK)
+    return _same(facts, command, texts.EVENT_REPLY_SENT_BACK.format(reason=reason),
+                 {REPLY_SENT_BACK, NOTIFY_DEPARTMENT})
 
 
 def _rate(facts: CaseFacts, command: Command) -> Transition:
     rating = command.rating
     comment = _text(command.reason)
-    base = f"群众评价：{rating}"
+    base = texts.EVENT_RATED.format(rating=rating)
     if rating in SATISFIED:
         return _to(facts, command, CaseState.CLOSED, _with_note(base, comment), {RATING_RECORDED}, rating=rating)
     if facts.unsatisfied_ratings == 0:
-        reason = _with_note(f"{base}，转承办部门重新办理", comment)
+        reason = _with_note(texts.EVENT_RATED_REHANDLING.format(base=base), comment)
         return _to(facts, command, CaseState.REHANDLING, reason, {RATING_RECORDED, NOTIFY_DEPARTMENT}, rating=rating)
-    reason = _with_note(f"{base}（第{facts.unsatisfied_ratings + 1}次），案件升级", comment)
+    reason = _with_note(texts.EVENT_RATED_ESCALATED.format(base=base, count=facts.unsatisfied_ratings + 1), comment)
     return _to(facts, command, CaseState.ESCALATED, reason, {RATING_RECORDED, NOTIFY_STAFF}, rating=rating)
 
 
@@ -353,57 +334,59 @@ def _close_unrated(facts: CaseFacts, command: Command) -> Transition:
 
 def _close(facts: CaseFacts, command: Command) -> Transition:
     if facts.state in AWAITING_RATING:
-        return _to(facts, command, CaseState.CLOSED, _with_note("工作人员办结", _text(command.reason)))
-    reason = _require_reason(facts, command, f"案件尚未答复（当前状态为“{STATE_LABELS[facts.state]}”），办结")
-    return _to(facts, command, CaseState.CLOSED, f"工作人员办结：{reason}",
+        return _to(facts, command, CaseState.CLOSED, _with_note(texts.EVENT_CLOSED, _text(command.reason)))
+    reason = _require_reason(facts, command, texts.REASON_FOR_CLOSE_UNANSWERED.format(state=STATE_LABELS[facts.state]))
+    return _to(facts, command, CaseState.CLOSED, texts.EVENT_CLOSED_WITH_REASON.format(reason=reason),
                {NOTIFY_DEPARTMENT} if facts.state in WITH_DEPARTMENT else frozenset())
 
 
 def _reject(facts: CaseFacts, command: Command) -> Transition:
-    reason = _require_reason(facts, command, "不予受理")
-    return _to(facts, command, CaseState.REJECTED, f"不予受理：{reason}",
+    reason = _require_reason(facts, command, texts.REASON_FOR_REJECT)
+    return _to(facts, command, CaseState.REJECTED, texts.EVENT_REJECTED.format(reason=reason),
                {NOTIFY_DEPARTMENT} if facts.state in WITH_DEPARTMENT else frozenset())
 
 
 def _withdraw(facts: CaseFacts, command: Command) -> Transition:
-    reason = _require_reason(facts, command, "撤回案件")
-    who = "群众撤回" if command.role is Role.CITIZEN else "工作人员代群众撤回"
-    return _to(facts, command, CaseState.WITHDRAWN, f"{who}：{reason}",
+    reason = _require_reason(facts, command, texts.REASON_FOR_WITHDRAW)
+    who = texts.EVENT_WITHDRAWN_BY_CITIZEN if command.role is Role.CITIZEN else texts.EVENT_WITHDRAWN_BY_STAFF
+    return _to(facts, command, CaseState.WITHDRAWN, texts.EVENT_WITHDRAWN.format(who=who, reason=reason),
                {NOTIFY_DEPARTMENT} if facts.state in WITH_DEPARTMENT else frozenset())
 
 
 def _merge(facts: CaseFacts, command: Command) -> Transition:
     target = _text(command.merged_into).upper()
     if not target:
-        raise _refuse("bad_merge", "请填写要并入的案件编号。", facts, command.action)
+        raise _refuse("bad_merge", texts.CASE_REFUSED_NO_MERGE_TARGET, facts, command.action)
     if target == facts.number.strip().upper():
-        raise _refuse("bad_merge", f"案件 {facts.number} 不能并入自身。", facts, command.action)
-    return _to(facts, command, CaseState.CLOSED, _with_note(f"并入 {target}", _text(command.reason)),
+        raise _refuse("bad_merge", texts.CASE_REFUSED_MERGE_SELF.format(number=facts.number), facts, command.action)
+    reason = _with_note(texts.EVENT_MERGED.format(target=target), _text(command.reason))
+    return _to(facts, command, CaseState.CLOSED, reason,
                {NOTIFY_DEPARTMENT} if facts.state in WITH_DEPARTMENT else frozenset(), merged_into=target)
 
 
 def _escalate(facts: CaseFacts, command: Command) -> Transition:
     level = _text(command.level)
     if level not in ESCALATION_LEVELS:
-        raise _refuse("bad_level", "请选择升级层级：区县或市。", facts, command.action)
-    reason = _require_reason(facts, command, "升级案件")
-    return _to(facts, command, CaseState.ESCALATED, f"升级至{level}人大：{reason}", {NOTIFY_STAFF}, level=level)
+        raise _refuse("bad_level", texts.CASE_REFUSED_BAD_LEVEL, facts, command.action)
+    reason = _require_reason(facts, command, texts.REASON_FOR_ESCALATE)
+    return _to(facts, command, CaseState.ESCALATED, texts.EVENT_ESCALATED.format(level=level, reason=reason),
+               {NOTIFY_STAFF}, level=level)
 
 
 def _answer_on_spot(facts: CaseFacts, command: Command) -> Transition:
     answer = _text(command.answer)
     if not answer:
-        raise _refuse("answer_required", "当场答复必须填写答复内容。", facts, command.action)
-    who = "人大代表" if command.role is Role.DEPUTY else "工作人员"
+        raise _refuse("answer_required", texts.CASE_REFUSED_ANSWER_REQUIRED, facts, command.action)
+    who = texts.EVENT_BY_DEPUTY if command.role is Role.DEPUTY else texts.EVENT_BY_STAFF
     # A department already holding the case must hear that it was answered.
     department = {NOTIFY_DEPARTMENT} if facts.state in WITH_DEPARTMENT else set()
-    return _to(facts, command, CaseState.ANSWERED_ON_SPOT, f"{who}当场答复：{answer}",
+    return _to(facts, command, CaseState.ANSWERED_ON_SPOT, texts.EVENT_ANSWERED_ON_SPOT.format(who=who, answer=answer),
                {ANSWER_RECORDED, RATING_REQUESTED} | department)
 
 
 def _add_info(facts: CaseFacts, command: Command) -> Transition:
     effects = {NOTIFY_STAFF} | ({NOTIFY_DEPARTMENT} if facts.state in WITH_DEPARTMENT else set())
-    return _same(facts, command, _with_note("群众补充情况", _text(command.reason)), effects)
+    return _same(facts, command, _with_note(texts.EVENT_ADDED_INFO, _text(command.reason)), effects)
 
 
 _BUILDERS = {

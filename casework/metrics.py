@@ -291,5 +291,5 @@ def figures_by(records: Iterable[CaseRecord], by: Grouping, calendar: WorkingCal
 
 def on_the_spot_answer(event: EventRow) -> str:
     """The answer given on the spot, from its event's reason ("人大代表当场答复：…")."""
-    _, found, answer = event.reason.partition("当场答复：")
+    _, found, answer = event.reason.partition(texts.EVENT_ANSWERED_ON_SPOT_MARK)
     return answer.strip() if found else event.reason

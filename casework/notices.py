@@ -61,7 +61,7 @@ class Notice:
 
 def _day(moment: dt.datetime) -> str:
     local = moment.astimezone(LOCAL)
-    return f"{local.month}月{local.day}日"
+    return staff.NOTICE_DAY.format(month=local.month, day=local.day)
 
 
 def _brief(text: str, limit: int = 60) -> str:
@@ -103,7 +103,8 @@ def person_requested(request_id: int, who: str, answer_by: dt.datetime, recent: 
     local = answer_by.astimezone(LOCAL)
     return Notice("human_request", STAFF,
                   staff.NOTICE_PERSON_REQUESTED.format(who=who, said=said,
-                                                       answer_by=f"{local.month}月{local.day}日 {local:%H:%M}"),
+                                                       answer_by=staff.NOTICE_DAY_TIME.format(
+                                                           month=local.month, day=local.day, time=f"{local:%H:%M}")),
                   f"human:{request_id}")
 
 
@@ -131,7 +132,7 @@ def _status_text(case: CaseView, transition: Transition) -> str:
     if transition.action is Action.MERGE:
         return citizen.NOTICE_MERGED.format(number=number, merged_into=transition.merged_into)
     if to is CaseState.CLOSED:
-        return citizen.NOTICE_CLOSED.format(number=number, why="：" + why if why else "")
+        return citizen.NOTICE_CLOSED.format(number=number, why=citizen.NOTICE_CLOSED_WHY.format(why=why) if why else "")
     return citizen.NOTICE_STATE.format(number=number, state=STATE_LABELS[to])
 
 
@@ -153,7 +154,7 @@ def _department_text(case: CaseView, transition: Transition) -> str:
 def _why(reason: str) -> str:
     """The words after the event's label ("不予受理：不属于…" → "不属于…"), without a final full stop."""
     label, _, rest = reason.partition("：")
-    return (rest or ("" if label in ("工作人员办结",) else label)).rstrip("。")
+    return (rest or ("" if label in (staff.EVENT_CLOSED,) else label)).rstrip("。")
 
 
 def _staff_text(case: CaseView, transition: Transition) -> str:

@@ -41,6 +41,8 @@ from services.pushes import case_view, queue
 from settings import TOPICS, Deployment
 from storage.models import Case, CaseEvent, Department, Deputy, Station
 from storage.repositories import CaseStore, DirectoryStore, Party, PushStore, RecipientStore
+from texts import deputy as deputy_texts
+from texts import staff as texts
 
 
 async def register_case(
@@ -118,7 +120,7 @@ class CaseChanged(IllegalTransition):
     """Someone else changed the case between reading and writing it; nothing was applied."""
 
     def __init__(self, number: str) -> None:
-        super().__init__("conflict", f"案件 {number} 刚刚已被他人处理，请刷新后再试。")
+        super().__init__("conflict", texts.CASE_CHANGED.format(number=number))
 
 
 async def case_facts(cases: CaseStore, case: Case) -> CaseFacts:
@@ -174,7 +176,7 @@ async def carry_out(cases: CaseStore, case: Case, command: Command, now: dt.date
 
 class CaseNotFound(IllegalTransition):
     def __init__(self, number: str) -> None:
-        super().__init__("not_found", f"没有编号为 {number} 的案件。")
+        super().__init__("not_found", texts.CASE_NOT_FOUND.format(number=number))
 
 
 async def act(
@@ -197,26 +199,27 @@ async def act(
     if case is None:
         raise CaseNotFound(number)
     if actor.role is Role.DEPARTMENT and case.department_id != actor.department_id:
-        raise IllegalTransition("not_your_department", f"案件 {case.number} 不由您所在部门承办。")
+        raise IllegalTransition("not_your_department", texts.CASE_NOT_YOUR_DEPARTMENT.format(number=case.number))
     if actor.role is Role.DEPUTY and (case.deputy_id is None or case.deputy_id != actor.deputy_id):
         raise IllegalTransition("not_your_case",
-                                f"案件 {case.number} 不是您跟进的案件，请先发送“我来跟进 {case.number}”。")
+                                deputy_texts.CASE_NOT_YOURS.format(number=case.number))
     if actor.role is Role.CITIZEN:
         command = Command(**{**command.__dict__, "is_own_case": case.citizen_id == actor.citizen_id})
     if command.action is Action.MERGE and command.merged_into:
         target = await cases.by_number(command.merged_into)
         if target is None or target.id == case.id:
-            raise IllegalTransition("bad_merge", f"没有可并入的案件 {command.merged_into}。")
+            raise IllegalTransition("bad_merge", texts.CASE_NO_MERGE_TARGET.format(number=command.merged_into))
     department_id = None
     if command.action is Action.ASSIGN:
         if topic is not None and topic not in TOPICS:
-            raise IllegalTransition("bad_topic", f"没有“{topic}”这个类别，可选：{'、'.join(TOPICS)}。")
+            topics = texts.CASE_TOPICS_JOINER.join(TOPICS)
+            raise IllegalTransition("bad_topic", texts.CASE_BAD_TOPIC.format(topic=topic, topics=topics))
         if department_code is None and topic is not None:
             department_code = route(topic, deployment).code
         if department_code is not None:
             department_id = (await directory.ids(Department)).get(department_code)
             if department_id is None:
-                raise IllegalTransition("bad_department", f"没有编码为 {department_code} 的部门。")
+                raise IllegalTransition("bad_department", texts.CASE_BAD_DEPARTMENT.format(code=department_code))
     limits = deployment.deadlines
     rehandling = case_deadlines(now, calendar, transfer_hours=limits.transfer_hours,
                                 reply_working_days=limits.reply_working_days,

@@ -23,6 +23,8 @@ from services.cases import CaseChanged, apply
 from settings import Deployment
 from storage.models import Case, Deputy, User
 from storage.repositories import CaseStore, DirectoryStore, UserStore
+from texts import deputy as texts
+from texts import staff as staff_texts
 
 FOLLOW_ACTION = "deputy_follow"
 CONTACT_ACTION = "deputy_contact"
@@ -37,7 +39,7 @@ async def bind_chat(session: AsyncSession, deputy_code: str, channel: str, addre
     needed. The same chat bound earlier to another deputy stops receiving that deputy's pushes."""
     deputy_id = (await DirectoryStore(session).ids(Deputy)).get(deputy_code)
     if deputy_id is None:
-        raise DeputyRefused("unknown_deputy", f"没有代码为 {deputy_code} 的代表。")
+        raise DeputyRefused("unknown_deputy", texts.DEPUTY_UNKNOWN.format(code=deputy_code))
     users = UserStore(session)
     name = f"{deputy_code}@{channel}"
     user = await users.by_name(name)
@@ -56,17 +58,18 @@ async def take_up(session: AsyncSession, user: User, number: str | None, now: dt
     cases = CaseStore(session)
     case = await cases.by_number(number) if number else await cases.latest_pushed_to(user.name)
     if case is None:
-        raise DeputyRefused("no_case", "请在后面写上案件编号，例如：我来跟进 LL20250101001。")
+        raise DeputyRefused("no_case", texts.DEPUTY_NO_CASE_NAMED)
     if CaseState(case.state) not in OPEN_STATES:
-        raise DeputyRefused("closed", f"案件 {case.number} 已{CaseState(case.state).label}，无需跟进。")
+        raise DeputyRefused("closed", texts.DEPUTY_CASE_ENDED.format(number=case.number,
+                                                                      state=CaseState(case.state).label))
     if case.deputy_id == user.deputy_id:
         return case, False
     if case.deputy_id is not None:
-        raise DeputyRefused("taken", f"案件 {case.number} 已有代表跟进。")
+        raise DeputyRefused("taken", texts.DEPUTY_CASE_TAKEN.format(number=case.number))
     if not await cases.compare_and_set(case, deputy_id=user.deputy_id):
         raise CaseChanged(case.number)
     await cases.add_event(case, action=FOLLOW_ACTION, actor=user.name, actor_role=Role.DEPUTY.value,
-                          from_state=case.state, to_state=case.state, reason="代表跟进此案件", at=now)
+                          from_state=case.state, to_state=case.state, reason=staff_texts.EVENT_DEPUTY_FOLLOWS, at=now)
     return case, True
 
 
@@ -75,7 +78,7 @@ async def note_contact(session: AsyncSession, user: User, number: str | None, no
     """Record on a case the deputy follows that they contacted the citizen; the state does not change."""
     cases = CaseStore(session)
     case = await _followed(cases, user, number)
-    reason = f"代表已联系群众：{note}" if note else "代表已联系群众"
+    reason = staff_texts.EVENT_DEPUTY_CONTACTED_NOTE.format(note=note) if note else staff_texts.EVENT_DEPUTY_CONTACTED
     await cases.add_event(case, action=CONTACT_ACTION, actor=user.name, actor_role=Role.DEPUTY.value,
                           from_state=case.state, to_state=case.state, reason=reason, at=now)
     return case
@@ -106,9 +109,9 @@ async def _followed(cases: CaseStore, user: User, number: str | None) -> Case:
     if number:
         case = await cases.by_number(number)
         if case is None or case.deputy_id != user.deputy_id:
-            raise DeputyRefused("not_followed", f"您没有跟进案件 {number}。可先发送“我来跟进 {number}”。")
+            raise DeputyRefused("not_followed", texts.DEPUTY_NOT_FOLLOWED.format(number=number))
         return case
     found = await cases.followed_by(user.deputy_id or -1, [s.value for s in OPEN_STATES], limit=1)
     if not found:
-        raise DeputyRefused("no_case", "您目前没有跟进中的案件。")
+        raise DeputyRefused("no_case", texts.DEPUTY_NO_FOLLOWED_CASE)
     return found[0]

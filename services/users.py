@@ -10,6 +10,7 @@ from casework.errors import Unauthenticated
 from settings import Deployment
 from storage.models import Department, Deputy, User
 from storage.repositories import DirectoryStore, UserStore
+from texts import staff as texts
 
 
 class UnknownUser(Unauthenticated):
@@ -29,7 +30,7 @@ async def actor_for_token(session: AsyncSession, token: str) -> Actor:
     """The active user holding API `token`, as an actor."""
     user = await UserStore(session).by_token(token)
     if user is None:
-        raise UnknownUser("令牌无效或已停用")
+        raise UnknownUser(texts.USER_BAD_TOKEN)
     return await actor_of(session, user)
 
 
@@ -37,7 +38,7 @@ async def actor_named(session: AsyncSession, user_name: str) -> Actor:
     """The active user `user_name`, as an actor (the CLI acts as a named user)."""
     user = await UserStore(session).by_name(user_name)
     if user is None or not user.active:
-        raise UnknownUser(f"没有用户 {user_name}（liaison user add 创建）")
+        raise UnknownUser(texts.USER_UNKNOWN.format(name=user_name))
     return await actor_of(session, user)
 
 
@@ -49,16 +50,16 @@ async def add_user(session: AsyncSession, deployment: Deployment, *, name: str, 
     if role == Role.DEPARTMENT.value:
         department_id = (await directory.ids(Department)).get(department or "")
         if department_id is None:
-            raise ValueError(f"部门用户需要用 --department 指定部门，可选："
-                             f"{', '.join(d.code for d in deployment.departments)}")
+            codes = ", ".join(d.code for d in deployment.departments)
+            raise ValueError(texts.USER_NEEDS_DEPARTMENT.format(codes=codes))
     if role == Role.DEPUTY.value:
         deputy_id = (await directory.ids(Deputy)).get(deputy or "")
         if deputy_id is None:
-            raise ValueError(f"代表用户需要用 --deputy 指定代表，可选："
-                             f"{', '.join(d.code for d in deployment.deputies)}")
+            codes = ", ".join(d.code for d in deployment.deputies)
+            raise ValueError(texts.USER_NEEDS_DEPUTY.format(codes=codes))
     users = UserStore(session)
     if await users.by_name(name):
-        raise ValueError(f"用户 {name} 已存在")
+        raise ValueError(texts.USER_EXISTS.format(name=name))
     new, token = await users.add(name=name, role=role, department_id=department_id, deputy_id=deputy_id,
                                  password=password)
     new.channel, new.address = channel, address

@@ -252,7 +252,16 @@ NOTICE_REJECTED = "很抱歉，您反映的问题（编号 {number}）不予受�
 NOTICE_CLOSED_UNRATED = "您反映的问题（编号 {number}）已答复，7天内没有收到您的评价，案件已办结。感谢您的参与！"
 NOTICE_MERGED = "您反映的问题（编号 {number}）与案件 {merged_into} 是同一问题，已并入该案件一并办理，进展会继续通知您。"
 NOTICE_CLOSED = "您反映的问题（编号 {number}）已办结{why}。感谢您的参与！"
+NOTICE_CLOSED_WHY = "：{why}"
 NOTICE_STATE = "您反映的问题（编号 {number}）状态更新为“{state}”。"
 NOTICE_RATING_REMINDER = (
     "您反映的问题（编号 {number}）已答复，还没收到您的评价。请回复“满意”“基本满意”或“不满意”，{deadline}后将按未评价办结。"
 )
+
+# --- refusals of the state machine that only a citizen meets (casework/lifecycle.py; `code` in brackets)
+CASE_REFUSED_ALREADY_RATED = "案件 {number} 的本次答复已经评价过，不能重复评价。"  # already_rated
+CASE_REFUSED_NOT_OWN = "案件 {number} 不是您反映的，您不能{verb}。"  # not_own_case
+CASE_REFUSED_BAD_RATING = "请选择评价：满意、基本满意或不满意。"  # bad_rating
+
+# --- reception booking: how a slot reads, in every audience's texts (casework/bookings.py)
+SLOT_LABEL = "{month}月{day}日（{weekday}）{start}-{end}"  # 11月26日（周四）14:30-15:00

@@ -26,3 +26,13 @@ RECEPTION_CANCELLED = "【接待取消】{slot}（{station}）的接待取消：
 
 # --- pushes about a case they follow (casework/notices.py)
 NOTICE_FOLLOWED_CASE = "您跟进的案件 {number}（{description}）：{from_state} → {to_state}。{reason}"
+
+
+# --- refusals to a deputy acting on a case (services/cases.py, services/deputies.py; `code` in brackets)
+CASE_NOT_YOURS = "案件 {number} 不是您跟进的案件，请先发送“我来跟进 {number}”。"  # not_your_case
+DEPUTY_UNKNOWN = "没有代码为 {code} 的代表。"  # unknown_deputy
+DEPUTY_NO_CASE_NAMED = "请在后面写上案件编号，例如：我来跟进 LL20250101001。"  # no_case
+DEPUTY_CASE_ENDED = "案件 {number} 已{state}，无需跟进。"  # closed
+DEPUTY_CASE_TAKEN = "案件 {number} 已有代表跟进。"  # taken
+DEPUTY_NOT_FOLLOWED = "您没有跟进案件 {number}。可先发送“我来跟进 {number}”。"  # not_followed
+DEPUTY_NO_FOLLOWED_CASE = "您目前没有跟进中的案件。"  # no_case

@@ -50,6 +50,9 @@ NOTICE_TRANSFER_SOON = "【提醒】案件 {number} 需在 {transfer_due} 前转
 NOTICE_SERIOUSLY_OVERDUE = "【严重超期】案件 {number} 已超过5个工作日仍未答复，请督办。"
 NOTICE_OVERDUE = "【逾期】案件 {number} 已超过答复期限（{reply_due}），请尽快答复。"
 NOTICE_REPLY_SOON = "【提醒】案件 {number} 需在 {reply_due} 前答复。"
+# Dates in the pushes about a case, to every audience
+NOTICE_DAY = "{month}月{day}日"
+NOTICE_DAY_TIME = "{month}月{day}日 {time}"
 
 
 # --- reports: figures, deputies' records (casework/metrics.py, bot/cli/reports.py)
@@ -91,3 +94,123 @@ RECORD_ON_THE_SPOT = "当场答复：{count} 次"
 RECORD_POINTS = "履职积分：{total} 分"
 RECORD_POINT_COLUMNS = ("日期", "事项", "积分", "案件编号", "事件号")
 RECORD_NO_POINTS = "（本年度暂无积分记录）"
+
+
+# --- cases: the state labels (casework/cases.py; shown to everyone: chat, pushes, API, lists)
+STATE_LABELS: dict[str, str] = {
+    "received": "已受理",
+    "transferred": "已转办",
+    "in_progress": "办理中",
+    "replied": "已答复",
+    "rehandling": "重新办理",
+    "closed": "已办结",
+    "escalated": "已升级",
+    "answered_on_spot": "当场答复",
+    "rejected": "不予受理",
+    "withdrawn": "已撤回",
+}
+
+
+# --- cases: the state machine's words (casework/lifecycle.py)
+# "只有{roles}可以{verb}。", "当前状态为“{state}”，不能{verb}。"
+ACTION_VERBS: dict[str, str] = {
+    "assign": "调整案件分类或承办部门",
+    "transfer": "转办案件",
+    "acknowledge": "签收案件",
+    "record_reply": "录入答复",
+    "approve_reply": "审核答复",
+    "send_back_reply": "退回答复",
+    "rate": "评价",
+    "close_unrated": "按逾期未评价办结案件",
+    "close": "办结案件",
+    "reject": "作不予受理处理",
+    "withdraw": "撤回案件",
+    "merge": "合并案件",
+    "escalate": "升级案件",
+    "answer_on_spot": "当场答复",
+    "add_info": "补充情况",
+}
+ROLE_LABELS: dict[str, str] = {
+    "citizen": "反映人本人",
+    "staff": "工作人员",
+    "department": "承办部门",
+    "deputy": "人大代表",
+    "admin": "管理员",
+    "system": "系统",
+}
+ROLES_JOINER = "或"  # '承办部门或工作人员'
+# How a final state reads in "案件 X 已办结，不能再评价。"
+FINAL_PHRASES: dict[str, str] = {
+    "closed": "已办结",
+    "escalated": "已升级至上级人大",
+    "rejected": "已不予受理",
+    "withdrawn": "已撤回",
+}
+# Refusals (`code` in brackets); the citizen's own ones are in texts.citizen
+CASE_REFUSED_FINAL = "案件 {number} {final}，不能再{verb}。"  # final_state
+CASE_REFUSED_ROLE = "只有{roles}可以{verb}。"  # forbidden_role
+CASE_REFUSED_STATE = "当前状态为“{state}”，不能{verb}。"  # wrong_state
+CASE_REFUSED_NO_PENDING_REPLY = "案件 {number} 没有待审核的答复，不能{verb}。"  # no_pending_reply
+CASE_REFUSED_REPLY_PENDING = "案件 {number} 已有一份答复待审核，请先审核或退回后再录入。"  # reply_already_pending
+CASE_REFUSED_REASON_REQUIRED = "{what}必须填写原因。"  # reason_required
+CASE_REFUSED_NO_MERGE_TARGET = "请填写要并入的案件编号。"  # bad_merge
+CASE_REFUSED_MERGE_SELF = "案件 {number} 不能并入自身。"  # bad_merge
+CASE_REFUSED_BAD_LEVEL = "请选择升级层级：区县或市。"  # bad_level
+CASE_REFUSED_ANSWER_REQUIRED = "当场答复必须填写答复内容。"  # answer_required
+# What needs a reason, in "{what}必须填写原因。"
+REASON_FOR_SEND_BACK = "退回答复"
+REASON_FOR_CLOSE_UNANSWERED = "案件尚未答复（当前状态为“{state}”），办结"
+REASON_FOR_REJECT = "不予受理"
+REASON_FOR_WITHDRAW = "撤回案件"
+REASON_FOR_ESCALATE = "升级案件"
+
+
+# --- cases: the reasons written in the case history (casework/cases.py, casework/lifecycle.py,
+# services/deputies.py); shown in the history and quoted in pushes
+EVENT_WITH_NOTE = "{base}：{note}"
+EVENT_REGISTERED = "群众在线反映，预测类别：{topic}"
+EVENT_ASSIGNED = "调整案件分类或承办部门"
+EVENT_TRANSFERRED = "转承办部门办理"
+EVENT_ACKNOWLEDGED = "承办部门已签收，开始办理"
+EVENT_BY_DEPARTMENT = "承办部门"
+EVENT_BY_STAFF = "工作人员"
+EVENT_BY_DEPUTY = "人大代表"
+EVENT_REPLY_RECORDED = "{who}提交第{number}次答复，待审核"
+EVENT_REPLY_APPROVED = "第{number}次答复审核通过，已发送群众"
+EVENT_REPLY_SENT_BACK = "答复退回修改：{reason}"
+EVENT_RATED = "群众评价：{rating}"
+EVENT_RATED_REHANDLING = "{base}，转承办部门重新办理"
+EVENT_RATED_ESCALATED = "{base}（第{count}次），案件升级"
+EVENT_CLOSED_UNRATED = "逾期未评价"
+EVENT_CLOSED = "工作人员办结"
+EVENT_CLOSED_WITH_REASON = "工作人员办结：{reason}"
+EVENT_REJECTED = "不予受理：{reason}"
+EVENT_WITHDRAWN = "{who}：{reason}"
+EVENT_WITHDRAWN_BY_CITIZEN = "群众撤回"
+EVENT_WITHDRAWN_BY_STAFF = "工作人员代群众撤回"
+EVENT_MERGED = "并入 {target}"
+EVENT_ESCALATED = "升级至{level}人大：{reason}"
+EVENT_ANSWERED_ON_SPOT_MARK = "当场答复："  # casework/metrics.py reads the answer back after it
+EVENT_ANSWERED_ON_SPOT = "{who}" + EVENT_ANSWERED_ON_SPOT_MARK + "{answer}"
+EVENT_ADDED_INFO = "群众补充情况"
+EVENT_DEPUTY_FOLLOWS = "代表跟进此案件"
+EVENT_DEPUTY_CONTACTED = "代表已联系群众"
+EVENT_DEPUTY_CONTACTED_NOTE = "代表已联系群众：{note}"
+
+
+# --- cases: refusals of the case service (services/cases.py; `code` in brackets)
+CASE_CHANGED = "案件 {number} 刚刚已被他人处理，请刷新后再试。"  # conflict
+CASE_NOT_FOUND = "没有编号为 {number} 的案件。"  # not_found
+CASE_NOT_YOUR_DEPARTMENT = "案件 {number} 不由您所在部门承办。"  # not_your_department
+CASE_NO_MERGE_TARGET = "没有可并入的案件 {number}。"  # bad_merge
+CASE_BAD_TOPIC = "没有“{topic}”这个类别，可选：{topics}。"  # bad_topic
+CASE_TOPICS_JOINER = "、"
+CASE_BAD_DEPARTMENT = "没有编码为 {code} 的部门。"  # bad_department
+
+
+# --- users and tokens (services/users.py; CLI and API)
+USER_BAD_TOKEN = "令牌无效或已停用"
+USER_UNKNOWN = "没有用户 {name}（liaison user add 创建）"
+USER_NEEDS_DEPARTMENT = "部门用户需要用 --department 指定部门，可选：{codes}"
+USER_NEEDS_DEPUTY = "代表用户需要用 --deputy 指定代表，可选：{codes}"
+USER_EXISTS = "用户 {name} 已存在"
