@@ -91,3 +91,6 @@ RECORD_ON_THE_SPOT = "当场答复：{count} 次"
 RECORD_POINTS = "履职积分：{total} 分"
 RECORD_POINT_COLUMNS = ("日期", "事项", "积分", "案件编号", "事件号")
 RECORD_NO_POINTS = "（本年度暂无积分记录）"
+
+# --- the `liaison` command (bot/cli/)
+CLI_EMPTY_PASSWORD = "密码不能为空：请在标准输入的第一行给出密码"
