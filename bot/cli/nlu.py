@@ -112,7 +112,7 @@ async def evaluate_file(settings: Settings, path: Path) -> dict[str, Any]:
     if rows and all(r.topic in TOPICS for r in rows):
         # Macro-F1 over the routing topics the file has (the real file has all seven).
         labels = [t for t in TOPICS if t != "其他" and any(r.topic == t for r in rows)]
-        report["topic_macro_f1"] = topic_macro_f1([r.topic for r in rows], [res.topic for res in results], labels)
+        report["topic_macro_f1"] = topic_macro_f1([r.topic or "" for r in rows], [res.topic for res in results], labels)
         lines.append(f"topic macro-F1 {report['topic_macro_f1']:.3f}")
     report["text"] = "\n".join(lines)
     return report
