@@ -214,3 +214,7 @@ USER_UNKNOWN = "没有用户 {name}（liaison user add 创建）"
 USER_NEEDS_DEPARTMENT = "部门用户需要用 --department 指定部门，可选：{codes}"
 USER_NEEDS_DEPUTY = "代表用户需要用 --deputy 指定代表，可选：{codes}"
 USER_EXISTS = "用户 {name} 已存在"
+
+
+# --- the `liaison` command (bot/cli/)
+CLI_EMPTY_PASSWORD = "密码不能为空：请在标准输入的第一行给出密码"

@@ -1,33 +1,77 @@
-"""`liaison case …`, `liaison user add`, `liaison worker`: the case store as staff see it, in text or JSON."""
+"""`liaison case list|groups|show` and one `liaison case ACTION` per lifecycle action: the case store as staff
+see it, in text or JSON. The operator at the command line reads as an admin (services.access.OPERATOR)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import click
 
-from casework.actors import Actor
-from casework.cases import CaseState
-from casework.deadlines import LOCAL
-from casework.lifecycle import Action, Command, IllegalTransition
-from services import cases, users
-from services.access import OPERATOR
+from bot.cli.common import echo_done, load_settings
+from casework.lifecycle import Action
 from settings import Settings
-from storage.db import one_session
-from storage.models import utcnow
 
 
-async def actor_named(session: AsyncSession, user_name: str) -> Actor | str:
-    """The active user `user_name` as an actor, or the line to print when there is none."""
-    try:
-        return await users.actor_named(session, user_name)
-    except users.UnknownUser as exc:
-        return exc.message
+@click.group("case")
+def case() -> None:
+    """What staff see of the case store."""
+
+
+@case.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", default=100, show_default=True)
+def case_list(as_json: bool, limit: int) -> None:
+    """The latest cases."""
+    click.echo(asyncio.run(list_cases(load_settings(), limit, as_json)))
+
+
+@case.command("groups")
+@click.option("--json", "as_json", is_flag=True)
+def case_groups(as_json: bool) -> None:
+    """Groups of similar cases (共性问题) with counts."""
+    click.echo(asyncio.run(show_groups(load_settings(), as_json)))
+
+
+@case.command("show")
+@click.argument("case_no")
+@click.option("--json", "as_json", is_flag=True)
+def case_show(case_no: str, as_json: bool) -> None:
+    """One case with its events."""
+    output = asyncio.run(show_case(load_settings(), case_no, as_json))
+    if output is None:
+        raise click.ClickException(f"没有编号为 {case_no} 的案件")
+    click.echo(output)
+
+
+def _add_action_commands() -> None:
+    """`liaison case transfer|acknowledge|record_reply|... CASE_NO --as USER`, one per lifecycle action."""
+    for action in Action:
+        @case.command(action.value.replace("_", "-"), help=f"{action.value} on a case, as a user")
+        @click.argument("case_no")
+        @click.option("--as", "user_name", required=True, help="the user acting (liaison user add)")
+        @click.option("--reason", default="", help="why; the reply text for record-reply; the comment for rate")
+        @click.option("--rating", type=click.Choice(["满意", "基本满意", "不满意"]))
+        @click.option("--merged-into")
+        @click.option("--answer")
+        @click.option("--level", type=click.Choice(["区县", "市"]))
+        @click.option("--topic")
+        @click.option("--department", help="department code, for assign")
+        def run_action(case_no: str, user_name: str, _action: Action = action, **fields: str | None) -> None:
+            echo_done(asyncio.run(act_on_case(load_settings(), case_no, user_name, _action, fields)))
+
+
+_add_action_commands()
 
 
 async def show_groups(settings: Settings, as_json: bool) -> str:
+    from casework.cases import CaseState
+    from services import cases
+    from services.access import OPERATOR
+    from storage.db import one_session
+
     async with one_session(settings.async_database_url) as session:
         found = await cases.common_problem_groups(session, OPERATOR)
     if as_json:
@@ -41,6 +85,10 @@ async def show_groups(settings: Settings, as_json: bool) -> str:
 
 
 async def list_cases(settings: Settings, limit: int, as_json: bool) -> str:
+    from services import cases
+    from services.access import OPERATOR
+    from storage.db import one_session
+
     async with one_session(settings.async_database_url) as session:
         found = await cases.list_cases(session, OPERATOR, limit=limit, events=as_json)
     if as_json:
@@ -55,12 +103,17 @@ async def list_cases(settings: Settings, limit: int, as_json: bool) -> str:
 
 
 async def show_case(settings: Settings, number: str, as_json: bool) -> str | None:
+    from casework.lifecycle import IllegalTransition
+    from services import cases
+    from services.access import OPERATOR
+    from storage.db import one_session
+
     async with one_session(settings.async_database_url) as session:
         try:
-            case, data = await cases.case_detail(session, OPERATOR, number)
+            found, data = await cases.case_detail(session, OPERATOR, number)
         except IllegalTransition:
             return None
-        attachments = len(case.attachments)
+        attachments = len(found.attachments)
     if as_json:
         return json.dumps({k: data[k] for k in _CASE_FIELDS}, ensure_ascii=False, indent=2)
     lines = [
@@ -83,47 +136,19 @@ _CASE_FIELDS = ("case_no", "state", "state_label", "topic", "department", "place
 
 
 def _local(iso: str) -> str:
+    from casework.deadlines import LOCAL
+
     return f"{dt.datetime.fromisoformat(iso).astimezone(LOCAL):%Y-%m-%d %H:%M}"
-
-
-async def run_worker(settings: Settings, burst: bool) -> str:
-    import asyncio
-    import signal
-
-    from bot.runtime import Runtime
-    from bot.worker.runner import Worker
-
-    runtime = await Runtime.start(settings)
-    try:
-        worker = Worker(runtime)
-        if burst:
-            return json.dumps(await worker.run_due(burst=True), ensure_ascii=False)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        await worker.run_forever(stop)
-        return "worker stopped"
-    finally:
-        await runtime.close()
-
-
-async def add_user(settings: Settings, name: str, role: str, department: str | None, deputy: str | None,
-                   channel: str | None, address: str | None, password: str | None) -> str:
-    from bot.runtime import Runtime
-
-    runtime = await Runtime.start(settings)
-    try:
-        async with runtime.sessionmaker() as session:
-            return await users.add_user(session, runtime.deployment, name=name, role=role, department=department,
-                                        deputy=deputy, channel=channel, address=address, password=password)
-    finally:
-        await runtime.close()
 
 
 async def act_on_case(settings: Settings, number: str, user_name: str, action: Action,
                       fields: dict[str, Any]) -> tuple[bool, str]:
+    from bot.cli.users import actor_named
     from bot.runtime import Runtime
+    from casework.cases import CaseState
+    from casework.lifecycle import Command, IllegalTransition
+    from services import cases
+    from storage.models import utcnow
 
     runtime = await Runtime.start(settings)
     try:
@@ -135,12 +160,12 @@ async def act_on_case(settings: Settings, number: str, user_name: str, action: A
                               rating=fields.get("rating"), merged_into=fields.get("merged_into"),
                               answer=fields.get("answer"), level=fields.get("level"))
             try:
-                case, transition = await cases.perform(session, runtime.deployment, runtime.calendar, number,
-                                                       actor, command, utcnow(), topic=fields.get("topic"),
-                                                       department_code=fields.get("department"))
+                found, transition = await cases.perform(session, runtime.deployment, runtime.calendar, number,
+                                                        actor, command, utcnow(), topic=fields.get("topic"),
+                                                        department_code=fields.get("department"))
             except IllegalTransition as exc:
                 return False, exc.message
-            return True, (f"{case.number}: {CaseState(transition.from_state).label} → "
+            return True, (f"{found.number}: {CaseState(transition.from_state).label} → "
                           f"{CaseState(transition.to_state).label}（{transition.reason}）")
     finally:
         await runtime.close()

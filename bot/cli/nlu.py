@@ -1,27 +1,74 @@
-"""`liaison nlu parse` and `liaison nlu eval`: the NLU as the contract describes it.
+"""`liaison nlu train|serve|parse|eval`: the NLU as the contract describes it.
 
-Both use the Rasa server at RASA_URL, or start one for the duration of the command.
+`parse` and `eval` use the Rasa server at RASA_URL, or start one for the duration of the command.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from nlu.client import RasaParser, Understanding
-from nlu.evaluation import intent_scores, load_eval_file, topic_macro_f1
-from nlu.server import RasaProcess, port_of
-from nlu.topics import TopicClassifier
-from settings import TOPICS, Settings
+import click
+
+from settings import TOPICS, Settings, get_settings
+
+if TYPE_CHECKING:
+    from nlu.client import Understanding
 
 PARSE_TIMEOUT = 30.0
 
 
+@click.group("nlu")
+def nlu() -> None:
+    """The Rasa NLU: train, serve, parse, eval."""
+
+
+@nlu.command("train")
+@click.option("--force", is_flag=True, help="train even if the model of these inputs exists")
+def train(force: bool) -> None:
+    """Train the model if its data or pipeline changed."""
+    from nlu import project
+
+    path, trained = project.train(force=force)
+    click.echo(f"{'trained' if trained else 'up to date'}: {path}")
+
+
+@nlu.command("serve")
+@click.option("--port", default=None, type=int, help="default: the port of RASA_URL")
+def nlu_serve(port: int | None) -> None:
+    """Run the Rasa server in the foreground."""
+    from nlu import project
+    from nlu.server import port_of
+
+    sys.exit(project.serve(port or port_of(get_settings().rasa_url)))
+
+
+@nlu.command("parse")
+def parse() -> None:
+    """Read one message a line on standard input; print one JSON object a line."""
+    asyncio.run(parse_lines(get_settings(), sys.stdin, sys.stdout))
+
+
+@nlu.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def evaluate(file: Path, as_json: bool) -> None:
+    """Intent accuracy and macro-F1 on FILE (and topic macro-F1 when it has topics)."""
+    report = asyncio.run(evaluate_file(get_settings(), file))
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2) if as_json else report["text"])
+
+
 @contextlib.asynccontextmanager
 async def _understanding(settings: Settings) -> AsyncIterator[Understanding]:
+    from nlu.client import RasaParser, Understanding
+    from nlu.server import RasaProcess, port_of
+    from nlu.topics import TopicClassifier
+
     parser = RasaParser(settings.rasa_url, PARSE_TIMEOUT)
     process = None
     if not await parser.ready():
@@ -50,6 +97,8 @@ async def parse_lines(settings: Settings, lines: TextIO, out: TextIO) -> None:
 
 
 async def evaluate_file(settings: Settings, path: Path) -> dict[str, Any]:
+    from nlu.evaluation import intent_scores, load_eval_file, topic_macro_f1
+
     rows = load_eval_file(path)
     async with _understanding(settings) as understanding:
         results = [await understanding.understand(row.text) for row in rows]
@@ -63,7 +112,7 @@ async def evaluate_file(settings: Settings, path: Path) -> dict[str, Any]:
     if rows and all(r.topic in TOPICS for r in rows):
         # Macro-F1 over the routing topics the file has (the real file has all seven).
         labels = [t for t in TOPICS if t != "其他" and any(r.topic == t for r in rows)]
-        report["topic_macro_f1"] = topic_macro_f1([r.topic for r in rows], [res.topic for res in results], labels)
+        report["topic_macro_f1"] = topic_macro_f1([r.topic or "" for r in rows], [res.topic for res in results], labels)
         lines.append(f"topic macro-F1 {report['topic_macro_f1']:.3f}")
     report["text"] = "\n".join(lines)
     return report

@@ -1,21 +1,78 @@
-"""`liaison run` (what `make run` does): the Rasa server as a child process and the web app.
+"""The processes: `liaison serve` (the web app), `liaison run` (what `make run` does: the Rasa server as a
+child process and the web app), `liaison worker` (pushes and timed jobs) and `liaison chat` (the terminal).
 
-The web app starts at once; while Rasa is still loading, the bot answers with its menu and keeps
-the messages. Ctrl-C stops the web app, then Rasa.
+For `liaison run` the web app starts at once; while Rasa is still loading, the bot answers with its menu and
+keeps the messages. Ctrl-C stops the web app, then Rasa.
+
+`serve` and `run` start the ASGI app of bot/http (its factory, `create_app`): launching it is what they are
+for. They import it inside the command, and no other CLI module imports bot/http.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
 import threading
+from typing import TYPE_CHECKING
 
-import uvicorn
+import click
 
-from bot.http.app import create_app
-from nlu.server import RasaProcess, port_of
-from settings import Settings
+from bot.cli.common import load_settings
+
+if TYPE_CHECKING:
+    from nlu.server import RasaProcess
+    from settings import Settings
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Run the web app (webhooks, console, API)."""
+    import uvicorn
+
+    from bot.http.app import create_app
+
+    settings = load_settings()
+    app = create_app(settings, local_trial=_loopback(host))
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def run(host: str, port: int) -> None:
+    """Start the Rasa server and the web app together (what `make run` does); Ctrl-C stops both."""
+    sys.exit(run_all(load_settings(), host, port))
+
+
+@click.command("chat")
+@click.option("--user", "user_id", default=None, help="the citizen's id on the terminal channel")
+def chat(user_id: str | None) -> None:
+    """Talk to the bot as a citizen in the terminal."""
+    from bot.channels.terminal import chat as run_chat
+
+    asyncio.run(run_chat(load_settings(), user_id))
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="run every job once and exit")
+def worker(burst: bool) -> None:
+    """Send pushes and run the timed jobs (deadlines, reminders, closing unrated answers)."""
+    click.echo(asyncio.run(run_worker(load_settings(), burst)))
+
+
+def _loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1")
 
 
 def run_all(settings: Settings, host: str, port: int) -> int:
+    import uvicorn
+
+    from bot.http.app import create_app
+    from nlu.server import RasaProcess, port_of
+
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     log = settings.var_dir / "rasa.log"
     rasa = RasaProcess(port_of(settings.rasa_url), log_path=log)
@@ -32,7 +89,7 @@ def run_all(settings: Settings, host: str, port: int) -> int:
         f"按 Ctrl-C 停止。\n"
     )
     try:
-        app = create_app(settings, local_trial=host in ("127.0.0.1", "localhost", "::1"))
+        app = create_app(settings, local_trial=_loopback(host))
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         print("正在停止 NLU 服务……")
@@ -46,3 +103,24 @@ def _announce_when_ready(rasa: RasaProcess) -> None:
         print("NLU 服务已就绪，机器人可以理解自由文字了。")
     except (RuntimeError, TimeoutError) as exc:
         print(f"NLU 服务没有启动：{exc}。机器人会继续用菜单回答。")
+
+
+async def run_worker(settings: Settings, burst: bool) -> str:
+    import signal
+
+    from bot.runtime import Runtime
+    from bot.worker.runner import Worker
+
+    runtime = await Runtime.start(settings)
+    try:
+        runner = Worker(runtime)
+        if burst:
+            return json.dumps(await runner.run_due(burst=True), ensure_ascii=False)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await runner.run_forever(stop)
+        return "worker stopped"
+    finally:
+        await runtime.close()

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 from bot.http.app import create_app
+from storage.db import one_session
+from storage.repositories import UserStore
 from tests.conftest import ROOT, client_for
 from tests.integration.test_conversations import Citizen
 
@@ -78,3 +82,26 @@ def test_nlu_eval_prints_accuracy_macro_f1_and_topic_f1(rasa_url, tmp_path):
     assert report["topic_macro_f1"] > 0.6
     text = _run(["nlu", "eval", str(sample)], {"RASA_URL": rasa_url}).stdout
     assert "intent accuracy 1.000" in text and "topic macro-F1" in text
+
+
+async def test_user_add_reads_the_password_from_standard_input(settings):
+    env = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
+           "LIAISON_REDIS_PREFIX": settings.redis_prefix}
+    name = f"staff-{uuid.uuid4().hex[:8]}"
+    added = _run(["user", "add", name, "--role", "staff", "--password"], env, stdin="  秘密 pass\n")
+    assert added.returncode == 0, added.stderr
+    assert len(added.stdout.strip()) > 20 and "\n" not in added.stdout.strip()
+    async with one_session(settings.async_database_url) as session:
+        user = await UserStore(session).by_name(name)
+    assert user is not None and user.password_hash is not None
+    _, n, r, p, salt, digest = user.password_hash.split("$")
+    # One line, stripped of its newline only: the spaces are the user's.
+    typed = "  秘密 pass".encode()
+    assert hashlib.scrypt(typed, salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p)).hex() == digest
+
+    for empty in ("\n", ""):
+        refused = _run(["user", "add", f"{name}-x", "--role", "staff", "--password"], env, stdin=empty)
+        assert refused.returncode == 1
+        assert refused.stderr.strip().splitlines() == ["Error: 密码不能为空：请在标准输入的第一行给出密码"]
+    async with one_session(settings.async_database_url) as session:
+        assert await UserStore(session).by_name(f"{name}-x") is None
