@@ -57,8 +57,13 @@ def conversation_texts(openings: list[str]) -> list[str]:
 
 def summarise(name: str, latencies: list[float], wall: float) -> dict[str, float | str]:
     ordered = sorted(latencies)
-    return {"name": name, "n": len(latencies), "median_ms": statistics.median(ordered) * 1000,
-            "p90_ms": ordered[int(len(ordered) * 0.9) - 1] * 1000, "per_s": len(latencies) / wall}
+    return {
+        "name": name,
+        "n": len(latencies),
+        "median_ms": statistics.median(ordered) * 1000,
+        "p90_ms": ordered[int(len(ordered) * 0.9) - 1] * 1000,
+        "per_s": len(latencies) / wall,
+    }
 
 
 async def timed(client: httpx.AsyncClient, url: str, body: dict) -> float:
@@ -76,7 +81,8 @@ async def bare_parse(rasa_url: str, texts: list[str], concurrency: int) -> tuple
         seq = summarise("bare Rasa parse, sequential", sequential, time.perf_counter() - started)
         started = time.perf_counter()
         latencies = await _concurrently(
-            [lambda t=t: timed(client, f"{rasa_url}/model/parse", {"text": t}) for t in texts], concurrency)
+            [lambda t=t: timed(client, f"{rasa_url}/model/parse", {"text": t}) for t in texts], concurrency
+        )
         con = summarise(f"bare Rasa parse, {concurrency} at once", latencies, time.perf_counter() - started)
     return seq, con
 
@@ -100,9 +106,13 @@ async def round_trips(app_url: str, texts: list[str], concurrency: int) -> tuple
         seq = summarise("round trip /api/messages, sequential", sequential, time.perf_counter() - started)
         started = time.perf_counter()
         nested = await _concurrently(
-            [lambda i=i: citizen(client, f"c{run}-{i}", texts[i]) for i in range(citizens)], concurrency)
-        con = summarise(f"round trip /api/messages, {concurrency} citizens at once",
-                        [lat for group in nested for lat in group], time.perf_counter() - started)
+            [lambda i=i: citizen(client, f"c{run}-{i}", texts[i]) for i in range(citizens)], concurrency
+        )
+        con = summarise(
+            f"round trip /api/messages, {concurrency} citizens at once",
+            [lat for group in nested for lat in group],
+            time.perf_counter() - started,
+        )
     return seq, con
 
 
@@ -134,12 +144,24 @@ def serving(rasa_url: str, database_url: str = "", **env_extra: str) -> Iterator
     `database_url`) and Redis keys; yields its base URL and stops it afterwards."""
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        env = {**os.environ, "RASA_URL": rasa_url, "DATABASE_URL": database_url or f"sqlite:///{tmp}/bench.db",
-               "LIAISON_VAR": tmp, "LIAISON_REDIS_PREFIX": f"bench:{port}:", **env_extra}
-        subprocess.run([sys.executable, "-m", "bot.cli.main", "db", "upgrade"], env=env, check=True, cwd=ROOT,
-                       capture_output=True)
-        app = subprocess.Popen([sys.executable, "-m", "bot.cli.main", "serve", "--port", str(port)], env=env,
-                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        env = {
+            **os.environ,
+            "RASA_URL": rasa_url,
+            "DATABASE_URL": database_url or f"sqlite:///{tmp}/bench.db",
+            "LIAISON_VAR": tmp,
+            "LIAISON_REDIS_PREFIX": f"bench:{port}:",
+            **env_extra,
+        }
+        subprocess.run(
+            [sys.executable, "-m", "bot.cli.main", "db", "upgrade"], env=env, check=True, cwd=ROOT, capture_output=True
+        )
+        app = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli.main", "serve", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             wait_http(f"http://127.0.0.1:{port}/healthz")
             yield f"http://127.0.0.1:{port}"
@@ -163,12 +185,18 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: |")
     for row in (*bare, *full):
         print(f"| {row['name']} | {row['n']} | {row['median_ms']:.1f} | {row['p90_ms']:.1f} | {row['per_s']:.1f} |")
-    print(f"\nmedian latency ratio, round trip / bare parse (sequential): "
-          f"{full[0]['median_ms'] / bare[0]['median_ms']:.2f}")
-    print(f"throughput ratio, round trip / bare parse ({args.concurrency} at once): "
-          f"{full[1]['per_s'] / bare[1]['per_s']:.2f}")
-    print(f"database: {'PostgreSQL' if args.database_url.startswith('postgres') else 'SQLite'}; "
-          f"Redis: {os.environ.get('REDIS_URL', 'embedded')}")
+    print(
+        f"\nmedian latency ratio, round trip / bare parse (sequential): "
+        f"{full[0]['median_ms'] / bare[0]['median_ms']:.2f}"
+    )
+    print(
+        f"throughput ratio, round trip / bare parse ({args.concurrency} at once): "
+        f"{full[1]['per_s'] / bare[1]['per_s']:.2f}"
+    )
+    print(
+        f"database: {'PostgreSQL' if args.database_url.startswith('postgres') else 'SQLite'}; "
+        f"Redis: {os.environ.get('REDIS_URL', 'embedded')}"
+    )
 
 
 if __name__ == "__main__":

@@ -31,9 +31,11 @@ from nlu.server import RasaProcess
 
 TOKEN, APP_ID, ACCOUNT = "bench-token", "wxbench000000001", "gh_bench"
 AES_KEY = base64.b64encode(secrets.token_bytes(32)).decode().rstrip("=")
-TEXT = ("<xml><ToUserName><![CDATA[{account}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
-        "<CreateTime>{time}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
-        "<MsgId>{msg_id}</MsgId></xml>")
+TEXT = (
+    "<xml><ToUserName><![CDATA[{account}]]></ToUserName><FromUserName><![CDATA[{openid}]]></FromUserName>"
+    "<CreateTime>{time}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>"
+    "<MsgId>{msg_id}</MsgId></xml>"
+)
 
 
 class WeChatSide:
@@ -49,18 +51,28 @@ class WeChatSide:
         signer.add_data(TOKEN, timestamp, nonce)
         xml = TEXT.format(account=ACCOUNT, openid=openid, time=timestamp, content=text, msg_id=next(self.ids))
         sealed = xmltodict.parse(self.crypto.encrypt_message(xml, nonce, timestamp))["xml"]
-        body = (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
-                f"<Encrypt><![CDATA[{sealed['Encrypt']}]]></Encrypt></xml>")
-        return ({"signature": signer.signature, "timestamp": timestamp, "nonce": nonce, "openid": openid,
-                 "encrypt_type": "aes", "msg_signature": sealed["MsgSignature"]}, body.encode())
+        body = (
+            f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+            f"<Encrypt><![CDATA[{sealed['Encrypt']}]]></Encrypt></xml>"
+        )
+        return (
+            {
+                "signature": signer.signature,
+                "timestamp": timestamp,
+                "nonce": nonce,
+                "openid": openid,
+                "encrypt_type": "aes",
+                "msg_signature": sealed["MsgSignature"],
+            },
+            body.encode(),
+        )
 
     def answer(self, response: httpx.Response) -> str:
         response.raise_for_status()
         if response.text == "success":
             return ""
         sealed = xmltodict.parse(response.text)["xml"]
-        plain = self.crypto.decrypt_message(response.text, sealed["MsgSignature"], sealed["TimeStamp"],
-                                            sealed["Nonce"])
+        plain = self.crypto.decrypt_message(response.text, sealed["MsgSignature"], sealed["TimeStamp"], sealed["Nonce"])
         return xmltodict.parse(plain)["xml"]["Content"]
 
 
@@ -79,8 +91,9 @@ async def run_side(app_url: str, texts: list[str], concurrency: int, door: str) 
             empty += wechat.answer(response) == ""
             return elapsed
         started = time.perf_counter()
-        response = await client.post(f"{app_url}/api/messages", json={"channel": "bench", "user_id": user,
-                                                                      "text": text})
+        response = await client.post(
+            f"{app_url}/api/messages", json={"channel": "bench", "user_id": user, "text": text}
+        )
         elapsed = time.perf_counter() - started
         response.raise_for_status()
         return elapsed
@@ -98,15 +111,20 @@ async def run_side(app_url: str, texts: list[str], concurrency: int, door: str) 
         seq = summarise(f"{label}, sequential", sequential, time.perf_counter() - started)
         started = time.perf_counter()
         nested = await _concurrently(
-            [lambda i=i: citizen(client, f"c{run}-{i}", texts[i]) for i in range(citizens)], concurrency)
-        con = summarise(f"{label}, {concurrency} citizens at once", [lat for group in nested for lat in group],
-                        time.perf_counter() - started)
+            [lambda i=i: citizen(client, f"c{run}-{i}", texts[i]) for i in range(citizens)], concurrency
+        )
+        con = summarise(
+            f"{label}, {concurrency} citizens at once",
+            [lat for group in nested for lat in group],
+            time.perf_counter() - started,
+        )
     return seq, con, empty
 
 
 def serve_and_run(rasa_url: str, texts: list[str], concurrency: int, door: str) -> tuple[dict, dict, int]:
-    with serving(rasa_url, WECHAT_TOKEN=TOKEN, WECHAT_AES_KEY=AES_KEY, WECHAT_APP_ID=APP_ID,
-                 WECHAT_SAFE_MODE="true") as app_url:
+    with serving(
+        rasa_url, WECHAT_TOKEN=TOKEN, WECHAT_AES_KEY=AES_KEY, WECHAT_APP_ID=APP_ID, WECHAT_SAFE_MODE="true"
+    ) as app_url:
         return asyncio.run(run_side(app_url, texts, concurrency, door))
 
 
@@ -128,8 +146,10 @@ def main() -> None:
     for row in (api_seq, wx_seq, api_con, wx_con):
         print(f"| {row['name']} | {row['n']} | {row['median_ms']:.1f} | {row['p90_ms']:.1f} | {row['per_s']:.1f} |")
     ratio_seq, ratio_con = wx_seq["per_s"] / api_seq["per_s"], wx_con["per_s"] / api_con["per_s"]
-    print(f"\nthroughput ratio, /wechat (safe mode) / /api/messages: sequential {ratio_seq:.2f}, "
-          f"{args.concurrency} at once {ratio_con:.2f}")
+    print(
+        f"\nthroughput ratio, /wechat (safe mode) / /api/messages: sequential {ratio_seq:.2f}, "
+        f"{args.concurrency} at once {ratio_con:.2f}"
+    )
     print(f"passive answers missed (empty answer, reply sent later): {empty}")
     print(f"database: SQLite; Redis: {os.environ.get('REDIS_URL', 'embedded')}")
 

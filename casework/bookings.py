@@ -100,8 +100,13 @@ def week_of(moment: dt.datetime) -> str:
 def slot_label(start: dt.datetime, end: dt.datetime) -> str:
     """11月26日（周四）14:30-15:00, in Beijing time."""
     local, until = start.astimezone(LOCAL), end.astimezone(LOCAL)
-    return texts.SLOT_LABEL.format(month=local.month, day=local.day, weekday=WEEKDAYS[local.weekday()],
-                                   start=f"{local:%H:%M}", end=f"{until:%H:%M}")
+    return texts.SLOT_LABEL.format(
+        month=local.month,
+        day=local.day,
+        weekday=WEEKDAYS[local.weekday()],
+        start=f"{local:%H:%M}",
+        end=f"{until:%H:%M}",
+    )
 
 
 def format_booking_number(prefix: str, day: dt.date, sequence: int) -> str:
@@ -109,8 +114,9 @@ def format_booking_number(prefix: str, day: dt.date, sequence: int) -> str:
     return f"{prefix}{day:%Y%m%d}{sequence:03d}"
 
 
-def propose(slots: Sequence[SlotView], asked: When, now: dt.datetime, weeks_taken: Iterable[str] = (),
-            limit: int = 5) -> Proposal:
+def propose(
+    slots: Sequence[SlotView], asked: When, now: dt.datetime, weeks_taken: Iterable[str] = (), limit: int = 5
+) -> Proposal:
     """The nearest open slots answering `asked` (all open slots when nothing was asked), soonest first,
     or by closeness to the time asked; when none answers, the nearest open ones after it."""
     taken = set(weeks_taken)
@@ -120,23 +126,27 @@ def propose(slots: Sequence[SlotView], asked: When, now: dt.datetime, weeks_take
     matching = [s for s in future if asked.admits(s.starts_at.astimezone(LOCAL))]
     open_matching = [s for s in matching if s.free > 0 and s.week not in taken]
     if asked.at is not None:
-        open_matching.sort(key=lambda s: (s.starts_at.astimezone(LOCAL).date(),
-                                          asked.distance(s.starts_at.astimezone(LOCAL))))
+        open_matching.sort(
+            key=lambda s: (s.starts_at.astimezone(LOCAL).date(), asked.distance(s.starts_at.astimezone(LOCAL)))
+        )
     week_taken = bool(matching) and all(s.week in taken for s in matching)
     candidates = [s for s in matching if s.week not in taken]
     full = next((s for s in candidates if s.free == 0), None)
     if asked.at is not None and candidates:
         # The slot at the time asked for, when it is full, is offered with its waiting list beside the others.
-        closest = min(candidates, key=lambda s: (s.starts_at.astimezone(LOCAL).date(),
-                                                 asked.distance(s.starts_at.astimezone(LOCAL))))
+        closest = min(
+            candidates,
+            key=lambda s: (s.starts_at.astimezone(LOCAL).date(), asked.distance(s.starts_at.astimezone(LOCAL))),
+        )
         full = closest if closest.free == 0 else None
     if open_matching:
         return Proposal(tuple(open_matching[:limit]), matched=True, full=full)
     after = asked.first or today
     alternatives = [s for s in bookable if s.free > 0 and s.starts_at.astimezone(LOCAL).date() >= after]
     alternatives = alternatives or [s for s in bookable if s.free > 0]
-    return Proposal(tuple(alternatives[:limit]), matched=False, full=full, week_taken=week_taken,
-                    past=asked.is_past(today))
+    return Proposal(
+        tuple(alternatives[:limit]), matched=False, full=full, week_taken=week_taken, past=asked.is_past(today)
+    )
 
 
 def change_refused(slot_start: dt.datetime, now: dt.datetime, rules: Reception) -> str | None:
@@ -162,8 +172,7 @@ def offer_deadline(now: dt.datetime, slot_start: dt.datetime, rules: Reception) 
     return min(now + dt.timedelta(minutes=rules.offer_minutes), latest)
 
 
-def reminders_due(created_at: dt.datetime, slot_start: dt.datetime, now: dt.datetime,
-                  rules: Reception) -> list[str]:
+def reminders_due(created_at: dt.datetime, slot_start: dt.datetime, now: dt.datetime, rules: Reception) -> list[str]:
     """The reminders of a booking due at `now`: "day_before" or "hours_before" (only the latest one)."""
     if now >= slot_start:
         return []
@@ -171,8 +180,9 @@ def reminders_due(created_at: dt.datetime, slot_start: dt.datetime, now: dt.date
     if now >= hours_before:
         return ["hours_before"] if created_at < hours_before else []
     local_start = slot_start.astimezone(LOCAL)
-    day_before = dt.datetime.combine(local_start.date() - dt.timedelta(days=1), rules.reminder_day_before_at,
-                                     tzinfo=LOCAL)
+    day_before = dt.datetime.combine(
+        local_start.date() - dt.timedelta(days=1), rules.reminder_day_before_at, tzinfo=LOCAL
+    )
     if now >= day_before and created_at < day_before:
         return ["day_before"]
     return []
@@ -185,6 +195,7 @@ def digest_due(session_start: dt.datetime, session_end: dt.datetime, now: dt.dat
 
 
 # What bookings, waits and sessions look like to the pushes and the chat
+
 
 @dataclass(frozen=True)
 class BookingFacts:
@@ -224,6 +235,7 @@ class SessionFacts:
 
 # Points
 
+
 @dataclass(frozen=True)
 class OutcomeRow:
     """A booking's recorded outcome with its session, for the deputies' points."""
@@ -248,9 +260,24 @@ def deeds_from_outcomes(rows: Iterable[OutcomeRow]) -> list[Deed]:
             continue
         if (row.session_id, row.received_by) not in duty:
             duty.add((row.session_id, row.received_by))
-            deeds.append(Deed(source=RECEPTION, kind="attended", at=row.at,
-                              ref=f"reception:{row.session_day.isoformat()}:{row.station}", record_id=row.session_id,
-                              actor=row.received_by))
-        deeds.append(Deed(source=RECEPTION, kind=f"booking_{row.outcome}", at=row.at, ref=row.number,
-                          record_id=row.booking_id, actor=row.received_by))
+            deeds.append(
+                Deed(
+                    source=RECEPTION,
+                    kind="attended",
+                    at=row.at,
+                    ref=f"reception:{row.session_day.isoformat()}:{row.station}",
+                    record_id=row.session_id,
+                    actor=row.received_by,
+                )
+            )
+        deeds.append(
+            Deed(
+                source=RECEPTION,
+                kind=f"booking_{row.outcome}",
+                at=row.at,
+                ref=row.number,
+                record_id=row.booking_id,
+                actor=row.received_by,
+            )
+        )
     return deeds

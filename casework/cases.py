@@ -55,11 +55,7 @@ def format_case_number(prefix: str, day: dt.date, sequence: int) -> str:
 
 def find_case_numbers(text: str, prefix: str) -> list[str]:
     """Case numbers written in a message, normalised to upper case."""
-    return [
-        m.group(0).upper()
-        for m in CASE_NUMBER.finditer(text)
-        if m.group(1).upper() == prefix.upper()
-    ]
+    return [m.group(0).upper() for m in CASE_NUMBER.finditer(text) if m.group(1).upper() == prefix.upper()]
 
 
 @dataclass(frozen=True)

@@ -30,14 +30,42 @@ PARTS: dict[str, tuple[dt.time, dt.time]] = {
     "晚上": (dt.time(17, 0), dt.time(23, 59, 59)),
 }
 _PART_WORDS = (
-    ("上午", "上午"), ("早上", "上午"), ("早晨", "上午"), ("清早", "上午"), ("一早", "上午"), ("今早", "上午"),
-    ("明早", "上午"), ("中午", "中午"), ("午间", "中午"), ("下午", "下午"), ("午后", "下午"), ("傍晚", "晚上"),
-    ("晚上", "晚上"), ("晚间", "晚上"), ("夜里", "晚上"), ("今晚", "晚上"), ("明晚", "晚上"),
+    ("上午", "上午"),
+    ("早上", "上午"),
+    ("早晨", "上午"),
+    ("清早", "上午"),
+    ("一早", "上午"),
+    ("今早", "上午"),
+    ("明早", "上午"),
+    ("中午", "中午"),
+    ("午间", "中午"),
+    ("下午", "下午"),
+    ("午后", "下午"),
+    ("傍晚", "晚上"),
+    ("晚上", "晚上"),
+    ("晚间", "晚上"),
+    ("夜里", "晚上"),
+    ("今晚", "晚上"),
+    ("明晚", "晚上"),
 )
-_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-           "九": 9}
-_WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "1": 0, "2": 1, "3": 2,
-             "4": 3, "5": 4, "6": 5, "7": 6}
+_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_WEEKDAYS = {
+    "一": 0,
+    "二": 1,
+    "三": 2,
+    "四": 3,
+    "五": 4,
+    "六": 5,
+    "日": 6,
+    "天": 6,
+    "1": 0,
+    "2": 1,
+    "3": 2,
+    "4": 3,
+    "5": 4,
+    "6": 5,
+    "7": 6,
+}
 _WEEK_OFFSETS = {"上": -1, "这": 0, "本": 0, "这个": 0, "下": 1, "下个": 1, "下下": 2, "下下个": 2}
 
 NUM = r"(?:\d{1,2}|[零〇一二两三四五六七八九十]{1,3})"
@@ -245,7 +273,7 @@ def _date(year: int, month: int | None, day: int | None) -> dt.date | None:
 def _time(text: str) -> tuple[dt.time | None, str]:
     match = _CLOCK.search(text)
     if match is not None:
-        return dt.time(int(match.group(1)), int(match.group(2))), text[:match.start()] + " " + text[match.end():]
+        return dt.time(int(match.group(1)), int(match.group(2))), text[: match.start()] + " " + text[match.end() :]
     match = _HOUR.search(text)
     if match is None:
         return None, text
@@ -256,7 +284,7 @@ def _time(text: str) -> tuple[dt.time | None, str]:
         minute = chinese_number(minutes_word) if minutes_word else 0
     if hour is None or hour > 24 or minute is None or minute > 59:
         return None, text
-    return dt.time(hour % 24, minute), text[:match.start()] + " " + text[match.end():]
+    return dt.time(hour % 24, minute), text[: match.start()] + " " + text[match.end() :]
 
 
 def _settle_hour(at: dt.time, part: str | None) -> tuple[dt.time, str]:

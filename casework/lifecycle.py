@@ -56,14 +56,16 @@ UNSATISFIED = "不满意"
 ESCALATION_LEVELS = ("区县", "市")
 UNRATED_REASON = texts.EVENT_CLOSED_UNRATED
 
-OPEN_STATES = frozenset({
-    CaseState.RECEIVED,
-    CaseState.TRANSFERRED,
-    CaseState.IN_PROGRESS,
-    CaseState.REPLIED,
-    CaseState.REHANDLING,
-    CaseState.ANSWERED_ON_SPOT,
-})
+OPEN_STATES = frozenset(
+    {
+        CaseState.RECEIVED,
+        CaseState.TRANSFERRED,
+        CaseState.IN_PROGRESS,
+        CaseState.REPLIED,
+        CaseState.REHANDLING,
+        CaseState.ANSWERED_ON_SPOT,
+    }
+)
 FINAL_STATES = frozenset({CaseState.CLOSED, CaseState.ESCALATED, CaseState.REJECTED, CaseState.WITHDRAWN})
 # States in which the department holds the case (it must hear about changes).
 WITH_DEPARTMENT = frozenset({CaseState.TRANSFERRED, CaseState.IN_PROGRESS, CaseState.REHANDLING})
@@ -172,8 +174,7 @@ def _states(*states: CaseState) -> frozenset[CaseState]:
 
 _S = CaseState
 RULES: dict[Action, Rule] = {
-    Action.ASSIGN: Rule(_roles(Role.STAFF), _states(_S.RECEIVED, _S.TRANSFERRED, _S.IN_PROGRESS, _S.REHANDLING),
-                        None),
+    Action.ASSIGN: Rule(_roles(Role.STAFF), _states(_S.RECEIVED, _S.TRANSFERRED, _S.IN_PROGRESS, _S.REHANDLING), None),
     Action.TRANSFER: Rule(_roles(Role.STAFF), _states(_S.RECEIVED), _states(_S.TRANSFERRED)),
     Action.ACKNOWLEDGE: Rule(_roles(Role.DEPARTMENT), _states(_S.TRANSFERRED), _states(_S.IN_PROGRESS)),
     Action.RECORD_REPLY: Rule(_roles(Role.DEPARTMENT, Role.STAFF), _states(_S.IN_PROGRESS, _S.REHANDLING), None),
@@ -186,8 +187,9 @@ RULES: dict[Action, Rule] = {
     Action.WITHDRAW: Rule(_roles(Role.CITIZEN, Role.STAFF), OPEN_STATES, _states(_S.WITHDRAWN)),
     Action.MERGE: Rule(_roles(Role.STAFF), OPEN_STATES, _states(_S.CLOSED)),
     Action.ESCALATE: Rule(_roles(Role.STAFF), OPEN_STATES, _states(_S.ESCALATED)),
-    Action.ANSWER_ON_SPOT: Rule(_roles(Role.DEPUTY, Role.STAFF), _states(_S.RECEIVED, _S.TRANSFERRED),
-                                _states(_S.ANSWERED_ON_SPOT)),
+    Action.ANSWER_ON_SPOT: Rule(
+        _roles(Role.DEPUTY, Role.STAFF), _states(_S.RECEIVED, _S.TRANSFERRED), _states(_S.ANSWERED_ON_SPOT)
+    ),
     Action.ADD_INFO: Rule(_roles(Role.CITIZEN), OPEN_STATES, None),
 }
 del _S
@@ -216,23 +218,32 @@ def _basic_refusal(facts: CaseFacts, action: Action, role: Role) -> IllegalTrans
     verb = ACTION_VERBS[action]
     if facts.state in FINAL_STATES:
         final = FINAL_PHRASES[facts.state]
-        return _refuse("final_state", texts.CASE_REFUSED_FINAL.format(number=facts.number, final=final, verb=verb),
-                       facts, action)
+        return _refuse(
+            "final_state", texts.CASE_REFUSED_FINAL.format(number=facts.number, final=final, verb=verb), facts, action
+        )
     if role not in rule.roles:
-        return _refuse("forbidden_role", texts.CASE_REFUSED_ROLE.format(roles=_who(rule.roles), verb=verb),
-                       facts, action)
+        return _refuse(
+            "forbidden_role", texts.CASE_REFUSED_ROLE.format(roles=_who(rule.roles), verb=verb), facts, action
+        )
     if action is Action.RATE and facts.rated_current_reply:
-        return _refuse("already_rated", citizen_texts.CASE_REFUSED_ALREADY_RATED.format(number=facts.number),
-                       facts, action)
+        return _refuse(
+            "already_rated", citizen_texts.CASE_REFUSED_ALREADY_RATED.format(number=facts.number), facts, action
+        )
     if facts.state not in rule.from_states:
-        return _refuse("wrong_state", texts.CASE_REFUSED_STATE.format(state=STATE_LABELS[facts.state], verb=verb),
-                       facts, action)
+        return _refuse(
+            "wrong_state", texts.CASE_REFUSED_STATE.format(state=STATE_LABELS[facts.state], verb=verb), facts, action
+        )
     if action in (Action.APPROVE_REPLY, Action.SEND_BACK_REPLY) and not facts.pending_reply:
-        return _refuse("no_pending_reply", texts.CASE_REFUSED_NO_PENDING_REPLY.format(number=facts.number, verb=verb),
-                       facts, action)
+        return _refuse(
+            "no_pending_reply",
+            texts.CASE_REFUSED_NO_PENDING_REPLY.format(number=facts.number, verb=verb),
+            facts,
+            action,
+        )
     if action is Action.RECORD_REPLY and facts.pending_reply:
-        return _refuse("reply_already_pending",
-                       texts.CASE_REFUSED_REPLY_PENDING.format(number=facts.number), facts, action)
+        return _refuse(
+            "reply_already_pending", texts.CASE_REFUSED_REPLY_PENDING.format(number=facts.number), facts, action
+        )
     return None
 
 
@@ -262,9 +273,12 @@ def decide(facts: CaseFacts, command: Command) -> Transition:
     if refusal is not None and refusal.code in ("final_state", "forbidden_role"):
         raise refusal
     if role is Role.CITIZEN and not command.is_own_case:
-        raise _refuse("not_own_case", citizen_texts.CASE_REFUSED_NOT_OWN.format(number=facts.number,
-                                                                                 verb=ACTION_VERBS[action]),
-                      facts, action)
+        raise _refuse(
+            "not_own_case",
+            citizen_texts.CASE_REFUSED_NOT_OWN.format(number=facts.number, verb=ACTION_VERBS[action]),
+            facts,
+            action,
+        )
     if action is Action.RATE and command.rating not in RATINGS:
         raise _refuse("bad_rating", citizen_texts.CASE_REFUSED_BAD_RATING, facts, action)
     if refusal is not None:
@@ -272,13 +286,20 @@ def decide(facts: CaseFacts, command: Command) -> Transition:
     return _BUILDERS[action](facts, command)
 
 
-def _same(facts: CaseFacts, command: Command, reason: str, effects: set[str] | frozenset[str] = frozenset(),
-          **extra: Any) -> Transition:
+def _same(
+    facts: CaseFacts, command: Command, reason: str, effects: set[str] | frozenset[str] = frozenset(), **extra: Any
+) -> Transition:
     return Transition(command.action, facts.state, facts.state, reason, frozenset(effects), **extra)
 
 
-def _to(facts: CaseFacts, command: Command, target: CaseState, reason: str,
-        effects: set[str] | frozenset[str] = frozenset(), **extra: Any) -> Transition:
+def _to(
+    facts: CaseFacts,
+    command: Command,
+    target: CaseState,
+    reason: str,
+    effects: set[str] | frozenset[str] = frozenset(),
+    **extra: Any,
+) -> Transition:
     return Transition(command.action, facts.state, target, reason, frozenset(effects), **extra)
 
 
@@ -288,8 +309,13 @@ def _assign(facts: CaseFacts, command: Command) -> Transition:
 
 
 def _transfer(facts: CaseFacts, command: Command) -> Transition:
-    return _to(facts, command, CaseState.TRANSFERRED, _with_note(texts.EVENT_TRANSFERRED, _text(command.reason)),
-               {NOTIFY_DEPARTMENT})
+    return _to(
+        facts,
+        command,
+        CaseState.TRANSFERRED,
+        _with_note(texts.EVENT_TRANSFERRED, _text(command.reason)),
+        {NOTIFY_DEPARTMENT},
+    )
 
 
 def _acknowledge(facts: CaseFacts, command: Command) -> Transition:
@@ -305,14 +331,16 @@ def _record_reply(facts: CaseFacts, command: Command) -> Transition:
 def _approve_reply(facts: CaseFacts, command: Command) -> Transition:
     number = facts.replies_approved + 1
     reason = _with_note(texts.EVENT_REPLY_APPROVED.format(number=number), _text(command.reason))
-    return _to(facts, command, CaseState.REPLIED, reason, {REPLY_SENT_TO_CITIZEN, RATING_REQUESTED},
-               reply_number=number)
+    return _to(
+        facts, command, CaseState.REPLIED, reason, {REPLY_SENT_TO_CITIZEN, RATING_REQUESTED}, reply_number=number
+    )
 
 
 def _send_back_reply(facts: CaseFacts, command: Command) -> Transition:
     reason = _require_reason(facts, command, texts.REASON_FOR_SEND_BACK)
-    return _same(facts, command, texts.EVENT_REPLY_SENT_BACK.format(reason=reason),
-                 {REPLY_SENT_BACK, NOTIFY_DEPARTMENT})
+    return _same(
+        facts, command, texts.EVENT_REPLY_SENT_BACK.format(reason=reason), {REPLY_SENT_BACK, NOTIFY_DEPARTMENT}
+    )
 
 
 def _rate(facts: CaseFacts, command: Command) -> Transition:
@@ -336,21 +364,36 @@ def _close(facts: CaseFacts, command: Command) -> Transition:
     if facts.state in AWAITING_RATING:
         return _to(facts, command, CaseState.CLOSED, _with_note(texts.EVENT_CLOSED, _text(command.reason)))
     reason = _require_reason(facts, command, texts.REASON_FOR_CLOSE_UNANSWERED.format(state=STATE_LABELS[facts.state]))
-    return _to(facts, command, CaseState.CLOSED, texts.EVENT_CLOSED_WITH_REASON.format(reason=reason),
-               {NOTIFY_DEPARTMENT} if facts.state in WITH_DEPARTMENT else frozenset())
+    return _to(
+        facts,
+        command,
+        CaseState.CLOSED,
+        texts.EVENT_CLOSED_WITH_REASON.format(reason=reason),
+        {NOTIFY_DEPARTMENT} if facts.state in WITH_DEPARTMENT else frozenset(),
+    )
 
 
 def _reject(facts: CaseFacts, command: Command) -> Transition:
     reason = _require_reason(facts, command, texts.REASON_FOR_REJECT)
-    return _to(facts, command, CaseState.REJECTED, texts.EVENT_REJECTED.format(reason=reason),
-               {NOTIFY_DEPARTMENT} if facts.state in WITH_DEPARTMENT else frozenset())
+    return _to(
+        facts,
+        command,
+        CaseState.REJECTED,
+        texts.EVENT_REJECTED.format(reason=reason),
+        {NOTIFY_DEPARTMENT} if facts.state in WITH_DEPARTMENT else frozenset(),
+    )
 
 
 def _withdraw(facts: CaseFacts, command: Command) -> Transition:
     reason = _require_reason(facts, command, texts.REASON_FOR_WITHDRAW)
     who = texts.EVENT_WITHDRAWN_BY_CITIZEN if command.role is Role.CITIZEN else texts.EVENT_WITHDRAWN_BY_STAFF
-    return _to(facts, command, CaseState.WITHDRAWN, texts.EVENT_WITHDRAWN.format(who=who, reason=reason),
-               {NOTIFY_DEPARTMENT} if facts.state in WITH_DEPARTMENT else frozenset())
+    return _to(
+        facts,
+        command,
+        CaseState.WITHDRAWN,
+        texts.EVENT_WITHDRAWN.format(who=who, reason=reason),
+        {NOTIFY_DEPARTMENT} if facts.state in WITH_DEPARTMENT else frozenset(),
+    )
 
 
 def _merge(facts: CaseFacts, command: Command) -> Transition:
@@ -360,8 +403,14 @@ def _merge(facts: CaseFacts, command: Command) -> Transition:
     if target == facts.number.strip().upper():
         raise _refuse("bad_merge", texts.CASE_REFUSED_MERGE_SELF.format(number=facts.number), facts, command.action)
     reason = _with_note(texts.EVENT_MERGED.format(target=target), _text(command.reason))
-    return _to(facts, command, CaseState.CLOSED, reason,
-               {NOTIFY_DEPARTMENT} if facts.state in WITH_DEPARTMENT else frozenset(), merged_into=target)
+    return _to(
+        facts,
+        command,
+        CaseState.CLOSED,
+        reason,
+        {NOTIFY_DEPARTMENT} if facts.state in WITH_DEPARTMENT else frozenset(),
+        merged_into=target,
+    )
 
 
 def _escalate(facts: CaseFacts, command: Command) -> Transition:
@@ -369,8 +418,14 @@ def _escalate(facts: CaseFacts, command: Command) -> Transition:
     if level not in ESCALATION_LEVELS:
         raise _refuse("bad_level", texts.CASE_REFUSED_BAD_LEVEL, facts, command.action)
     reason = _require_reason(facts, command, texts.REASON_FOR_ESCALATE)
-    return _to(facts, command, CaseState.ESCALATED, texts.EVENT_ESCALATED.format(level=level, reason=reason),
-               {NOTIFY_STAFF}, level=level)
+    return _to(
+        facts,
+        command,
+        CaseState.ESCALATED,
+        texts.EVENT_ESCALATED.format(level=level, reason=reason),
+        {NOTIFY_STAFF},
+        level=level,
+    )
 
 
 def _answer_on_spot(facts: CaseFacts, command: Command) -> Transition:
@@ -380,8 +435,13 @@ def _answer_on_spot(facts: CaseFacts, command: Command) -> Transition:
     who = texts.EVENT_BY_DEPUTY if command.role is Role.DEPUTY else texts.EVENT_BY_STAFF
     # A department already holding the case must hear that it was answered.
     department = {NOTIFY_DEPARTMENT} if facts.state in WITH_DEPARTMENT else set()
-    return _to(facts, command, CaseState.ANSWERED_ON_SPOT, texts.EVENT_ANSWERED_ON_SPOT.format(who=who, answer=answer),
-               {ANSWER_RECORDED, RATING_REQUESTED} | department)
+    return _to(
+        facts,
+        command,
+        CaseState.ANSWERED_ON_SPOT,
+        texts.EVENT_ANSWERED_ON_SPOT.format(who=who, answer=answer),
+        {ANSWER_RECORDED, RATING_REQUESTED} | department,
+    )
 
 
 def _add_info(facts: CaseFacts, command: Command) -> Transition:
@@ -417,8 +477,9 @@ def apply(facts: CaseFacts, transition: Transition) -> CaseFacts:
         case Action.RECORD_REPLY:
             after = replace(after, pending_reply=True)
         case Action.APPROVE_REPLY:
-            after = replace(after, pending_reply=False, replies_approved=facts.replies_approved + 1,
-                            rated_current_reply=False)
+            after = replace(
+                after, pending_reply=False, replies_approved=facts.replies_approved + 1, rated_current_reply=False
+            )
         case Action.SEND_BACK_REPLY:
             after = replace(after, pending_reply=False)
         case Action.RATE:

@@ -151,9 +151,13 @@ class PublicList:
         return [[header for _, header in self.columns]] + [[getattr(row, n) for n in names] for row in self.rows]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "title": self.title, "month": str(self.month),
-                "columns": [{"key": key, "header": header} for key, header in self.columns],
-                "rows": self.records()}
+        return {
+            "kind": self.kind,
+            "title": self.title,
+            "month": str(self.month),
+            "columns": [{"key": key, "header": header} for key, header in self.columns],
+            "rows": self.records(),
+        }
 
 
 def _day(moment: dt.datetime | None) -> str:
@@ -177,27 +181,31 @@ def suggestion_list(month: Month, histories: Sequence[CaseHistory]) -> PublicLis
             deputy=h.deputy_name or "",
             state=_state_label(h),
         )
-        for h in sorted(histories, key=lambda h: (h.created_at, h.number)) if h.created_at in month
+        for h in sorted(histories, key=lambda h: (h.created_at, h.number))
+        if h.created_at in month
     )
     return PublicList("suggestions", month, SuggestionRow, rows)
 
 
-def assignment_list(month: Month, histories: Sequence[CaseHistory], calendar: WorkingCalendar,
-                    reply_working_days: int) -> PublicList:
+def assignment_list(
+    month: Month, histories: Sequence[CaseHistory], calendar: WorkingCalendar, reply_working_days: int
+) -> PublicList:
     records = [(case_record(h, calendar, reply_working_days), h) for h in histories]
     transferred = [(r, h) for r, h in records if r.transferred_at is not None and r.transferred_at in month]
     rows = []
     for record, h in sorted(transferred, key=lambda pair: (pair[0].transferred_at, pair[1].number)):
-        rows.append(AssignmentRow(
-            number=h.number,
-            transferred_on=_day(record.transferred_at),
-            topic=h.topic,
-            summary=summary(h.description, [h.citizen_name]),
-            place=mask_text(h.place, [h.citizen_name]),
-            department=h.department or "",
-            reply_due=_day(record.reply_due_at),
-            state=_state_label(h),
-        ))
+        rows.append(
+            AssignmentRow(
+                number=h.number,
+                transferred_on=_day(record.transferred_at),
+                topic=h.topic,
+                summary=summary(h.description, [h.citizen_name]),
+                place=mask_text(h.place, [h.citizen_name]),
+                department=h.department or "",
+                reply_due=_day(record.reply_due_at),
+                state=_state_label(h),
+            )
+        )
     return PublicList("assignments", month, AssignmentRow, tuple(rows))
 
 
@@ -220,8 +228,9 @@ def _result(history: CaseHistory) -> str:
     return _state_label(history)
 
 
-def result_list(month: Month, histories: Sequence[CaseHistory], calendar: WorkingCalendar,
-                reply_working_days: int) -> PublicList:
+def result_list(
+    month: Month, histories: Sequence[CaseHistory], calendar: WorkingCalendar, reply_working_days: int
+) -> PublicList:
     ended = [h for h in histories if h.state in RESULT_STATES and h.closed_at is not None and h.closed_at in month]
     rows = []
     for h in sorted(ended, key=lambda h: (h.closed_at, h.number)):
@@ -230,17 +239,19 @@ def result_list(month: Month, histories: Sequence[CaseHistory], calendar: Workin
         on_time = record.answered_on_time
         unrated = texts.UNRATED_CLOSED if record.closed_unrated else texts.NOT_RATED
         rating = record.ratings[-1] if record.ratings else unrated
-        rows.append(ResultRow(
-            number=h.number,
-            received_on=_day(h.created_at),
-            ended_on=_day(h.closed_at),
-            topic=h.topic,
-            summary=summary(h.description, [h.citizen_name]),
-            handled_by=handled_by,
-            answer=summary(answer, [h.citizen_name]),
-            working_days=record.working_days_to_answer(calendar),
-            on_time=texts.NONE if on_time is None else texts.YES if on_time else texts.NO,
-            rating=rating,
-            result=_result(h),
-        ))
+        rows.append(
+            ResultRow(
+                number=h.number,
+                received_on=_day(h.created_at),
+                ended_on=_day(h.closed_at),
+                topic=h.topic,
+                summary=summary(h.description, [h.citizen_name]),
+                handled_by=handled_by,
+                answer=summary(answer, [h.citizen_name]),
+                working_days=record.working_days_to_answer(calendar),
+                on_time=texts.NONE if on_time is None else texts.YES if on_time else texts.NO,
+                rating=rating,
+                result=_result(h),
+            )
+        )
     return PublicList("results", month, ResultRow, tuple(rows))

@@ -147,8 +147,9 @@ def case_record(history: CaseHistory, calendar: WorkingCalendar, reply_working_d
     events = history.events
     rehandled = any(e.to_state == CaseState.REHANDLING for e in events)
     # Re-handling replaced the case's reply deadline: the first answer's is counted again from receipt.
-    reply_due_at = (first_answer_due(history.created_at, calendar, reply_working_days) if rehandled
-                    else history.reply_due_at)
+    reply_due_at = (
+        first_answer_due(history.created_at, calendar, reply_working_days) if rehandled else history.reply_due_at
+    )
     return CaseRecord(
         number=history.number,
         state=CaseState(history.state),
@@ -160,8 +161,9 @@ def case_record(history: CaseHistory, calendar: WorkingCalendar, reply_working_d
         transfer_due_at=history.transfer_due_at,
         reply_due_at=reply_due_at,
         transferred_at=_first(events, lambda e: e.action == Action.TRANSFER),
-        left_received_at=_first(events, lambda e: e.from_state == CaseState.RECEIVED
-                                and e.to_state != CaseState.RECEIVED),
+        left_received_at=_first(
+            events, lambda e: e.from_state == CaseState.RECEIVED and e.to_state != CaseState.RECEIVED
+        ),
         answered_at=_first(events, lambda e: e.action in ANSWERS),
         closed_at=history.closed_at,
         ratings=tuple(r.rating for r in history.ratings),
@@ -213,14 +215,22 @@ class Figures:
 
     def as_dict(self) -> dict[str, str | int | float | None]:
         return {
-            "group": self.group, "received": self.received,
-            "transfers_due": self.transfers_due, "transferred_on_time": self.transferred_on_time,
+            "group": self.group,
+            "received": self.received,
+            "transfers_due": self.transfers_due,
+            "transferred_on_time": self.transferred_on_time,
             "transfer_rate": self.transfer_rate,
-            "answers_due": self.answers_due, "answered_on_time": self.answered_on_time,
+            "answers_due": self.answers_due,
+            "answered_on_time": self.answered_on_time,
             "on_time_rate": self.on_time_rate,
-            "closed": self.closed, "closed_rate": self.closed_rate,
-            "rated": self.rated, "satisfied": self.satisfied, "satisfaction_rate": self.satisfaction_rate,
-            "unrated": self.unrated, "rehandled": self.rehandled, "escalated": self.escalated,
+            "closed": self.closed,
+            "closed_rate": self.closed_rate,
+            "rated": self.rated,
+            "satisfied": self.satisfied,
+            "satisfaction_rate": self.satisfaction_rate,
+            "unrated": self.unrated,
+            "rehandled": self.rehandled,
+            "escalated": self.escalated,
             "median_working_days": self.median_working_days,
         }
 
@@ -274,8 +284,9 @@ class FiguresReport:
     total: Figures
 
 
-def figures_by(records: Iterable[CaseRecord], by: Grouping, calendar: WorkingCalendar,
-               as_of: dt.datetime) -> FiguresReport:
+def figures_by(
+    records: Iterable[CaseRecord], by: Grouping, calendar: WorkingCalendar, as_of: dt.datetime
+) -> FiguresReport:
     """The figures of each group (sorted by name) and of all the records together."""
     records = list(records)
     groups: dict[str, list[CaseRecord]] = defaultdict(list)

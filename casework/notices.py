@@ -76,11 +76,16 @@ def after_transition(case: CaseView, transition: Transition, event_id: int, repl
     action, effects = transition.action, transition.effects
     if RATING_REQUESTED in effects:
         head = citizen.NOTICE_ON_SPOT_HEAD if action is Action.ANSWER_ON_SPOT else citizen.NOTICE_REPLY_HEAD
-        notices.append(Notice("reply_ready", CITIZEN,
-                              citizen.NOTICE_REPLY_READY.format(head=head, number=case.number, reply=reply_text),
-                              f"{key}:citizen", RATING_BUTTONS,
-                              follower_text=citizen.NOTICE_REPLY_TO_FOLLOWER.format(number=case.number,
-                                                                                    reply=reply_text)))
+        notices.append(
+            Notice(
+                "reply_ready",
+                CITIZEN,
+                citizen.NOTICE_REPLY_READY.format(head=head, number=case.number, reply=reply_text),
+                f"{key}:citizen",
+                RATING_BUTTONS,
+                follower_text=citizen.NOTICE_REPLY_TO_FOLLOWER.format(number=case.number, reply=reply_text),
+            )
+        )
     elif transition.from_state != transition.to_state and action not in (Action.RATE, Action.WITHDRAW):
         notices.append(Notice("case_status", CITIZEN, _status_text(case, transition), f"{key}:citizen"))
     if NOTIFY_DEPARTMENT in effects:
@@ -88,12 +93,20 @@ def after_transition(case: CaseView, transition: Transition, event_id: int, repl
     if NOTIFY_STAFF in effects:
         notices.append(Notice("case_status", STAFF, _staff_text(case, transition), f"{key}:staff"))
     if case.has_deputy and transition.from_state != transition.to_state:
-        notices.append(Notice("case_status", DEPUTY,
-                              deputy.NOTICE_FOLLOWED_CASE.format(number=case.number,
-                                                                 description=_brief(case.description, 30),
-                                                                 from_state=STATE_LABELS[transition.from_state],
-                                                                 to_state=STATE_LABELS[transition.to_state],
-                                                                 reason=transition.reason), f"{key}:deputy"))
+        notices.append(
+            Notice(
+                "case_status",
+                DEPUTY,
+                deputy.NOTICE_FOLLOWED_CASE.format(
+                    number=case.number,
+                    description=_brief(case.description, 30),
+                    from_state=STATE_LABELS[transition.from_state],
+                    to_state=STATE_LABELS[transition.to_state],
+                    reason=transition.reason,
+                ),
+                f"{key}:deputy",
+            )
+        )
     return notices
 
 
@@ -101,25 +114,34 @@ def person_requested(request_id: int, who: str, answer_by: dt.datetime, recent: 
     """A citizen asked for a person: the staff are told, with the promised time and what was said."""
     said = "\n".join(f"· {_brief(text, 80)}" for text in recent if text.strip())
     local = answer_by.astimezone(LOCAL)
-    return Notice("human_request", STAFF,
-                  staff.NOTICE_PERSON_REQUESTED.format(who=who, said=said,
-                                                       answer_by=staff.NOTICE_DAY_TIME.format(
-                                                           month=local.month, day=local.day, time=f"{local:%H:%M}")),
-                  f"human:{request_id}")
+    return Notice(
+        "human_request",
+        STAFF,
+        staff.NOTICE_PERSON_REQUESTED.format(
+            who=who,
+            said=said,
+            answer_by=staff.NOTICE_DAY_TIME.format(month=local.month, day=local.day, time=f"{local:%H:%M}"),
+        ),
+        f"human:{request_id}",
+    )
 
 
 def similar_found(case: CaseView, similar: list[str]) -> Notice:
     """Tell the staff that a new case looks like open ones, so a recurring problem is seen as one."""
-    return Notice("common_problem", STAFF,
-                  staff.NOTICE_SIMILAR.format(number=case.number, topic=case.topic, place=case.place,
-                                              similar="、".join(similar)), f"case:{case.id}:similar")
+    return Notice(
+        "common_problem",
+        STAFF,
+        staff.NOTICE_SIMILAR.format(number=case.number, topic=case.topic, place=case.place, similar="、".join(similar)),
+        f"case:{case.id}:similar",
+    )
 
 
 def _status_text(case: CaseView, transition: Transition) -> str:
     to, number = transition.to_state, case.number
     if to is CaseState.TRANSFERRED:
-        return citizen.NOTICE_TRANSFERRED.format(number=number, department=case.department,
-                                                 reply_due=_day(case.reply_due_at))
+        return citizen.NOTICE_TRANSFERRED.format(
+            number=number, department=case.department, reply_due=_day(case.reply_due_at)
+        )
     if to is CaseState.IN_PROGRESS:
         return citizen.NOTICE_IN_PROGRESS.format(number=number, department=case.department)
     if to is CaseState.ESCALATED:
@@ -139,9 +161,14 @@ def _status_text(case: CaseView, transition: Transition) -> str:
 def _department_text(case: CaseView, transition: Transition) -> str:
     number, reason = case.number, transition.reason
     if transition.action is Action.TRANSFER:
-        return staff.NOTICE_TRANSFER.format(number=number, topic=case.topic, reply_due=_day(case.reply_due_at),
-                                            description=_brief(case.description, 200), place=case.place,
-                                            reason=reason)
+        return staff.NOTICE_TRANSFER.format(
+            number=number,
+            topic=case.topic,
+            reply_due=_day(case.reply_due_at),
+            description=_brief(case.description, 200),
+            place=case.place,
+            reason=reason,
+        )
     if transition.to_state is CaseState.REHANDLING:
         return staff.NOTICE_REHANDLING.format(number=number, reply_due=_day(case.reply_due_at), reason=reason)
     if transition.action is Action.ADD_INFO:
@@ -170,35 +197,58 @@ def due(case: CaseView, now: dt.datetime, calendar: WorkingCalendar, *, rated: b
     state = case.state
     if state is CaseState.RECEIVED:
         if now >= case.transfer_due_at:
-            notices.append(Notice("deadline_alert", STAFF, staff.NOTICE_TRANSFER_LATE.format(number=case.number),
-                                  f"{key}:transfer_alert"))
+            notices.append(
+                Notice(
+                    "deadline_alert",
+                    STAFF,
+                    staff.NOTICE_TRANSFER_LATE.format(number=case.number),
+                    f"{key}:transfer_alert",
+                )
+            )
         elif now >= case.transfer_due_at - TRANSFER_REMINDER_BEFORE:
             transfer_due = f"{case.transfer_due_at.astimezone(LOCAL):%m-%d %H:%M}"
-            notices.append(Notice("deadline_reminder", STAFF,
-                                  staff.NOTICE_TRANSFER_SOON.format(number=case.number, transfer_due=transfer_due),
-                                  f"{key}:transfer_reminder"))
+            notices.append(
+                Notice(
+                    "deadline_reminder",
+                    STAFF,
+                    staff.NOTICE_TRANSFER_SOON.format(number=case.number, transfer_due=transfer_due),
+                    f"{key}:transfer_reminder",
+                )
+            )
     if state in (CaseState.TRANSFERRED, CaseState.IN_PROGRESS, CaseState.REHANDLING):
         due_day = case.reply_due_at.astimezone(LOCAL).date()
         stamp = f"{due_day:%Y%m%d}"
         local_today = now.astimezone(LOCAL).date()
         if now > case.overdue_at:
             text = staff.NOTICE_SERIOUSLY_OVERDUE.format(number=case.number)
-            notices += [Notice("deadline_alert", who, text, f"{key}:overdue:{stamp}:{who}")
-                        for who in (DEPARTMENT, STAFF) + ((DEPUTY,) if case.has_deputy else ())]
+            notices += [
+                Notice("deadline_alert", who, text, f"{key}:overdue:{stamp}:{who}")
+                for who in (DEPARTMENT, STAFF) + ((DEPUTY,) if case.has_deputy else ())
+            ]
         elif now > case.reply_due_at:
             text = staff.NOTICE_OVERDUE.format(number=case.number, reply_due=_day(case.reply_due_at))
-            notices += [Notice("deadline_alert", who, text, f"{key}:late:{stamp}:{who}")
-                        for who in (DEPARTMENT, STAFF) + ((DEPUTY,) if case.has_deputy else ())]
+            notices += [
+                Notice("deadline_alert", who, text, f"{key}:late:{stamp}:{who}")
+                for who in (DEPARTMENT, STAFF) + ((DEPUTY,) if case.has_deputy else ())
+            ]
         elif local_today >= _previous_working_day(due_day, calendar):
             text = staff.NOTICE_REPLY_SOON.format(number=case.number, reply_due=_day(case.reply_due_at))
-            notices += [Notice("deadline_reminder", who, text, f"{key}:reminder:{stamp}:{who}")
-                        for who in (DEPARTMENT,) + ((DEPUTY,) if case.has_deputy else ())]
+            notices += [
+                Notice("deadline_reminder", who, text, f"{key}:reminder:{stamp}:{who}")
+                for who in (DEPARTMENT,) + ((DEPUTY,) if case.has_deputy else ())
+            ]
     if state in AWAITING_RATING and not rated and now < case.answered_at + dt.timedelta(days=rating_days):
         if now >= case.answered_at + RATING_REMINDER_AFTER:
             deadline = _day(case.answered_at + dt.timedelta(days=rating_days))
-            notices.append(Notice("rating_reminder", CITIZEN,
-                                  citizen.NOTICE_RATING_REMINDER.format(number=case.number, deadline=deadline),
-                                  f"{key}:rating_reminder:{case.answered_at:%Y%m%d%H%M}", RATING_BUTTONS))
+            notices.append(
+                Notice(
+                    "rating_reminder",
+                    CITIZEN,
+                    citizen.NOTICE_RATING_REMINDER.format(number=case.number, deadline=deadline),
+                    f"{key}:rating_reminder:{case.answered_at:%Y%m%d%H%M}",
+                    RATING_BUTTONS,
+                )
+            )
     return notices
 
 

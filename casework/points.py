@@ -59,23 +59,42 @@ class PointItem:
     at: dt.datetime
 
     def as_dict(self) -> dict[str, str | int]:
-        return {"rule": self.rule, "label": self.label, "points": self.points, "source": self.source,
-                "case_no": self.ref, "event_id": self.record_id, "action": self.kind,
-                "date": local_date(self.at).isoformat()}
+        return {
+            "rule": self.rule,
+            "label": self.label,
+            "points": self.points,
+            "source": self.source,
+            "case_no": self.ref,
+            "event_id": self.record_id,
+            "action": self.kind,
+            "date": local_date(self.at).isoformat(),
+        }
 
 
 def deeds_from_cases(histories: Iterable[CaseHistory]) -> list[Deed]:
     """One deed per case event, crediting the deputy who acted and the one following the case."""
     return [
-        Deed(source=CASE_EVENT, kind=e.action, at=e.at, ref=h.number, record_id=e.id, to_state=e.to_state,
-             actor=e.actor_deputy, follower=h.deputy_code)
-        for h in histories for e in h.events
+        Deed(
+            source=CASE_EVENT,
+            kind=e.action,
+            at=e.at,
+            ref=h.number,
+            record_id=e.id,
+            to_state=e.to_state,
+            actor=e.actor_deputy,
+            follower=h.deputy_code,
+        )
+        for h in histories
+        for e in h.events
     ]
 
 
 def matches(rule: PointRule, deed: Deed) -> bool:
-    return (rule.source == deed.source and deed.kind in rule.actions
-            and (not rule.to_states or deed.to_state in rule.to_states))
+    return (
+        rule.source == deed.source
+        and deed.kind in rule.actions
+        and (not rule.to_states or deed.to_state in rule.to_states)
+    )
 
 
 def credited(rule: PointRule, deed: Deed) -> str | None:
@@ -83,14 +102,25 @@ def credited(rule: PointRule, deed: Deed) -> str | None:
     return deed.actor if rule.credit == "actor" else deed.follower
 
 
-def points_of(deputy: str, deeds: Iterable[Deed], rules: Sequence[PointRule],
-              year: int | None = None) -> list[PointItem]:
+def points_of(
+    deputy: str, deeds: Iterable[Deed], rules: Sequence[PointRule], year: int | None = None
+) -> list[PointItem]:
     """The points `deputy` (a code) earned from `deeds`, in Beijing-time `year` if given, oldest first."""
     items = [
-        PointItem(rule=rule.code, label=rule.label, points=rule.points, source=deed.source, ref=deed.ref,
-                  record_id=deed.record_id, kind=deed.kind, at=deed.at)
-        for deed in deeds if year is None or local_date(deed.at).year == year
-        for rule in rules if matches(rule, deed) and credited(rule, deed) == deputy
+        PointItem(
+            rule=rule.code,
+            label=rule.label,
+            points=rule.points,
+            source=deed.source,
+            ref=deed.ref,
+            record_id=deed.record_id,
+            kind=deed.kind,
+            at=deed.at,
+        )
+        for deed in deeds
+        if year is None or local_date(deed.at).year == year
+        for rule in rules
+        if matches(rule, deed) and credited(rule, deed) == deputy
     ]
     return sorted(items, key=lambda item: (item.at, item.record_id, item.rule))
 
@@ -133,22 +163,41 @@ class DeputyRecord:
     def as_dict(self) -> dict[str, Any]:
         who = self.identity
         return {
-            "deputy": {"code": who.code, "name": who.name, "level": who.level, "constituency": who.constituency,
-                       "station": who.station},
+            "deputy": {
+                "code": who.code,
+                "name": who.name,
+                "level": who.level,
+                "constituency": who.constituency,
+                "station": who.station,
+            },
             "year": self.year,
             "cases_followed": len(self.cases),
             "cases_by_state": self.cases_by_state,
-            "cases": [{"case_no": c.number, "received_on": c.received_on.isoformat(), "topic": c.topic,
-                       "state": c.state.value, "state_label": c.state.label} for c in self.cases],
-            "on_the_spot_answers": [{"case_no": a.number, "date": a.on.isoformat(), "answer": a.answer}
-                                    for a in self.on_the_spot],
+            "cases": [
+                {
+                    "case_no": c.number,
+                    "received_on": c.received_on.isoformat(),
+                    "topic": c.topic,
+                    "state": c.state.value,
+                    "state_label": c.state.label,
+                }
+                for c in self.cases
+            ],
+            "on_the_spot_answers": [
+                {"case_no": a.number, "date": a.on.isoformat(), "answer": a.answer} for a in self.on_the_spot
+            ],
             "points_total": self.total,
             "points": [item.as_dict() for item in self.points],
         }
 
 
-def deputy_record(identity: DeputyRow, year: int, histories: Sequence[CaseHistory], rules: Sequence[PointRule],
-                  extra_deeds: Iterable[Deed] = ()) -> DeputyRecord:
+def deputy_record(
+    identity: DeputyRow,
+    year: int,
+    histories: Sequence[CaseHistory],
+    rules: Sequence[PointRule],
+    extra_deeds: Iterable[Deed] = (),
+) -> DeputyRecord:
     """The record of the deputy `identity` for `year` from the cases they followed or acted on in it.
 
     Cases followed: those following the deputy (Case.deputy_id) with an event in the year, in their
@@ -156,11 +205,22 @@ def deputy_record(identity: DeputyRow, year: int, histories: Sequence[CaseHistor
     """
     code = identity.code
     in_year = [h for h in histories if any(local_date(e.at).year == year for e in h.events)]
-    cases = tuple(FollowedCase(h.number, local_date(h.created_at), h.topic, CaseState(h.state))
-                  for h in in_year if h.deputy_code == code)
-    answers = tuple(SpotAnswer(h.number, local_date(e.at), on_the_spot_answer(e))
-                    for h in in_year for e in h.events
-                    if e.action == Action.ANSWER_ON_SPOT and e.actor_deputy == code and local_date(e.at).year == year)
+    cases = tuple(
+        FollowedCase(h.number, local_date(h.created_at), h.topic, CaseState(h.state))
+        for h in in_year
+        if h.deputy_code == code
+    )
+    answers = tuple(
+        SpotAnswer(h.number, local_date(e.at), on_the_spot_answer(e))
+        for h in in_year
+        for e in h.events
+        if e.action == Action.ANSWER_ON_SPOT and e.actor_deputy == code and local_date(e.at).year == year
+    )
     deeds = [*deeds_from_cases(in_year), *extra_deeds]
-    return DeputyRecord(identity=identity, year=year, cases=cases, on_the_spot=answers,
-                        points=tuple(points_of(code, deeds, rules, year)))
+    return DeputyRecord(
+        identity=identity,
+        year=year,
+        cases=cases,
+        on_the_spot=answers,
+        points=tuple(points_of(code, deeds, rules, year)),
+    )

@@ -69,8 +69,12 @@ class PlannedSession:
         return slots_between(self.starts_at, self.ends_at, self.slot_minutes)
 
     def overlaps(self, other: PlannedSession) -> bool:
-        return (self.station == other.station and self.day == other.day
-                and self.start < other.end and other.start < self.end)
+        return (
+            self.station == other.station
+            and self.day == other.day
+            and self.start < other.end
+            and other.start < self.end
+        )
 
 
 def session_key(station: str, day: dt.date, start: dt.time) -> str:
@@ -99,8 +103,9 @@ def is_council_day(rule: CouncilDay, day: dt.date) -> bool:
     return day.weekday() == WEEKDAYS.index(rule.weekday) and (day.day - 1) // 7 + 1 == rule.week
 
 
-def plan_sessions(deployment: Deployment, calendar: WorkingCalendar, first: dt.date,
-                  last: dt.date) -> list[PlannedSession]:
+def plan_sessions(
+    deployment: Deployment, calendar: WorkingCalendar, first: dt.date, last: dt.date
+) -> list[PlannedSession]:
     """Every session from `first` to `last` (inclusive), closed ones too, by day then station and start."""
     planned: list[PlannedSession] = []
     day = first
@@ -126,20 +131,36 @@ def plan_day(deployment: Deployment, calendar: WorkingCalendar, day: dt.date) ->
 
 
 def _weekly(session: DutySession, day: dt.date) -> PlannedSession:
-    return PlannedSession(station=session.station, day=day, start=session.start, end=session.end, kind=WEEKLY,
-                          slot_minutes=session.slot_minutes, capacity=session.capacity,
-                          deputies=on_duty(session, day))
+    return PlannedSession(
+        station=session.station,
+        day=day,
+        start=session.start,
+        end=session.end,
+        kind=WEEKLY,
+        slot_minutes=session.slot_minutes,
+        capacity=session.capacity,
+        deputies=on_duty(session, day),
+    )
 
 
 def _council(rule: CouncilDay, day: dt.date) -> PlannedSession:
-    return PlannedSession(station=rule.station, day=day, start=rule.start, end=rule.end, kind=COUNCIL,
-                          slot_minutes=rule.slot_minutes, capacity=rule.capacity, deputies=tuple(rule.deputies))
+    return PlannedSession(
+        station=rule.station,
+        day=day,
+        start=rule.start,
+        end=rule.end,
+        kind=COUNCIL,
+        slot_minutes=rule.slot_minutes,
+        capacity=rule.capacity,
+        deputies=tuple(rule.deputies),
+    )
 
 
 def _apply(deployment: Deployment, exception: RotaException, sessions: list[PlannedSession]) -> list[PlannedSession]:
     def concerned(session: PlannedSession) -> bool:
-        return ((exception.station is None or session.station == exception.station)
-                and (exception.start is None or session.start == exception.start))
+        return (exception.station is None or session.station == exception.station) and (
+            exception.start is None or session.start == exception.start
+        )
 
     named = tuple(exception.deputies)
     if exception.action == "close":
@@ -148,16 +169,26 @@ def _apply(deployment: Deployment, exception: RotaException, sessions: list[Plan
         return [replace(s, deputies=named) if concerned(s) else s for s in sessions]
     # open
     if exception.like is not None:
-        added = [_weekly(s, exception.date) for s in deployment.duty_rota
-                 if s.weekday == exception.like and (exception.station is None or s.station == exception.station)
-                 and (exception.start is None or s.start == exception.start)]
+        added = [
+            _weekly(s, exception.date)
+            for s in deployment.duty_rota
+            if s.weekday == exception.like
+            and (exception.station is None or s.station == exception.station)
+            and (exception.start is None or s.start == exception.start)
+        ]
         added = [replace(s, deputies=named or s.deputies, kind=EXTRA) for s in added]
         return sessions + [s for s in added if not any(s.overlaps(other) and not other.closed for other in sessions)]
     if exception.end is not None and exception.start is not None and not any(concerned(s) for s in sessions):
         station = exception.station or deployment.main_station.code
-        extra = PlannedSession(station=station, day=exception.date, start=exception.start, end=exception.end,
-                               kind=EXTRA, slot_minutes=exception.slot_minutes, capacity=exception.capacity,
-                               deputies=named)
+        extra = PlannedSession(
+            station=station,
+            day=exception.date,
+            start=exception.start,
+            end=exception.end,
+            kind=EXTRA,
+            slot_minutes=exception.slot_minutes,
+            capacity=exception.capacity,
+            deputies=named,
+        )
         return sessions + [extra]
-    return [replace(s, closed=False, reason="", deputies=named or s.deputies) if concerned(s) else s
-            for s in sessions]
+    return [replace(s, closed=False, reason="", deputies=named or s.deputies) if concerned(s) else s for s in sessions]

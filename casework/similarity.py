@@ -14,8 +14,10 @@ from dataclasses import dataclass
 # Similar enough to tell the staff and offer the citizen the existing case.
 THRESHOLD = 0.5
 # Words that say nothing about which problem it is, and characters that only glue words together.
-STOPWORDS = ("我们 你们 他们 一个 这个 那个 问题 反映 希望 请问 已经 现在 时候 晚上 白天 每天 几天 一直 还是 没有 "
-             "不是 小区 附近 门口 楼下 我家 麻烦 谢谢 尽快 处理 解决 相关 部门 有关 一下 好多").split()
+STOPWORDS = (
+    "我们 你们 他们 一个 这个 那个 问题 反映 希望 请问 已经 现在 时候 晚上 白天 每天 几天 一直 还是 没有 "
+    "不是 小区 附近 门口 楼下 我家 麻烦 谢谢 尽快 处理 解决 相关 部门 有关 一下 好多"
+).split()
 GLUE = set("的了是在我你他她很有也都就还吗呢吧啊和与及")
 _NOISE = re.compile(r"[\s\W_0-9]+")
 
@@ -40,8 +42,11 @@ _STOP_BIGRAMS = {w[i : i + 2] for w in STOPWORDS for i in range(len(w) - 1)}
 
 def _problem(sketch: Sketch) -> set[str]:
     """Bigrams of the description that are neither the place nor glue."""
-    return {b for b in _bigrams(sketch.description) - _bigrams(sketch.place)
-            if b not in _STOP_BIGRAMS and not (set(b) & GLUE)}
+    return {
+        b
+        for b in _bigrams(sketch.description) - _bigrams(sketch.place)
+        if b not in _STOP_BIGRAMS and not (set(b) & GLUE)
+    }
 
 
 def _overlap(a: set[str], b: set[str]) -> float:

@@ -38,8 +38,10 @@ PHONE = re.compile(r"(?<!\d)(1[3-9]\d{9})(?!\d)")
 NO_PHONE = re.compile(r"^(不用|不需要|不要|不留|没有|不必|算了|否|无|no)", re.I)
 # Words the dispatcher routes here outside any flow.
 CANCEL = re.compile(r"^(取消|不去了|去不了了?)(预约|接待|候补|排队)?[。！!\s]*$")
-CANCEL_BOOKING = re.compile(r"(取消|撤销|撤回|退掉|删掉|作废|不去|去不了|来不了).{0,6}(预约|接待|候补|排队)"
-                            r"|(预约|接待|候补|排队).{0,8}(取消|撤销|撤回|退掉|删掉|作废|不去|去不了|来不了|不要了)")
+CANCEL_BOOKING = re.compile(
+    r"(取消|撤销|撤回|退掉|删掉|作废|不去|去不了|来不了).{0,6}(预约|接待|候补|排队)"
+    r"|(预约|接待|候补|排队).{0,8}(取消|撤销|撤回|退掉|删掉|作废|不去|去不了|来不了|不要了)"
+)
 CHANGE = re.compile(r"^(?:我要|我想|帮我|麻烦)?(?:改约|改期|改个?时间|换个?时间|改预约|改到|换到)")
 OFFER_REPLY = re.compile(r"^(接受|放弃)(预约|名额|候补)?[。！!\s]*$")
 BOOKING_NUMBER = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,4}\d{11,})(?!\d)")
@@ -48,6 +50,7 @@ MAX_CHOICES = 5
 
 
 # Entry points
+
 
 async def start(turn: Turn) -> None:
     """A citizen asks to meet a deputy ("我想预约见代表", "这周四下午有代表吗", the menu)."""
@@ -66,8 +69,7 @@ async def change(turn: Turn) -> None:
     named = _named(turn, bookings)
     if named is None and len(bookings) > 1:
         _begin(turn, "change_pick", {"bookings": [b.number for b in bookings]})
-        turn.say(texts.BOOKING_WHICH.format(lines=_lines(bookings, [])),
-                 *[str(i) for i in range(1, len(bookings) + 1)])
+        turn.say(texts.BOOKING_WHICH.format(lines=_lines(bookings, [])), *[str(i) for i in range(1, len(bookings) + 1)])
         return
     await _change_from(turn, named or bookings[0])
 
@@ -89,29 +91,40 @@ async def cancel(turn: Turn) -> None:
     if named is not None or (len(bookings) == 1 and not waits):
         chosen = named or bookings[0]
         _begin(turn, "cancel_confirm", {"number": chosen.number})
-        turn.say(texts.BOOKING_CONFIRM_CANCEL.format(slot=chosen.slot.label, number=chosen.number),
-                 *texts.BOOKING_CANCEL_BUTTONS)
+        turn.say(
+            texts.BOOKING_CONFIRM_CANCEL.format(slot=chosen.slot.label, number=chosen.number),
+            *texts.BOOKING_CANCEL_BUTTONS,
+        )
         return
     _begin(turn, "cancel_pick", {"bookings": [b.number for b in bookings], "waits": [w.id for w in waits]})
-    turn.say(texts.BOOKING_WHICH.format(lines=_lines(bookings, waits)),
-             *[str(i) for i in range(1, len(bookings) + len(waits) + 1)])
+    turn.say(
+        texts.BOOKING_WHICH.format(lines=_lines(bookings, waits)),
+        *[str(i) for i in range(1, len(bookings) + len(waits) + 1)],
+    )
 
 
 async def answer_offer(turn: Turn) -> None:
     """接受 / 放弃: the place held for the citizen from the waiting list."""
     accept = turn.text.startswith("接受")
     try:
-        booking, slot = await reception.answer_offer(turn.session, turn.deployment, turn.party, accept, turn.now,
-                                                     commit=False)
+        booking, slot = await reception.answer_offer(
+            turn.session, turn.deployment, turn.party, accept, turn.now, commit=False
+        )
     except Refused as exc:
-        turn.say({"no_offer": texts.BOOKING_NO_OFFER, "offer_expired": texts.BOOKING_OFFER_EXPIRED}
-                 .get(exc.code, exc.message))
+        turn.say(
+            {"no_offer": texts.BOOKING_NO_OFFER, "offer_expired": texts.BOOKING_OFFER_EXPIRED}.get(
+                exc.code, exc.message
+            )
+        )
         return
     if booking is None:
         turn.say(texts.BOOKING_OFFER_DECLINED)
         return
-    turn.say(texts.BOOKING_OFFER_TAKEN.format(number=booking.number, slot=slot.label, station=slot.station,
-                                              address=slot.address, deputies=_deputies(slot)))
+    turn.say(
+        texts.BOOKING_OFFER_TAKEN.format(
+            number=booking.number, slot=slot.label, station=slot.station, address=slot.address, deputies=_deputies(slot)
+        )
+    )
 
 
 async def resume(turn: Turn) -> None:
@@ -124,6 +137,7 @@ async def resume(turn: Turn) -> None:
 
 
 # Steps
+
 
 async def _on_choose(turn: Turn) -> None:
     draft = turn.state.draft
@@ -210,8 +224,10 @@ async def _on_cancel_pick(turn: Turn) -> None:
         draft.clear()
         draft["number"] = booking.number
         turn.state.step = "cancel_confirm"
-        turn.say(texts.BOOKING_CONFIRM_CANCEL.format(slot=booking.slot.label, number=booking.number),
-                 *texts.BOOKING_CANCEL_BUTTONS)
+        turn.say(
+            texts.BOOKING_CONFIRM_CANCEL.format(slot=booking.slot.label, number=booking.number),
+            *texts.BOOKING_CANCEL_BUTTONS,
+        )
         return
     await _withdraw_wait(turn, waits[choice - len(numbers) - 1])
 
@@ -251,6 +267,7 @@ STEPS = {
 
 # Proposals, summary, acting
 
+
 async def _propose(turn: Turn, asked: When, intro: str | None = None, full: tuple[int, str] | None = None) -> None:
     """Offer the nearest open slots for what was asked (numbered), with the waiting list of a full one
     (`full`: the id and label of a slot found full just now)."""
@@ -269,12 +286,23 @@ async def _propose(turn: Turn, asked: When, intro: str | None = None, full: tupl
         full = (proposal.full.id, proposal.full.label)
     if draft.get("mode") == "change":
         full = None  # a booking is moved to a free place, never to a waiting list
-    draft.update(slots=[s.id for s in proposal.slots], labels=[s.label for s in proposal.slots],
-                 full=full[0] if full else None, full_label=full[1] if full else "")
+    draft.update(
+        slots=[s.id for s in proposal.slots],
+        labels=[s.label for s in proposal.slots],
+        full=full[0] if full else None,
+        full_label=full[1] if full else "",
+    )
     turn.state.step = "choose"
-    lines = "\n".join(texts.BOOKING_SLOT_LINE.format(
-        n=i, slot=s.label, deputies=_deputies(s), free=s.free,
-        kind=texts.BOOKING_COUNCIL if s.kind == "council" else "") for i, s in enumerate(proposal.slots, 1))
+    lines = "\n".join(
+        texts.BOOKING_SLOT_LINE.format(
+            n=i,
+            slot=s.label,
+            deputies=_deputies(s),
+            free=s.free,
+            kind=texts.BOOKING_COUNCIL if s.kind == "council" else "",
+        )
+        for i, s in enumerate(proposal.slots, 1)
+    )
     head = intro or _intro(asked, proposal, full[1] if full else None)
     buttons = [str(i) for i in range(1, len(proposal.slots) + 1)] + ([texts.BOOKING_BUTTON_WAIT] if full else [])
     turn.say(f"{head}\n{lines}\n{texts.BOOKING_CHOOSE}" if lines else head, *buttons)
@@ -302,13 +330,20 @@ async def _summary(turn: Turn, intro: str = "") -> None:
         return
     phone = mask_phone(draft["phone"]) if draft.get("phone") else texts.BOOKING_NO_CALLBACK
     if draft.get("mode") == "change":
-        summary = texts.BOOKING_CHANGE_SUMMARY.format(old=draft["moving_label"], number=draft["moving"],
-                                                      slot=slot.label, deputies=_deputies(slot))
+        summary = texts.BOOKING_CHANGE_SUMMARY.format(
+            old=draft["moving_label"], number=draft["moving"], slot=slot.label, deputies=_deputies(slot)
+        )
     elif draft.get("mode") == "wait":
         summary = texts.BOOKING_WAIT_SUMMARY.format(slot=slot.label, topic=draft["topic"], phone=phone)
     else:
-        summary = texts.BOOKING_SUMMARY.format(slot=slot.label, station=slot.station, address=slot.address,
-                                               deputies=_deputies(slot), topic=draft["topic"], phone=phone)
+        summary = texts.BOOKING_SUMMARY.format(
+            slot=slot.label,
+            station=slot.station,
+            address=slot.address,
+            deputies=_deputies(slot),
+            topic=draft["topic"],
+            phone=phone,
+        )
     turn.say(f"{intro}\n{summary}" if intro else summary, *texts.BOOKING_CONFIRM_BUTTONS)
 
 
@@ -317,30 +352,63 @@ async def _act(turn: Turn) -> None:
     mode = draft.get("mode", "book")
     try:
         if mode == "wait":
-            place, slot = await reception.join_waitlist(turn.session, turn.deployment, turn.party, draft["slot"],
-                                                        draft["topic"], draft.get("phone"), turn.now, commit=False)
+            place, slot = await reception.join_waitlist(
+                turn.session,
+                turn.deployment,
+                turn.party,
+                draft["slot"],
+                draft["topic"],
+                draft.get("phone"),
+                turn.now,
+                commit=False,
+            )
             turn.state.reset_flow()
             turn.say(texts.BOOKING_WAITING.format(slot=slot.label, place=place))
             return
         moving = draft.get("moving") if mode == "change" else None
         if moving:
-            booking, slot = await reception.change(turn.session, turn.deployment, turn.party, moving, draft["slot"],
-                                                   turn.now, commit=False)
+            booking, slot = await reception.change(
+                turn.session, turn.deployment, turn.party, moving, draft["slot"], turn.now, commit=False
+            )
         else:
-            booking, slot = await reception.book(turn.session, turn.deployment, turn.party, draft["slot"],
-                                                 draft["topic"], draft.get("phone"), turn.now, commit=False)
+            booking, slot = await reception.book(
+                turn.session,
+                turn.deployment,
+                turn.party,
+                draft["slot"],
+                draft["topic"],
+                draft.get("phone"),
+                turn.now,
+                commit=False,
+            )
     except Refused as exc:
         await _refused(turn, exc)
         return
     turn.state.reset_flow()
     rules = turn.deployment.reception
     if moving:
-        turn.say(texts.BOOKING_MOVED.format(old=moving, number=booking.number, slot=slot.label, station=slot.station,
-                                            address=slot.address, deputies=_deputies(slot)))
+        turn.say(
+            texts.BOOKING_MOVED.format(
+                old=moving,
+                number=booking.number,
+                slot=slot.label,
+                station=slot.station,
+                address=slot.address,
+                deputies=_deputies(slot),
+            )
+        )
         return
-    turn.say(texts.BOOKING_DONE.format(number=booking.number, slot=slot.label, station=slot.station,
-                                       address=slot.address, deputies=_deputies(slot),
-                                       remind_hours=rules.reminder_hours_before, hours=rules.change_hours))
+    turn.say(
+        texts.BOOKING_DONE.format(
+            number=booking.number,
+            slot=slot.label,
+            station=slot.station,
+            address=slot.address,
+            deputies=_deputies(slot),
+            remind_hours=rules.reminder_hours_before,
+            hours=rules.change_hours,
+        )
+    )
 
 
 async def _refused(turn: Turn, exc: Refused) -> None:
@@ -349,8 +417,12 @@ async def _refused(turn: Turn, exc: Refused) -> None:
     if exc.code == "full":
         label = draft.get("label", "")
         draft["mode"] = "change" if draft.get("moving") else "book"
-        await _propose(turn, When(), texts.BOOKING_TAKEN_NOW.format(slot=label),
-                       full=None if draft.get("moving") else (draft["slot"], label))
+        await _propose(
+            turn,
+            When(),
+            texts.BOOKING_TAKEN_NOW.format(slot=label),
+            full=None if draft.get("moving") else (draft["slot"], label),
+        )
         return
     if exc.code == "slot_gone":
         await _propose(turn, When(), texts.BOOKING_SLOT_GONE)
@@ -363,20 +435,26 @@ async def _refused(turn: Turn, exc: Refused) -> None:
     if exc.code == "week_taken":
         taken = await _active(turn)
         if taken:
-            turn.say(texts.BOOKING_ONE_A_WEEK.format(number=taken[0].number, slot=taken[0].slot.label),
-                     texts.BOOKING_BUTTON_CHANGE)
+            turn.say(
+                texts.BOOKING_ONE_A_WEEK.format(number=taken[0].number, slot=taken[0].slot.label),
+                texts.BOOKING_BUTTON_CHANGE,
+            )
             return
     if exc.code == "too_late":
-        turn.say(texts.BOOKING_TOO_LATE.format(hours=turn.deployment.reception.change_hours,
-                                               phone=turn.deployment.main_station.phone))
+        turn.say(
+            texts.BOOKING_TOO_LATE.format(
+                hours=turn.deployment.reception.change_hours, phone=turn.deployment.main_station.phone
+            )
+        )
         return
     turn.say(exc.message)
 
 
 async def _cancel_booking(turn: Turn, number: str, *, replying: bool) -> None:
     try:
-        booking, slot = await reception.cancel(turn.session, turn.deployment, turn.party, number, turn.now,
-                                               replying=replying, commit=False)
+        booking, slot = await reception.cancel(
+            turn.session, turn.deployment, turn.party, number, turn.now, replying=replying, commit=False
+        )
     except Refused as exc:
         await _refused(turn, exc)
         return
@@ -399,8 +477,18 @@ async def _change_from(turn: Turn, booking: BookingFacts) -> None:
     except Refused as exc:
         await _refused(turn, exc)
         return
-    _begin(turn, "choose", {"mode": "change", "moving": booking.number, "moving_label": slot.label,
-                            "moving_week": slot.week, "topic": booking.topic, "phone": booking.phone})
+    _begin(
+        turn,
+        "choose",
+        {
+            "mode": "change",
+            "moving": booking.number,
+            "moving_label": slot.label,
+            "moving_week": slot.week,
+            "topic": booking.topic,
+            "phone": booking.phone,
+        },
+    )
     asked = _asked(turn)
     intro = None if asked else texts.BOOKING_CHANGE_WHEN.format(slot=slot.label, number=booking.number)
     await _propose(turn, asked, intro)
@@ -419,6 +507,7 @@ async def _abandon(turn: Turn) -> None:
 
 
 # Helpers
+
 
 def _begin(turn: Turn, step: str, draft: dict) -> None:
     turn.state.reset_flow()
@@ -442,14 +531,19 @@ def names_a_day(turn: Turn) -> bool:
 
 
 def _describe(asked: When) -> str:
-    """"11月26日（周四）下午", "11月30日至12月6日", "下午2:30"… for echoing what was understood."""
+    """ "11月26日（周四）下午", "11月30日至12月6日", "下午2:30"… for echoing what was understood."""
     days = ""
     if asked.first is not None and asked.last is not None:
         first, last = asked.first, asked.last
-        days = (texts.BOOKING_ASKED_DAY.format(month=first.month, day=first.day,
-                                               weekday=texts.BOOKING_WEEKDAYS[first.weekday()]) if asked.one_day
-                else texts.BOOKING_ASKED_DAYS.format(month=first.month, day=first.day, last_month=last.month,
-                                                     last_day=last.day))
+        days = (
+            texts.BOOKING_ASKED_DAY.format(
+                month=first.month, day=first.day, weekday=texts.BOOKING_WEEKDAYS[first.weekday()]
+            )
+            if asked.one_day
+            else texts.BOOKING_ASKED_DAYS.format(
+                month=first.month, day=first.day, last_month=last.month, last_day=last.day
+            )
+        )
     when = asked.part or ""
     if asked.at is not None:
         when = f"{asked.part or ''}{asked.at:%H:%M}"

@@ -24,6 +24,8 @@ BIND = re.compile(r"^\s*绑定\s*[:：]?\s*([A-Za-z0-9]{4,16})\s*$")
 FOLLOW = re.compile(r"^\s*(?:我来跟进|我跟进)")
 CONTACTED = re.compile(r"^\s*已联系")
 ON_SPOT = re.compile(r"^\s*当场答复")
+
+
 async def handle(turn: Turn, codes: BindCodes) -> bool:
     """Answer a deputy's command; False when the message is not one (the usual flows take it)."""
     text = turn.text
@@ -48,8 +50,9 @@ async def handle(turn: Turn, codes: BindCodes) -> bool:
         elif not rest:
             turn.say(texts.DEPUTY_ASK_ANSWER)
         else:
-            case = await deputies.answer_on_spot(turn.session, turn.deployment, turn.calendar, user, number, rest,
-                                                 turn.now)
+            case = await deputies.answer_on_spot(
+                turn.session, turn.deployment, turn.calendar, user, number, rest, turn.now
+            )
             turn.say(texts.DEPUTY_ANSWERED.format(number=case.number))
     except (deputies.DeputyRefused, IllegalTransition) as exc:
         turn.say(exc.message)

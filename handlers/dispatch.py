@@ -74,11 +74,23 @@ class Dispatcher:
         return await self.inbox.handle(inbound, self._converse, self.clock())
 
     async def _converse(self, start: TurnStart) -> TurnEnd:
-        turn = Turn(inbound=start.inbound, party=start.party, state=start.state, message_id=start.message_id,
-                    session=start.session, deployment=self.deployment, calendar=self.calendar, now=start.now)
+        turn = Turn(
+            inbound=start.inbound,
+            party=start.party,
+            state=start.state,
+            message_id=start.message_id,
+            session=start.session,
+            deployment=self.deployment,
+            calendar=self.calendar,
+            now=start.now,
+        )
         status = await self._route(turn)
-        return TurnEnd(turn.replies, status, intent=turn.nlu.intent if turn.nlu else None,
-                       confidence=turn.nlu.confidence if turn.nlu else None)
+        return TurnEnd(
+            turn.replies,
+            status,
+            intent=turn.nlu.intent if turn.nlu else None,
+            confidence=turn.nlu.confidence if turn.nlu else None,
+        )
 
     async def _route(self, turn: Turn) -> str:
         """Pick the flow for this message and run it; return the inbound message's status."""

@@ -24,9 +24,19 @@ MENU_FLOWS = {
     "station": smalltalk.station_info,
 }
 # Events that tell the station something but want no answer (an answer to them would be noise or refused).
-SILENT = frozenset({"unsubscribe", "view", "view_miniprogram", "location", "templatesendjobfinish",
-                    "masssendjobfinish", "subscribe_msg_popup_event", "subscribe_msg_change_event",
-                    "subscribe_msg_sent_event"})
+SILENT = frozenset(
+    {
+        "unsubscribe",
+        "view",
+        "view_miniprogram",
+        "location",
+        "templatesendjobfinish",
+        "masssendjobfinish",
+        "subscribe_msg_popup_event",
+        "subscribe_msg_change_event",
+        "subscribe_msg_sent_event",
+    }
+)
 DEPUTY_SCENE = "deputy:"
 
 
@@ -64,6 +74,14 @@ async def welcome(turn: Turn, scene: str) -> None:
         await smalltalk.greet(turn)
         return
     turn.state.deputy_code = deputy.code
-    turn.say(texts.DEPUTY_WELCOME.format(name=deputy.name, level=deputy.level, constituency=deputy.constituency,
-                                         station=turn.deployment.main_station.name),
-             "反映问题", "查询进度", "联络站")
+    turn.say(
+        texts.DEPUTY_WELCOME.format(
+            name=deputy.name,
+            level=deputy.level,
+            constituency=deputy.constituency,
+            station=turn.deployment.main_station.name,
+        ),
+        "反映问题",
+        "查询进度",
+        "联络站",
+    )

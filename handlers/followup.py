@@ -1,7 +1,7 @@
 """A citizen's own actions on a case they reported: add information to it, or withdraw it.
 
-    补充… ──► added to the latest open case (or the one named)
-    撤回… ──► confirm ──► withdrawn
+补充… ──► added to the latest open case (or the one named)
+撤回… ──► confirm ──► withdrawn
 """
 
 from __future__ import annotations
@@ -40,8 +40,15 @@ async def add_info(turn: Turn) -> None:
         return
     actor = _actor(turn)
     try:
-        await cases.apply(turn.session, turn.deployment, turn.calendar, case.number, actor,
-                          Command(Action.ADD_INFO, Role.CITIZEN, actor.name, reason=text), turn.now)
+        await cases.apply(
+            turn.session,
+            turn.deployment,
+            turn.calendar,
+            case.number,
+            actor,
+            Command(Action.ADD_INFO, Role.CITIZEN, actor.name, reason=text),
+            turn.now,
+        )
     except IllegalTransition as exc:
         turn.say(exc.message)
         return
@@ -67,8 +74,15 @@ async def confirm_withdraw(turn: Turn) -> None:
         return
     actor = _actor(turn)
     try:
-        await cases.apply(turn.session, turn.deployment, turn.calendar, number, actor,
-                          Command(Action.WITHDRAW, Role.CITIZEN, actor.name, reason=reason), turn.now)
+        await cases.apply(
+            turn.session,
+            turn.deployment,
+            turn.calendar,
+            number,
+            actor,
+            Command(Action.WITHDRAW, Role.CITIZEN, actor.name, reason=reason),
+            turn.now,
+        )
     except IllegalTransition as exc:
         turn.say(exc.message)
         return

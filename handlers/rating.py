@@ -18,9 +18,18 @@ from texts import citizen as texts
 
 # Longest first, so that 不满意 is not read as 满意 and 基本满意 not as 满意.
 RATING_WORDS = (
-    ("很不满意", "不满意"), ("非常不满意", "不满意"), ("不太满意", "不满意"), ("不满意", "不满意"),
-    ("基本满意", "基本满意"), ("还算满意", "基本满意"), ("比较满意", "基本满意"), ("还行", "基本满意"),
-    ("一般", "基本满意"), ("非常满意", "满意"), ("很满意", "满意"), ("满意", "满意"),
+    ("很不满意", "不满意"),
+    ("非常不满意", "不满意"),
+    ("不太满意", "不满意"),
+    ("不满意", "不满意"),
+    ("基本满意", "基本满意"),
+    ("还算满意", "基本满意"),
+    ("比较满意", "基本满意"),
+    ("还行", "基本满意"),
+    ("一般", "基本满意"),
+    ("非常满意", "满意"),
+    ("很满意", "满意"),
+    ("满意", "满意"),
 )
 # Only words with 满意 open a rating on their own; 还行/一般 are read as ratings once a rating is asked for.
 RATING_START = re.compile("^(?:" + "|".join(w for w, _ in RATING_WORDS if "满意" in w) + ")")
@@ -31,7 +40,7 @@ def parse_rating(text: str) -> tuple[str | None, str]:
     stripped = text.strip()
     for word, rating in RATING_WORDS:
         if stripped.startswith(word):
-            return rating, stripped[len(word):].strip(" ，,。.!！：:")
+            return rating, stripped[len(word) :].strip(" ，,。.!！：:")
     for word, rating in RATING_WORDS:
         if word in stripped:
             return rating, stripped
@@ -45,16 +54,23 @@ async def rate(turn: Turn) -> None:
     if rating is None:
         turn.say(texts.ASK_RATING, "满意", "基本满意", "不满意")
         return
-    case, rated = await cases.rating_target(turn.session, turn.party,
-                                            find_case_numbers(turn.text, turn.deployment.case_prefix))
+    case, rated = await cases.rating_target(
+        turn.session, turn.party, find_case_numbers(turn.text, turn.deployment.case_prefix)
+    )
     if case is None:
         turn.say(texts.ALREADY_RATED.format(number=rated.number) if rated else texts.NOTHING_TO_RATE)
         return
     actor = Actor(f"{turn.party.channel}:{turn.party.user_id}", Role.CITIZEN, citizen_id=turn.party.citizen_id)
     try:
-        case, transition = await cases.apply(turn.session, turn.deployment, turn.calendar, case.number, actor,
-                                             Command(Action.RATE, Role.CITIZEN, actor.name, reason=comment,
-                                                     rating=rating), turn.now)
+        case, transition = await cases.apply(
+            turn.session,
+            turn.deployment,
+            turn.calendar,
+            case.number,
+            actor,
+            Command(Action.RATE, Role.CITIZEN, actor.name, reason=comment, rating=rating),
+            turn.now,
+        )
     except IllegalTransition as exc:
         turn.say(exc.message)
         return

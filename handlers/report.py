@@ -41,10 +41,16 @@ MAX_PLACE = 300
 async def start(turn: Turn) -> None:
     """A report recognised in free text, chosen from the menu, or begun with a photo or location."""
     nlu = turn.nlu
-    draft: dict = {"description": "", "place": "", "contact": None, "phone": None,
-                   "photos": [], "locations": [],
-                   "topic": nlu.topic if nlu else "其他",
-                   "topic_confidence": nlu.topic_confidence if nlu else 0.0}
+    draft: dict = {
+        "description": "",
+        "place": "",
+        "contact": None,
+        "phone": None,
+        "photos": [],
+        "locations": [],
+        "topic": nlu.topic if nlu else "其他",
+        "topic_confidence": nlu.topic_confidence if nlu else 0.0,
+    }
     turn.state.reset_flow()
     turn.state.flow, turn.state.draft = "report", draft
     if turn.inbound.kind in ("image", "location"):
@@ -209,19 +215,36 @@ async def _summary(turn: Turn) -> None:
     description = draft["description"]
     if len(description) > texts.SUMMARY_MAX_DESCRIPTION:
         description = description[: texts.SUMMARY_MAX_DESCRIPTION] + f"……（共{len(draft['description'])}字）"
-    summary = texts.SUMMARY.format(description=description, place=draft["place"], topic=draft["topic"],
-                                   department=department.name, contact=contact, attachments=attachments)
-    similar = await cases.similar_to_draft(turn.session, Sketch("", draft["topic"], draft["place"],
-                                                                draft["description"]))
+    summary = texts.SUMMARY.format(
+        description=description,
+        place=draft["place"],
+        topic=draft["topic"],
+        department=department.name,
+        contact=contact,
+        attachments=attachments,
+    )
+    similar = await cases.similar_to_draft(
+        turn.session, Sketch("", draft["topic"], draft["place"], draft["description"])
+    )
     if similar:
         existing = similar[0][0]
         draft["similar"] = existing.number
         own = existing.citizen_id == turn.party.citizen_id
         offer = texts.SIMILAR_OWN if own else texts.SIMILAR_OFFER
         # Someone else's words are shown masked (phone numbers, ID numbers) and short.
-        turn.say(summary + "\n\n" + offer.format(number=existing.number, state=CaseState(existing.state).label,
-                                                 summary=masked_summary(existing.description, limit=30)),
-                 "确认", "关注", "修改", "取消")
+        turn.say(
+            summary
+            + "\n\n"
+            + offer.format(
+                number=existing.number,
+                state=CaseState(existing.state).label,
+                summary=masked_summary(existing.description, limit=30),
+            ),
+            "确认",
+            "关注",
+            "修改",
+            "取消",
+        )
         return
     draft.pop("similar", None)
     turn.say(summary, "确认", "修改", "取消")
@@ -240,13 +263,15 @@ async def _register(turn: Turn) -> None:
         deputy_code=turn.state.deputy_code,
         attachments=tuple(draft["photos"] + draft["locations"]),
     )
-    case, registration = await cases.register_report(turn.session, turn.deployment, turn.calendar, turn.party, report,
-                                               turn.now)
+    case, registration = await cases.register_report(
+        turn.session, turn.deployment, turn.calendar, turn.party, report, turn.now
+    )
     department = route(report.topic, turn.deployment)
     due = registration.deadlines.reply_due_at
     turn.state.reset_flow()
-    turn.say(texts.REGISTERED.format(number=case.number, department=department.name,
-                                     reply_due=f"{due.month}月{due.day}日"))
+    turn.say(
+        texts.REGISTERED.format(number=case.number, department=department.name, reply_due=f"{due.month}月{due.day}日")
+    )
 
 
 async def _follow(turn: Turn) -> None:
@@ -281,8 +306,15 @@ def _attach(turn: Turn) -> None:
         turn.say(texts.ATTACHED_PHOTO.format(count=len(draft["photos"])))
         return
     label = inbound.label or f"{inbound.latitude:.5f},{inbound.longitude:.5f}"
-    draft["locations"].append({"kind": "location", "label": label, "latitude": inbound.latitude,
-                               "longitude": inbound.longitude, "message_id": turn.message_id})
+    draft["locations"].append(
+        {
+            "kind": "location",
+            "label": label,
+            "latitude": inbound.latitude,
+            "longitude": inbound.longitude,
+            "message_id": turn.message_id,
+        }
+    )
     if not draft["place"]:
         draft["place"] = label[:MAX_PLACE]
     turn.say(texts.ATTACHED_LOCATION.format(label=label))

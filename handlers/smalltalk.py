@@ -53,7 +53,6 @@ async def deputies(turn: Turn) -> None:
 
 async def request_human(turn: Turn) -> None:
     """Recorded for staff; the citizen is told by when a person will answer."""
-    answer_by = await conversations.request_human(turn.session, turn.calendar, turn.party, turn.message_id,
-                                                  turn.now)
+    answer_by = await conversations.request_human(turn.session, turn.calendar, turn.party, turn.message_id, turn.now)
     local = answer_by.astimezone(LOCAL)
     turn.say(texts.HUMAN.format(answer_by=f"{local.month}月{local.day}日 {local:%H:%M}"))

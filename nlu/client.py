@@ -91,15 +91,25 @@ class Understanding:
             raw = await self.parser.parse(clipped)
         except NluUnavailable:
             guess = keywords.guess_intent(clipped)
-            return NluResult(text=text, intent=guess or "nlu_fallback", confidence=0.0,
-                             entities=supplement(clipped, []), topic=topic,
-                             topic_confidence=topic_confidence, source="keywords" if guess else "none")
+            return NluResult(
+                text=text,
+                intent=guess or "nlu_fallback",
+                confidence=0.0,
+                entities=supplement(clipped, []),
+                topic=topic,
+                topic_confidence=topic_confidence,
+                source="keywords" if guess else "none",
+            )
         intent = raw.get("intent") or {}
         entities = [
             {"entity": e["entity"], "value": e["value"], "start": e.get("start", 0), "end": e.get("end", 0)}
             for e in raw.get("entities", [])
         ]
-        return NluResult(text=text, intent=intent.get("name") or "nlu_fallback",
-                         confidence=float(intent.get("confidence") or 0.0),
-                         entities=supplement(clipped, entities), topic=topic,
-                         topic_confidence=topic_confidence)
+        return NluResult(
+            text=text,
+            intent=intent.get("name") or "nlu_fallback",
+            confidence=float(intent.get("confidence") or 0.0),
+            entities=supplement(clipped, entities),
+            topic=topic,
+            topic_confidence=topic_confidence,
+        )

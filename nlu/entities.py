@@ -419,7 +419,8 @@ def plausible_place(value: str) -> bool:
     if len(value) < 3:
         return False
     return bool(re.search(r"[0-9０-９]|号|栋|单元", value)) or any(
-        pattern.search(value) for _, pattern in PLACE_PATTERNS)
+        pattern.search(value) for _, pattern in PLACE_PATTERNS
+    )
 
 
 def supplement(text: str, entities: list[dict]) -> list[dict]:

@@ -13,8 +13,10 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ask_station_info", re.compile(r"地址|在哪|几点|开门|电话|办公时间")),
     ("greet", re.compile(r"^(你好|您好|在吗|hi|hello|哈喽)[!！。,，\s]*$", re.I)),
     ("thank", re.compile(r"^(谢谢|多谢|感谢)")),
-    ("report_issue", re.compile(
-        r"反映|投诉|举报|坏了|损坏|拖欠|噪音|扰民|垃圾|漏水|积水|违建|违章|乱|臭|堵|修|污染|安全隐患|问题")),
+    (
+        "report_issue",
+        re.compile(r"反映|投诉|举报|坏了|损坏|拖欠|噪音|扰民|垃圾|漏水|积水|违建|违章|乱|臭|堵|修|污染|安全隐患|问题"),
+    ),
 )
 
 

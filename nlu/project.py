@@ -51,9 +51,24 @@ def train(force: bool = False) -> tuple[Path, bool]:
         return target, False
     MODELS_DIR.mkdir(exist_ok=True)
     subprocess.run(
-        [str(rasa_executable()), "train", "nlu", "--config", "config.yml", "--domain", "domain.yml",
-         "--nlu", "data", "--out", str(MODELS_DIR), "--fixed-model-name", target.name.removesuffix(".tar.gz")],
-        cwd=NLU_DIR, check=True, env=rasa_env(),
+        [
+            str(rasa_executable()),
+            "train",
+            "nlu",
+            "--config",
+            "config.yml",
+            "--domain",
+            "domain.yml",
+            "--nlu",
+            "data",
+            "--out",
+            str(MODELS_DIR),
+            "--fixed-model-name",
+            target.name.removesuffix(".tar.gz"),
+        ],
+        cwd=NLU_DIR,
+        check=True,
+        env=rasa_env(),
     )
     for old in MODELS_DIR.glob("nlu-*.tar.gz"):
         if old != target:
@@ -62,8 +77,17 @@ def train(force: bool = False) -> tuple[Path, bool]:
 
 
 def serve_command(port: int, model: Path | None = None) -> list[str]:
-    return [str(rasa_executable()), "run", "--enable-api", "--port", str(port), "--model",
-            str(model or model_path()), "--cors", "*"]
+    return [
+        str(rasa_executable()),
+        "run",
+        "--enable-api",
+        "--port",
+        str(port),
+        "--model",
+        str(model or model_path()),
+        "--cors",
+        "*",
+    ]
 
 
 def serve(port: int) -> int:
@@ -80,4 +104,3 @@ def rasa_env() -> dict[str, str]:
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     env.pop("PYTHONPATH", None)
     return env
-

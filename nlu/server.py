@@ -28,9 +28,14 @@ class RasaProcess:
         model = self.model or project.train()[0]
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         # Its own session, so that Ctrl-C in a terminal reaches us and we stop it in order.
-        self._process = subprocess.Popen(project.serve_command(self.port, model), cwd=project.NLU_DIR,
-                                         env=project.rasa_env(), stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+        self._process = subprocess.Popen(
+            project.serve_command(self.port, model),
+            cwd=project.NLU_DIR,
+            env=project.rasa_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def ready(self) -> bool:
         try:
@@ -43,8 +48,10 @@ class RasaProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
-                raise RuntimeError(f"the Rasa server exited with code {self._process.returncode}"
-                                   + (f"; see {self.log_path}" if self.log_path else ""))
+                raise RuntimeError(
+                    f"the Rasa server exited with code {self._process.returncode}"
+                    + (f"; see {self.log_path}" if self.log_path else "")
+                )
             if self.ready():
                 return
             time.sleep(0.5)

@@ -57,9 +57,13 @@ async def register_case(
     """Turn a confirmed report into a received case with its number, deadlines, event and attachments."""
     department = route(report.topic, deployment)
     limits = deployment.deadlines
-    deadlines = case_deadlines(now, calendar, transfer_hours=limits.transfer_hours,
-                               reply_working_days=limits.reply_working_days,
-                               overdue_working_days=limits.overdue_working_days)
+    deadlines = case_deadlines(
+        now,
+        calendar,
+        transfer_hours=limits.transfer_hours,
+        reply_working_days=limits.reply_working_days,
+        overdue_working_days=limits.overdue_working_days,
+    )
     registration = register(report, department.code, deadlines)
     day = local_day(now)
     number = format_case_number(deployment.case_prefix, day, await cases.next_sequence(day))
@@ -87,9 +91,16 @@ async def register_case(
         reply_due_at=deadlines.reply_due_at,
         overdue_at=deadlines.overdue_at,
     )
-    await cases.add_event(case, action=registration.event_action, actor=f"{party.channel}:{party.user_id}",
-                          actor_role=Role.CITIZEN.value, from_state=None, to_state=registration.state.value,
-                          reason=registration.event_reason, at=now)
+    await cases.add_event(
+        case,
+        action=registration.event_action,
+        actor=f"{party.channel}:{party.user_id}",
+        actor_role=Role.CITIZEN.value,
+        from_state=None,
+        to_state=registration.state.value,
+        reason=registration.event_reason,
+        at=now,
+    )
     for item in report.attachments:
         await cases.attach(case.id, **item)
     return case, registration
@@ -125,14 +136,26 @@ class CaseChanged(IllegalTransition):
 
 async def case_facts(cases: CaseStore, case: Case) -> CaseFacts:
     pending, approved, unsatisfied, rated = await cases.answers(case.id)
-    return CaseFacts(state=CaseState(case.state), number=case.number, pending_reply=pending,
-                     replies_approved=approved, unsatisfied_ratings=unsatisfied,
-                     rated_current_reply=approved in rated)
+    return CaseFacts(
+        state=CaseState(case.state),
+        number=case.number,
+        pending_reply=pending,
+        replies_approved=approved,
+        unsatisfied_ratings=unsatisfied,
+        rated_current_reply=approved in rated,
+    )
 
 
-async def carry_out(cases: CaseStore, case: Case, command: Command, now: dt.datetime, *,
-                    department_id: int | None = None, topic: str | None = None,
-                    rehandling_deadlines: CaseDeadlines | None = None) -> tuple[Transition, CaseEvent]:
+async def carry_out(
+    cases: CaseStore,
+    case: Case,
+    command: Command,
+    now: dt.datetime,
+    *,
+    department_id: int | None = None,
+    topic: str | None = None,
+    rehandling_deadlines: CaseDeadlines | None = None,
+) -> tuple[Transition, CaseEvent]:
     """Decide `command` on `case` and record it: state, reply or rating, and the event.
 
     Raises IllegalTransition when the rules refuse it, CaseChanged when another change won the race
@@ -157,20 +180,33 @@ async def carry_out(cases: CaseStore, case: Case, command: Command, now: dt.date
         raise CaseChanged(case.number)
     match command.action:
         case Action.RECORD_REPLY:
-            await cases.add_reply(case.id, text=command.reason, author=command.actor,
-                                  author_role=command.role.value, at=now)
+            await cases.add_reply(
+                case.id, text=command.reason, author=command.actor, author_role=command.role.value, at=now
+            )
         case Action.APPROVE_REPLY:
-            await cases.review_pending_reply(case.id, status="approved", by=command.actor, at=now,
-                                             number=transition.reply_number)
+            await cases.review_pending_reply(
+                case.id, status="approved", by=command.actor, at=now, number=transition.reply_number
+            )
         case Action.SEND_BACK_REPLY:
-            await cases.review_pending_reply(case.id, status="sent_back", by=command.actor, at=now,
-                                             note=command.reason)
+            await cases.review_pending_reply(case.id, status="sent_back", by=command.actor, at=now, note=command.reason)
         case Action.RATE:
-            await cases.add_rating(case.id, reply_number=facts.replies_approved, rating=transition.rating or "",
-                                   comment=command.reason, at=now)
-    event = await cases.add_event(case, action=transition.action.value, actor=command.actor,
-                                  actor_role=command.role.value, from_state=transition.from_state.value,
-                                  to_state=transition.to_state.value, reason=transition.reason, at=now)
+            await cases.add_rating(
+                case.id,
+                reply_number=facts.replies_approved,
+                rating=transition.rating or "",
+                comment=command.reason,
+                at=now,
+            )
+    event = await cases.add_event(
+        case,
+        action=transition.action.value,
+        actor=command.actor,
+        actor_role=command.role.value,
+        from_state=transition.from_state.value,
+        to_state=transition.to_state.value,
+        reason=transition.reason,
+        at=now,
+    )
     return transition, event
 
 
@@ -201,8 +237,7 @@ async def act(
     if actor.role is Role.DEPARTMENT and case.department_id != actor.department_id:
         raise IllegalTransition("not_your_department", texts.CASE_NOT_YOUR_DEPARTMENT.format(number=case.number))
     if actor.role is Role.DEPUTY and (case.deputy_id is None or case.deputy_id != actor.deputy_id):
-        raise IllegalTransition("not_your_case",
-                                deputy_texts.CASE_NOT_YOURS.format(number=case.number))
+        raise IllegalTransition("not_your_case", deputy_texts.CASE_NOT_YOURS.format(number=case.number))
     if actor.role is Role.CITIZEN:
         command = Command(**{**command.__dict__, "is_own_case": case.citizen_id == actor.citizen_id})
     if command.action is Action.MERGE and command.merged_into:
@@ -221,16 +256,27 @@ async def act(
             if department_id is None:
                 raise IllegalTransition("bad_department", texts.CASE_BAD_DEPARTMENT.format(code=department_code))
     limits = deployment.deadlines
-    rehandling = case_deadlines(now, calendar, transfer_hours=limits.transfer_hours,
-                                reply_working_days=limits.reply_working_days,
-                                overdue_working_days=limits.overdue_working_days)
-    transition, event = await carry_out(cases, case, command, now, department_id=department_id, topic=topic,
-                                        rehandling_deadlines=rehandling)
+    rehandling = case_deadlines(
+        now,
+        calendar,
+        transfer_hours=limits.transfer_hours,
+        reply_working_days=limits.reply_working_days,
+        overdue_working_days=limits.overdue_working_days,
+    )
+    transition, event = await carry_out(
+        cases, case, command, now, department_id=department_id, topic=topic, rehandling_deadlines=rehandling
+    )
     return case, transition, event
 
 
-async def register_report(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, party: Party,
-                          report: Report, now: dt.datetime) -> tuple[Case, Registration]:
+async def register_report(
+    session: AsyncSession,
+    deployment: Deployment,
+    calendar: WorkingCalendar,
+    party: Party,
+    report: Report,
+    now: dt.datetime,
+) -> tuple[Case, Registration]:
     """Register a confirmed report, link it to open cases of the same problem and tell the staff.
     Within the caller's unit of work (a conversation turn): the caller commits."""
     cases, directory = CaseStore(session), DirectoryStore(session)
@@ -238,8 +284,13 @@ async def register_report(session: AsyncSession, deployment: Deployment, calenda
     similar = await link_similar(cases, case)
     if similar:
         department = (await directory.names(Department)).get(case.department_id or 0, "")
-        await queue(PushStore(session), RecipientStore(session), case,
-                    [similar_found(case_view(case, department), [c.number for c in similar])], now)
+        await queue(
+            PushStore(session),
+            RecipientStore(session),
+            case,
+            [similar_found(case_view(case, department), [c.number for c in similar])],
+            now,
+        )
     return case, registration
 
 
@@ -258,8 +309,18 @@ async def apply(
     """Carry out `command` with its pushes within the caller's unit of work (a conversation turn, a job);
     the caller commits. A refusal (IllegalTransition) is raised before anything is written."""
     cases, directory = CaseStore(session), DirectoryStore(session)
-    case, transition, event = await act(cases, directory, deployment, number, actor, command, now, calendar,
-                                        topic=topic, department_code=department_code)
+    case, transition, event = await act(
+        cases,
+        directory,
+        deployment,
+        number,
+        actor,
+        command,
+        now,
+        calendar,
+        topic=topic,
+        department_code=department_code,
+    )
     answer = ""
     if transition.action is Action.APPROVE_REPLY:
         answer = next(r.text for r in reversed(await cases.replies(case.id)) if r.status == "approved")
@@ -267,8 +328,9 @@ async def apply(
         answer = command.answer or ""
     departments = await directory.names(Department)
     view = case_view(case, departments.get(case.department_id or 0, ""))
-    await queue(PushStore(session), RecipientStore(session), case, after_transition(view, transition, event.id, answer),
-                now)
+    await queue(
+        PushStore(session), RecipientStore(session), case, after_transition(view, transition, event.id, answer), now
+    )
     return case, transition
 
 
@@ -285,8 +347,9 @@ async def perform(
     department_code: str | None = None,
 ) -> tuple[Case, Transition]:
     """One action on a case as its own unit of work (an API request, a CLI command): `apply`, then commit."""
-    case, transition = await apply(session, deployment, calendar, number, actor, command, now, topic=topic,
-                                   department_code=department_code)
+    case, transition = await apply(
+        session, deployment, calendar, number, actor, command, now, topic=topic, department_code=department_code
+    )
     await session.commit()
     return case, transition
 
@@ -321,6 +384,7 @@ async def follow(session: AsyncSession, party: Party, number: str) -> Case | Non
         await cases.follow(case.id, party)
     return case
 
+
 def case_json(case: Case, departments: dict[int, str], events: bool = True) -> dict[str, Any]:
     """What staff see of a case, as plain data (the API's JSON and the CLI's --json)."""
     data: dict[str, Any] = {
@@ -338,8 +402,15 @@ def case_json(case: Case, departments: dict[int, str], events: bool = True) -> d
     }
     if events:
         data["events"] = [
-            {"action": e.action, "actor": e.actor, "role": e.actor_role, "from": e.from_state, "to": e.to_state,
-             "reason": e.reason, "at": e.at.isoformat()}
+            {
+                "action": e.action,
+                "actor": e.actor,
+                "role": e.actor_role,
+                "from": e.from_state,
+                "to": e.to_state,
+                "reason": e.reason,
+                "at": e.at.isoformat(),
+            }
             for e in case.events
         ]
     return data
@@ -355,8 +426,9 @@ def for_actor(data: dict[str, Any], actor: Actor) -> dict[str, Any]:
     return data
 
 
-async def list_cases(session: AsyncSession, actor: Actor, *, state: str | None = None, limit: int = 100,
-                     events: bool = False) -> list[dict[str, Any]]:
+async def list_cases(
+    session: AsyncSession, actor: Actor, *, state: str | None = None, limit: int = 100, events: bool = False
+) -> list[dict[str, Any]]:
     """The newest cases `actor` may see (filtered in SQL, before the limit), with their events when asked."""
     query = select(Case).where(access.case_filter(actor)).order_by(Case.id.desc()).limit(limit)
     if events:
@@ -377,12 +449,22 @@ async def case_detail(session: AsyncSession, actor: Actor, number: str) -> tuple
         raise CaseNotFound(number)
     departments = await DirectoryStore(session).names(Department)
     data = for_actor(case_json(case, departments), actor)
-    data["replies"] = [{"text": r.text, "status": r.status, "number": r.number, "author": r.author,
-                        "review_note": r.review_note} for r in await cases.replies(case.id)]
+    data["replies"] = [
+        {"text": r.text, "status": r.status, "number": r.number, "author": r.author, "review_note": r.review_note}
+        for r in await cases.replies(case.id)
+    ]
     data["allowed_actions"] = [a.value for a in allowed_actions(await case_facts(cases, case), actor.role)]
-    data["pushes"] = [{"kind": p.kind, "recipient": p.recipient, "channel": p.channel, "status": p.status,
-                       "attempts": p.attempts, "error": p.last_error}
-                      for p in await PushStore(session).listing(case_id=case.id)]
+    data["pushes"] = [
+        {
+            "kind": p.kind,
+            "recipient": p.recipient,
+            "channel": p.channel,
+            "status": p.status,
+            "attempts": p.attempts,
+            "error": p.last_error,
+        }
+        for p in await PushStore(session).listing(case_id=case.id)
+    ]
     return case, data
 
 
@@ -392,17 +474,28 @@ async def common_problem_groups(session: AsyncSession, actor: Actor) -> list[dic
     cases = CaseStore(session)
     found_groups = groups(await cases.links())
     linked = {n for members in found_groups for n in members}
-    shown = set((await session.execute(select(Case.number).where(
-        Case.number.in_(linked), access.case_filter(actor)))).scalars())
+    shown = set(
+        (await session.execute(select(Case.number).where(Case.number.in_(linked), access.case_filter(actor)))).scalars()
+    )
     result = []
     for members in sorted((m & shown for m in found_groups if len(m & shown) >= 2), key=len, reverse=True):
         found = [c for c in [await cases.by_number(n) for n in sorted(members)] if c is not None]
-        result.append({"count": len(found), "topic": found[0].topic if found else "",
-                       "places": sorted({c.place for c in found}),
-                       "open": sum(1 for c in found if CaseState(c.state) not in FINAL_STATES),
-                       "cases": [{"case_no": c.number, "state": c.state,
-                                  "summary": access.masked_for(actor, " ".join(c.description.split()))[:40]}
-                                 for c in found]})
+        result.append(
+            {
+                "count": len(found),
+                "topic": found[0].topic if found else "",
+                "places": sorted({c.place for c in found}),
+                "open": sum(1 for c in found if CaseState(c.state) not in FINAL_STATES),
+                "cases": [
+                    {
+                        "case_no": c.number,
+                        "state": c.state,
+                        "summary": access.masked_for(actor, " ".join(c.description.split()))[:40],
+                    }
+                    for c in found
+                ],
+            }
+        )
     return result
 
 
@@ -412,8 +505,15 @@ async def scan_deadlines(ctx: Context, now: dt.datetime) -> int:
     rating_days = ctx.deployment.deadlines.rating_days
     done = 0
     async with ctx.sessionmaker() as session:
-        ids = (await session.execute(select(Case.id).where(Case.state.in_([s.value for s in OPEN_STATES]))
-                                     .order_by(Case.id))).scalars().all()
+        ids = (
+            (
+                await session.execute(
+                    select(Case.id).where(Case.state.in_([s.value for s in OPEN_STATES])).order_by(Case.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
         departments = await DirectoryStore(session).names(Department)
     for case_id in ids:
         async with ctx.sessionmaker() as session:
@@ -423,21 +523,34 @@ async def scan_deadlines(ctx: Context, now: dt.datetime) -> int:
                 continue
             rated = (await case_facts(cases, case)).rated_current_reply
             view = case_view(case, departments.get(case.department_id or 0, ""), await cases.answered_at(case.id))
-            done += await queue(PushStore(session), RecipientStore(session), case,
-                                notices.due(view, now, ctx.calendar, rated=rated, rating_days=rating_days), now)
+            done += await queue(
+                PushStore(session),
+                RecipientStore(session),
+                case,
+                notices.due(view, now, ctx.calendar, rated=rated, rating_days=rating_days),
+                now,
+            )
             await session.commit()
             if notices.unrated_expired(view, now, rated=rated, rating_days=rating_days):
                 try:
-                    await perform(session, ctx.deployment, ctx.calendar, case.number, Actor("system", Role.SYSTEM),
-                                  Command(Action.CLOSE_UNRATED, Role.SYSTEM, "system"), now)
+                    await perform(
+                        session,
+                        ctx.deployment,
+                        ctx.calendar,
+                        case.number,
+                        Actor("system", Role.SYSTEM),
+                        Command(Action.CLOSE_UNRATED, Role.SYSTEM, "system"),
+                        now,
+                    )
                 except IllegalTransition:  # the citizen rated, or staff closed it, a moment ago
                     continue
                 done += 1
     return done
 
 
-async def progress_for_citizen(session: AsyncSession, party: Party,
-                               numbers: list[str]) -> tuple[dict[int, str], list[tuple[str, Case | None, bool]]]:
+async def progress_for_citizen(
+    session: AsyncSession, party: Party, numbers: list[str]
+) -> tuple[dict[int, str], list[tuple[str, Case | None, bool]]]:
     """What a citizen may learn of the cases they named: (department names, [(number, case or None when they
     may not see it, whether only its public summary may be shown)])."""
     store = CaseStore(session)

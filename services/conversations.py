@@ -159,8 +159,9 @@ Converse = Callable[[TurnStart], Awaitable[TurnEnd]]
 class Inbox:
     """The inbound pipeline every channel shares (through handlers.dispatch.Dispatcher)."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, keys: Keys,
-                 deployment: Deployment) -> None:
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, keys: Keys, deployment: Deployment
+    ) -> None:
         self.sessionmaker = sessionmaker
         self.redis = redis
         self.keys = keys
@@ -173,8 +174,9 @@ class Inbox:
         """Answer one inbound message. A repeated delivery gets the first copy's replies, once."""
         if inbound.external_id and not await self._claim_delivery(inbound):
             return await self._replies_of_first_copy(inbound)
-        lock = self.redis.lock(self.keys.citizen_lock(inbound.channel, inbound.user_id),
-                               timeout=60, blocking_timeout=30)
+        lock = self.redis.lock(
+            self.keys.citizen_lock(inbound.channel, inbound.user_id), timeout=60, blocking_timeout=30
+        )
         try:
             async with lock, self.sessionmaker() as session:
                 return await self._turn(session, inbound, converse, now)
@@ -184,19 +186,21 @@ class Inbox:
                 await self.redis.delete(self.keys.delivery(inbound.channel, inbound.external_id))
             raise
 
-    async def _turn(self, session: AsyncSession, inbound: Inbound, converse: Converse,
-                    now: dt.datetime) -> list[Reply]:
+    async def _turn(self, session: AsyncSession, inbound: Inbound, converse: Converse, now: dt.datetime) -> list[Reply]:
         conversations = ConversationStore(session)
         party = await conversations.identify(inbound.channel, inbound.user_id)
-        message = await conversations.record_inbound(party, kind=inbound.kind, text=inbound.text,
-                                                     payload=inbound.payload(), external_id=inbound.external_id)
+        message = await conversations.record_inbound(
+            party, kind=inbound.kind, text=inbound.text, payload=inbound.payload(), external_id=inbound.external_id
+        )
         if message is None:
             assert inbound.external_id is not None
             return await _stored_replies(session, inbound.external_id, inbound.channel)
         message_id = message.id
         # Pushes that waited for this citizen's next message (channels that cannot push) come first.
-        waiting = [Reply(m.text, tuple(m.payload.get("buttons", []))) for m in
-                   await conversations.take_unread(party.conversation_id)]
+        waiting = [
+            Reply(m.text, tuple(m.payload.get("buttons", [])))
+            for m in await conversations.take_unread(party.conversation_id)
+        ]
         # Pushes that waited for this citizen's messaging window (WeChat's 48 hours) can go now.
         await PushStore(session).reopen_window(inbound.channel, inbound.user_id, now)
         await session.commit()  # written before the bot acts on it
@@ -215,12 +219,12 @@ class Inbox:
                 state = DialogueState(**await self.dialogues.load(inbound.channel, inbound.user_id))
                 end = TurnEnd([Reply(texts.FLOW_FAILED)], "failed")
         for reply in end.replies:
-            await conversations.record_outbound(party, text=reply.text, payload={"buttons": list(reply.buttons)},
-                                                in_reply_to=message_id)
+            await conversations.record_outbound(
+                party, text=reply.text, payload={"buttons": list(reply.buttons)}, in_reply_to=message_id
+            )
         await conversations.mark(message_id, status=end.status, intent=end.intent, confidence=end.confidence)
         await session.commit()
-        await self.dialogues.save(inbound.channel, inbound.user_id,
-                                  None if state == DialogueState() else asdict(state))
+        await self.dialogues.save(inbound.channel, inbound.user_id, None if state == DialogueState() else asdict(state))
         return waiting + end.replies
 
     async def _flooded(self, inbound: Inbound, now: dt.datetime) -> bool:
@@ -267,13 +271,20 @@ async def _stored_replies(session: AsyncSession, external_id: str, channel: str)
 
 async def open_human_requests(session: AsyncSession) -> list[dict[str, Any]]:
     """Citizens waiting for a person, oldest first, with the time promised to them."""
-    return [{"id": r.id, "conversation_id": r.conversation_id, "requested_at": r.requested_at.isoformat(),
-             "answer_by": r.answer_by.isoformat()}
-            for r in await ConversationStore(session).open_human_requests()]
+    return [
+        {
+            "id": r.id,
+            "conversation_id": r.conversation_id,
+            "requested_at": r.requested_at.isoformat(),
+            "answer_by": r.answer_by.isoformat(),
+        }
+        for r in await ConversationStore(session).open_human_requests()
+    ]
 
 
-async def request_human(session: AsyncSession, calendar: WorkingCalendar, party: Party, message_id: int,
-                        now: dt.datetime) -> dt.datetime:
+async def request_human(
+    session: AsyncSession, calendar: WorkingCalendar, party: Party, message_id: int, now: dt.datetime
+) -> dt.datetime:
     """Record that the citizen asked for a person and tell the staff, with their last words; return by when a
     person will answer. Within the caller's unit of work (the turn)."""
     answer_by = human_answer_by(now, calendar)
@@ -288,4 +299,3 @@ async def request_human(session: AsyncSession, calendar: WorkingCalendar, party:
 async def issue_bind_code(redis: Redis, keys: Keys, deputy_code: str) -> str:
     """A one-time code a deputy sends from their chat (绑定 CODE) to receive their pushes there."""
     return await BindCodes(redis, keys).issue(deputy_code)
-

@@ -60,38 +60,68 @@ async def take_up(session: AsyncSession, user: User, number: str | None, now: dt
     if case is None:
         raise DeputyRefused("no_case", texts.DEPUTY_NO_CASE_NAMED)
     if CaseState(case.state) not in OPEN_STATES:
-        raise DeputyRefused("closed", texts.DEPUTY_CASE_ENDED.format(number=case.number,
-                                                                      state=CaseState(case.state).label))
+        raise DeputyRefused(
+            "closed", texts.DEPUTY_CASE_ENDED.format(number=case.number, state=CaseState(case.state).label)
+        )
     if case.deputy_id == user.deputy_id:
         return case, False
     if case.deputy_id is not None:
         raise DeputyRefused("taken", texts.DEPUTY_CASE_TAKEN.format(number=case.number))
     if not await cases.compare_and_set(case, deputy_id=user.deputy_id):
         raise CaseChanged(case.number)
-    await cases.add_event(case, action=FOLLOW_ACTION, actor=user.name, actor_role=Role.DEPUTY.value,
-                          from_state=case.state, to_state=case.state, reason=staff_texts.EVENT_DEPUTY_FOLLOWS, at=now)
+    await cases.add_event(
+        case,
+        action=FOLLOW_ACTION,
+        actor=user.name,
+        actor_role=Role.DEPUTY.value,
+        from_state=case.state,
+        to_state=case.state,
+        reason=staff_texts.EVENT_DEPUTY_FOLLOWS,
+        at=now,
+    )
     return case, True
 
 
-async def note_contact(session: AsyncSession, user: User, number: str | None, note: str,
-                       now: dt.datetime) -> Case:
+async def note_contact(session: AsyncSession, user: User, number: str | None, note: str, now: dt.datetime) -> Case:
     """Record on a case the deputy follows that they contacted the citizen; the state does not change."""
     cases = CaseStore(session)
     case = await _followed(cases, user, number)
     reason = staff_texts.EVENT_DEPUTY_CONTACTED_NOTE.format(note=note) if note else staff_texts.EVENT_DEPUTY_CONTACTED
-    await cases.add_event(case, action=CONTACT_ACTION, actor=user.name, actor_role=Role.DEPUTY.value,
-                          from_state=case.state, to_state=case.state, reason=reason, at=now)
+    await cases.add_event(
+        case,
+        action=CONTACT_ACTION,
+        actor=user.name,
+        actor_role=Role.DEPUTY.value,
+        from_state=case.state,
+        to_state=case.state,
+        reason=reason,
+        at=now,
+    )
     return case
 
 
-async def answer_on_spot(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, user: User,
-                         number: str | None, answer: str, now: dt.datetime) -> Case:
+async def answer_on_spot(
+    session: AsyncSession,
+    deployment: Deployment,
+    calendar: WorkingCalendar,
+    user: User,
+    number: str | None,
+    answer: str,
+    now: dt.datetime,
+) -> Case:
     """Answer a case the deputy follows on the spot; the citizen gets the answer and is asked to rate it.
     Raises IllegalTransition when the case's state does not allow it."""
     case = await _followed(CaseStore(session), user, number)
     actor = Actor(user.name, Role.DEPUTY, deputy_id=user.deputy_id)
-    case, _ = await apply(session, deployment, calendar, case.number, actor,
-                          Command(Action.ANSWER_ON_SPOT, Role.DEPUTY, user.name, answer=answer), now)
+    case, _ = await apply(
+        session,
+        deployment,
+        calendar,
+        case.number,
+        actor,
+        Command(Action.ANSWER_ON_SPOT, Role.DEPUTY, user.name, answer=answer),
+        now,
+    )
     return case
 
 

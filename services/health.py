@@ -19,7 +19,8 @@ async def metrics_text(session: AsyncSession) -> str:
         lines.append(f'liaison_cases{{state="{state}"}} {count}')
     lines.append("# TYPE liaison_messages_total counter")
     rows = await session.execute(
-        select(Message.direction, Message.status, func.count()).group_by(Message.direction, Message.status))
+        select(Message.direction, Message.status, func.count()).group_by(Message.direction, Message.status)
+    )
     for direction, status, count in rows.all():
         lines.append(f'liaison_messages_total{{direction="{direction}",status="{status}"}} {count}')
     return "\n".join(lines) + "\n"

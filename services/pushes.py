@@ -51,17 +51,29 @@ async def deliver(ctx: Context, store: PushStore, push: Push, now: dt.datetime) 
         await store.finish(push.id, status="sent", sent_at=utcnow())
 
 
-async def send_reply(ctx: Context, *, dedupe_key: str, channel: str, address: str, text: str,
-                     buttons: list[str] | tuple[str, ...] = ()) -> None:
+async def send_reply(
+    ctx: Context, *, dedupe_key: str, channel: str, address: str, text: str, buttons: list[str] | tuple[str, ...] = ()
+) -> None:
     """Send a reply to a citizen at once, as a push recorded first (status sending): a repeated delivery
     finds the row and sends nothing again, and a send that fails for now is retried by the worker."""
     now = utcnow()
     async with ctx.sessionmaker() as session:
         store = PushStore(session)
         push = await store.enqueue(
-            dedupe_key=dedupe_key, kind="reply", recipient_type="citizen", recipient=f"{channel}:{address}",
-            channel=channel, address=address, text=text, buttons=list(buttons), status="sending", claimed_at=now,
-            attempts=1, next_attempt_at=now, created_at=now)
+            dedupe_key=dedupe_key,
+            kind="reply",
+            recipient_type="citizen",
+            recipient=f"{channel}:{address}",
+            channel=channel,
+            address=address,
+            text=text,
+            buttons=list(buttons),
+            status="sending",
+            claimed_at=now,
+            attempts=1,
+            next_attempt_at=now,
+            created_at=now,
+        )
         # The claim is its own transaction, committed before the call: the channel takes no idempotency key.
         await session.commit()
         if push is not None:
@@ -82,14 +94,25 @@ async def send_due(ctx: Context, now: dt.datetime) -> int:
 
 def case_view(case: Case, department: str, answered_at: dt.datetime | None = None) -> CaseView:
     """`answered_at`: when the answer awaiting a rating was sent (defaults to the last change)."""
-    return CaseView(id=case.id, number=case.number, state=CaseState(case.state), topic=case.topic,
-                    department=department, description=case.description, place=case.place,
-                    reply_due_at=case.reply_due_at, overdue_at=case.overdue_at, transfer_due_at=case.transfer_due_at,
-                    has_deputy=case.deputy_id is not None, answered_at=answered_at or case.updated_at)
+    return CaseView(
+        id=case.id,
+        number=case.number,
+        state=CaseState(case.state),
+        topic=case.topic,
+        department=department,
+        description=case.description,
+        place=case.place,
+        reply_due_at=case.reply_due_at,
+        overdue_at=case.overdue_at,
+        transfer_due_at=case.transfer_due_at,
+        has_deputy=case.deputy_id is not None,
+        answered_at=answered_at or case.updated_at,
+    )
 
 
-async def queue(pushes: PushStore, recipients: RecipientStore, case: Case, notices: list[Notice],
-                now: dt.datetime) -> int:
+async def queue(
+    pushes: PushStore, recipients: RecipientStore, case: Case, notices: list[Notice], now: dt.datetime
+) -> int:
     """Record one push per notice and person; return how many were new (repeats are ignored)."""
     created = 0
     for notice in notices:
@@ -98,10 +121,19 @@ async def queue(pushes: PushStore, recipients: RecipientStore, case: Case, notic
             if recipient.startswith("follower:") and notice.follower_text:
                 text, buttons = notice.follower_text, []
             push = await pushes.enqueue(
-                dedupe_key=f"{notice.dedupe_key}:{recipient}", kind=notice.kind, recipient_type=notice.recipient,
-                recipient=recipient, channel=channel, address=address, case_id=case.id, text=text,
-                buttons=buttons, status="queued" if address else "no_channel",
-                next_attempt_at=now, created_at=now)
+                dedupe_key=f"{notice.dedupe_key}:{recipient}",
+                kind=notice.kind,
+                recipient_type=notice.recipient,
+                recipient=recipient,
+                channel=channel,
+                address=address,
+                case_id=case.id,
+                text=text,
+                buttons=buttons,
+                status="queued" if address else "no_channel",
+                next_attempt_at=now,
+                created_at=now,
+            )
             created += push is not None
     return created
 
@@ -129,9 +161,16 @@ async def _addresses(recipients: RecipientStore, case: Case, kind: str) -> list[
     return [(user.name, user.channel, user.address) for user in users]
 
 
-async def queue_direct(pushes: PushStore, recipients: RecipientStore, notices: list[Notice], now: dt.datetime, *,
-                       conversation_id: int | None = None, citizen_id: int | None = None,
-                       deputy_ids: Sequence[int] = ()) -> int:
+async def queue_direct(
+    pushes: PushStore,
+    recipients: RecipientStore,
+    notices: list[Notice],
+    now: dt.datetime,
+    *,
+    conversation_id: int | None = None,
+    citizen_id: int | None = None,
+    deputy_ids: Sequence[int] = (),
+) -> int:
     """Like `queue`, for pushes about no case (reception bookings): CITIZEN notices go to the citizen of
     `conversation_id`, DEPUTY notices to each deputy of `deputy_ids` (their users with role deputy),
     STAFF notices to the staff. Return how many were new (repeats of a dedupe key are ignored)."""
@@ -150,17 +189,37 @@ async def queue_direct(pushes: PushStore, recipients: RecipientStore, notices: l
             found = [(u.name, u.channel, u.address) for u in users] or [("staff", None, None)]
         for recipient, channel, address in found:
             push = await pushes.enqueue(
-                dedupe_key=f"{notice.dedupe_key}:{recipient}", kind=notice.kind, recipient_type=notice.recipient,
-                recipient=recipient, channel=channel, address=address, case_id=None, text=notice.text,
-                buttons=list(notice.buttons), status="queued" if address else "no_channel",
-                next_attempt_at=now, created_at=now)
+                dedupe_key=f"{notice.dedupe_key}:{recipient}",
+                kind=notice.kind,
+                recipient_type=notice.recipient,
+                recipient=recipient,
+                channel=channel,
+                address=address,
+                case_id=None,
+                text=notice.text,
+                buttons=list(notice.buttons),
+                status="queued" if address else "no_channel",
+                next_attempt_at=now,
+                created_at=now,
+            )
             created += push is not None
     return created
 
 
 async def listing(session: AsyncSession, *, status: str | None = None) -> list[dict[str, Any]]:
     """The latest pushes, for staff."""
-    return [{"id": p.id, "kind": p.kind, "recipient_type": p.recipient_type, "recipient": p.recipient,
-             "channel": p.channel, "status": p.status, "attempts": p.attempts, "error": p.last_error,
-             "created_at": p.created_at.isoformat(), "sent_at": p.sent_at.isoformat() if p.sent_at else None}
-            for p in await PushStore(session).listing(status=status)]
+    return [
+        {
+            "id": p.id,
+            "kind": p.kind,
+            "recipient_type": p.recipient_type,
+            "recipient": p.recipient,
+            "channel": p.channel,
+            "status": p.status,
+            "attempts": p.attempts,
+            "error": p.last_error,
+            "created_at": p.created_at.isoformat(),
+            "sent_at": p.sent_at.isoformat() if p.sent_at else None,
+        }
+        for p in await PushStore(session).listing(status=status)
+    ]

@@ -77,26 +77,53 @@ async def directory(session: AsyncSession, deployment: Deployment) -> Directory:
     store = DirectoryStore(session)
     ids = await store.ids(Station)
     stations = {ids[s.code]: (s.name, s.address, s.phone) for s in deployment.stations if s.code in ids}
-    return Directory(stations=stations, station_codes={v: k for k, v in ids.items()},
-                     deputy_ids=await store.ids(Deputy), deputy_names={d.code: d.name for d in deployment.deputies})
+    return Directory(
+        stations=stations,
+        station_codes={v: k for k, v in ids.items()},
+        deputy_ids=await store.ids(Deputy),
+        deputy_names={d.code: d.name for d in deployment.deputies},
+    )
 
 
 def slot_view(slot: ReceptionSlot, session: ReceptionSession, names: Directory) -> SlotView:
     station, address, _ = names.stations.get(session.station_id, ("", "", ""))
-    return SlotView(id=slot.id, session_key=session.key, station=station, kind=session.kind,
-                    starts_at=slot.starts_at, ends_at=slot.ends_at, capacity=slot.capacity, booked=slot.booked,
-                    deputies=names.names(session.deputies), closed=session.closed, address=address)
+    return SlotView(
+        id=slot.id,
+        session_key=session.key,
+        station=station,
+        kind=session.kind,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        capacity=slot.capacity,
+        booked=slot.booked,
+        deputies=names.names(session.deputies),
+        closed=session.closed,
+        address=address,
+    )
 
 
 def session_facts(session: ReceptionSession, names: Directory) -> SessionFacts:
-    return SessionFacts(key=session.key, station=names.stations.get(session.station_id, ("",))[0], kind=session.kind,
-                        starts_at=session.starts_at, ends_at=session.ends_at, deputies=names.names(session.deputies))
+    return SessionFacts(
+        key=session.key,
+        station=names.stations.get(session.station_id, ("",))[0],
+        kind=session.kind,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        deputies=names.names(session.deputies),
+    )
 
 
 def booking_facts(booking: Booking, slot: SlotView, session: ReceptionSession, names: Directory) -> BookingFacts:
     _, address, phone = names.stations.get(session.station_id, ("", "", ""))
-    return BookingFacts(id=booking.id, number=booking.number, slot=slot, topic=booking.topic, phone=booking.phone,
-                        address=address, station_phone=phone)
+    return BookingFacts(
+        id=booking.id,
+        number=booking.number,
+        slot=slot,
+        topic=booking.topic,
+        phone=booking.phone,
+        address=address,
+        station_phone=phone,
+    )
 
 
 def local_today(now: dt.datetime) -> dt.date:
@@ -116,8 +143,10 @@ async def _unit(session: AsyncSession, commit: bool) -> AsyncIterator[None]:
 
 # The rota in the store
 
-async def ensure_sessions(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar,
-                          now: dt.datetime, *, commit: bool = True) -> int:
+
+async def ensure_sessions(
+    session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, now: dt.datetime, *, commit: bool = True
+) -> int:
     """Make the sessions and slots of today and the coming `weeks_ahead` weeks from the rota; bring the
     sessions staff never changed in line with it (one the rota now closes is closed, its citizens told).
     Safe to run often and from several processes at once. Returns how many sessions changed."""
@@ -126,8 +155,9 @@ async def ensure_sessions(session: AsyncSession, deployment: Deployment, calenda
         return await _ensure_sessions(session, deployment, calendar, now)
 
 
-async def _ensure_sessions(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar,
-                           now: dt.datetime) -> int:
+async def _ensure_sessions(
+    session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, now: dt.datetime
+) -> int:
     store = ReceptionStore(session)
     first = local_today(now)
     last = first + dt.timedelta(weeks=deployment.reception.weeks_ahead)
@@ -140,10 +170,21 @@ async def _ensure_sessions(session: AsyncSession, deployment: Deployment, calend
         if row is None:
             if plan.station in station_ids:
                 changed += await store.add_session(
-                    plan.slots(), key=plan.key, station_id=station_ids[plan.station], kind=plan.kind, day=plan.day,
-                    starts_at=plan.starts_at, ends_at=plan.ends_at, slot_minutes=plan.slot_minutes,
-                    capacity=plan.capacity, deputies=list(plan.deputies), closed=plan.closed,
-                    close_reason=reason, created_at=now, updated_at=now)
+                    plan.slots(),
+                    key=plan.key,
+                    station_id=station_ids[plan.station],
+                    kind=plan.kind,
+                    day=plan.day,
+                    starts_at=plan.starts_at,
+                    ends_at=plan.ends_at,
+                    slot_minutes=plan.slot_minutes,
+                    capacity=plan.capacity,
+                    deputies=list(plan.deputies),
+                    closed=plan.closed,
+                    close_reason=reason,
+                    created_at=now,
+                    updated_at=now,
+                )
             continue
         if row.changed_by is not None or row.ends_at <= now:
             continue
@@ -160,8 +201,10 @@ async def _ensure_sessions(session: AsyncSession, deployment: Deployment, calend
 
 # What the chat shows a citizen
 
-async def open_slots(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar,
-                     now: dt.datetime, *, commit: bool = True) -> list[SlotView]:
+
+async def open_slots(
+    session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, now: dt.datetime, *, commit: bool = True
+) -> list[SlotView]:
     """Every slot of the coming weeks (closed and full ones too, flagged), soonest first; the rota's
     sessions are made first when missing."""
     now = utc(now)
@@ -169,8 +212,9 @@ async def open_slots(session: AsyncSession, deployment: Deployment, calendar: Wo
         await _ensure_sessions(session, deployment, calendar, now)
     names = await directory(session, deployment)
     first = local_today(now)
-    rows = await ReceptionStore(session).sessions_between(first, first + dt.timedelta(weeks=deployment.reception
-                                                                                       .weeks_ahead))
+    rows = await ReceptionStore(session).sessions_between(
+        first, first + dt.timedelta(weeks=deployment.reception.weeks_ahead)
+    )
     return [slot_view(slot, row, names) for row in rows for slot in row.slots if slot.starts_at > now]
 
 
@@ -187,8 +231,9 @@ async def weeks_taken(session: AsyncSession, party: Party) -> set[str]:
     return await ReceptionStore(session).weeks_booked(party.citizen_id)
 
 
-async def citizen_bookings(session: AsyncSession, deployment: Deployment, party: Party,
-                           now: dt.datetime) -> list[BookingFacts]:
+async def citizen_bookings(
+    session: AsyncSession, deployment: Deployment, party: Party, now: dt.datetime
+) -> list[BookingFacts]:
     """The citizen's active bookings of slots still ahead, soonest first."""
     store = ReceptionStore(session)
     names = await directory(session, deployment)
@@ -200,8 +245,9 @@ async def citizen_bookings(session: AsyncSession, deployment: Deployment, party:
     return found
 
 
-async def citizen_booking(session: AsyncSession, deployment: Deployment, party: Party,
-                          number: str) -> BookingFacts | None:
+async def citizen_booking(
+    session: AsyncSession, deployment: Deployment, party: Party, number: str
+) -> BookingFacts | None:
     """The citizen's booking numbered `number` (whatever its status), or None."""
     store = ReceptionStore(session)
     booking = await store.booking_by_number(number)
@@ -243,8 +289,18 @@ def check_change(slot_start: dt.datetime, now: dt.datetime, deployment: Deployme
 
 # A citizen's bookings
 
-async def book(session: AsyncSession, deployment: Deployment, party: Party, slot_id: int, topic: str,
-               phone: str | None, now: dt.datetime, *, commit: bool = True) -> tuple[Booking, SlotView]:
+
+async def book(
+    session: AsyncSession,
+    deployment: Deployment,
+    party: Party,
+    slot_id: int,
+    topic: str,
+    phone: str | None,
+    now: dt.datetime,
+    *,
+    commit: bool = True,
+) -> tuple[Booking, SlotView]:
     """Book a place of a slot for the citizen; the deputies on duty are told.
 
     Raises Refused: slot_gone (closed or past), full (no place left: offer the waiting list),
@@ -254,8 +310,16 @@ async def book(session: AsyncSession, deployment: Deployment, party: Party, slot
         return await _book(session, deployment, party, slot_id, topic, phone, utc(now), None)
 
 
-async def change(session: AsyncSession, deployment: Deployment, party: Party, number: str, slot_id: int,
-                 now: dt.datetime, *, commit: bool = True) -> tuple[Booking, SlotView]:
+async def change(
+    session: AsyncSession,
+    deployment: Deployment,
+    party: Party,
+    number: str,
+    slot_id: int,
+    now: dt.datetime,
+    *,
+    commit: bool = True,
+) -> tuple[Booking, SlotView]:
     """Move the citizen's booking `number` to another slot (its topic and phone go with it): a new booking,
     the old one marked moved; the deputies of both sessions are told, the old place goes to its waiting list.
 
@@ -266,8 +330,16 @@ async def change(session: AsyncSession, deployment: Deployment, party: Party, nu
         return await _book(session, deployment, party, slot_id, "", None, utc(now), number)
 
 
-async def _book(session: AsyncSession, deployment: Deployment, party: Party, slot_id: int, topic: str,
-                phone: str | None, now: dt.datetime, moving: str | None) -> tuple[Booking, SlotView]:
+async def _book(
+    session: AsyncSession,
+    deployment: Deployment,
+    party: Party,
+    slot_id: int,
+    topic: str,
+    phone: str | None,
+    now: dt.datetime,
+    moving: str | None,
+) -> tuple[Booking, SlotView]:
     """Book, or move the booking `moving` (taking its topic and phone) to the slot."""
     store = ReceptionStore(session)
     names = await directory(session, deployment)
@@ -291,12 +363,16 @@ async def _book(session: AsyncSession, deployment: Deployment, party: Party, slo
         raise Refused("week_taken", citizen_texts.BOOKING_REFUSED_WEEK_TAKEN)
     if not await store.take_seat(slot.id):
         raise Refused("full", citizen_texts.BOOKING_REFUSED_FULL)
-    if old is not None and not await store.change_booking(old.id, ACTIVE, status="moved", cancelled_at=now,
-                                                          updated_at=now,
-                                                          cancel_reason=citizen_texts.BOOKING_CHANGE_REASON):
+    if old is not None and not await store.change_booking(
+        old.id,
+        ACTIVE,
+        status="moved",
+        cancelled_at=now,
+        updated_at=now,
+        cancel_reason=citizen_texts.BOOKING_CHANGE_REASON,
+    ):
         raise Refused("changed", citizen_texts.BOOKING_REFUSED_CHANGED)
-    booking = await _add_booking(store, deployment, party.citizen_id, party.conversation_id, slot, topic, phone,
-                                 now)
+    booking = await _add_booking(store, deployment, party.citizen_id, party.conversation_id, slot, topic, phone, now)
     for wait in await store.waiting_of_citizen(party.citizen_id, ("waiting",)):
         if wait.slot_id == slot.id:
             await store.change_wait(wait.id, "waiting", status="withdrawn")
@@ -309,29 +385,58 @@ async def _book(session: AsyncSession, deployment: Deployment, party: Party, slo
         await store.change_booking(old.id, "moved", moved_to_id=booking.id)
         moved_from = slot_view(old_slot, old_slot.session, names)
         old_facts = booking_facts(old, moved_from, old_slot.session, names)
-        await _push(session, [_cancelled(old_facts, citizen_texts.BOOKING_CHANGE_REASON, view)], now,
-                    deputies=_ids(names, old_slot.session.deputies))
+        await _push(
+            session,
+            [_cancelled(old_facts, citizen_texts.BOOKING_CHANGE_REASON, view)],
+            now,
+            deputies=_ids(names, old_slot.session.deputies),
+        )
         await _free_seat(session, deployment, names, old_slot, now)
     await _push(session, [_booked(facts, moved_from)], now, deputies=_ids(names, refreshed.session.deputies))
     return booking, view
 
 
-async def _add_booking(store: ReceptionStore, deployment: Deployment, citizen_id: int, conversation_id: int | None,
-                       slot: ReceptionSlot, topic: str, phone: str | None, now: dt.datetime) -> Booking:
+async def _add_booking(
+    store: ReceptionStore,
+    deployment: Deployment,
+    citizen_id: int,
+    conversation_id: int | None,
+    slot: ReceptionSlot,
+    topic: str,
+    phone: str | None,
+    now: dt.datetime,
+) -> Booking:
     """The booking row of a seat taken, with the day's next number; Refused when the week is taken."""
     day = local_today(now)
     number = rules.format_booking_number(deployment.reception.booking_prefix, day, await store.next_number(day))
     try:
-        return await store.add_booking(number=number, slot_id=slot.id, session_id=slot.session_id,
-                                       citizen_id=citizen_id, conversation_id=conversation_id,
-                                       week=rules.week_of(slot.starts_at), status=ACTIVE, topic=topic, phone=phone,
-                                       created_at=now, updated_at=now)
+        return await store.add_booking(
+            number=number,
+            slot_id=slot.id,
+            session_id=slot.session_id,
+            citizen_id=citizen_id,
+            conversation_id=conversation_id,
+            week=rules.week_of(slot.starts_at),
+            status=ACTIVE,
+            topic=topic,
+            phone=phone,
+            created_at=now,
+            updated_at=now,
+        )
     except BookingTaken:
         raise Refused("week_taken", citizen_texts.BOOKING_REFUSED_WEEK_TAKEN) from None
 
 
-async def cancel(session: AsyncSession, deployment: Deployment, party: Party, number: str, now: dt.datetime, *,
-                 replying: bool = False, commit: bool = True) -> tuple[Booking, SlotView]:
+async def cancel(
+    session: AsyncSession,
+    deployment: Deployment,
+    party: Party,
+    number: str,
+    now: dt.datetime,
+    *,
+    replying: bool = False,
+    commit: bool = True,
+) -> tuple[Booking, SlotView]:
     """The citizen cancels their booking: refused within the cut-off, unless `replying` to a reminder
     sent less than half an hour ago. The place goes to the waiting list, the deputies are told.
 
@@ -352,19 +457,33 @@ async def cancel(session: AsyncSession, deployment: Deployment, party: Party, nu
         else:
             check_change(slot.starts_at, now, deployment)
             reason = citizen_texts.BOOKING_CANCEL_REASON
-        if not await store.change_booking(booking.id, ACTIVE, status="cancelled", cancelled_at=now, updated_at=now,
-                                          cancel_reason=reason):
+        if not await store.change_booking(
+            booking.id, ACTIVE, status="cancelled", cancelled_at=now, updated_at=now, cancel_reason=reason
+        ):
             raise Refused("not_active", citizen_texts.BOOKING_REFUSED_NOT_ACTIVE.format(number=booking.number))
         names = await directory(session, deployment)
         view = slot_view(slot, slot.session, names)
-        await _push(session, [_cancelled(booking_facts(booking, view, slot.session, names), reason)], now,
-                    deputies=_ids(names, slot.session.deputies))
+        await _push(
+            session,
+            [_cancelled(booking_facts(booking, view, slot.session, names), reason)],
+            now,
+            deputies=_ids(names, slot.session.deputies),
+        )
         await _free_seat(session, deployment, names, slot, now)
     return booking, view
 
 
-async def join_waitlist(session: AsyncSession, deployment: Deployment, party: Party, slot_id: int, topic: str,
-                        phone: str | None, now: dt.datetime, *, commit: bool = True) -> tuple[int, SlotView]:
+async def join_waitlist(
+    session: AsyncSession,
+    deployment: Deployment,
+    party: Party,
+    slot_id: int,
+    topic: str,
+    phone: str | None,
+    now: dt.datetime,
+    *,
+    commit: bool = True,
+) -> tuple[int, SlotView]:
     """Put the citizen on a full slot's waiting list (once); return their place in line (1 = next).
 
     Raises Refused: slot_gone, week_taken, has_room (book it instead).
@@ -383,14 +502,21 @@ async def join_waitlist(session: AsyncSession, deployment: Deployment, party: Pa
                 return await store.place_in_line(wait), view
         if slot.booked < slot.capacity:
             raise Refused("has_room", citizen_texts.BOOKING_REFUSED_HAS_ROOM)
-        _, place = await store.add_wait(slot_id=slot_id, citizen_id=party.citizen_id,
-                                        conversation_id=party.conversation_id, topic=topic, phone=phone,
-                                        status="waiting", created_at=now)
+        _, place = await store.add_wait(
+            slot_id=slot_id,
+            citizen_id=party.citizen_id,
+            conversation_id=party.conversation_id,
+            topic=topic,
+            phone=phone,
+            status="waiting",
+            created_at=now,
+        )
     return place, view
 
 
-async def withdraw_wait(session: AsyncSession, deployment: Deployment, party: Party, wait_id: int,
-                        now: dt.datetime, *, commit: bool = True) -> SlotView | None:
+async def withdraw_wait(
+    session: AsyncSession, deployment: Deployment, party: Party, wait_id: int, now: dt.datetime, *, commit: bool = True
+) -> SlotView | None:
     """The citizen leaves a waiting list; a place held for them goes to the next in line. Returns the slot,
     or None when the citizen has no such place in line. Leaving twice, or after the offer ran out, is no error."""
     now = utc(now)
@@ -410,8 +536,9 @@ async def withdraw_wait(session: AsyncSession, deployment: Deployment, party: Pa
     return view
 
 
-async def answer_offer(session: AsyncSession, deployment: Deployment, party: Party, accept: bool,
-                       now: dt.datetime, *, commit: bool = True) -> tuple[Booking | None, SlotView]:
+async def answer_offer(
+    session: AsyncSession, deployment: Deployment, party: Party, accept: bool, now: dt.datetime, *, commit: bool = True
+) -> tuple[Booking | None, SlotView]:
     """The citizen takes (or gives up) the place held for them; the booking, or None when given up.
 
     Raises Refused: no_offer; offer_expired (the place went to the next in line, which is kept);
@@ -426,8 +553,9 @@ async def answer_offer(session: AsyncSession, deployment: Deployment, party: Par
     return booking, view
 
 
-async def _answer_offer(session: AsyncSession, deployment: Deployment, party: Party, accept: bool,
-                        now: dt.datetime) -> tuple[Booking | None, SlotView | None, Refused | None]:
+async def _answer_offer(
+    session: AsyncSession, deployment: Deployment, party: Party, accept: bool, now: dt.datetime
+) -> tuple[Booking | None, SlotView | None, Refused | None]:
     """What answering the offer did, and the refusal to raise once it is kept (an offer run out, or given
     up for a week taken, still passes the place on)."""
     store = ReceptionStore(session)
@@ -455,16 +583,22 @@ async def _answer_offer(session: AsyncSession, deployment: Deployment, party: Pa
         return None, view, None
     if not await store.change_wait(wait.id, "offered", status="booked"):
         raise expired
-    booking = await _add_booking(store, deployment, party.citizen_id, wait.conversation_id, slot, wait.topic,
-                                 wait.phone, now)
+    booking = await _add_booking(
+        store, deployment, party.citizen_id, wait.conversation_id, slot, wait.topic, wait.phone, now
+    )
     await store.change_wait(wait.id, "booked", booking_id=booking.id)
-    await _push(session, [_booked(booking_facts(booking, view, slot.session, names))], now,
-                deputies=_ids(names, slot.session.deputies))
+    await _push(
+        session,
+        [_booked(booking_facts(booking, view, slot.session, names))],
+        now,
+        deputies=_ids(names, slot.session.deputies),
+    )
     return booking, view, None
 
 
-async def _free_seat(session: AsyncSession, deployment: Deployment, names: Directory, slot: ReceptionSlot,
-                     now: dt.datetime) -> None:
+async def _free_seat(
+    session: AsyncSession, deployment: Deployment, names: Directory, slot: ReceptionSlot, now: dt.datetime
+) -> None:
     """A place of `slot` is free: hold it for the first on the waiting list who can take it, or give it back."""
     store = ReceptionStore(session)
     deadline = rules.offer_deadline(now, slot.starts_at, deployment.reception)
@@ -474,32 +608,51 @@ async def _free_seat(session: AsyncSession, deployment: Deployment, names: Direc
             if week in await store.weeks_booked(wait.citizen_id):
                 await store.change_wait(wait.id, "waiting", status="withdrawn")
                 continue
-            if await store.change_wait(wait.id, "waiting", status="offered", offered_at=now,
-                                       offer_expires_at=deadline):
+            if await store.change_wait(wait.id, "waiting", status="offered", offered_at=now, offer_expires_at=deadline):
                 view = slot_view(slot, slot.session, names)
-                await _push(session, [_offer(view, wait.id, deadline)], now,
-                            conversation_id=wait.conversation_id, citizen_id=wait.citizen_id)
+                await _push(
+                    session,
+                    [_offer(view, wait.id, deadline)],
+                    now,
+                    conversation_id=wait.conversation_id,
+                    citizen_id=wait.citizen_id,
+                )
                 return
     await store.release_seat(slot.id)
 
 
-async def _expire(session: AsyncSession, deployment: Deployment, names: Directory, wait: BookingWait,
-                  now: dt.datetime) -> bool:
+async def _expire(
+    session: AsyncSession, deployment: Deployment, names: Directory, wait: BookingWait, now: dt.datetime
+) -> bool:
     store = ReceptionStore(session)
     if not await store.change_wait(wait.id, "offered", status="expired"):
         return False
     slot = await store.slot(wait.slot_id)
     assert slot is not None
-    await _push(session, [_offer_lapsed(slot_view(slot, slot.session, names), wait.id)], now,
-                conversation_id=wait.conversation_id, citizen_id=wait.citizen_id)
+    await _push(
+        session,
+        [_offer_lapsed(slot_view(slot, slot.session, names), wait.id)],
+        now,
+        conversation_id=wait.conversation_id,
+        citizen_id=wait.citizen_id,
+    )
     await _free_seat(session, deployment, names, slot, now)
     return True
 
 
 # Staff and deputies
 
-async def close_session(session: AsyncSession, deployment: Deployment, key: str, reason: str, actor: Actor,
-                        now: dt.datetime, *, commit: bool = True) -> int:
+
+async def close_session(
+    session: AsyncSession,
+    deployment: Deployment,
+    key: str,
+    reason: str,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    commit: bool = True,
+) -> int:
     """Staff close a session: its bookings are cancelled and their citizens told why; return how many.
 
     Raises Refused: forbidden_role, reason_required, not_found, already_closed, ended.
@@ -517,8 +670,14 @@ async def close_session(session: AsyncSession, deployment: Deployment, key: str,
         return await _close(session, deployment, row, reason.strip(), actor.name, now)
 
 
-async def _close(session: AsyncSession, deployment: Deployment, row: ReceptionSession, reason: str,
-                 actor: str | None, now: dt.datetime) -> int:
+async def _close(
+    session: AsyncSession,
+    deployment: Deployment,
+    row: ReceptionSession,
+    reason: str,
+    actor: str | None,
+    now: dt.datetime,
+) -> int:
     """Close the session (once, whoever else tries at the same time) and tell everyone concerned."""
     store = ReceptionStore(session)
     if not await store.close_session(row.id, reason, actor, now):
@@ -529,24 +688,44 @@ async def _close(session: AsyncSession, deployment: Deployment, row: ReceptionSe
     slots = {s.id: s for s in fresh.slots}
     told = 0
     for booking in await store.bookings_of_sessions([fresh.id]):
-        if await store.change_booking(booking.id, ACTIVE, status="closed", cancelled_at=now, updated_at=now,
-                                      cancel_reason=reason):
+        if await store.change_booking(
+            booking.id, ACTIVE, status="closed", cancelled_at=now, updated_at=now, cancel_reason=reason
+        ):
             view = slot_view(slots[booking.slot_id], fresh, names)
-            await _push(session, [_session_closed(booking_facts(booking, view, fresh, names), reason)], now,
-                        conversation_id=booking.conversation_id, citizen_id=booking.citizen_id)
+            await _push(
+                session,
+                [_session_closed(booking_facts(booking, view, fresh, names), reason)],
+                now,
+                conversation_id=booking.conversation_id,
+                citizen_id=booking.citizen_id,
+            )
             told += 1
     for wait in await store.waits_of_slots(list(slots)):
         if await store.change_wait(wait.id, wait.status, status="withdrawn"):
             view = slot_view(slots[wait.slot_id], fresh, names)
-            await _push(session, [_wait_closed(view, wait.id, reason)], now,
-                        conversation_id=wait.conversation_id, citizen_id=wait.citizen_id)
-    await _push(session, [_duty_cancelled(session_facts(fresh, names), reason, told)], now,
-                deputies=_ids(names, fresh.deputies))
+            await _push(
+                session,
+                [_wait_closed(view, wait.id, reason)],
+                now,
+                conversation_id=wait.conversation_id,
+                citizen_id=wait.citizen_id,
+            )
+    await _push(
+        session, [_duty_cancelled(session_facts(fresh, names), reason, told)], now, deputies=_ids(names, fresh.deputies)
+    )
     return told
 
 
-async def set_deputies(session: AsyncSession, deployment: Deployment, key: str, codes: Sequence[str], actor: Actor,
-                       now: dt.datetime, *, commit: bool = True) -> ReceptionSession:
+async def set_deputies(
+    session: AsyncSession,
+    deployment: Deployment,
+    key: str,
+    codes: Sequence[str],
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    commit: bool = True,
+) -> ReceptionSession:
     """Staff name the deputies of a session; the booked citizens and the deputies in and out are told.
 
     Raises Refused: forbidden_role, bad_deputy, not_found, ended.
@@ -556,8 +735,12 @@ async def set_deputies(session: AsyncSession, deployment: Deployment, key: str, 
     known = {d.code for d in deployment.deputies}
     unknown = [c for c in codes if c not in known]
     if not codes or unknown:
-        raise Refused("bad_deputy", staff_texts.RECEPTION_UNKNOWN_DEPUTIES.format(codes="、".join(unknown))
-                      if unknown else staff_texts.RECEPTION_NO_DEPUTY)
+        raise Refused(
+            "bad_deputy",
+            staff_texts.RECEPTION_UNKNOWN_DEPUTIES.format(codes="、".join(unknown))
+            if unknown
+            else staff_texts.RECEPTION_NO_DEPUTY,
+        )
     async with _unit(session, commit):
         row = await _session(session, key)
         if row.ends_at <= now:
@@ -575,19 +758,43 @@ async def set_deputies(session: AsyncSession, deployment: Deployment, key: str, 
         if not fresh.closed:
             for booking in booked:
                 view = slot_view(slots[booking.slot_id], fresh, names)
-                await _push(session, [_deputies_changed(booking_facts(booking, view, fresh, names), stamp)], now,
-                            conversation_id=booking.conversation_id, citizen_id=booking.citizen_id)
-            await _push(session, [_duty_assigned(facts, len(booked), stamp)], now,
-                        deputies=_ids(names, [c for c in codes if c not in before]))
-            await _push(session, [_duty_released(facts, stamp)], now,
-                        deputies=_ids(names, [c for c in before if c not in codes]))
+                await _push(
+                    session,
+                    [_deputies_changed(booking_facts(booking, view, fresh, names), stamp)],
+                    now,
+                    conversation_id=booking.conversation_id,
+                    citizen_id=booking.citizen_id,
+                )
+            await _push(
+                session,
+                [_duty_assigned(facts, len(booked), stamp)],
+                now,
+                deputies=_ids(names, [c for c in codes if c not in before]),
+            )
+            await _push(
+                session,
+                [_duty_released(facts, stamp)],
+                now,
+                deputies=_ids(names, [c for c in before if c not in codes]),
+            )
     return fresh
 
 
-async def record_outcome(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, number: str,
-                         outcome: str, actor: Actor, now: dt.datetime, *, deputy_code: str | None = None,
-                         answer: str = "", topic: str | None = None, guess_topic: Callable[[str], str] | None = None,
-                         commit: bool = True) -> tuple[Booking, Case | None]:
+async def record_outcome(
+    session: AsyncSession,
+    deployment: Deployment,
+    calendar: WorkingCalendar,
+    number: str,
+    outcome: str,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    deputy_code: str | None = None,
+    answer: str = "",
+    topic: str | None = None,
+    guess_topic: Callable[[str], str] | None = None,
+    commit: bool = True,
+) -> tuple[Booking, Case | None]:
     """After the session: record what came of a booking, once. A deputy records for their own sessions
     (as the one who received the citizen); staff for any, naming the deputy when several were on duty.
     "case" registers a case from the booking (through `services.cases.register_report`), followed by that
@@ -615,9 +822,15 @@ async def record_outcome(session: AsyncSession, deployment: Deployment, calendar
         received_by = _receiver(actor, row, deputy_code, outcome)
         if outcome == "answered" and not answer.strip():
             raise Refused("answer_required", staff_texts.RECEPTION_ANSWER_REQUIRED)
-        if not await store.record_outcome(booking.id, outcome=outcome, outcome_note=answer.strip(),
-                                          outcome_by=actor.name, outcome_at=now, received_by=received_by,
-                                          updated_at=now):
+        if not await store.record_outcome(
+            booking.id,
+            outcome=outcome,
+            outcome_note=answer.strip(),
+            outcome_by=actor.name,
+            outcome_at=now,
+            received_by=received_by,
+            updated_at=now,
+        ):
             raise Refused("outcome_recorded", staff_texts.RECEPTION_OUTCOME_RECORDED.format(number=booking.number))
         case = None
         if outcome == "case":
@@ -628,8 +841,13 @@ async def record_outcome(session: AsyncSession, deployment: Deployment, calendar
             await store.change_booking(booking.id, ACTIVE, case_id=case.id)
             names = await directory(session, deployment)
             facts = booking_facts(booking, slot_view(slot, row, names), row, names)
-            await _push(session, [_case_opened(facts, case.number, names.deputy_names.get(received_by, ""))], now,
-                        conversation_id=booking.conversation_id, citizen_id=booking.citizen_id)
+            await _push(
+                session,
+                [_case_opened(facts, case.number, names.deputy_names.get(received_by, ""))],
+                now,
+                conversation_id=booking.conversation_id,
+                citizen_id=booking.citizen_id,
+            )
     fresh = await store.booking(booking.id)
     assert fresh is not None
     return fresh, case
@@ -653,76 +871,158 @@ def _receiver(actor: Actor, row: ReceptionSession, deputy_code: str | None, outc
     raise Refused("deputy_required", staff_texts.RECEPTION_DEPUTY_REQUIRED.format(codes="、".join(row.deputies)))
 
 
-async def _open_case(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, booking: Booking,
-                     deputy_code: str, note: str, topic: str, now: dt.datetime) -> Case:
+async def _open_case(
+    session: AsyncSession,
+    deployment: Deployment,
+    calendar: WorkingCalendar,
+    booking: Booking,
+    deputy_code: str,
+    note: str,
+    topic: str,
+    now: dt.datetime,
+) -> Case:
     """Register the booking's matter as a case, followed by the deputy who received the citizen (the one
     registration of every report, without its commit: this use case commits)."""
     who = await ReceptionStore(session).party_of(booking.conversation_id) if booking.conversation_id else None
     if who is None:
         raise Refused("no_citizen", staff_texts.RECEPTION_NO_CITIZEN)
     identity_id, citizen_id, channel, user_id = who
-    party = Party(citizen_id=citizen_id, identity_id=identity_id, conversation_id=booking.conversation_id or 0,
-                  channel=channel, user_id=user_id)
+    party = Party(
+        citizen_id=citizen_id,
+        identity_id=identity_id,
+        conversation_id=booking.conversation_id or 0,
+        channel=channel,
+        user_id=user_id,
+    )
     description = booking.topic + (citizen_texts.BOOKING_CASE_NOTE.format(note=note.strip()) if note.strip() else "")
-    report = Report(description=description, place="", topic=topic, topic_confidence=1.0, anonymous=False,
-                    contact_consent=booking.phone is not None, contact_phone=booking.phone,
-                    deputy_code=deputy_code)
+    report = Report(
+        description=description,
+        place="",
+        topic=topic,
+        topic_confidence=1.0,
+        anonymous=False,
+        contact_consent=booking.phone is not None,
+        contact_phone=booking.phone,
+        deputy_code=deputy_code,
+    )
     case, _ = await register_report(session, deployment, calendar, party, report, now)
     return case
 
 
-async def perform(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, actor: Actor,
-                  operation: str, now: dt.datetime, *, guess_topic: Callable[[str], str] | None = None,
-                  **fields: Any) -> dict[str, Any]:
+async def perform(
+    session: AsyncSession,
+    deployment: Deployment,
+    calendar: WorkingCalendar,
+    actor: Actor,
+    operation: str,
+    now: dt.datetime,
+    *,
+    guess_topic: Callable[[str], str] | None = None,
+    **fields: Any,
+) -> dict[str, Any]:
     """One staff or deputy operation as `actor`, for the API and the CLI alike: "close" (key, reason),
     "deputies" (key, deputies) or "outcome" (number, outcome, answer, deputy, topic: guessed by `guess_topic`
     when not given). Commits; returns what was done, with "detail" the line to show. Raises Refused."""
     if operation == "close":
         told = await close_session(session, deployment, fields["key"], fields["reason"], actor, now)
-        return {"session": fields["key"], "closed": True, "citizens_told": told,
-                "detail": staff_texts.RECEPTION_CLOSED.format(key=fields["key"], count=told)}
+        return {
+            "session": fields["key"],
+            "closed": True,
+            "citizens_told": told,
+            "detail": staff_texts.RECEPTION_CLOSED.format(key=fields["key"], count=told),
+        }
     if operation == "deputies":
         row = await set_deputies(session, deployment, fields["key"], fields["deputies"], actor, now)
-        return {"session": row.key, "deputies": list(row.deputies),
-                "detail": staff_texts.RECEPTION_DEPUTIES_SET.format(key=row.key, deputies="、".join(row.deputies))}
-    booking, case = await record_outcome(session, deployment, calendar, fields["number"], fields["outcome"], actor,
-                                         now, deputy_code=fields.get("deputy"), answer=fields.get("answer") or "",
-                                         topic=fields.get("topic"), guess_topic=guess_topic)
+        return {
+            "session": row.key,
+            "deputies": list(row.deputies),
+            "detail": staff_texts.RECEPTION_DEPUTIES_SET.format(key=row.key, deputies="、".join(row.deputies)),
+        }
+    booking, case = await record_outcome(
+        session,
+        deployment,
+        calendar,
+        fields["number"],
+        fields["outcome"],
+        actor,
+        now,
+        deputy_code=fields.get("deputy"),
+        answer=fields.get("answer") or "",
+        topic=fields.get("topic"),
+        guess_topic=guess_topic,
+    )
     done = staff_texts.RECEPTION_OUTCOME_DONE.format(
-        number=booking.number, outcome=staff_texts.BOOKING_OUTCOME_LABELS[booking.outcome or ""])
+        number=booking.number, outcome=staff_texts.BOOKING_OUTCOME_LABELS[booking.outcome or ""]
+    )
     if case is not None:
         done += staff_texts.RECEPTION_OUTCOME_CASE.format(case_number=case.number)
-    return {"number": booking.number, "outcome": booking.outcome, "received_by": booking.received_by,
-            "case_no": case.number if case else None, "detail": done + "。"}
+    return {
+        "number": booking.number,
+        "outcome": booking.outcome,
+        "received_by": booking.received_by,
+        "case_no": case.number if case else None,
+        "detail": done + "。",
+    }
 
 
 # What staff and deputies see (the API and the CLI)
 
+
 def session_record(row: ReceptionSession, names: Directory) -> dict[str, Any]:
-    return {"key": row.key, "kind": row.kind, "kind_label": staff_texts.SESSION_KIND_LABELS.get(row.kind, row.kind),
-            "station": names.stations.get(row.station_id, ("",))[0], "day": row.day.isoformat(),
-            "starts_at": row.starts_at.isoformat(), "ends_at": row.ends_at.isoformat(),
-            "deputies": [{"code": c, "name": names.deputy_names.get(c, c)} for c in row.deputies],
-            "closed": row.closed, "close_reason": row.close_reason, "changed_by": row.changed_by,
-            "slots": [{"id": s.id, "starts_at": s.starts_at.isoformat(), "ends_at": s.ends_at.isoformat(),
-                       "capacity": s.capacity, "booked": s.booked} for s in row.slots]}
+    return {
+        "key": row.key,
+        "kind": row.kind,
+        "kind_label": staff_texts.SESSION_KIND_LABELS.get(row.kind, row.kind),
+        "station": names.stations.get(row.station_id, ("",))[0],
+        "day": row.day.isoformat(),
+        "starts_at": row.starts_at.isoformat(),
+        "ends_at": row.ends_at.isoformat(),
+        "deputies": [{"code": c, "name": names.deputy_names.get(c, c)} for c in row.deputies],
+        "closed": row.closed,
+        "close_reason": row.close_reason,
+        "changed_by": row.changed_by,
+        "slots": [
+            {
+                "id": s.id,
+                "starts_at": s.starts_at.isoformat(),
+                "ends_at": s.ends_at.isoformat(),
+                "capacity": s.capacity,
+                "booked": s.booked,
+            }
+            for s in row.slots
+        ],
+    }
 
 
 def booking_record(booking: Booking, row: ReceptionSession, show_phone: bool) -> dict[str, Any]:
     slot = next(s for s in row.slots if s.id == booking.slot_id)
-    return {"number": booking.number, "session": row.key, "slot": rules.slot_label(slot.starts_at, slot.ends_at),
-            "starts_at": slot.starts_at.isoformat(), "status": booking.status,
-            "status_label": staff_texts.BOOKING_STATUS_LABELS.get(booking.status, booking.status),
-            "topic": booking.topic,
-            "phone": booking.phone if show_phone else (mask_phone(booking.phone) if booking.phone else None),
-            "created_at": booking.created_at.isoformat(), "cancel_reason": booking.cancel_reason,
-            "outcome": booking.outcome, "outcome_label": staff_texts.BOOKING_OUTCOME_LABELS.get(booking.outcome or ""),
-            "outcome_note": booking.outcome_note, "received_by": booking.received_by,
-            "case_id": booking.case_id}
+    return {
+        "number": booking.number,
+        "session": row.key,
+        "slot": rules.slot_label(slot.starts_at, slot.ends_at),
+        "starts_at": slot.starts_at.isoformat(),
+        "status": booking.status,
+        "status_label": staff_texts.BOOKING_STATUS_LABELS.get(booking.status, booking.status),
+        "topic": booking.topic,
+        "phone": booking.phone if show_phone else (mask_phone(booking.phone) if booking.phone else None),
+        "created_at": booking.created_at.isoformat(),
+        "cancel_reason": booking.cancel_reason,
+        "outcome": booking.outcome,
+        "outcome_label": staff_texts.BOOKING_OUTCOME_LABELS.get(booking.outcome or ""),
+        "outcome_note": booking.outcome_note,
+        "received_by": booking.received_by,
+        "case_id": booking.case_id,
+    }
 
 
-async def list_sessions(session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, first: dt.date,
-                        days: int, now: dt.datetime) -> list[dict[str, Any]]:
+async def list_sessions(
+    session: AsyncSession,
+    deployment: Deployment,
+    calendar: WorkingCalendar,
+    first: dt.date,
+    days: int,
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
     """Sessions from `first` for `days` days with their slots (made from the rota first, if missing: commits)."""
     await ensure_sessions(session, deployment, calendar, now)
     names = await directory(session, deployment)
@@ -730,8 +1030,15 @@ async def list_sessions(session: AsyncSession, deployment: Deployment, calendar:
     return [session_record(r, names) for r in rows]
 
 
-async def list_bookings(session: AsyncSession, first: dt.date, days: int, *, key: str | None = None,
-                        viewer: Actor | None = None, all_statuses: bool = False) -> list[dict[str, Any]]:
+async def list_bookings(
+    session: AsyncSession,
+    first: dt.date,
+    days: int,
+    *,
+    key: str | None = None,
+    viewer: Actor | None = None,
+    all_statuses: bool = False,
+) -> list[dict[str, Any]]:
     """Bookings of the sessions from `first` for `days` days (or of the session `key`). A deputy sees the
     sessions they are on duty for, with phone numbers; staff see all; the CLI (no viewer) sees masked phones."""
     store = ReceptionStore(session)
@@ -744,11 +1051,13 @@ async def list_bookings(session: AsyncSession, first: dt.date, days: int, *, key
     by_id = {r.id: r for r in rows}
     statuses = STATUSES if all_statuses else (ACTIVE,)
     show = access.sees_booking_contacts(viewer)
-    return [booking_record(b, by_id[b.session_id], show)
-            for b in await store.bookings_of_sessions(list(by_id), statuses)]
+    return [
+        booking_record(b, by_id[b.session_id], show) for b in await store.bookings_of_sessions(list(by_id), statuses)
+    ]
 
 
 # Jobs
+
 
 async def expire_offers(session: AsyncSession, deployment: Deployment, now: dt.datetime) -> int:
     """Offers not taken in time go to the next on the waiting list (the worker's job). Commits each offer."""
@@ -764,8 +1073,9 @@ async def expire_offers(session: AsyncSession, deployment: Deployment, now: dt.d
     return expired
 
 
-async def queue_reminders(session: AsyncSession, deployment: Deployment, now: dt.datetime, *,
-                          commit: bool = True) -> int:
+async def queue_reminders(
+    session: AsyncSession, deployment: Deployment, now: dt.datetime, *, commit: bool = True
+) -> int:
     """The reminders due to citizens and the morning digests due to deputies (each once, by its key)."""
     now = utc(now)
     due = deployment.reception
@@ -778,33 +1088,52 @@ async def queue_reminders(session: AsyncSession, deployment: Deployment, now: dt
             assert slot is not None
             for kind in rules.reminders_due(booking.created_at, slot.starts_at, now, due):
                 facts = booking_facts(booking, slot_view(slot, slot.session, names), slot.session, names)
-                queued += await _push(session, [_reminder(facts, kind)], now,
-                                      conversation_id=booking.conversation_id, citizen_id=booking.citizen_id)
+                queued += await _push(
+                    session,
+                    [_reminder(facts, kind)],
+                    now,
+                    conversation_id=booking.conversation_id,
+                    citizen_id=booking.citizen_id,
+                )
         today = local_today(now)
         for row in await store.sessions_between(today, today):
             if row.closed or not rules.digest_due(row.starts_at, row.ends_at, now, due):
                 continue
             slots = {s.id: s for s in row.slots}
-            booked = [booking_facts(b, slot_view(slots[b.slot_id], row, names), row, names)
-                      for b in await store.bookings_of_sessions([row.id])]
+            booked = [
+                booking_facts(b, slot_view(slots[b.slot_id], row, names), row, names)
+                for b in await store.bookings_of_sessions([row.id])
+            ]
             for code in row.deputies:
-                queued += await _push(session, [_digest(session_facts(row, names), code, booked)], now,
-                                      deputies=_ids(names, [code]))
+                queued += await _push(
+                    session, [_digest(session_facts(row, names), code, booked)], now, deputies=_ids(names, [code])
+                )
     return queued
 
 
-async def reception_deeds(session: AsyncSession, deployment: Deployment, start: dt.datetime,
-                          end: dt.datetime) -> list[Deed]:
+async def reception_deeds(
+    session: AsyncSession, deployment: Deployment, start: dt.datetime, end: dt.datetime
+) -> list[Deed]:
     """Deeds for the deputies' points from the outcomes of sessions held in [start, end) (reads only)."""
     codes = (await directory(session, deployment)).station_codes
-    rows = [OutcomeRow(booking_id=b.id, number=b.number, session_id=s.id, session_day=s.day,
-                       station=codes.get(s.station_id, ""), outcome=b.outcome or "", received_by=b.received_by,
-                       at=b.outcome_at or s.ends_at)
-            for b, s in await ReceptionStore(session).outcomes_between(start, end)]
+    rows = [
+        OutcomeRow(
+            booking_id=b.id,
+            number=b.number,
+            session_id=s.id,
+            session_day=s.day,
+            station=codes.get(s.station_id, ""),
+            outcome=b.outcome or "",
+            received_by=b.received_by,
+            at=b.outcome_at or s.ends_at,
+        )
+        for b, s in await ReceptionStore(session).outcomes_between(start, end)
+    ]
     return rules.deeds_from_outcomes(rows)
 
 
 # Helpers
+
 
 def _staff_only(actor: Actor) -> None:
     if actor.role not in STAFF_ROLES:
@@ -822,13 +1151,28 @@ def _ids(names: Directory, codes: Sequence[str]) -> list[int]:
     return [names.deputy_ids[c] for c in codes if c in names.deputy_ids]
 
 
-async def _push(session: AsyncSession, notices: list[Notice], now: dt.datetime, *, conversation_id: int | None = None,
-                citizen_id: int | None = None, deputies: Sequence[int] = ()) -> int:
-    return await queue_direct(PushStore(session), RecipientStore(session), notices, now,
-                              conversation_id=conversation_id, citizen_id=citizen_id, deputy_ids=deputies)
+async def _push(
+    session: AsyncSession,
+    notices: list[Notice],
+    now: dt.datetime,
+    *,
+    conversation_id: int | None = None,
+    citizen_id: int | None = None,
+    deputies: Sequence[int] = (),
+) -> int:
+    return await queue_direct(
+        PushStore(session),
+        RecipientStore(session),
+        notices,
+        now,
+        conversation_id=conversation_id,
+        citizen_id=citizen_id,
+        deputy_ids=deputies,
+    )
 
 
 # The pushes: who is told what (`casework.bookings` says when), in the words of `texts`
+
 
 def _brief(text: str, limit: int = 40) -> str:
     flat = " ".join(text.split())
@@ -843,100 +1187,172 @@ def _booked(facts: BookingFacts, moved_from: SlotView | None = None) -> Notice:
     """To the deputies on duty: a new booking (or one moved to their session)."""
     head = deputy_texts.BOOKING_MOVED_HERE.format(old=moved_from.label) if moved_from else deputy_texts.BOOKING_NEW
     call = deputy_texts.BOOKING_CALL_BACK.format(phone=facts.phone) if facts.phone else ""
-    return Notice("booking", DEPUTY, deputy_texts.BOOKING_BOOKED.format(
-        head=head, slot=facts.slot.label, station=facts.slot.station, number=facts.number,
-        topic=_brief(facts.topic, 100), call=call, booked=facts.slot.booked, capacity=facts.slot.capacity),
-        f"booking:{facts.id}:booked")
+    return Notice(
+        "booking",
+        DEPUTY,
+        deputy_texts.BOOKING_BOOKED.format(
+            head=head,
+            slot=facts.slot.label,
+            station=facts.slot.station,
+            number=facts.number,
+            topic=_brief(facts.topic, 100),
+            call=call,
+            booked=facts.slot.booked,
+            capacity=facts.slot.capacity,
+        ),
+        f"booking:{facts.id}:booked",
+    )
 
 
 def _cancelled(facts: BookingFacts, reason: str, moved_to: SlotView | None = None) -> Notice:
     """To the deputies on duty: a booking of their session was cancelled or moved away."""
     if moved_to:
-        head, what = deputy_texts.BOOKING_MOVED_AWAY_HEAD, deputy_texts.BOOKING_MOVED_AWAY_WHAT.format(
-            slot=moved_to.label)
+        head, what = (
+            deputy_texts.BOOKING_MOVED_AWAY_HEAD,
+            deputy_texts.BOOKING_MOVED_AWAY_WHAT.format(slot=moved_to.label),
+        )
     else:
         head, what = deputy_texts.BOOKING_CANCELLED_HEAD, deputy_texts.BOOKING_CANCELLED_WHAT.format(reason=reason)
-    return Notice("booking", DEPUTY, deputy_texts.BOOKING_CANCELLED.format(
-        head=head, slot=facts.slot.label, number=facts.number, topic=_brief(facts.topic, 30), what=what),
-        f"booking:{facts.id}:cancelled")
+    return Notice(
+        "booking",
+        DEPUTY,
+        deputy_texts.BOOKING_CANCELLED.format(
+            head=head, slot=facts.slot.label, number=facts.number, topic=_brief(facts.topic, 30), what=what
+        ),
+        f"booking:{facts.id}:cancelled",
+    )
 
 
 def _reminder(facts: BookingFacts, kind: str) -> Notice:
     """To the citizen: the day before, or a couple of hours before."""
     if kind == "day_before":
-        text = citizen_texts.BOOKING_REMIND_DAY_BEFORE.format(slot=facts.slot.label, station=facts.slot.station,
-                                                              deputies=_names(facts.slot), number=facts.number,
-                                                              address=facts.address)
+        text = citizen_texts.BOOKING_REMIND_DAY_BEFORE.format(
+            slot=facts.slot.label,
+            station=facts.slot.station,
+            deputies=_names(facts.slot),
+            number=facts.number,
+            address=facts.address,
+        )
     else:
         text = citizen_texts.BOOKING_REMIND_HOURS_BEFORE.format(
-            start=f"{facts.slot.starts_at.astimezone(LOCAL):%H:%M}", number=facts.number, address=facts.address)
+            start=f"{facts.slot.starts_at.astimezone(LOCAL):%H:%M}", number=facts.number, address=facts.address
+        )
     return Notice("booking", CITIZEN, text, f"booking:{facts.id}:remind:{kind}", citizen_texts.BOOKING_BUTTONS)
 
 
 def _session_closed(facts: BookingFacts, reason: str) -> Notice:
     """To the citizen: the station closed the session of their booking."""
-    return Notice("booking", CITIZEN, citizen_texts.BOOKING_SESSION_CLOSED.format(
-        slot=facts.slot.label, reason=reason, number=facts.number), f"booking:{facts.id}:closed")
+    return Notice(
+        "booking",
+        CITIZEN,
+        citizen_texts.BOOKING_SESSION_CLOSED.format(slot=facts.slot.label, reason=reason, number=facts.number),
+        f"booking:{facts.id}:closed",
+    )
 
 
 def _wait_closed(slot: SlotView, wait_id: int, reason: str) -> Notice:
-    return Notice("booking", CITIZEN, citizen_texts.BOOKING_WAIT_CLOSED.format(slot=slot.label, reason=reason),
-                  f"wait:{wait_id}:closed")
+    return Notice(
+        "booking",
+        CITIZEN,
+        citizen_texts.BOOKING_WAIT_CLOSED.format(slot=slot.label, reason=reason),
+        f"wait:{wait_id}:closed",
+    )
 
 
 def _deputies_changed(facts: BookingFacts, stamp: str) -> Notice:
     """To the citizen: other deputies will receive them."""
-    return Notice("booking", CITIZEN, citizen_texts.BOOKING_DEPUTIES_CHANGED.format(
-        slot=facts.slot.label, number=facts.number, deputies=_names(facts.slot)),
-        f"booking:{facts.id}:deputies:{stamp}")
+    return Notice(
+        "booking",
+        CITIZEN,
+        citizen_texts.BOOKING_DEPUTIES_CHANGED.format(
+            slot=facts.slot.label, number=facts.number, deputies=_names(facts.slot)
+        ),
+        f"booking:{facts.id}:deputies:{stamp}",
+    )
 
 
 def _offer(slot: SlotView, wait_id: int, expires_at: dt.datetime) -> Notice:
     """To the first on the waiting list: a place is held for them until `expires_at`."""
     until = expires_at.astimezone(LOCAL)
-    return Notice("booking", CITIZEN, citizen_texts.BOOKING_OFFER.format(
-        slot=slot.label, station=slot.station, month=until.month, day=until.day, time=f"{until:%H:%M}"),
-        f"wait:{wait_id}:offer", citizen_texts.OFFER_BUTTONS)
+    return Notice(
+        "booking",
+        CITIZEN,
+        citizen_texts.BOOKING_OFFER.format(
+            slot=slot.label, station=slot.station, month=until.month, day=until.day, time=f"{until:%H:%M}"
+        ),
+        f"wait:{wait_id}:offer",
+        citizen_texts.OFFER_BUTTONS,
+    )
 
 
 def _offer_lapsed(slot: SlotView, wait_id: int) -> Notice:
-    return Notice("booking", CITIZEN, citizen_texts.BOOKING_OFFER_LAPSED.format(slot=slot.label),
-                  f"wait:{wait_id}:expired")
+    return Notice(
+        "booking", CITIZEN, citizen_texts.BOOKING_OFFER_LAPSED.format(slot=slot.label), f"wait:{wait_id}:expired"
+    )
 
 
 def _case_opened(facts: BookingFacts, case_number: str, deputy: str) -> Notice:
-    return Notice("booking", CITIZEN, citizen_texts.BOOKING_CASE_OPENED.format(
-        slot=facts.slot.label, case_number=case_number, deputy=deputy), f"booking:{facts.id}:case")
+    return Notice(
+        "booking",
+        CITIZEN,
+        citizen_texts.BOOKING_CASE_OPENED.format(slot=facts.slot.label, case_number=case_number, deputy=deputy),
+        f"booking:{facts.id}:case",
+    )
 
 
 def _digest(session: SessionFacts, deputy_code: str, bookings: Sequence[BookingFacts]) -> Notice:
     """To one deputy on duty, the morning of the session: the day's bookings."""
     kind = deputy_texts.RECEPTION_DIGEST_COUNCIL if session.kind == "council" else ""
     if bookings:
-        lines = "\n".join(deputy_texts.RECEPTION_DIGEST_LINE.format(
-            n=i, start=f"{b.slot.starts_at.astimezone(LOCAL):%H:%M}", number=b.number, topic=_brief(b.topic, 40),
-            call=deputy_texts.RECEPTION_DIGEST_CALL_BACK.format(phone=b.phone) if b.phone else "")
-            for i, b in enumerate(bookings, 1))
+        lines = "\n".join(
+            deputy_texts.RECEPTION_DIGEST_LINE.format(
+                n=i,
+                start=f"{b.slot.starts_at.astimezone(LOCAL):%H:%M}",
+                number=b.number,
+                topic=_brief(b.topic, 40),
+                call=deputy_texts.RECEPTION_DIGEST_CALL_BACK.format(phone=b.phone) if b.phone else "",
+            )
+            for i, b in enumerate(bookings, 1)
+        )
         body = deputy_texts.RECEPTION_DIGEST_BOOKINGS.format(count=len(bookings), lines=lines)
     else:
         body = deputy_texts.RECEPTION_DIGEST_EMPTY
-    return Notice("booking", DEPUTY, deputy_texts.RECEPTION_DIGEST.format(
-        slot=session.label, kind=kind, station=session.station, body=body),
-        f"reception:{session.key}:digest:{deputy_code}")
+    return Notice(
+        "booking",
+        DEPUTY,
+        deputy_texts.RECEPTION_DIGEST.format(slot=session.label, kind=kind, station=session.station, body=body),
+        f"reception:{session.key}:digest:{deputy_code}",
+    )
 
 
 def _duty_assigned(session: SessionFacts, count: int, stamp: str) -> Notice:
-    return Notice("booking", DEPUTY, deputy_texts.RECEPTION_ASSIGNED.format(
-        slot=session.label, station=session.station, count=count), f"reception:{session.key}:assigned:{stamp}")
+    return Notice(
+        "booking",
+        DEPUTY,
+        deputy_texts.RECEPTION_ASSIGNED.format(slot=session.label, station=session.station, count=count),
+        f"reception:{session.key}:assigned:{stamp}",
+    )
 
 
 def _duty_released(session: SessionFacts, stamp: str) -> Notice:
-    return Notice("booking", DEPUTY, deputy_texts.RECEPTION_RELEASED.format(
-        slot=session.label, station=session.station,
-        deputies="、".join(session.deputies) or deputy_texts.RECEPTION_RELEASED_OTHERS),
-        f"reception:{session.key}:released:{stamp}")
+    return Notice(
+        "booking",
+        DEPUTY,
+        deputy_texts.RECEPTION_RELEASED.format(
+            slot=session.label,
+            station=session.station,
+            deputies="、".join(session.deputies) or deputy_texts.RECEPTION_RELEASED_OTHERS,
+        ),
+        f"reception:{session.key}:released:{stamp}",
+    )
 
 
 def _duty_cancelled(session: SessionFacts, reason: str, count: int) -> Notice:
-    return Notice("booking", DEPUTY, deputy_texts.RECEPTION_CANCELLED.format(
-        slot=session.label, station=session.station, reason=reason, count=count), f"reception:{session.key}:closed")
+    return Notice(
+        "booking",
+        DEPUTY,
+        deputy_texts.RECEPTION_CANCELLED.format(
+            slot=session.label, station=session.station, reason=reason, count=count
+        ),
+        f"reception:{session.key}:closed",
+    )

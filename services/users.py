@@ -22,8 +22,13 @@ async def actor_of(session: AsyncSession, user: User) -> Actor:
     code = None
     if user.deputy_id is not None:
         code = next((c for c, i in (await DirectoryStore(session).ids(Deputy)).items() if i == user.deputy_id), None)
-    return Actor(name=user.name, role=Role(user.role), department_id=user.department_id, deputy_code=code,
-                 deputy_id=user.deputy_id)
+    return Actor(
+        name=user.name,
+        role=Role(user.role),
+        department_id=user.department_id,
+        deputy_code=code,
+        deputy_id=user.deputy_id,
+    )
 
 
 async def actor_for_token(session: AsyncSession, token: str) -> Actor:
@@ -42,8 +47,18 @@ async def actor_named(session: AsyncSession, user_name: str) -> Actor:
     return await actor_of(session, user)
 
 
-async def add_user(session: AsyncSession, deployment: Deployment, *, name: str, role: str, department: str | None,
-                   deputy: str | None, channel: str | None, address: str | None, password: str | None) -> str:
+async def add_user(
+    session: AsyncSession,
+    deployment: Deployment,
+    *,
+    name: str,
+    role: str,
+    department: str | None,
+    deputy: str | None,
+    channel: str | None,
+    address: str | None,
+    password: str | None,
+) -> str:
     """Add a user and commit; return their API token. ValueError (Chinese) when the details do not fit."""
     directory = DirectoryStore(session)
     department_id = deputy_id = None
@@ -60,8 +75,9 @@ async def add_user(session: AsyncSession, deployment: Deployment, *, name: str, 
     users = UserStore(session)
     if await users.by_name(name):
         raise ValueError(texts.USER_EXISTS.format(name=name))
-    new, token = await users.add(name=name, role=role, department_id=department_id, deputy_id=deputy_id,
-                                 password=password)
+    new, token = await users.add(
+        name=name, role=role, department_id=department_id, deputy_id=deputy_id, password=password
+    )
     new.channel, new.address = channel, address
     await session.commit()
     return token

@@ -171,12 +171,25 @@ class PointRule(_Strict):
 DEFAULT_POINT_RULES = (
     PointRule(code="reception_duty", label="参加接待值班", points=5, source="reception", actions=["attended"]),
     PointRule(code="answer_on_spot", label="当场答复群众", points=3, actions=["answer_on_spot"]),
-    PointRule(code="case_closed", label="跟进案件至办结", points=2, actions=["rate", "close_unrated", "close"],
-              to_states=["closed"], credit="follower"),
-    PointRule(code="case_escalated", label="跟进案件提请升级", points=1, actions=["rate", "escalate"],
-              to_states=["escalated"], credit="follower"),
-    PointRule(code="reception_answer", label="接待时当场解答群众", points=2, source="reception",
-              actions=["booking_answered"]),
+    PointRule(
+        code="case_closed",
+        label="跟进案件至办结",
+        points=2,
+        actions=["rate", "close_unrated", "close"],
+        to_states=["closed"],
+        credit="follower",
+    ),
+    PointRule(
+        code="case_escalated",
+        label="跟进案件提请升级",
+        points=1,
+        actions=["rate", "escalate"],
+        to_states=["escalated"],
+        credit="follower",
+    ),
+    PointRule(
+        code="reception_answer", label="接待时当场解答群众", points=2, source="reception", actions=["booking_answered"]
+    ),
 )
 
 
@@ -252,8 +265,10 @@ class WeChatTemplate(_Strict):
 DEFAULT_WECHAT_MENU = (
     WeChatMenuItem(name="反映问题", key="report"),
     WeChatMenuItem(name="查询进度", key="progress"),
-    WeChatMenuItem(name="联络站", sub_buttons=[WeChatMenuItem(name="预约接待", key="booking"),
-                                             WeChatMenuItem(name="联络站信息", key="station")]),
+    WeChatMenuItem(
+        name="联络站",
+        sub_buttons=[WeChatMenuItem(name="预约接待", key="booking"), WeChatMenuItem(name="联络站信息", key="station")],
+    ),
 )
 
 
@@ -262,8 +277,7 @@ class WeChatConfig(_Strict):
 
     window_hours: int = Field(default=48, gt=0, le=48)
     customer_service_quota: int = Field(default=5, ge=0, description="customer-service messages per window")
-    menu: list[WeChatMenuItem] = Field(default_factory=lambda: list(DEFAULT_WECHAT_MENU), min_length=1,
-                                       max_length=3)
+    menu: list[WeChatMenuItem] = Field(default_factory=lambda: list(DEFAULT_WECHAT_MENU), min_length=1, max_length=3)
     templates: dict[PushKind, WeChatTemplate] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -72,8 +72,9 @@ async def check_schema(engine: AsyncEngine) -> None:
     except DBAPIError:
         current = None
     if current != head:
-        raise SchemaNotReady(f"the database is not migrated (at {current or 'nothing'}, needs {head}): "
-                             "run `liaison db upgrade`")
+        raise SchemaNotReady(
+            f"the database is not migrated (at {current or 'nothing'}, needs {head}): run `liaison db upgrade`"
+        )
 
 
 @contextlib.asynccontextmanager

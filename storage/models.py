@@ -201,9 +201,7 @@ class Case(Base):
     # Optimistic lock: every change bumps it, so two staff acting at once cannot both win.
     version: Mapped[int] = mapped_column(Integer, default=1)
     events: Mapped[list[CaseEvent]] = relationship(order_by="CaseEvent.id", back_populates="case")
-    attachments: Mapped[list[CaseAttachment]] = relationship(
-        order_by="CaseAttachment.id", back_populates="case"
-    )
+    attachments: Mapped[list[CaseAttachment]] = relationship(order_by="CaseAttachment.id", back_populates="case")
 
 
 class CaseEvent(Base):
@@ -390,8 +388,14 @@ class Booking(Base):
 
     __tablename__ = "bookings"
     __table_args__ = (
-        Index("uq_bookings_citizen_week_booked", "citizen_id", "week", unique=True,
-              postgresql_where=text("status = 'booked'"), sqlite_where=text("status = 'booked'")),
+        Index(
+            "uq_bookings_citizen_week_booked",
+            "citizen_id",
+            "week",
+            unique=True,
+            postgresql_where=text("status = 'booked'"),
+            sqlite_where=text("status = 'booked'"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)

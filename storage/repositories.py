@@ -87,8 +87,7 @@ class ConversationStore:
         ).first()
         if row is None:
             return None
-        return Party(citizen_id=row[1], identity_id=row[0], conversation_id=row[2],
-                     channel=channel, user_id=user_id)
+        return Party(citizen_id=row[1], identity_id=row[0], conversation_id=row[2], channel=channel, user_id=user_id)
 
     async def record_inbound(
         self,
@@ -102,9 +101,17 @@ class ConversationStore:
     ) -> Message | None:
         """Store an inbound message; None when this delivery (channel, external_id) is already stored."""
         now = utcnow()
-        message = Message(conversation_id=party.conversation_id, channel=party.channel, direction="in",
-                          external_id=external_id, kind=kind, text=text, payload=payload,
-                          status=status, created_at=now)
+        message = Message(
+            conversation_id=party.conversation_id,
+            channel=party.channel,
+            direction="in",
+            external_id=external_id,
+            kind=kind,
+            text=text,
+            payload=payload,
+            status=status,
+            created_at=now,
+        )
         try:
             async with self.session.begin_nested():
                 self.session.add(message)
@@ -122,41 +129,68 @@ class ConversationStore:
     async def find_inbound(self, channel: str, external_id: str) -> Message | None:
         return (
             await self.session.execute(
-                select(Message).where(Message.channel == channel, Message.direction == "in",
-                                      Message.external_id == external_id)
+                select(Message).where(
+                    Message.channel == channel, Message.direction == "in", Message.external_id == external_id
+                )
             )
         ).scalar_one_or_none()
 
-    async def record_outbound(self, party: Party, *, text: str, payload: dict[str, Any],
-                              in_reply_to: int | None, status: str = "sent") -> Message:
-        message = Message(conversation_id=party.conversation_id, channel=party.channel, direction="out",
-                          kind="text", text=text, payload=payload, status=status, in_reply_to_id=in_reply_to)
+    async def record_outbound(
+        self, party: Party, *, text: str, payload: dict[str, Any], in_reply_to: int | None, status: str = "sent"
+    ) -> Message:
+        message = Message(
+            conversation_id=party.conversation_id,
+            channel=party.channel,
+            direction="out",
+            kind="text",
+            text=text,
+            payload=payload,
+            status=status,
+            in_reply_to_id=in_reply_to,
+        )
         self.session.add(message)
         await self.session.flush()
         return message
 
     async def take_unread(self, conversation_id: int) -> Sequence[Message]:
         """Pushes waiting in the conversation for a channel that cannot push; marked sent as they are taken."""
-        unread = (await self.session.execute(
-            select(Message).where(Message.conversation_id == conversation_id, Message.direction == "out",
-                                  Message.status == "unread").order_by(Message.id))).scalars().all()
+        unread = (
+            (
+                await self.session.execute(
+                    select(Message)
+                    .where(
+                        Message.conversation_id == conversation_id,
+                        Message.direction == "out",
+                        Message.status == "unread",
+                    )
+                    .order_by(Message.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
         for message in unread:
             message.status = "sent"
         return unread
 
     async def replies_to(self, message_id: int) -> Sequence[Message]:
         return (
-            await self.session.execute(
-                select(Message).where(Message.in_reply_to_id == message_id, Message.direction == "out")
-                .order_by(Message.id)
+            (
+                await self.session.execute(
+                    select(Message)
+                    .where(Message.in_reply_to_id == message_id, Message.direction == "out")
+                    .order_by(Message.id)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
 
-    async def mark(self, message_id: int, *, status: str, intent: str | None = None,
-                   confidence: float | None = None) -> None:
+    async def mark(
+        self, message_id: int, *, status: str, intent: str | None = None, confidence: float | None = None
+    ) -> None:
         await self.session.execute(
-            update(Message).where(Message.id == message_id)
-            .values(status=status, intent=intent, confidence=confidence)
+            update(Message).where(Message.id == message_id).values(status=status, intent=intent, confidence=confidence)
         )
 
     async def request_human(self, party: Party, message_id: int, answer_by: dt.datetime) -> HumanRequest:
@@ -166,16 +200,29 @@ class ConversationStore:
         return request
 
     async def open_human_requests(self) -> Sequence[HumanRequest]:
-        return (await self.session.execute(
-            select(HumanRequest).where(HumanRequest.answered_at.is_(None)).order_by(HumanRequest.id))).scalars().all()
+        return (
+            (
+                await self.session.execute(
+                    select(HumanRequest).where(HumanRequest.answered_at.is_(None)).order_by(HumanRequest.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
 
     async def messages(self, conversation_id: int, limit: int = 100) -> Sequence[Message]:
         rows = (
-            await self.session.execute(
-                select(Message).where(Message.conversation_id == conversation_id)
-                .order_by(Message.id.desc()).limit(limit)
+            (
+                await self.session.execute(
+                    select(Message)
+                    .where(Message.conversation_id == conversation_id)
+                    .order_by(Message.id.desc())
+                    .limit(limit)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         return list(reversed(rows))
 
 
@@ -188,8 +235,10 @@ class CaseStore:
         for _ in range(5):
             bumped = (
                 await self.session.execute(
-                    update(CaseCounter).where(CaseCounter.day == day)
-                    .values(last=CaseCounter.last + 1).returning(CaseCounter.last)
+                    update(CaseCounter)
+                    .where(CaseCounter.day == day)
+                    .values(last=CaseCounter.last + 1)
+                    .returning(CaseCounter.last)
                 )
             ).scalar_one_or_none()
             if bumped is not None:
@@ -209,43 +258,86 @@ class CaseStore:
         await self.session.flush()
         return case
 
-    async def add_event(self, case: Case, *, action: str, actor: str, actor_role: str,
-                        from_state: str | None, to_state: str, reason: str = "",
-                        at: dt.datetime | None = None) -> CaseEvent:
-        event = CaseEvent(case_id=case.id, action=action, actor=actor, actor_role=actor_role,
-                          from_state=from_state, to_state=to_state, reason=reason, at=at or utcnow())
+    async def add_event(
+        self,
+        case: Case,
+        *,
+        action: str,
+        actor: str,
+        actor_role: str,
+        from_state: str | None,
+        to_state: str,
+        reason: str = "",
+        at: dt.datetime | None = None,
+    ) -> CaseEvent:
+        event = CaseEvent(
+            case_id=case.id,
+            action=action,
+            actor=actor,
+            actor_role=actor_role,
+            from_state=from_state,
+            to_state=to_state,
+            reason=reason,
+            at=at or utcnow(),
+        )
         self.session.add(event)
         await self.session.flush()
         return event
 
-    async def attach(self, case_id: int, *, kind: str, media_ref: str = "", label: str = "",
-                     latitude: float | None = None, longitude: float | None = None,
-                     message_id: int | None = None) -> CaseAttachment:
-        attachment = CaseAttachment(case_id=case_id, kind=kind, media_ref=media_ref, label=label,
-                                    latitude=latitude, longitude=longitude, message_id=message_id)
+    async def attach(
+        self,
+        case_id: int,
+        *,
+        kind: str,
+        media_ref: str = "",
+        label: str = "",
+        latitude: float | None = None,
+        longitude: float | None = None,
+        message_id: int | None = None,
+    ) -> CaseAttachment:
+        attachment = CaseAttachment(
+            case_id=case_id,
+            kind=kind,
+            media_ref=media_ref,
+            label=label,
+            latitude=latitude,
+            longitude=longitude,
+            message_id=message_id,
+        )
         self.session.add(attachment)
         await self.session.flush()
         return attachment
 
     async def answers(self, case_id: int) -> tuple[bool, int, int, set[int]]:
         """(a reply awaits review, replies approved, 不满意 ratings, reply numbers already rated)."""
-        statuses = (await self.session.execute(
-            select(CaseReply.status).where(CaseReply.case_id == case_id))).scalars().all()
-        ratings = (await self.session.execute(
-            select(Rating.reply_number, Rating.rating).where(Rating.case_id == case_id))).all()
-        return ("pending" in statuses, statuses.count("approved"),
-                sum(1 for _, r in ratings if r == "不满意"), {n for n, _ in ratings})
+        statuses = (
+            (await self.session.execute(select(CaseReply.status).where(CaseReply.case_id == case_id))).scalars().all()
+        )
+        ratings = (
+            await self.session.execute(select(Rating.reply_number, Rating.rating).where(Rating.case_id == case_id))
+        ).all()
+        return (
+            "pending" in statuses,
+            statuses.count("approved"),
+            sum(1 for _, r in ratings if r == "不满意"),
+            {n for n, _ in ratings},
+        )
 
     async def answered_at(self, case_id: int) -> dt.datetime | None:
         """When the latest answer (an approved reply or an answer on the spot) went to the citizen."""
-        return (await self.session.execute(
-            select(func.max(CaseEvent.at)).where(CaseEvent.case_id == case_id,
-                                                 CaseEvent.action.in_(("approve_reply", "answer_on_spot"))))).scalar()
+        return (
+            await self.session.execute(
+                select(func.max(CaseEvent.at)).where(
+                    CaseEvent.case_id == case_id, CaseEvent.action.in_(("approve_reply", "answer_on_spot"))
+                )
+            )
+        ).scalar()
 
     async def compare_and_set(self, case: Case, **values: Any) -> bool:
         """Change the case only if nobody changed it since it was read (its version); bump the version."""
         result = await self.session.execute(
-            update(Case).where(Case.id == case.id, Case.version == case.version)
+            update(Case)
+            .where(Case.id == case.id, Case.version == case.version)
             .values(version=case.version + 1, **values)
             .execution_options(synchronize_session=False)
         )
@@ -254,28 +346,35 @@ class CaseStore:
         await self.session.refresh(case)
         return True
 
-    async def add_reply(self, case_id: int, *, text: str, author: str, author_role: str,
-                        at: dt.datetime) -> CaseReply:
+    async def add_reply(self, case_id: int, *, text: str, author: str, author_role: str, at: dt.datetime) -> CaseReply:
         reply = CaseReply(case_id=case_id, text=text, author=author, author_role=author_role, created_at=at)
         self.session.add(reply)
         await self.session.flush()
         return reply
 
-    async def review_pending_reply(self, case_id: int, *, status: str, by: str, at: dt.datetime,
-                                   note: str = "", number: int | None = None) -> CaseReply:
-        reply = (await self.session.execute(
-            select(CaseReply).where(CaseReply.case_id == case_id, CaseReply.status == "pending"))).scalar_one()
+    async def review_pending_reply(
+        self, case_id: int, *, status: str, by: str, at: dt.datetime, note: str = "", number: int | None = None
+    ) -> CaseReply:
+        reply = (
+            await self.session.execute(
+                select(CaseReply).where(CaseReply.case_id == case_id, CaseReply.status == "pending")
+            )
+        ).scalar_one()
         reply.status, reply.reviewed_by, reply.reviewed_at, reply.review_note = status, by, at, note
         reply.number = number
         await self.session.flush()
         return reply
 
     async def replies(self, case_id: int) -> Sequence[CaseReply]:
-        return (await self.session.execute(
-            select(CaseReply).where(CaseReply.case_id == case_id).order_by(CaseReply.id))).scalars().all()
+        return (
+            (await self.session.execute(select(CaseReply).where(CaseReply.case_id == case_id).order_by(CaseReply.id)))
+            .scalars()
+            .all()
+        )
 
-    async def add_rating(self, case_id: int, *, reply_number: int, rating: str, comment: str,
-                         at: dt.datetime) -> Rating:
+    async def add_rating(
+        self, case_id: int, *, reply_number: int, rating: str, comment: str, at: dt.datetime
+    ) -> Rating:
         """Raises IntegrityError when this reply was already rated (one rating per reply)."""
         row = Rating(case_id=case_id, reply_number=reply_number, rating=rating, comment=comment, at=at)
         async with self.session.begin_nested():
@@ -284,9 +383,18 @@ class CaseStore:
         return row
 
     async def open_of_topic(self, topic: str, open_states: Sequence[str], limit: int = 300) -> Sequence[Case]:
-        return (await self.session.execute(
-            select(Case).where(Case.topic == topic, Case.state.in_(open_states))
-            .order_by(Case.id.desc()).limit(limit))).scalars().all()
+        return (
+            (
+                await self.session.execute(
+                    select(Case)
+                    .where(Case.topic == topic, Case.state.in_(open_states))
+                    .order_by(Case.id.desc())
+                    .limit(limit)
+                )
+            )
+            .scalars()
+            .all()
+        )
 
     async def link(self, case_id: int, similar_case_id: int, score: float) -> None:
         self.session.add(CaseLink(case_id=case_id, similar_case_id=similar_case_id, score=score))
@@ -294,66 +402,107 @@ class CaseStore:
 
     async def links(self) -> Sequence[tuple[str, str]]:
         later, earlier = Case.__table__.alias("later"), Case.__table__.alias("earlier")
-        return [tuple(row) for row in (await self.session.execute(
-            select(later.c.number, earlier.c.number)
-            .join(CaseLink, CaseLink.case_id == later.c.id)
-            .join(earlier, CaseLink.similar_case_id == earlier.c.id))).all()]
+        return [
+            tuple(row)
+            for row in (
+                await self.session.execute(
+                    select(later.c.number, earlier.c.number)
+                    .join(CaseLink, CaseLink.case_id == later.c.id)
+                    .join(earlier, CaseLink.similar_case_id == earlier.c.id)
+                )
+            ).all()
+        ]
 
     async def follow(self, case_id: int, party: Party) -> bool:
         """The citizen follows the case; False when they already did."""
         try:
             async with self.session.begin_nested():
-                self.session.add(CaseFollower(case_id=case_id, citizen_id=party.citizen_id,
-                                              conversation_id=party.conversation_id))
+                self.session.add(
+                    CaseFollower(case_id=case_id, citizen_id=party.citizen_id, conversation_id=party.conversation_id)
+                )
                 await self.session.flush()
         except IntegrityError:
             return False
         return True
 
     async def follower_conversations(self, case_id: int) -> Sequence[int]:
-        return (await self.session.execute(
-            select(CaseFollower.conversation_id).where(CaseFollower.case_id == case_id)
-            .order_by(CaseFollower.id))).scalars().all()
+        return (
+            (
+                await self.session.execute(
+                    select(CaseFollower.conversation_id)
+                    .where(CaseFollower.case_id == case_id)
+                    .order_by(CaseFollower.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
 
     async def followed_by(self, deputy_id: int, states: Sequence[str], limit: int = 5) -> Sequence[Case]:
         """The cases a deputy follows in `states`, newest first."""
-        return (await self.session.execute(
-            select(Case).where(Case.deputy_id == deputy_id, Case.state.in_(states))
-            .order_by(Case.id.desc()).limit(limit))).scalars().all()
+        return (
+            (
+                await self.session.execute(
+                    select(Case)
+                    .where(Case.deputy_id == deputy_id, Case.state.in_(states))
+                    .order_by(Case.id.desc())
+                    .limit(limit)
+                )
+            )
+            .scalars()
+            .all()
+        )
 
     async def latest_pushed_to(self, recipient: str) -> Case | None:
         """The case of the latest push to `recipient` (a user name), the one a short answer refers to."""
-        case_id = (await self.session.execute(
-            select(Push.case_id).where(Push.recipient == recipient, Push.case_id.is_not(None))
-            .order_by(Push.id.desc()).limit(1))).scalar_one_or_none()
+        case_id = (
+            await self.session.execute(
+                select(Push.case_id)
+                .where(Push.recipient == recipient, Push.case_id.is_not(None))
+                .order_by(Push.id.desc())
+                .limit(1)
+            )
+        ).scalar_one_or_none()
         if case_id is None:
             return None
-        return (await self.session.execute(
-            select(Case).where(Case.id == case_id)
-            .options(selectinload(Case.events), selectinload(Case.attachments)))).scalar_one_or_none()
+        return (
+            await self.session.execute(
+                select(Case)
+                .where(Case.id == case_id)
+                .options(selectinload(Case.events), selectinload(Case.attachments))
+            )
+        ).scalar_one_or_none()
 
     async def by_number(self, number: str) -> Case | None:
         return (
             await self.session.execute(
-                select(Case).where(Case.number == number.upper())
+                select(Case)
+                .where(Case.number == number.upper())
                 .options(selectinload(Case.events), selectinload(Case.attachments))
             )
         ).scalar_one_or_none()
 
     async def for_citizen(self, citizen_id: int, limit: int = 5) -> Sequence[Case]:
         return (
-            await self.session.execute(
-                select(Case).where(Case.citizen_id == citizen_id).order_by(Case.id.desc()).limit(limit)
+            (
+                await self.session.execute(
+                    select(Case).where(Case.citizen_id == citizen_id).order_by(Case.id.desc()).limit(limit)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
 
     async def listing(self, limit: int = 100) -> Sequence[Case]:
         return (
-            await self.session.execute(
-                select(Case).order_by(Case.id.desc()).limit(limit)
-                .options(selectinload(Case.events))
+            (
+                await self.session.execute(
+                    select(Case).order_by(Case.id.desc()).limit(limit).options(selectinload(Case.events))
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
 
 
 class DirectoryStore:
@@ -362,8 +511,12 @@ class DirectoryStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def mirror(self, stations: Sequence[dict[str, Any]], departments: Sequence[dict[str, Any]],
-                     deputies: Sequence[dict[str, Any]]) -> None:
+    async def mirror(
+        self,
+        stations: Sequence[dict[str, Any]],
+        departments: Sequence[dict[str, Any]],
+        deputies: Sequence[dict[str, Any]],
+    ) -> None:
         """Insert or update rows by code; rows no longer in config stay (cases refer to them)."""
         for model, rows in ((Station, stations), (Department, departments)):
             for row in rows:
@@ -406,28 +559,50 @@ class UserStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, *, name: str, role: str, department_id: int | None = None, deputy_id: int | None = None,
-                  password: str | None = None) -> tuple[User, str]:
+    async def add(
+        self,
+        *,
+        name: str,
+        role: str,
+        department_id: int | None = None,
+        deputy_id: int | None = None,
+        password: str | None = None,
+    ) -> tuple[User, str]:
         """Create a user; return it and its API token (shown once, only its hash is kept)."""
         token = secrets.token_urlsafe(32)
-        user = User(name=name, role=role, department_id=department_id, deputy_id=deputy_id,
-                    token_hash=hash_token(token), password_hash=hash_password(password) if password else None)
+        user = User(
+            name=name,
+            role=role,
+            department_id=department_id,
+            deputy_id=deputy_id,
+            token_hash=hash_token(token),
+            password_hash=hash_password(password) if password else None,
+        )
         self.session.add(user)
         await self.session.flush()
         return user, token
 
     async def by_token(self, token: str) -> User | None:
-        return (await self.session.execute(
-            select(User).where(User.token_hash == hash_token(token), User.active.is_(True)))).scalar_one_or_none()
+        return (
+            await self.session.execute(select(User).where(User.token_hash == hash_token(token), User.active.is_(True)))
+        ).scalar_one_or_none()
 
     async def by_name(self, name: str) -> User | None:
         return (await self.session.execute(select(User).where(User.name == name))).scalar_one_or_none()
 
     async def by_address(self, channel: str, address: str) -> Sequence[User]:
         """Active users whose pushes go to this chat (e.g. a deputy bound to a WeChat openid)."""
-        return (await self.session.execute(
-            select(User).where(User.channel == channel, User.address == address, User.active.is_(True))
-            .order_by(User.id))).scalars().all()
+        return (
+            (
+                await self.session.execute(
+                    select(User)
+                    .where(User.channel == channel, User.address == address, User.active.is_(True))
+                    .order_by(User.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
 
 
 class PushStore:
@@ -453,23 +628,40 @@ class PushStore:
         One at a time, so that a worker dying mid-send leaves only the push it was sending in doubt.
         """
         for _ in range(10):
-            push_id = (await self.session.execute(
-                select(Push.id).where(Push.status.in_(("queued", "retry")), Push.next_attempt_at <= now)
-                .order_by(Push.id).limit(1))).scalar_one_or_none()
+            push_id = (
+                await self.session.execute(
+                    select(Push.id)
+                    .where(Push.status.in_(("queued", "retry")), Push.next_attempt_at <= now)
+                    .order_by(Push.id)
+                    .limit(1)
+                )
+            ).scalar_one_or_none()
             if push_id is None:
                 return None
             result = await self.session.execute(
-                update(Push).where(Push.id == push_id, Push.status.in_(("queued", "retry")))
+                update(Push)
+                .where(Push.id == push_id, Push.status.in_(("queued", "retry")))
                 .values(status="sending", claimed_at=now, attempts=Push.attempts + 1)
-                .execution_options(synchronize_session=False))
+                .execution_options(synchronize_session=False)
+            )
             await self.session.commit()
             if result.rowcount == 1:  # type: ignore[attr-defined]
-                return (await self.session.execute(
-                    select(Push).where(Push.id == push_id).execution_options(populate_existing=True))).scalar_one()
+                return (
+                    await self.session.execute(
+                        select(Push).where(Push.id == push_id).execution_options(populate_existing=True)
+                    )
+                ).scalar_one()
         return None
 
-    async def finish(self, push_id: int, *, status: str, error: str = "", next_attempt_at: dt.datetime | None = None,
-                     sent_at: dt.datetime | None = None) -> None:
+    async def finish(
+        self,
+        push_id: int,
+        *,
+        status: str,
+        error: str = "",
+        next_attempt_at: dt.datetime | None = None,
+        sent_at: dt.datetime | None = None,
+    ) -> None:
         values: dict[str, Any] = {"status": status, "last_error": error[:2000]}
         if next_attempt_at is not None:
             values["next_attempt_at"] = next_attempt_at
@@ -481,21 +673,27 @@ class PushStore:
     async def reopen_window(self, channel: str, address: str, now: dt.datetime) -> int:
         """The person wrote again: pushes that waited for their messaging window go back in the queue."""
         result = await self.session.execute(
-            update(Push).where(Push.channel == channel, Push.address == address, Push.status == "waiting_window")
-            .values(status="queued", next_attempt_at=now).execution_options(synchronize_session=False))
+            update(Push)
+            .where(Push.channel == channel, Push.address == address, Push.status == "waiting_window")
+            .values(status="queued", next_attempt_at=now)
+            .execution_options(synchronize_session=False)
+        )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def give_up_in_doubt(self, claimed_before: dt.datetime) -> int:
         """Pushes a dead worker left half-sent: maybe delivered, so never resent; marked for staff to see."""
         result = await self.session.execute(
-            update(Push).where(Push.status == "sending", Push.claimed_at < claimed_before)
+            update(Push)
+            .where(Push.status == "sending", Push.claimed_at < claimed_before)
             .values(status="failed", last_error="发送过程中进程中断，无法确认是否送达；为避免重复，未自动重发")
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         await self.session.commit()
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def listing(self, *, status: str | None = None, case_id: int | None = None,
-                      limit: int = 100) -> Sequence[Push]:
+    async def listing(
+        self, *, status: str | None = None, case_id: int | None = None, limit: int = 100
+    ) -> Sequence[Push]:
         query = select(Push).order_by(Push.id.desc()).limit(limit)
         if status:
             query = query.where(Push.status == status)
@@ -513,23 +711,31 @@ class RecipientStore:
     async def citizen_address(self, conversation_id: int | None) -> tuple[str | None, str | None]:
         if conversation_id is None:
             return None, None
-        row = (await self.session.execute(
-            select(ChannelIdentity.channel, ChannelIdentity.external_id)
-            .join(Conversation, Conversation.identity_id == ChannelIdentity.id)
-            .where(Conversation.id == conversation_id))).first()
+        row = (
+            await self.session.execute(
+                select(ChannelIdentity.channel, ChannelIdentity.external_id)
+                .join(Conversation, Conversation.identity_id == ChannelIdentity.id)
+                .where(Conversation.id == conversation_id)
+            )
+        ).first()
         return (row[0], row[1]) if row else (None, None)
 
     async def last_inbound_at(self, channel: str, address: str) -> dt.datetime | None:
         """When this person last wrote on the channel (WeChat's 48-hour window opens then)."""
-        return (await self.session.execute(
-            select(ChannelIdentity.last_inbound_at)
-            .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == address))).scalar_one_or_none()
+        return (
+            await self.session.execute(
+                select(ChannelIdentity.last_inbound_at).where(
+                    ChannelIdentity.channel == channel, ChannelIdentity.external_id == address
+                )
+            )
+        ).scalar_one_or_none()
 
     async def followers(self, case_id: int) -> Sequence[int]:
         return await CaseStore(self.session).follower_conversations(case_id)
 
-    async def users(self, roles: Sequence[str], *, department_id: int | None = None,
-                    deputy_id: int | None = None) -> Sequence[User]:
+    async def users(
+        self, roles: Sequence[str], *, department_id: int | None = None, deputy_id: int | None = None
+    ) -> Sequence[User]:
         query = select(User).where(User.role.in_(roles), User.active.is_(True)).order_by(User.id)
         if department_id is not None:
             query = query.where(User.department_id == department_id)

@@ -17,7 +17,9 @@ HELP = (
     "{station}\n地址：{address}\n开放时间：{hours}\n电话：{phone}"
 )
 
-STATION_INFO = "{station}\n地址：{address}\n开放时间：{hours}\n电话：{phone}\n欢迎您来站里当面反映，也可以在这里直接留言。"
+STATION_INFO = (
+    "{station}\n地址：{address}\n开放时间：{hours}\n电话：{phone}\n欢迎您来站里当面反映，也可以在这里直接留言。"
+)
 
 THANKS = "不客气！有需要随时找我们。"
 GOODBYE = "再见！您反映的事情我们会持续跟进，有进展会通知您。"
@@ -71,7 +73,9 @@ REGISTERED = (
     "随时发送“查询 {number}”查看进度。"
 )
 SIMILAR_OFFER = "已有市民反映过类似问题，正在办理：{number}（{state}）“{summary}”。回复“关注”即可跟进该案件，办理结果会同样通知您；回复“确认”则仍单独提交。"
-SIMILAR_OWN = "您之前反映过类似问题，正在办理：{number}（{state}）“{summary}”。回复“关注”不再重复提交；回复“确认”则仍单独提交。"
+SIMILAR_OWN = (
+    "您之前反映过类似问题，正在办理：{number}（{state}）“{summary}”。回复“关注”不再重复提交；回复“确认”则仍单独提交。"
+)
 FOLLOWING = "好的，已为您关注案件 {number}，办理进展和答复会通知您。发送“查询 {number}”可随时查看。"
 REPORT_STARTED_WITH_MEDIA = "收到。请再用文字说说您要反映的问题，照片和位置会一并附上。"
 
@@ -166,7 +170,9 @@ BOOKING_DONE = (
     "接待代表：{deputies}\n"
     "前一天和开始前{remind_hours}小时会提醒您。如需改约或取消，请在开始{hours}小时前回复“改约”或“取消预约”。"
 )
-BOOKING_MOVED = "改约成功！原预约 {old} 已取消，新预约号 {number}\n时间：{slot}\n地点：{station}，{address}\n接待代表：{deputies}"
+BOOKING_MOVED = (
+    "改约成功！原预约 {old} 已取消，新预约号 {number}\n时间：{slot}\n地点：{station}，{address}\n接待代表：{deputies}"
+)
 BOOKING_WAITING = "已为您排队候补 {slot}，目前排第 {place} 位。有空位时会马上通知您，请留意消息。"
 BOOKING_TAKEN_NOW = "很抱歉，{slot}刚刚被约满了。回复“候补”可以排队，或选择其他时段："
 BOOKING_SLOT_GONE = "很抱歉，这个时段刚刚取消或已过。请另选时间："
@@ -221,18 +227,26 @@ BOOKING_CHANGE_REASON = "改约"
 # --- reception booking: pushes to citizens (services/reception.py)
 BOOKING_BUTTONS = ("取消",)
 OFFER_BUTTONS = ("接受", "放弃")
-BOOKING_REMIND_DAY_BEFORE = ("【接待提醒】您预约了明天 {slot} 到{station}与{deputies}代表见面（预约号 {number}）。\n"
-                             "地址：{address}\n如不能到场，请回复“取消”。")
-BOOKING_REMIND_HOURS_BEFORE = ("【接待提醒】您预约的接待今天 {start} 开始（预约号 {number}），地址：{address}。\n"
-                               "如临时不能到场，请回复“取消”，名额会让给排队的群众。")
+BOOKING_REMIND_DAY_BEFORE = (
+    "【接待提醒】您预约了明天 {slot} 到{station}与{deputies}代表见面（预约号 {number}）。\n"
+    "地址：{address}\n如不能到场，请回复“取消”。"
+)
+BOOKING_REMIND_HOURS_BEFORE = (
+    "【接待提醒】您预约的接待今天 {start} 开始（预约号 {number}），地址：{address}。\n"
+    "如临时不能到场，请回复“取消”，名额会让给排队的群众。"
+)
 BOOKING_SESSION_CLOSED = "很抱歉，您预约的 {slot} 接待因“{reason}”取消（预约号 {number}）。如需另约时间，请回复“预约”。"
 BOOKING_WAIT_CLOSED = "很抱歉，您排队候补的 {slot} 接待因“{reason}”取消。如需另约时间，请回复“预约”。"
 BOOKING_DEPUTIES_CHANGED = "您预约的 {slot} 接待（预约号 {number}）改由{deputies}代表接待，时间地点不变。"
-BOOKING_OFFER = ("您排队候补的 {slot}（{station}）有空位了！名额为您保留到 {month}月{day}日 {time}："
-                 "回复“接受”确认预约，回复“放弃”让给下一位。")
+BOOKING_OFFER = (
+    "您排队候补的 {slot}（{station}）有空位了！名额为您保留到 {month}月{day}日 {time}："
+    "回复“接受”确认预约，回复“放弃”让给下一位。"
+)
 BOOKING_OFFER_LAPSED = "您候补的 {slot} 名额已过确认时间，已让给下一位。如仍需要，请回复“预约”另选时间。"
-BOOKING_CASE_OPENED = ("您在 {slot} 接待中反映的问题已登记为案件 {case_number}，由{deputy}代表跟进，"
-                       "办理进展会通知您。发送“查询 {case_number}”可随时查看。")
+BOOKING_CASE_OPENED = (
+    "您在 {slot} 接待中反映的问题已登记为案件 {case_number}，由{deputy}代表跟进，"
+    "办理进展会通知您。发送“查询 {case_number}”可随时查看。"
+)
 SESSION_CLOSED_REASONS = {"holiday": "法定节假日", "council_day": "当天为议事日，改在议事日接待"}
 BOOKING_CASE_NOTE = "\n接待记录：{note}"
 BOOKING_ON_DUTY = "值班"
@@ -240,9 +254,7 @@ BOOKING_ON_DUTY = "值班"
 # --- pushes about a case (casework/notices.py)
 NOTICE_REPLY_HEAD = "您反映的问题有了答复"
 NOTICE_ON_SPOT_HEAD = "代表当场答复了您反映的问题"
-NOTICE_REPLY_READY = (
-    "{head}（编号 {number}）：\n{reply}\n\n您对这次答复满意吗？请回复“满意”“基本满意”或“不满意”，也可以在后面写上您的意见。"
-)
+NOTICE_REPLY_READY = "{head}（编号 {number}）：\n{reply}\n\n您对这次答复满意吗？请回复“满意”“基本满意”或“不满意”，也可以在后面写上您的意见。"
 NOTICE_REPLY_TO_FOLLOWER = "您关注的案件 {number} 有了答复：\n{reply}"
 RATING_BUTTONS = ("满意", "基本满意", "不满意")
 NOTICE_TRANSFERRED = "您反映的问题（编号 {number}）已转交{department}办理，预计 {reply_due} 前答复您。"
@@ -254,9 +266,7 @@ NOTICE_MERGED = "您反映的问题（编号 {number}）与案件 {merged_into} 
 NOTICE_CLOSED = "您反映的问题（编号 {number}）已办结{why}。感谢您的参与！"
 NOTICE_CLOSED_WHY = "：{why}"
 NOTICE_STATE = "您反映的问题（编号 {number}）状态更新为“{state}”。"
-NOTICE_RATING_REMINDER = (
-    "您反映的问题（编号 {number}）已答复，还没收到您的评价。请回复“满意”“基本满意”或“不满意”，{deadline}后将按未评价办结。"
-)
+NOTICE_RATING_REMINDER = "您反映的问题（编号 {number}）已答复，还没收到您的评价。请回复“满意”“基本满意”或“不满意”，{deadline}后将按未评价办结。"
 
 # --- refusals of the state machine that only a citizen meets (casework/lifecycle.py; `code` in brackets)
 CASE_REFUSED_ALREADY_RATED = "案件 {number} 的本次答复已经评价过，不能重复评价。"  # already_rated

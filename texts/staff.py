@@ -37,7 +37,9 @@ RECEPTION_SLOTS = "名额 {slots}"
 
 
 # --- pushes about a case (casework/notices.py)
-NOTICE_TRANSFER = "【转办】案件 {number}（{topic}）请贵单位办理，{reply_due} 前答复。\n问题：{description}\n地点：{place}\n{reason}"
+NOTICE_TRANSFER = (
+    "【转办】案件 {number}（{topic}）请贵单位办理，{reply_due} 前答复。\n问题：{description}\n地点：{place}\n{reason}"
+)
 NOTICE_REHANDLING = "【重新办理】群众对案件 {number} 的答复不满意，请重新办理，{reply_due} 前再次答复。\n{reason}"
 NOTICE_ADDED_INFO = "【补充】案件 {number} 的群众补充了情况：{reason}"
 NOTICE_SENT_BACK = "【退回】案件 {number} 的答复被退回修改。{reason}"

@@ -18,6 +18,11 @@ class ConversationSender(PushSender):
         async with self.sessionmaker() as session:
             store = ConversationStore(session)
             party = await store.identify(push.channel or "", push.address or "")
-            await store.record_outbound(party, text=push.text, payload={"buttons": push.buttons, "push_id": push.id},
-                                        in_reply_to=None, status="unread")
+            await store.record_outbound(
+                party,
+                text=push.text,
+                payload={"buttons": push.buttons, "push_id": push.id},
+                in_reply_to=None,
+                status="unread",
+            )
             await session.commit()

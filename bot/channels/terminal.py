@@ -20,14 +20,24 @@ def parse_line(line: str, user_id: str) -> Inbound | None:
     if not line:
         return None
     if line.startswith("/photo"):
-        return Inbound(channel="terminal", user_id=user_id, kind="image",
-                       media_ref=line.removeprefix("/photo").strip() or "terminal-photo")
+        return Inbound(
+            channel="terminal",
+            user_id=user_id,
+            kind="image",
+            media_ref=line.removeprefix("/photo").strip() or "terminal-photo",
+        )
     if line.startswith("/location"):
         coords, _, label = line.removeprefix("/location").strip().partition(" ")
         lat, _, lon = coords.partition(",")
         try:
-            return Inbound(channel="terminal", user_id=user_id, kind="location", latitude=float(lat),
-                           longitude=float(lon), label=label.strip())
+            return Inbound(
+                channel="terminal",
+                user_id=user_id,
+                kind="location",
+                latitude=float(lat),
+                longitude=float(lon),
+                label=label.strip(),
+            )
         except (ValueError, InvalidInput):  # not numbers, or off the globe: taken as text
             return Inbound(channel="terminal", user_id=user_id, text=line)
     return Inbound(channel="terminal", user_id=user_id, text=line)

@@ -49,6 +49,7 @@ def case_show(case_no: str, as_json: bool) -> None:
 def _add_action_commands() -> None:
     """`liaison case transfer|acknowledge|record_reply|... CASE_NO --as USER`, one per lifecycle action."""
     for action in Action:
+
         @case.command(action.value.replace("_", "-"), help=f"{action.value} on a case, as a user")
         @click.argument("case_no")
         @click.option("--as", "user_name", required=True, help="the user acting (liaison user add)")
@@ -81,7 +82,8 @@ async def show_groups(settings: Settings, as_json: bool) -> str:
     return "\n\n".join(
         f"共性问题：{g['topic']}，{g['count']} 件（在办 {g['open']} 件），地点：{'、'.join(g['places'])}\n"
         + "\n".join(f"  {c['case_no']}  {CaseState(c['state']).label}  {c['summary']}" for c in g["cases"])
-        for g in found)
+        for g in found
+    )
 
 
 async def list_cases(settings: Settings, limit: int, as_json: bool) -> str:
@@ -125,14 +127,28 @@ async def show_case(settings: Settings, number: str, as_json: bool) -> str | Non
         "问题：" + data["description"],
         "事件：",
     ]
-    lines += [f"  {_local(e['at'])}  {e['role']}:{e['actor']}  {e['from'] or '-'} → {e['to']}  {e['reason']}"
-              for e in data["events"]]
+    lines += [
+        f"  {_local(e['at'])}  {e['role']}:{e['actor']}  {e['from'] or '-'} → {e['to']}  {e['reason']}"
+        for e in data["events"]
+    ]
     return "\n".join(lines)
 
 
 # `liaison case show --json` prints what staff see of the case itself, as it always has.
-_CASE_FIELDS = ("case_no", "state", "state_label", "topic", "department", "place", "description", "anonymous",
-                "created_at", "updated_at", "reply_due_at", "events")
+_CASE_FIELDS = (
+    "case_no",
+    "state",
+    "state_label",
+    "topic",
+    "department",
+    "place",
+    "description",
+    "anonymous",
+    "created_at",
+    "updated_at",
+    "reply_due_at",
+    "events",
+)
 
 
 def _local(iso: str) -> str:
@@ -141,8 +157,9 @@ def _local(iso: str) -> str:
     return f"{dt.datetime.fromisoformat(iso).astimezone(LOCAL):%Y-%m-%d %H:%M}"
 
 
-async def act_on_case(settings: Settings, number: str, user_name: str, action: Action,
-                      fields: dict[str, Any]) -> tuple[bool, str]:
+async def act_on_case(
+    settings: Settings, number: str, user_name: str, action: Action, fields: dict[str, Any]
+) -> tuple[bool, str]:
     from bot.cli.users import actor_named
     from bot.runtime import Runtime
     from casework.cases import CaseState
@@ -156,16 +173,33 @@ async def act_on_case(settings: Settings, number: str, user_name: str, action: A
             actor = await actor_named(session, user_name)
             if isinstance(actor, str):
                 return False, actor
-            command = Command(action, actor.role, actor.name, reason=fields.get("reason") or "",
-                              rating=fields.get("rating"), merged_into=fields.get("merged_into"),
-                              answer=fields.get("answer"), level=fields.get("level"))
+            command = Command(
+                action,
+                actor.role,
+                actor.name,
+                reason=fields.get("reason") or "",
+                rating=fields.get("rating"),
+                merged_into=fields.get("merged_into"),
+                answer=fields.get("answer"),
+                level=fields.get("level"),
+            )
             try:
-                found, transition = await cases.perform(session, runtime.deployment, runtime.calendar, number,
-                                                        actor, command, utcnow(), topic=fields.get("topic"),
-                                                        department_code=fields.get("department"))
+                found, transition = await cases.perform(
+                    session,
+                    runtime.deployment,
+                    runtime.calendar,
+                    number,
+                    actor,
+                    command,
+                    utcnow(),
+                    topic=fields.get("topic"),
+                    department_code=fields.get("department"),
+                )
             except IllegalTransition as exc:
                 return False, exc.message
-            return True, (f"{found.number}: {CaseState(transition.from_state).label} → "
-                          f"{CaseState(transition.to_state).label}（{transition.reason}）")
+            return True, (
+                f"{found.number}: {CaseState(transition.from_state).label} → "
+                f"{CaseState(transition.to_state).label}（{transition.reason}）"
+            )
     finally:
         await runtime.close()

@@ -16,8 +16,21 @@ def main() -> None:
     """网上代表联络站: the liaison station bot."""
 
 
-for _command in (run.serve, run.run, run.chat, run.worker, users.user, db.db, nlu.nlu, cases.case,
-                 reports.report, reports.export, reports.deputy, wechat.wechat, reception.reception):
+for _command in (
+    run.serve,
+    run.run,
+    run.chat,
+    run.worker,
+    users.user,
+    db.db,
+    nlu.nlu,
+    cases.case,
+    reports.report,
+    reports.export,
+    reports.deputy,
+    wechat.wechat,
+    reception.reception,
+):
     main.add_command(_command)
 
 

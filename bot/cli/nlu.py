@@ -104,8 +104,10 @@ async def evaluate_file(settings: Settings, path: Path) -> dict[str, Any]:
         results = [await understanding.understand(row.text) for row in rows]
     scores = intent_scores([r.intent for r in rows], [res.intent for res in results])
     report: dict[str, Any] = {"file": str(path), "messages": len(rows), **scores}
-    lines = [f"{path}: {len(rows)} messages",
-             f"intent accuracy {scores['accuracy']:.3f}   intent macro-F1 {scores['macro_f1']:.3f}"]
+    lines = [
+        f"{path}: {len(rows)} messages",
+        f"intent accuracy {scores['accuracy']:.3f}   intent macro-F1 {scores['macro_f1']:.3f}",
+    ]
     if "report_issue" in scores.get("recall", {}):
         lines.append(f"report_issue recall {scores['recall']['report_issue']:.3f}")
     # A `category` column is a topic only when its values are topics (the 12345 file's are request types).

@@ -65,11 +65,24 @@ def reception_set_deputies(key: str, deputies: tuple[str, ...], user_name: str) 
 @click.option("--answer", default="", help="the answer given on the spot (answered), or a note")
 @click.option("--deputy", default=None, help="the deputy who received the citizen (staff, several on duty)")
 @click.option("--topic", default=None, help="the case's topic (case); guessed from the text if omitted")
-def reception_outcome(number: str, outcome: str, user_name: str, answer: str, deputy: str | None,
-                      topic: str | None) -> None:
+def reception_outcome(
+    number: str, outcome: str, user_name: str, answer: str, deputy: str | None, topic: str | None
+) -> None:
     """After the session: what came of a booking. "case" registers a case followed by the deputy."""
-    echo_done(asyncio.run(act_as(load_settings(), user_name, "outcome", number=number, outcome=outcome,
-                                 answer=answer, deputy=deputy, topic=topic)))
+    echo_done(
+        asyncio.run(
+            act_as(
+                load_settings(),
+                user_name,
+                "outcome",
+                number=number,
+                outcome=outcome,
+                answer=answer,
+                deputy=deputy,
+                topic=topic,
+            )
+        )
+    )
 
 
 async def _open(settings: Settings):  # type: ignore[no-untyped-def]
@@ -85,8 +98,9 @@ async def slots_command(settings: Settings, first: dt.date | None, days: int, as
     try:
         start = first or dt.datetime.now(LOCAL).date()
         async with services.sessionmaker() as session:
-            found = await reception.list_sessions(session, services.deployment, services.calendar, start, days,
-                                                  dt.datetime.now(dt.UTC))
+            found = await reception.list_sessions(
+                session, services.deployment, services.calendar, start, days, dt.datetime.now(dt.UTC)
+            )
     finally:
         await services.close()
     if as_json:
@@ -96,16 +110,21 @@ async def slots_command(settings: Settings, first: dt.date | None, days: int, as
     lines = []
     for s in found:
         names = "、".join(d["name"] for d in s["deputies"])
-        state = texts.RECEPTION_SESSION_CLOSED.format(reason=s["close_reason"]) if s["closed"] else \
-            texts.RECEPTION_SLOTS.format(slots=" ".join(
-                f"{dt.datetime.fromisoformat(x['starts_at']).astimezone(LOCAL):%H:%M}({x['booked']}/{x['capacity']})"
-                for x in s["slots"]))
+        state = (
+            texts.RECEPTION_SESSION_CLOSED.format(reason=s["close_reason"])
+            if s["closed"]
+            else texts.RECEPTION_SLOTS.format(
+                slots=" ".join(
+                    f"{dt.datetime.fromisoformat(x['starts_at']).astimezone(LOCAL):%H:%M}({x['booked']}/{x['capacity']})"
+                    for x in s["slots"]
+                )
+            )
+        )
         lines.append(f"{s['key']}  {s['kind_label']}  {names}  {state}")
     return "\n".join(lines)
 
 
-async def bookings_command(settings: Settings, first: dt.date | None, days: int, key: str | None,
-                           as_json: bool) -> str:
+async def bookings_command(settings: Settings, first: dt.date | None, days: int, key: str | None, as_json: bool) -> str:
     from services import reception
 
     services = await _open(settings)
@@ -119,8 +138,11 @@ async def bookings_command(settings: Settings, first: dt.date | None, days: int,
         return json.dumps(found, ensure_ascii=False, indent=2)
     if not found:
         return texts.RECEPTION_NO_BOOKINGS
-    return "\n".join(f"{b['number']}  {b['slot']}  {b['status_label']}  {b['outcome_label'] or '-'}  "
-                     f"{b['phone'] or '-'}  {' '.join(b['topic'].split())[:30]}" for b in found)
+    return "\n".join(
+        f"{b['number']}  {b['slot']}  {b['status_label']}  {b['outcome_label'] or '-'}  "
+        f"{b['phone'] or '-'}  {' '.join(b['topic'].split())[:30]}"
+        for b in found
+    )
 
 
 async def act_as(settings: Settings, user_name: str, operation: str, **fields: Any) -> tuple[bool, str]:
@@ -137,9 +159,16 @@ async def act_as(settings: Settings, user_name: str, operation: str, **fields: A
             if isinstance(actor, str):
                 return False, actor
             try:
-                done = await reception.perform(session, services.deployment, services.calendar, actor, operation,
-                                               dt.datetime.now(dt.UTC),
-                                               guess_topic=lambda text: topics.classify(text)[0], **fields)
+                done = await reception.perform(
+                    session,
+                    services.deployment,
+                    services.calendar,
+                    actor,
+                    operation,
+                    dt.datetime.now(dt.UTC),
+                    guess_topic=lambda text: topics.classify(text)[0],
+                    **fields,
+                )
             except Refused as exc:
                 return False, exc.message
             return True, done["detail"]

@@ -33,8 +33,9 @@ def _month(_ctx: click.Context, _param: click.Parameter, value: str) -> Month:
 
 @click.command("report")
 @click.option("--month", required=True, callback=_month, help="Beijing-time month, e.g. 2026-11")
-@click.option("--by", type=click.Choice(["department", "station", "deputy", "month"]), default="department",
-              show_default=True)
+@click.option(
+    "--by", type=click.Choice(["department", "station", "deputy", "month"]), default="department", show_default=True
+)
 @click.option("--json", "as_json", is_flag=True)
 def report(month: Month, by: Grouping, as_json: bool) -> None:
     """Figures of the cases received in a month: 办结率, 满意率, on-time rates, per group."""
@@ -48,10 +49,21 @@ def export() -> None:
 
 @export.command("lists")
 @click.option("--month", required=True, callback=_month, help="Beijing-time month, e.g. 2026-11")
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True,
-              help="one workbook with a sheet per list, or one CSV file per list")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
-              help="directory to write into (default: the current one)")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["xlsx", "csv"]),
+    default="xlsx",
+    show_default=True,
+    help="one workbook with a sheet per list, or one CSV file per list",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="directory to write into (default: the current one)",
+)
 def export_lists(month: Month, fmt: ExportFormat, out_dir: Path) -> None:
     """The three lists of a month (代表建议清单、交办清单、办理效果清单), names and phones masked."""
     for path in asyncio.run(export_lists_command(load_settings(), month, fmt, out_dir)):
@@ -122,9 +134,7 @@ async def report_command(settings: Settings, month: Month, by: Grouping, as_json
     return figures_text(report, month)
 
 
-async def export_lists_command(
-    settings: Settings, month: Month, fmt: ExportFormat, out_dir: Path
-) -> list[Path]:
+async def export_lists_command(settings: Settings, month: Month, fmt: ExportFormat, out_dir: Path) -> list[Path]:
     from services import reports
     from services.access import OPERATOR
 

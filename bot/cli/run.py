@@ -85,7 +85,7 @@ def run_all(settings: Settings, host: str, port: int) -> int:
         f"  健康检查   http://{host}:{port}/healthz\n"
         f"  终端对话   另开一个终端运行 .venv/bin/liaison chat\n"
         f"  接口对话   curl -s http://{host}:{port}/api/messages -H 'content-type: application/json' "
-        f"-d '{{\"channel\":\"web\",\"user_id\":\"u1\",\"text\":\"你好\"}}'\n"
+        f'-d \'{{"channel":"web","user_id":"u1","text":"你好"}}\'\n'
         f"按 Ctrl-C 停止。\n"
     )
     try:

@@ -30,8 +30,15 @@ def user() -> None:
 @click.option("--channel", help="where pushes reach them, e.g. telegram")
 @click.option("--address", help="their id on that channel, e.g. a Telegram chat id")
 @click.option("--password", is_flag=True, help="also set a console password (asked for)")
-def user_add(name: str, role: str, department: str | None, deputy: str | None, channel: str | None,
-             address: str | None, password: bool) -> None:
+def user_add(
+    name: str,
+    role: str,
+    department: str | None,
+    deputy: str | None,
+    channel: str | None,
+    address: str | None,
+    password: bool,
+) -> None:
     """Create a user and print their API token (shown once)."""
     secret = read_password() if password else None
     try:
@@ -53,16 +60,33 @@ def read_password() -> str:
     return secret
 
 
-async def add_user(settings: Settings, name: str, role: str, department: str | None, deputy: str | None,
-                   channel: str | None, address: str | None, password: str | None) -> str:
+async def add_user(
+    settings: Settings,
+    name: str,
+    role: str,
+    department: str | None,
+    deputy: str | None,
+    channel: str | None,
+    address: str | None,
+    password: str | None,
+) -> str:
     from bot.runtime import Runtime
     from services import users
 
     runtime = await Runtime.start(settings)
     try:
         async with runtime.sessionmaker() as session:
-            return await users.add_user(session, runtime.deployment, name=name, role=role, department=department,
-                                        deputy=deputy, channel=channel, address=address, password=password)
+            return await users.add_user(
+                session,
+                runtime.deployment,
+                name=name,
+                role=role,
+                department=department,
+                deputy=deputy,
+                channel=channel,
+                address=address,
+                password=password,
+            )
     finally:
         await runtime.close()
 

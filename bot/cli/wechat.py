@@ -18,8 +18,12 @@ def wechat() -> None:
 
 @wechat.command("qrcode")
 @click.option("--deputy", "deputy_code", required=True, help="deputy code (config.yml)")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="PNG file to write; default qrcode-DEPUTY.png")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="PNG file to write; default qrcode-DEPUTY.png",
+)
 def wechat_qrcode(deputy_code: str, out: Path | None) -> None:
     """A permanent QR code: a citizen who scans it talks to that deputy, and their reports follow them."""
     from bot.channels.wechat.commands import deputy_qrcode

@@ -28,8 +28,12 @@ class CaseAction(BaseModel):
 
 
 @router.get("/cases")
-async def list_cases(state: str | None = None, limit: int = Query(100, ge=1, le=1000),
-                     actor: Actor = Depends(current_actor), rt: Runtime = Depends(runtime)) -> list[dict]:
+async def list_cases(
+    state: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    actor: Actor = Depends(current_actor),
+    rt: Runtime = Depends(runtime),
+) -> list[dict]:
     async with rt.sessionmaker() as session:
         return await cases.list_cases(session, actor, state=state, limit=limit)
 
@@ -49,15 +53,39 @@ async def show_case(number: str, actor: Actor = Depends(current_actor), rt: Runt
 
 
 @router.post("/cases/{number}/actions")
-async def case_action(number: str, body: CaseAction, actor: Actor = Depends(current_actor),
-                      rt: Runtime = Depends(runtime)) -> JSONResponse:
-    command = Command(body.action, actor.role, actor.name, reason=body.reason, rating=body.rating,
-                      merged_into=body.merged_into, answer=body.answer, level=body.level)
+async def case_action(
+    number: str, body: CaseAction, actor: Actor = Depends(current_actor), rt: Runtime = Depends(runtime)
+) -> JSONResponse:
+    command = Command(
+        body.action,
+        actor.role,
+        actor.name,
+        reason=body.reason,
+        rating=body.rating,
+        merged_into=body.merged_into,
+        answer=body.answer,
+        level=body.level,
+    )
     async with rt.sessionmaker() as session:
-        case, transition = await cases.perform(session, rt.deployment, rt.calendar, number, actor, command, utcnow(),
-                                               topic=body.topic, department_code=body.department)
-    return JSONResponse({"case_no": case.number, "from": transition.from_state.value,
-                         "to": transition.to_state.value, "reason": transition.reason})
+        case, transition = await cases.perform(
+            session,
+            rt.deployment,
+            rt.calendar,
+            number,
+            actor,
+            command,
+            utcnow(),
+            topic=body.topic,
+            department_code=body.department,
+        )
+    return JSONResponse(
+        {
+            "case_no": case.number,
+            "from": transition.from_state.value,
+            "to": transition.to_state.value,
+            "reason": transition.reason,
+        }
+    )
 
 
 @router.get("/human-requests")
@@ -68,7 +96,8 @@ async def human_requests(actor: Actor = Depends(staff_actor), rt: Runtime = Depe
 
 
 @router.get("/pushes")
-async def list_pushes(status: str | None = None, actor: Actor = Depends(staff_actor),
-                      rt: Runtime = Depends(runtime)) -> list[dict]:
+async def list_pushes(
+    status: str | None = None, actor: Actor = Depends(staff_actor), rt: Runtime = Depends(runtime)
+) -> list[dict]:
     async with rt.sessionmaker() as session:
         return await pushes.listing(session, status=status)

@@ -103,13 +103,22 @@ class BodyLimit:
 
     async def _refuse(self, send: Send, scope: Scope) -> None:
         client = (scope.get("client") or ("?",))[0]
-        log.warning("refused %s %s from %s: body over %d bytes", scope.get("method"), scope.get("path"), client,
-                    self.max_bytes)
+        log.warning(
+            "refused %s %s from %s: body over %d bytes", scope.get("method"), scope.get("path"), client, self.max_bytes
+        )
         message = texts.TOO_LARGE.format(limit=self.max_bytes // 1024)
         # Outside the app, so bot.http.errors cannot render it: the same shape, written here.
-        body = json.dumps({"code": "body_too_large", "message": message, "detail": message},
-                          ensure_ascii=False).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json; charset=utf-8"),
-                                (b"content-length", str(len(body)).encode())]})
+        body = json.dumps(
+            {"code": "body_too_large", "message": message, "detail": message}, ensure_ascii=False
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

@@ -29,8 +29,9 @@ class InboundMessage(BaseModel):
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     label: str = Field(default="", max_length=300)
-    message_id: str | None = Field(default=None, max_length=128,
-                                   description="the channel's id of this delivery; a repeat is answered once")
+    message_id: str | None = Field(
+        default=None, max_length=128, description="the channel's id of this delivery; a repeat is answered once"
+    )
 
     @field_validator("text", "media_url", "label")
     @classmethod
@@ -48,9 +49,17 @@ class InboundMessage(BaseModel):
         return self
 
     def to_inbound(self) -> Inbound:
-        return Inbound(channel=self.channel, user_id=self.user_id, kind=self.type, text=self.text,
-                       media_ref=self.media_url, latitude=self.latitude, longitude=self.longitude,
-                       label=self.label, external_id=self.message_id)
+        return Inbound(
+            channel=self.channel,
+            user_id=self.user_id,
+            kind=self.type,
+            text=self.text,
+            media_ref=self.media_url,
+            latitude=self.latitude,
+            longitude=self.longitude,
+            label=self.label,
+            external_id=self.message_id,
+        )
 
 
 class ReplyOut(BaseModel):
@@ -70,8 +79,7 @@ def require_channel_key(request: Request) -> None:
     """The API speaks for any citizen: a channel key, or the local trial on loopback with no key set."""
     expected = request.app.state.runtime.settings.api_key
     if expected:
-        given = request.headers.get("x-channel-key") or request.headers.get("authorization", "").removeprefix(
-            "Bearer ")
+        given = request.headers.get("x-channel-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
         if given and hmac.compare_digest(given.encode(), expected.encode()):
             return
         raise Unauthenticated(texts.WRONG_CHANNEL_KEY, code="bad_channel_key")

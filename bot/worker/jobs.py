@@ -27,8 +27,13 @@ JOBS = (
     Job("send_pushes", pushes.send_due, every=dt.timedelta(seconds=2), timeout=dt.timedelta(minutes=2)),
     Job("scan_deadlines", cases.scan_deadlines, every=dt.timedelta(minutes=1), timeout=dt.timedelta(minutes=10)),
     Job("reception_rota", reception_jobs.keep_rota, every=dt.timedelta(hours=1), timeout=dt.timedelta(minutes=5)),
-    Job("reception_offers", reception_jobs.expire_offers, every=dt.timedelta(minutes=1),
-        timeout=dt.timedelta(minutes=2)),
-    Job("reception_reminders", reception_jobs.remind_bookings, every=dt.timedelta(minutes=1),
-        timeout=dt.timedelta(minutes=5)),
+    Job(
+        "reception_offers", reception_jobs.expire_offers, every=dt.timedelta(minutes=1), timeout=dt.timedelta(minutes=2)
+    ),
+    Job(
+        "reception_reminders",
+        reception_jobs.remind_bookings,
+        every=dt.timedelta(minutes=1),
+        timeout=dt.timedelta(minutes=5),
+    ),
 )

@@ -14,14 +14,16 @@ class TelegramSender(PushSender):
     """Telegram's sendMessage through python-telegram-bot; its flood limits come back as RetryAfter."""
 
     def __init__(self, token: str, api_base: str) -> None:
-        self.bot = telegram.Bot(token, base_url=f"{api_base.rstrip('/')}/bot",
-                                request=HTTPXRequest(connect_timeout=5, read_timeout=10))
+        self.bot = telegram.Bot(
+            token, base_url=f"{api_base.rstrip('/')}/bot", request=HTTPXRequest(connect_timeout=5, read_timeout=10)
+        )
 
     async def send(self, push: Push) -> None:
         markup = None
         if push.buttons:
-            markup = telegram.ReplyKeyboardMarkup([[b for b in push.buttons]], one_time_keyboard=True,
-                                                  resize_keyboard=True)
+            markup = telegram.ReplyKeyboardMarkup(
+                [[b for b in push.buttons]], one_time_keyboard=True, resize_keyboard=True
+            )
         try:
             await self.bot.send_message(chat_id=push.address or "", text=push.text, reply_markup=markup)
         except RetryAfter as exc:

@@ -33,11 +33,17 @@ def to_inbound(update: telegram.Update) -> Inbound | None:
     if message.text:
         return Inbound(kind="text", text=message.text, **common)
     if message.photo:
-        return Inbound(kind="image", media_ref=f"telegram:{message.photo[-1].file_id}",
-                       text=message.caption or "", **common)
+        return Inbound(
+            kind="image", media_ref=f"telegram:{message.photo[-1].file_id}", text=message.caption or "", **common
+        )
     if message.location:
-        return Inbound(kind="location", latitude=message.location.latitude,
-                       longitude=message.location.longitude, label=message.caption or "", **common)
+        return Inbound(
+            kind="location",
+            latitude=message.location.latitude,
+            longitude=message.location.longitude,
+            label=message.caption or "",
+            **common,
+        )
     if message.voice:
         return Inbound(kind="voice", media_ref=f"telegram:{message.voice.file_id}", **common)
     return Inbound(kind="other", **common)
@@ -55,8 +61,14 @@ async def webhook(request: Request) -> Response:
         raise Forged(detail="wrong secret token")
     update, inbound = read_update(await request.body(), sender.bot)
     for number, reply in enumerate(await services.dispatcher.handle(inbound)):
-        await send_reply(services, dedupe_key=f"telegram:{update.update_id}:{number}", channel="telegram",
-                         address=inbound.user_id, text=reply.text, buttons=reply.buttons)
+        await send_reply(
+            services,
+            dedupe_key=f"telegram:{update.update_id}:{number}",
+            channel="telegram",
+            address=inbound.user_id,
+            text=reply.text,
+            buttons=reply.buttons,
+        )
     return Response(status_code=200)
 
 

@@ -46,8 +46,9 @@ class WeChatError(Exception):
 class _Client(WeChatClient):
     """WeChatClient whose token endpoint follows WECHAT_API_BASE and is fetched by one process at a time."""
 
-    def __init__(self, appid: str, secret: str, api_base: str, storage: RedisStorage, lock: Callable[[], Any],
-                 timeout: float) -> None:
+    def __init__(
+        self, appid: str, secret: str, api_base: str, storage: RedisStorage, lock: Callable[[], Any], timeout: float
+    ) -> None:
         # auto_retry off: wechatpy would retry an expired token without limit; WeChatApi retries once.
         super().__init__(appid, secret, session=storage, timeout=timeout, auto_retry=False)
         self.API_BASE_URL = api_base
@@ -62,8 +63,11 @@ class _Client(WeChatClient):
             if current and current != stale:
                 return {"access_token": current}
             try:
-                response = self._http.get(f"{self.API_BASE_URL}token", timeout=self.timeout, params={
-                    "grant_type": "client_credential", "appid": self.appid, "secret": self.secret})
+                response = self._http.get(
+                    f"{self.API_BASE_URL}token",
+                    timeout=self.timeout,
+                    params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
+                )
                 response.raise_for_status()
                 result = response.json()
             except (requests.RequestException, ValueError) as exc:
@@ -79,8 +83,9 @@ class _Client(WeChatClient):
 
 
 class WeChatApi:
-    def __init__(self, app_id: str, secret: str, api_base: str, redis: SyncRedis, keys: Keys,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self, app_id: str, secret: str, api_base: str, redis: SyncRedis, keys: Keys, timeout: float = 10.0
+    ) -> None:
         base = api_base if api_base.endswith("/") else api_base + "/"
         storage = RedisStorage(redis, prefix=keys.wechat_session)
 
@@ -95,21 +100,29 @@ class WeChatApi:
         if not (settings.wechat_app_id and settings.wechat_app_secret):
             raise ValueError("WECHAT_APP_ID and WECHAT_APP_SECRET are needed to call WeChat")
         redis = redis_connection.connect_sync(settings.redis_url, settings.var_dir)
-        return cls(settings.wechat_app_id, settings.wechat_app_secret, settings.wechat_api_base, redis,
-                   keys or Keys(settings.redis_prefix))
+        return cls(
+            settings.wechat_app_id,
+            settings.wechat_app_secret,
+            settings.wechat_api_base,
+            redis,
+            keys or Keys(settings.redis_prefix),
+        )
 
     async def send_text(self, openid: str, text: str) -> dict[str, Any]:
         """A customer-service text message (only inside the citizen's 48-hour window)."""
         return await self._call(self.client.message.send_text, openid, text)
 
-    async def send_template(self, openid: str, template_id: str, data: dict[str, dict[str, str]],
-                            url: str | None = None) -> dict[str, Any]:
+    async def send_template(
+        self, openid: str, template_id: str, data: dict[str, dict[str, str]], url: str | None = None
+    ) -> dict[str, Any]:
         return await self._call(self.client.message.send_template, openid, template_id, data, url or None)
 
     async def create_qrcode(self, scene: str) -> dict[str, Any]:
         """A permanent QR code carrying `scene` (QR_LIMIT_STR_SCENE); the answer's `url` is its content."""
-        return await self._call(self.client.qrcode.create, {
-            "action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": scene}}})
+        return await self._call(
+            self.client.qrcode.create,
+            {"action_name": "QR_LIMIT_STR_SCENE", "action_info": {"scene": {"scene_str": scene}}},
+        )
 
     async def create_menu(self, menu: dict[str, Any]) -> dict[str, Any]:
         return await self._call(self.client.menu.create, menu)

@@ -101,8 +101,12 @@ class Protocol:
             raise Malformed(detail=f"not a WeChat message: {type(exc).__name__} {exc}") from exc
         if message is None:
             raise Malformed(detail="empty message")
-        return Delivery(inbound=to_inbound(message), account=_text(message._data.get("ToUserName")),
-                        encrypted=encrypted, nonce=query.get("nonce", ""))
+        return Delivery(
+            inbound=to_inbound(message),
+            account=_text(message._data.get("ToUserName")),
+            encrypted=encrypted,
+            nonce=query.get("nonce", ""),
+        )
 
     def render(self, delivery: Delivery, text: str) -> str:
         """The passive reply: a text message, encrypted when the request was."""
@@ -131,8 +135,9 @@ class Protocol:
         if not envelope.get("Encrypt"):
             raise Malformed(detail="Encrypt is missing")
         try:
-            return self.crypto.decrypt_message(envelope, msg_signature, query.get("timestamp", ""),
-                                               query.get("nonce", ""))
+            return self.crypto.decrypt_message(
+                envelope, msg_signature, query.get("timestamp", ""), query.get("nonce", "")
+            )
         except InvalidSignatureException:
             raise Forged(detail="msg_signature does not match") from None
         except (InvalidAppIdException, ValueError, struct.error, IndexError, TypeError) as exc:
@@ -180,8 +185,9 @@ def to_inbound(message: Any) -> Inbound:
         latitude, longitude = _number(raw.get("Location_X")), _number(raw.get("Location_Y"))
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
             raise Malformed(detail="Location_X/Location_Y out of range")
-        return Inbound(**base, kind="location", latitude=latitude, longitude=longitude,
-                       label=_text(raw.get("Label"))[:MAX_LABEL])
+        return Inbound(
+            **base, kind="location", latitude=latitude, longitude=longitude, label=_text(raw.get("Label"))[:MAX_LABEL]
+        )
     if msg_type == "link":
         text = "\n".join(p for p in (_text(raw.get("Title")).strip(), _text(raw.get("Url")).strip()) if p)
         return Inbound(**base, kind="text", text=text)
@@ -204,8 +210,16 @@ def _event(raw: dict[str, Any], openid: str) -> Inbound:
     # WeChat gives events no MsgId: the sender and CreateTime identify the delivery (and its retries);
     # the event and its key keep two taps on the menu within one second apart.
     tag = key if len(key) <= 32 else hashlib.sha1(key.encode()).hexdigest()[:16]
-    return Inbound(channel=CHANNEL, user_id=openid, kind="event", event=event[:40], event_key=key[:MAX_EVENT_KEY],
-                   external_id=f"{openid}:{created}:{event[:20]}:{tag}"[:128], latitude=latitude, longitude=longitude)
+    return Inbound(
+        channel=CHANNEL,
+        user_id=openid,
+        kind="event",
+        event=event[:40],
+        event_key=key[:MAX_EVENT_KEY],
+        external_id=f"{openid}:{created}:{event[:20]}:{tag}"[:128],
+        latitude=latitude,
+        longitude=longitude,
+    )
 
 
 def _media_ref(raw: dict[str, Any], picture: bool = False) -> str:

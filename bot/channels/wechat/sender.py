@@ -36,22 +36,49 @@ UNFOLLOWED_ERROR = "43004"
 # Do not start a customer-service message in the window's last minutes: it may arrive after it closed.
 WINDOW_MARGIN = dt.timedelta(minutes=5)
 # WeChat's length of a template field by the type its key names (thing1, character_string2, ...).
-FIELD_LIMITS = {"thing": 20, "character_string": 32, "number": 32, "letter": 32, "symbol": 5, "amount": 32,
-                "phone_number": 17, "car_number": 8, "name": 10, "phrase": 5, "time": 32, "date": 32, "const": 20}
+FIELD_LIMITS = {
+    "thing": 20,
+    "character_string": 32,
+    "number": 32,
+    "letter": 32,
+    "symbol": 5,
+    "amount": 32,
+    "phone_number": 17,
+    "car_number": 8,
+    "name": 10,
+    "phrase": 5,
+    "time": 32,
+    "date": 32,
+    "const": 20,
+}
 # Old-style templates (first, keyword1, remark) have no per-type limit; long fields are still cut.
 DEFAULT_FIELD_LIMIT = 200
 # Types whose values are codes or numbers: cut, never ended with an ellipsis.
-EXACT_TYPES = frozenset({"character_string", "number", "letter", "symbol", "amount", "phone_number", "car_number",
-                         "time", "date"})
-KIND_TITLES = {"case_status": "案件进展", "reply_ready": "答复已出", "rating_reminder": "评价提醒",
-               "deadline_reminder": "办理提醒", "deadline_alert": "超期提醒", "booking": "预约接待",
-               "reply": "回复"}
+EXACT_TYPES = frozenset(
+    {"character_string", "number", "letter", "symbol", "amount", "phone_number", "car_number", "time", "date"}
+)
+KIND_TITLES = {
+    "case_status": "案件进展",
+    "reply_ready": "答复已出",
+    "rating_reminder": "评价提醒",
+    "deadline_reminder": "办理提醒",
+    "deadline_alert": "超期提醒",
+    "booking": "预约接待",
+    "reply": "回复",
+}
 CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 class WeChatSender(PushSender):
-    def __init__(self, api: WeChatApi, sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, keys: Keys,
-                 config: WeChatConfig, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        api: WeChatApi,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        redis: Redis,
+        keys: Keys,
+        config: WeChatConfig,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
         self.api = api
         self.sessionmaker = sessionmaker
         self.redis = redis
@@ -108,8 +135,14 @@ class WeChatSender(PushSender):
         return used <= self.config.customer_service_quota
 
     async def _facts(self, push: Push) -> dict[str, str]:
-        facts = {"text": push.text, "case_no": "", "state": "", "topic": "", "title": KIND_TITLES.get(push.kind, ""),
-                 "time": f"{self.clock().astimezone(LOCAL):%Y年%m月%d日 %H:%M}"}
+        facts = {
+            "text": push.text,
+            "case_no": "",
+            "state": "",
+            "topic": "",
+            "title": KIND_TITLES.get(push.kind, ""),
+            "time": f"{self.clock().astimezone(LOCAL):%Y年%m月%d日 %H:%M}",
+        }
         if push.case_id is not None:
             async with self.sessionmaker() as session:
                 case = await session.get(Case, push.case_id)
@@ -130,8 +163,9 @@ def template_data(template: WeChatTemplate, facts: dict[str, str]) -> dict[str, 
         value, limit = (field, None) if isinstance(field, str) else (field.value, field.max_length)
         kind = _field_type(name)
         text = string.Formatter().vformat(value, (), facts)
-        data[name] = {"value": fit(text, limit or FIELD_LIMITS.get(kind, DEFAULT_FIELD_LIMIT),
-                                   ellipsis=kind not in EXACT_TYPES)}
+        data[name] = {
+            "value": fit(text, limit or FIELD_LIMITS.get(kind, DEFAULT_FIELD_LIMIT), ellipsis=kind not in EXACT_TYPES)
+        }
     return data
 
 

@@ -43,8 +43,16 @@ class WeChatDoor:
         settings = services.settings
         self.services = services
         self.budget = settings.wechat_reply_budget
-        self.protocol = Protocol(settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id,
-                                 safe_mode=settings.wechat_safe_mode) if settings.wechat_token else None
+        self.protocol = (
+            Protocol(
+                settings.wechat_token,
+                settings.wechat_aes_key,
+                settings.wechat_app_id,
+                safe_mode=settings.wechat_safe_mode,
+            )
+            if settings.wechat_token
+            else None
+        )
         self._late: set[asyncio.Task[None]] = set()
 
     def open(self, query: dict[str, str], body: bytes) -> Delivery:
@@ -93,8 +101,13 @@ class WeChatDoor:
 async def deliver_late(services: Runtime, inbound: Inbound, replies: list[Reply]) -> None:
     """Replies that missed the passive answer: one customer-service message, sent once per delivery."""
     key = inbound.external_id or utcnow().isoformat()
-    await send_reply(services, dedupe_key=f"{inbound.channel}:late-reply:{key}", channel=inbound.channel,
-                     address=inbound.user_id, text=joined(replies))
+    await send_reply(
+        services,
+        dedupe_key=f"{inbound.channel}:late-reply:{key}",
+        channel=inbound.channel,
+        address=inbound.user_id,
+        text=joined(replies),
+    )
 
 
 def joined(replies: list[Reply]) -> str:
