@@ -188,14 +188,14 @@ async def test_deadlines_fire_on_working_days_and_unrated_answers_close(station,
     assert closed.state == "closed" and last.action == "close_unrated" and last.reason == "逾期未评价"
 
 
-async def test_telegram_errors_are_retried_with_backoff_and_recorded(station, telegram, user_id):
+async def test_telegram_errors_are_retried_with_backoff_and_recorded(station, telegram, user_id, clock):
     app, client, tokens = station
     number = await Citizen(client, user_id, channel="telegram").report("河边的护栏断了一截，孩子在那边玩很危险")
     telegram.answers.append(lambda path, body: (429, {"ok": False, "error_code": 429, "description":
                                                       "Too Many Requests: retry after 1",
                                                       "parameters": {"retry_after": 1}}))
     await do(client, tokens["staff1"], number, "transfer")
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     await burst(app, now)
     async with app.state.services.sessionmaker() as session:
         pushes = (await session.execute(select(Push).join(Case).where(Case.number == number))).scalars().all()

@@ -58,12 +58,12 @@ async def book_in_chat(citizen: Citizen, asked: str = "我想预约见代表", t
     return NUMBER.search(done).group(1)
 
 
-async def open_session_ahead(app, token_header, days_ahead: int = 3) -> dict:
-    """The first open session nobody booked yet, at least `days_ahead` days from today (the tests of one
+async def open_session_ahead(app, token_header, today: dt.date, days_ahead: int = 3) -> dict:
+    """The first open session nobody booked yet, at least `days_ahead` days from `today` (the tests of one
     run share their database)."""
     _, client, _ = app
     sessions = (await client.get("/api/reception/sessions", params={"days": 35}, headers=token_header)).json()
-    earliest = dt.datetime.now(LOCAL).date() + dt.timedelta(days=days_ahead)
+    earliest = today + dt.timedelta(days=days_ahead)
     return next(s for s in sessions if not s["closed"] and dt.date.fromisoformat(s["day"]) >= earliest
                 and not any(slot["booked"] for slot in s["slots"]))
 
@@ -107,11 +107,11 @@ async def test_a_citizen_books_in_the_chat_in_under_a_minute_and_the_deputy_hear
     assert told == on_duty
 
 
-async def test_reminders_digests_and_offers_are_fired_by_the_worker(station, telegram, user_id):  # noqa: F811
+async def test_reminders_digests_and_offers_are_fired_by_the_worker(station, telegram, user_id, clock):  # noqa: F811
     app, client, tokens = station
     chats, _ = await deputies_on_telegram(app)
     staff = {"authorization": f"Bearer {tokens['staff1']}"}
-    ahead = await open_session_ahead(station, staff)
+    ahead = await open_session_ahead(station, staff, clock.today())
     citizen = Citizen(client, user_id, channel="telegram")
     number = await book_in_chat(citizen, first_slot_of(ahead))
     [booking] = await query(app, select(Booking).where(Booking.number == number))
@@ -177,13 +177,13 @@ async def test_reminders_digests_and_offers_are_fired_by_the_worker(station, tel
 
 
 async def test_staff_close_a_session_name_deputies_and_record_outcomes(  # noqa: F811
-        station, telegram, user_id, settings):  # noqa: F811
+        station, telegram, user_id, settings, clock):  # noqa: F811
     app, client, tokens = station
     chats, deputy_tokens = await deputies_on_telegram(app)
     staff = {"authorization": f"Bearer {tokens['staff1']}"}
     department = {"authorization": f"Bearer {tokens['jianshe']}"}
     assert (await client.get("/api/reception/sessions", headers=department)).status_code == 403
-    ahead = await open_session_ahead(station, staff)
+    ahead = await open_session_ahead(station, staff, clock.today())
     citizen = Citizen(client, user_id)
     number = await book_in_chat(citizen, first_slot_of(ahead))
     key = ahead["key"]
@@ -271,12 +271,14 @@ def ahead_codes(session: dict) -> set[str]:
     return {d["code"] for d in session["deputies"]}
 
 
-async def test_fifty_citizens_race_for_the_last_place_of_a_slot(postgres_url, real_redis_url, var_dir, rasa_url):
+async def test_fifty_citizens_race_for_the_last_place_of_a_slot(postgres_url, real_redis_url, var_dir, rasa_url,
+                                                               clock):
     """On PostgreSQL: the last place goes to exactly one; the others are offered the waiting list."""
     settings = make_settings(postgres_url, real_redis_url, var_dir, rasa_url=rasa_url)
     bot, close = await build_dispatcher(settings, RasaParser(rasa_url, 30.0))
-    # A Monday in a year no other test books in; 2031's holidays are not known yet (weekdays only).
-    bot.clock = lambda: dt.datetime(2031, 3, 3, 10, 0, tzinfo=LOCAL).astimezone(dt.UTC)
+    # A Monday in a year no other test books in, no public holiday near it.
+    clock.freeze(dt.datetime(2031, 3, 3, 10, 0, tzinfo=LOCAL))
+    bot.clock = clock
     run = uuid.uuid4().hex[:6]
     try:
         async def to_confirmation(user: str) -> None:

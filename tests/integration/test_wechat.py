@@ -40,7 +40,7 @@ from handlers import texts
 from nlu.client import RasaParser
 from storage.models import Case, CaseEvent, ChannelIdentity, Conversation, Deputy, Message, Push, User
 from storage.repositories import DirectoryStore, UserStore
-from tests.conftest import ROOT, client_for
+from tests.conftest import ROOT, Clock, client_for
 from tests.integration.recorder import RecordingApi
 
 pytestmark = pytest.mark.integration
@@ -49,7 +49,7 @@ TOKEN = "liaison-test-token"
 AES_KEY = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode().rstrip("=")
 APP_ID = "wx0000000000000001"
 ACCOUNT = "gh_0000station"
-_ids = itertools.count(int(time.time() * 1000) * 1000)
+_ids = itertools.count(uuid.uuid4().int % 10**15 * 1000)  # MsgIds no other run used (they share Redis)
 
 
 def openid() -> str:
@@ -78,19 +78,21 @@ class WeChatAnswers:
 class WeChatServer:
     """What WeChat's servers send to the server URL, and how they read the passive answer."""
 
-    def __init__(self, client: httpx.AsyncClient, *, safe: bool = True, token: str = TOKEN) -> None:
+    def __init__(self, client: httpx.AsyncClient, *, safe: bool = True, token: str = TOKEN,
+                 clock: Clock | None = None) -> None:
         self.client = client
         self.token = token
+        self.clock = clock or Clock()  # WeChat's servers' clock: the real time (libfaketime's under test-clocks)
         self.crypto = WeChatCrypto(token, AES_KEY, APP_ID) if safe else None
 
     def xml(self, fixture: str, **fields: Any) -> str:
         fields.setdefault("openid", openid())
-        fields.setdefault("time", int(time.time()))
+        fields.setdefault("time", self.clock.timestamp())
         fields.setdefault("msg_id", next(_ids))
         return (FIXTURES / f"{fixture}.xml").read_text(encoding="utf-8").format(account=ACCOUNT, **fields)
 
     def signed(self, xml: str) -> tuple[dict[str, str], str]:
-        timestamp, nonce = str(int(time.time())), str(uuid.uuid4().int % 10**9)
+        timestamp, nonce = str(self.clock.timestamp()), str(uuid.uuid4().int % 10**9)
         signer = WeChatSigner()
         signer.add_data(self.token, timestamp, nonce)
         params = {"signature": signer.signature, "timestamp": timestamp, "nonce": nonce, "openid": "x"}
@@ -388,13 +390,13 @@ async def test_a_slow_answer_is_empty_at_once_and_follows_as_a_customer_service_
 # --- pushes: the 48-hour window, the quota, templates, the token
 
 
-async def test_outside_the_window_a_template_goes_and_without_one_the_push_waits(station, wechat_api):
+async def test_outside_the_window_a_template_goes_and_without_one_the_push_waits(station, wechat_api, clock):
     app, server, client = station
     citizen = Follower(server)
     number = await citizen.report("公园里的健身器材坏了好几个，老人锻炼很不方便，希望尽快维修")
     async with app.state.services.sessionmaker() as session:
         await session.execute(update(ChannelIdentity).where(ChannelIdentity.external_id == citizen.openid)
-                              .values(last_inbound_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=49)))
+                              .values(last_inbound_at=clock.now() - dt.timedelta(hours=49)))
         await session.commit()
     staff = await staff_token(app)
     await act(client, staff, number, "transfer", reason="请核实维修")

@@ -29,7 +29,8 @@ async def _pushes(app, number):
                                       .execution_options(populate_existing=True))).scalars().all()
 
 
-async def test_a_worker_killed_while_sending_never_sends_twice(station, telegram, settings, user_id):  # noqa: F811
+async def test_a_worker_killed_while_sending_never_sends_twice(station, telegram, settings, user_id,  # noqa: F811
+                                                               clock):
     app, client, tokens = station
     number = await Citizen(client, user_id, channel="telegram").report("公园里的健身器材坏了，扶手都松了")
     await do(client, tokens["staff1"], number, "transfer")
@@ -57,7 +58,7 @@ async def test_a_worker_killed_while_sending_never_sends_twice(station, telegram
     services = app.state.services
     # The dead worker's lock would expire with the job's timeout; expire it now instead of waiting.
     await services.redis.delete(services.keys.job_lock("send_pushes"))
-    await Worker(services).run_due(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6), burst=True)
+    await Worker(services).run_due(clock.now() + dt.timedelta(minutes=6), burst=True)
     pushes = await _pushes(app, number)
     assert all(p.status in ("sent", "failed") for p in pushes if p.channel == "telegram")
     async with app.state.services.sessionmaker() as session:
