@@ -217,14 +217,15 @@ async def test_staff_close_a_session_name_deputies_and_record_outcomes(  # noqa:
     [booking] = await query(app, select(Booking).where(Booking.number == number))
     assert booking.status == "closed"
 
-    # Outcomes of a session held ten days ago, recorded by its deputy and by staff over the API.
+    # Outcomes of a session held in the last weeks, recorded by its deputy and by staff over the API. Three
+    # weeks to choose from, ending four days ago: whatever the date, some of them are not public holidays.
     services = app.state.services
-    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
+    past = clock.now() - dt.timedelta(days=24)
     async with services.sessionmaker() as session:
         await reception.ensure_sessions(session, services.deployment, services.calendar, past)
         rows = await ReceptionStore(session).sessions_between(past.astimezone(LOCAL).date(),
                                                                         past.astimezone(LOCAL).date()
-                                                                        + dt.timedelta(days=6))
+                                                                        + dt.timedelta(days=20))
         held = next(r for r in rows if not r.closed and r.slots[-1].booked <= r.slots[-1].capacity - 2)
         last_slot, on_duty, held_day = held.slots[-1].id, list(held.deputies), held.day
         numbers = []
@@ -238,8 +239,10 @@ async def test_staff_close_a_session_name_deputies_and_record_outcomes(  # noqa:
     answered = await client.post(f"/api/reception/bookings/{numbers[0]}/outcome",
                                  json={"outcome": "answered", "answer": "已联系交警，下月安装信号灯。"}, headers=first)
     assert answered.status_code == 200 and answered.json()["received_by"] == on_duty[0]
-    twice = await client.post(f"/api/reception/bookings/{numbers[0]}/outcome", json={"outcome": "attended"},
-                              headers=staff)
+    # Staff name the deputy, as they must when several were on duty (a Thursday, the 议事日): the booking's
+    # outcome is then refused only because it is recorded already.
+    twice = await client.post(f"/api/reception/bookings/{numbers[0]}/outcome",
+                              json={"outcome": "attended", "deputy": on_duty[0]}, headers=staff)
     assert twice.status_code == 409 and twice.json()["code"] == "outcome_recorded"
     case = await client.post(f"/api/reception/bookings/{numbers[1]}/outcome",
                              json={"outcome": "case", "deputy": on_duty[-1]}, headers=staff)
