@@ -538,11 +538,12 @@ async def queue_reminders(session: AsyncSession, deployment: Deployment, now: dt
 
 async def reception_deeds(session: AsyncSession, deployment: Deployment, start: dt.datetime,
                           end: dt.datetime) -> list[Deed]:
-    """Deeds for the deputies' points from the outcomes of sessions held in [start, end)."""
+    """Deeds for the deputies' points from the outcomes of sessions held in [start, end), dated when the session
+    was held: an outcome recorded after New Year's Day for a session of late December counts in the old year."""
     codes = (await directory(session, deployment)).station_codes
     rows = [OutcomeRow(booking_id=b.id, number=b.number, session_id=s.id, session_day=s.day,
                        station=codes.get(s.station_id, ""), outcome=b.outcome or "", received_by=b.received_by,
-                       at=b.outcome_at or s.ends_at)
+                       at=s.starts_at)
             for b, s in await ReceptionStore(session).outcomes_between(start, end)]
     return rules.deeds_from_outcomes(rows)
 

@@ -11,9 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from casework import reception
+from casework.cases import Role
 from casework.deadlines import LOCAL
+from casework.points import points_of
+from casework.records import Actor
 from storage.db import upgrade
-from storage.models import Booking, BookingWait, Deputy, Push, ReceptionSlot
+from storage.models import Booking, BookingWait, Deputy, Push, ReceptionSession, ReceptionSlot
 from storage.repositories import DirectoryStore, UserStore
 from tests.conftest import make_settings
 from tests.factories import ScriptedParser, build_dispatcher, say
@@ -224,3 +227,27 @@ async def test_a_change_given_up_keeps_the_booking_and_a_place_in_line_can_be_gi
     assert "确定取消" not in (listed := await say(bot, waiting, "取消预约")) and "候补排队" in listed
     assert "已取消您对 11月26日（周四）14:30-15:00 的候补排队" in await say(bot, waiting, "1")
     assert [w.status for w in await rows(bot, select(BookingWait))] == ["withdrawn"]
+
+
+
+def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
+    return dt.datetime(year, 1, 1, tzinfo=LOCAL), dt.datetime(year + 1, 1, 1, tzinfo=LOCAL)
+
+
+async def test_a_session_of_late_december_recorded_in_january_counts_in_the_year_it_was_held(station, user_id):
+    bot, clock = station
+    clock.freeze(dt.datetime(2026, 12, 28, 9, 0, tzinfo=LOCAL))  # Monday of the year's last week
+    number = await book(bot, user_id)  # this Thursday afternoon: 31 December
+    clock.freeze(dt.datetime(2027, 1, 4, 9, 0, tzinfo=LOCAL))  # the outcome is recorded after New Year's Day
+    async with bot.sessionmaker() as session:
+        [held] = (await session.execute(select(ReceptionSession).join(Booking)
+                                        .where(Booking.number == number))).scalars().all()
+        deputy = held.deputies[0]
+        await reception.record_outcome(session, bot.deployment, bot.calendar, number, "attended",
+                                       Actor(name="staff1", role=Role.STAFF), clock.now(), deputy_code=deputy)
+        deeds_2026 = await reception.reception_deeds(session, bot.deployment, *year_bounds(2026))
+        deeds_2027 = await reception.reception_deeds(session, bot.deployment, *year_bounds(2027))
+    rules = bot.deployment.points.rules
+    assert [(p.rule, p.ref) for p in points_of(deputy, deeds_2026, rules, 2026)] == [
+        ("reception_duty", "reception:2026-12-31:demo")]
+    assert points_of(deputy, deeds_2027, rules, 2027) == []
