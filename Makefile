@@ -5,13 +5,18 @@ RASA_VENV := .venv-rasa
 LIAISON := $(VENV)/bin/liaison
 PIP_QUIET ?= -q
 
-.PHONY: run test setup model db lint bench clean
+.PHONY: run test test-clocks setup model db lint bench clean
 
 run: setup
 	$(LIAISON) run
 
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# The same tests under libfaketime at a year end, a public holiday and a Saturday night, Beijing time
+# (Debian's faketime package; scripts/test-clocks.sh says how, CLOCK_MOMENTS picks other moments).
+test-clocks: setup
+	PYTHON=$(VENV)/bin/python scripts/test-clocks.sh $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed model db
 
@@ -36,8 +41,11 @@ model: $(VENV)/.installed $(RASA_VENV)/.installed
 db: $(VENV)/.installed
 	$(LIAISON) db upgrade
 
+# ruff (rules and format) everywhere; mypy strict on the rules of the loop and the application layer.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy casework services
 
 bench: setup
 	$(VENV)/bin/python -m bench.roundtrip

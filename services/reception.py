@@ -1114,7 +1114,9 @@ async def queue_reminders(
 async def reception_deeds(
     session: AsyncSession, deployment: Deployment, start: dt.datetime, end: dt.datetime
 ) -> list[Deed]:
-    """Deeds for the deputies' points from the outcomes of sessions held in [start, end) (reads only)."""
+    """Deeds for the deputies' points from the outcomes of sessions held in [start, end) (reads only), dated when
+    the session was held: an outcome recorded after New Year's Day for a session of late December counts in the
+    old year."""
     codes = (await directory(session, deployment)).station_codes
     rows = [
         OutcomeRow(
@@ -1125,7 +1127,7 @@ async def reception_deeds(
             station=codes.get(s.station_id, ""),
             outcome=b.outcome or "",
             received_by=b.received_by,
-            at=b.outcome_at or s.ends_at,
+            at=s.starts_at,
         )
         for b, s in await ReceptionStore(session).outcomes_between(start, end)
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 import uuid
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from casework.deadlines import LOCAL
 from settings import Settings
 from storage.db import upgrade
 
@@ -20,6 +22,53 @@ POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://p
 # One database per test run, so that runs side by side (two checkouts, two CI jobs) never drop each other's.
 POSTGRES_DB = f"liaison_test_{os.getpid()}"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+class Clock:
+    """The one clock of the tests: the real time (under scripts/test-clocks.sh, libfaketime's moment) until a
+    test freezes it, then only what the test sets. Aware, in UTC. Pass it (it is callable) wherever the
+    product takes a clock, e.g. the dispatcher's `clock`, and compute expectations from the same clock."""
+
+    def __init__(self) -> None:
+        self._frozen: dt.datetime | None = None
+
+    def now(self) -> dt.datetime:
+        return self._frozen if self._frozen is not None else dt.datetime.now(dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now()
+
+    def today(self) -> dt.date:
+        """The stations' date (Beijing time), whatever the machine's zone."""
+        return self.now().astimezone(LOCAL).date()
+
+    def timestamp(self) -> int:
+        return int(self.now().timestamp())
+
+    def freeze(self, at: dt.datetime) -> dt.datetime:
+        """Stop the clock at `at` (aware: a naive time would mean the machine's zone)."""
+        if at.tzinfo is None:
+            raise ValueError(f"freeze the clock at an aware time, not {at!r}")
+        self._frozen = at.astimezone(dt.UTC)
+        return self._frozen
+
+    def advance(self, delta: dt.timedelta | None = None, **parts: float) -> dt.datetime:
+        """Move a frozen clock on by `delta` (or timedelta(**parts))."""
+        if self._frozen is None:
+            raise RuntimeError("freeze the clock before moving it")
+        self._frozen += delta if delta is not None else dt.timedelta(**parts)
+        return self._frozen
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    now = dt.datetime.now(dt.UTC)
+    faked = " (faked by libfaketime)" if "faketime" in os.environ.get("LD_PRELOAD", "") else ""
+    return f"clock: {now.astimezone(LOCAL):%Y-%m-%d %H:%M:%S} Beijing time, {now:%Y-%m-%d %H:%M:%S} UTC{faked}"
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -83,12 +132,20 @@ def var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("var")
 
 
-def make_settings(database_url: str, redis_url: str, var_dir: Path, rasa_url: str = "http://127.0.0.1:9",
-                  **extra: object) -> Settings:
+def make_settings(
+    database_url: str, redis_url: str, var_dir: Path, rasa_url: str = "http://127.0.0.1:9", **extra: object
+) -> Settings:
     """Settings for one test: its own Redis key prefix, so tests never see each other's state."""
-    return Settings(database_url=database_url, redis_url=redis_url, rasa_url=rasa_url, rasa_timeout=2.0,
-                    LIAISON_CONFIG=ROOT / "config.yml", LIAISON_VAR=var_dir,
-                    LIAISON_REDIS_PREFIX=f"test:{uuid.uuid4().hex[:8]}:", **extra)
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_url,
+        rasa_url=rasa_url,
+        rasa_timeout=2.0,
+        LIAISON_CONFIG=ROOT / "config.yml",
+        LIAISON_VAR=var_dir,
+        LIAISON_REDIS_PREFIX=f"test:{uuid.uuid4().hex[:8]}:",
+        **extra,
+    )
 
 
 @pytest.fixture
@@ -110,4 +167,3 @@ def free_port() -> Iterator[int]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     yield port
-

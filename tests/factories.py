@@ -39,9 +39,12 @@ async def build_dispatcher(settings: Settings, parser: IntentParser) -> tuple[Di
     redis = redis_connection.connect(settings.redis_url, settings.var_dir)
     sessionmaker = make_sessionmaker(engine)
     await mirror_directory(sessionmaker, deployment)
-    dispatcher = Dispatcher(Inbox(sessionmaker, redis, Keys(settings.redis_prefix), deployment),
-                            Understanding(parser, TopicClassifier.from_project()), deployment,
-                            WorkingCalendar(deployment.calendar.holidays, deployment.calendar.workdays))
+    dispatcher = Dispatcher(
+        Inbox(sessionmaker, redis, Keys(settings.redis_prefix), deployment),
+        Understanding(parser, TopicClassifier.from_project()),
+        deployment,
+        WorkingCalendar(deployment.calendar.holidays, deployment.calendar.workdays),
+    )
 
     async def close() -> None:
         await redis.aclose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 from collections.abc import Iterator
 
@@ -12,6 +14,23 @@ from nlu.server import RasaProcess
 from tests.conftest import make_settings
 
 
+def _at_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep libfaketime (scripts/test-clocks.sh) out of the Rasa processes started next.
+
+    TensorFlow in the Rasa server waits on raw futexes with deadlines taken from the wall clock: under a
+    faked clock they lie weeks away (or in the past), and the server hangs while loading its model. The NLU
+    does not read the date (dates in messages are read by casework.dates against the bot's clock), so the
+    server runs at the real time; the bot and everything else stay under the faked clock.
+    """
+    preload = [lib for lib in re.split(r"[:\s]+", os.environ.get("LD_PRELOAD", "")) if lib and "faketime" not in lib]
+    if preload:
+        monkeypatch.setenv("LD_PRELOAD", " ".join(preload))
+    else:
+        monkeypatch.delenv("LD_PRELOAD", raising=False)
+    for name in [name for name in os.environ if name.startswith("FAKETIME")]:
+        monkeypatch.delenv(name)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -20,10 +39,12 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    model, _ = project.train()
     log = tmp_path_factory.mktemp("rasa") / "rasa.log"
-    rasa = RasaProcess(_free_port(), model=model, log_path=log)
-    rasa.start()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _at_real_time(monkeypatch)  # `rasa train` too, when the model is out of date
+        model, _ = project.train()
+        rasa = RasaProcess(_free_port(), model=model, log_path=log)
+        rasa.start()
     try:
         rasa.wait_ready(timeout=300)
         yield rasa.url

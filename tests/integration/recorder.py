@@ -88,7 +88,12 @@ class _QuietServer(ThreadingHTTPServer):
 def telegram_ok(path: str, body: dict[str, Any]) -> dict[str, Any]:
     """What the Bot API answers to sendMessage (and, harmlessly, to anything else)."""
     chat_id = body.get("chat_id", 0)
-    return {"ok": True, "result": {"message_id": int(time.time() * 1000) % 10**9, "date": int(time.time()),
-                                   "chat": {"id": int(chat_id) if str(chat_id).lstrip("-").isdigit() else 0,
-                                            "type": "private"},
-                                   "text": body.get("text", "")}}
+    return {
+        "ok": True,
+        "result": {
+            "message_id": int(time.time() * 1000) % 10**9,
+            "date": int(time.time()),
+            "chat": {"id": int(chat_id) if str(chat_id).lstrip("-").isdigit() else 0, "type": "private"},
+            "text": body.get("text", ""),
+        },
+    }

@@ -23,8 +23,9 @@ LIAISON = str(Path(sys.executable).parent / "liaison")
 
 
 def _run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([LIAISON, *args], env={**os.environ, **env}, input=stdin, capture_output=True,
-                          text=True, timeout=300, cwd=ROOT)
+    return subprocess.run(
+        [LIAISON, *args], env={**os.environ, **env}, input=stdin, capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
 
 
 async def test_case_list_and_show(settings, user_id):
@@ -45,8 +46,7 @@ async def test_case_list_and_show(settings, user_id):
 
 
 def test_nlu_parse_prints_the_contract(rasa_url):
-    result = _run(["nlu", "parse"], {"RASA_URL": rasa_url},
-                  stdin="幸福路上的路灯坏了\n查询LL20261122001\n\n你好\n")
+    result = _run(["nlu", "parse"], {"RASA_URL": rasa_url}, stdin="幸福路上的路灯坏了\n查询LL20261122001\n\n你好\n")
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["intent"] for line in lines] == ["report_issue", "ask_progress", "greet"]
     for line in lines:
@@ -56,8 +56,7 @@ def test_nlu_parse_prints_the_contract(rasa_url):
 
 def test_a_wrong_config_is_one_line(tmp_path):
     bad = tmp_path / "config.yml"
-    bad.write_text((ROOT / "config.yml").read_text(encoding="utf-8").replace("stations:", "station:"),
-                   encoding="utf-8")
+    bad.write_text((ROOT / "config.yml").read_text(encoding="utf-8").replace("stations:", "station:"), encoding="utf-8")
     result = _run(["case", "list"], {"LIAISON_CONFIG": str(bad)})
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [f"Error: {bad}: station: unknown key (did you mean stations?)"]
@@ -72,10 +71,13 @@ def test_an_unmigrated_database_is_one_line(tmp_path):
 
 def test_nlu_eval_prints_accuracy_macro_f1_and_topic_f1(rasa_url, tmp_path):
     sample = tmp_path / "sample.csv"
-    sample.write_text("text,intent,topic\n"
-                      "幸福路的路灯坏了三天了,report_issue,城乡建设\n"
-                      "工厂拖欠我两个月工资,report_issue,劳动和社会保障\n"
-                      "你好,greet,其他\n", encoding="utf-8")
+    sample.write_text(
+        "text,intent,topic\n"
+        "幸福路的路灯坏了三天了,report_issue,城乡建设\n"
+        "工厂拖欠我两个月工资,report_issue,劳动和社会保障\n"
+        "你好,greet,其他\n",
+        encoding="utf-8",
+    )
     result = _run(["nlu", "eval", str(sample), "--json"], {"RASA_URL": rasa_url})
     report = json.loads(result.stdout)
     assert report["messages"] == 3 and report["accuracy"] == 1.0 and report["macro_f1"] == 1.0
@@ -85,8 +87,11 @@ def test_nlu_eval_prints_accuracy_macro_f1_and_topic_f1(rasa_url, tmp_path):
 
 
 async def test_user_add_reads_the_password_from_standard_input(settings):
-    env = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
-           "LIAISON_REDIS_PREFIX": settings.redis_prefix}
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "LIAISON_REDIS_PREFIX": settings.redis_prefix,
+    }
     name = f"staff-{uuid.uuid4().hex[:8]}"
     added = _run(["user", "add", name, "--role", "staff", "--password"], env, stdin="  秘密 pass\n")
     assert added.returncode == 0, added.stderr

@@ -78,7 +78,8 @@ async def test_a_broken_street_light_becomes_a_case_and_its_progress_is_shown(ap
     citizen = Citizen(client, user_id)
     assert "联络站" in await citizen.say("你好")
     number = await citizen.report(
-        "你好，我们小区门口那盏路灯坏了快一个礼拜了，晚上出门黑乎乎的，老人摔过一跤，麻烦尽快修一下")
+        "你好，我们小区门口那盏路灯坏了快一个礼拜了，晚上出门黑乎乎的，老人摔过一跤，麻烦尽快修一下"
+    )
     case = await _case(app, number)
     assert case.state == "received" and case.topic == "城乡建设" and "路灯" in case.description
     assert number in await citizen.say("我反映的问题现在处理到哪一步了")
@@ -88,7 +89,8 @@ async def test_a_broken_street_light_becomes_a_case_and_its_progress_is_shown(ap
 
 async def test_a_wage_complaint_is_routed_to_human_resources(app, client, user_id):
     number = await Citizen(client, user_id).report(
-        "老板拖欠我们工地十几个工人三个月的工资，一直说下个月发，到现在一分钱没拿到，过年回家都成问题")
+        "老板拖欠我们工地十几个工人三个月的工资，一直说下个月发，到现在一分钱没拿到，过年回家都成问题"
+    )
     case = await _case(app, number)
     assert case.topic == "劳动和社会保障"
 
@@ -149,16 +151,17 @@ async def test_hostile_and_unusual_messages(app, client, user_id):
     assert stored == long_text
     assert await citizen.say("取消")
     assert await citizen.say("😀😀👍🏻 你好呀🌹")
-    for bad in ({"channel": "web", "user_id": user_id, "text": "   "},
-                {"channel": "WEB!", "user_id": user_id, "text": "hi"},
-                {"channel": "web", "user_id": user_id, "type": "sticker", "text": "hi"},
-                {"channel": "web", "user_id": user_id, "type": "location", "latitude": 999, "longitude": 1}):
+    for bad in (
+        {"channel": "web", "user_id": user_id, "text": "   "},
+        {"channel": "WEB!", "user_id": user_id, "text": "hi"},
+        {"channel": "web", "user_id": user_id, "type": "sticker", "text": "hi"},
+        {"channel": "web", "user_id": user_id, "type": "location", "latitude": 999, "longitude": 1},
+    ):
         response = await client.post("/api/messages", json=bad)
         assert response.status_code == 422, bad
     response = await client.post("/api/messages", content=b"{not json", headers={"content-type": "application/json"})
     assert response.status_code == 422
-    response = await client.post("/api/messages", content=b"x" * 70_000,
-                                 headers={"content-type": "application/json"})
+    response = await client.post("/api/messages", content=b"x" * 70_000, headers={"content-type": "application/json"})
     assert response.status_code == 413 and "上限" in response.json()["detail"]
 
 
@@ -168,8 +171,11 @@ async def test_three_copies_of_one_delivery_are_processed_once(app, client, user
     replies = [r.json()["replies"] for r in responses]
     assert replies[0] == replies[1] == replies[2] and replies[0]
     async with app.state.runtime.sessionmaker() as session:
-        count = (await session.execute(select(func.count()).select_from(Message)
-                                       .where(Message.external_id == f"d-{user_id}"))).scalar_one()
+        count = (
+            await session.execute(
+                select(func.count()).select_from(Message).where(Message.external_id == f"d-{user_id}")
+            )
+        ).scalar_one()
     assert count == 1
 
 

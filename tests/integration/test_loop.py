@@ -39,12 +39,15 @@ async def station(settings, telegram):
         async with services.sessionmaker() as session:
             departments = await DirectoryStore(session).ids(Department)
             users = UserStore(session)
-            for name, role, dept, address in (("staff1", "staff", None, tokens["staff_chat"]),
-                                              ("staff2", "staff", None, None),
-                                              ("jianshe", "department", "jianshe", tokens["department_chat"]),
-                                              ("jiaotong", "department", "jiaotong", None)):
-                user, token = await users.add(name=f"{name}-{suffix}", role=role,
-                                              department_id=departments.get(dept or ""))
+            for name, role, dept, address in (
+                ("staff1", "staff", None, tokens["staff_chat"]),
+                ("staff2", "staff", None, None),
+                ("jianshe", "department", "jianshe", tokens["department_chat"]),
+                ("jiaotong", "department", "jiaotong", None),
+            ):
+                user, token = await users.add(
+                    name=f"{name}-{suffix}", role=role, department_id=departments.get(dept or "")
+                )
                 user.channel, user.address = ("telegram", address) if address else (None, None)
                 tokens[name] = token
             await session.commit()
@@ -52,8 +55,9 @@ async def station(settings, telegram):
 
 
 async def do(client, token, number, action, expect=200, **fields):
-    response = await client.post(f"/api/cases/{number}/actions", json={"action": action, **fields},
-                                 headers={"authorization": f"Bearer {token}"})
+    response = await client.post(
+        f"/api/cases/{number}/actions", json={"action": action, **fields}, headers={"authorization": f"Bearer {token}"}
+    )
     assert response.status_code == expect, response.text
     return response.json()
 
@@ -82,22 +86,31 @@ async def test_report_transfer_reply_rating_rehandling_escalation(station, teleg
     sent_to_citizen = [c["text"] for c in telegram.calls_to("/sendMessage") if str(c["chat_id"]) == user_id]
     assert any("已转交" in t for t in sent_to_citizen)
     assert any("三盏路灯已于周四修复" in t and "满意吗" in t for t in sent_to_citizen)
-    to_department = [c["text"] for c in telegram.calls_to("/sendMessage")
-                     if str(c["chat_id"]) == tokens["department_chat"]]
+    to_department = [
+        c["text"] for c in telegram.calls_to("/sendMessage") if str(c["chat_id"]) == tokens["department_chat"]
+    ]
     assert any("【转办】" in t for t in to_department)
 
     assert "重新办理" in await citizen.say("不满意，东段还有一盏不亮")
     await burst(app)
-    department_notes = [c["text"] for c in telegram.calls_to("/sendMessage")
-                        if str(c["chat_id"]) == tokens["department_chat"]]
+    department_notes = [
+        c["text"] for c in telegram.calls_to("/sendMessage") if str(c["chat_id"]) == tokens["department_chat"]
+    ]
     assert any("【重新办理】" in t and "东段还有一盏不亮" in t for t in department_notes)
     await do(client, tokens["jianshe"], number, "record_reply", reason="最后一盏已更换灯泡。")
 
     first, second = await asyncio.gather(
-        client.post(f"/api/cases/{number}/actions", json={"action": "approve_reply"},
-                    headers={"authorization": f"Bearer {tokens['staff1']}"}),
-        client.post(f"/api/cases/{number}/actions", json={"action": "approve_reply"},
-                    headers={"authorization": f"Bearer {tokens['staff2']}"}))
+        client.post(
+            f"/api/cases/{number}/actions",
+            json={"action": "approve_reply"},
+            headers={"authorization": f"Bearer {tokens['staff1']}"},
+        ),
+        client.post(
+            f"/api/cases/{number}/actions",
+            json={"action": "approve_reply"},
+            headers={"authorization": f"Bearer {tokens['staff2']}"},
+        ),
+    )
     assert sorted([first.status_code, second.status_code]) == [200, 409]
     loser = second if second.status_code == 409 else first
     assert loser.json()["code"] in ("conflict", "no_pending_reply", "wrong_state") and loser.json()["detail"]
@@ -111,10 +124,19 @@ async def test_report_transfer_reply_rating_rehandling_escalation(station, teleg
     detail = (await client.get(f"/api/cases/{number}", headers={"authorization": f"Bearer {tokens['staff1']}"})).json()
     assert detail["state"] == "escalated" and detail["allowed_actions"] == []
     states = [(e["from"], e["to"]) for e in detail["events"]]
-    assert states == [(None, "received"), ("received", "transferred"), ("transferred", "in_progress"),
-                      ("in_progress", "in_progress"), ("in_progress", "in_progress"), ("in_progress", "in_progress"),
-                      ("in_progress", "replied"), ("replied", "rehandling"), ("rehandling", "rehandling"),
-                      ("rehandling", "replied"), ("replied", "escalated")]
+    assert states == [
+        (None, "received"),
+        ("received", "transferred"),
+        ("transferred", "in_progress"),
+        ("in_progress", "in_progress"),
+        ("in_progress", "in_progress"),
+        ("in_progress", "in_progress"),
+        ("in_progress", "replied"),
+        ("replied", "rehandling"),
+        ("rehandling", "rehandling"),
+        ("rehandling", "replied"),
+        ("replied", "escalated"),
+    ]
     assert [r["status"] for r in detail["replies"]] == ["sent_back", "approved", "approved"]
     sends = telegram.calls_to("/sendMessage")
     assert len(sends) == len({(c["chat_id"], c["text"]) for c in sends}), "a push was sent twice"
@@ -144,8 +166,14 @@ async def test_withdraw_and_add_information_in_the_chat(station, user_id):
     assert "确定要撤回" in await citizen.say(f"撤回{number}，已经解决了")
     assert "已撤回" in await citizen.say("确认撤回")
     async with app.state.runtime.sessionmaker() as session:
-        events = (await session.execute(select(CaseEvent.action, CaseEvent.reason).join(Case)
-                                        .where(Case.number == number).order_by(CaseEvent.id))).all()
+        events = (
+            await session.execute(
+                select(CaseEvent.action, CaseEvent.reason)
+                .join(Case)
+                .where(Case.number == number)
+                .order_by(CaseEvent.id)
+            )
+        ).all()
     assert [a for a, _ in events] == ["register", "transfer", "add_info", "withdraw"]
     assert "晚上十点以后还有噪音" in events[2][1]
 
@@ -160,8 +188,16 @@ async def test_deadlines_fire_on_working_days_and_unrated_answers_close(station,
     def pushes_of(kind):
         async def count():
             async with app.state.runtime.sessionmaker() as session:
-                return (await session.execute(select(Push.recipient_type).where(
-                    Push.case_id == case.id, Push.kind == kind))).scalars().all()
+                return (
+                    (
+                        await session.execute(
+                            select(Push.recipient_type).where(Push.case_id == case.id, Push.kind == kind)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+
         return count()
 
     async with app.state.runtime.sessionmaker() as session:
@@ -183,19 +219,34 @@ async def test_deadlines_fire_on_working_days_and_unrated_answers_close(station,
     await burst(app, answered + dt.timedelta(days=7, minutes=1))
     async with app.state.runtime.sessionmaker() as session:
         closed = (await session.execute(select(Case).where(Case.number == number))).scalar_one()
-        last = (await session.execute(select(CaseEvent).where(CaseEvent.case_id == closed.id)
-                                      .order_by(CaseEvent.id.desc()))).scalars().first()
+        last = (
+            (
+                await session.execute(
+                    select(CaseEvent).where(CaseEvent.case_id == closed.id).order_by(CaseEvent.id.desc())
+                )
+            )
+            .scalars()
+            .first()
+        )
     assert closed.state == "closed" and last.action == "close_unrated" and last.reason == "逾期未评价"
 
 
-async def test_telegram_errors_are_retried_with_backoff_and_recorded(station, telegram, user_id):
+async def test_telegram_errors_are_retried_with_backoff_and_recorded(station, telegram, user_id, clock):
     app, client, tokens = station
     number = await Citizen(client, user_id, channel="telegram").report("河边的护栏断了一截，孩子在那边玩很危险")
-    telegram.answers.append(lambda path, body: (429, {"ok": False, "error_code": 429, "description":
-                                                      "Too Many Requests: retry after 1",
-                                                      "parameters": {"retry_after": 1}}))
+    telegram.answers.append(
+        lambda path, body: (
+            429,
+            {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 1",
+                "parameters": {"retry_after": 1},
+            },
+        )
+    )
     await do(client, tokens["staff1"], number, "transfer")
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     await burst(app, now)
     async with app.state.runtime.sessionmaker() as session:
         pushes = (await session.execute(select(Push).join(Case).where(Case.number == number))).scalars().all()
@@ -204,8 +255,15 @@ async def test_telegram_errors_are_retried_with_backoff_and_recorded(station, te
     telegram.answers.clear()
     await burst(app, now + dt.timedelta(minutes=2))
     async with app.state.runtime.sessionmaker() as session:
-        pushes = (await session.execute(select(Push).join(Case).where(Case.number == number)
-                                        .execution_options(populate_existing=True))).scalars().all()
+        pushes = (
+            (
+                await session.execute(
+                    select(Push).join(Case).where(Case.number == number).execution_options(populate_existing=True)
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert {p.status for p in pushes if p.channel == "telegram"} == {"sent"}
 
 

@@ -58,14 +58,19 @@ async def book_in_chat(citizen: Citizen, asked: str = "我想预约见代表", t
     return NUMBER.search(done).group(1)
 
 
-async def open_session_ahead(app, token_header, days_ahead: int = 3) -> dict:
-    """The first open session nobody booked yet, at least `days_ahead` days from today (the tests of one
+async def open_session_ahead(app, token_header, today: dt.date, days_ahead: int = 3) -> dict:
+    """The first open session nobody booked yet, at least `days_ahead` days from `today` (the tests of one
     run share their database)."""
     _, client, _ = app
     sessions = (await client.get("/api/reception/sessions", params={"days": 35}, headers=token_header)).json()
-    earliest = dt.datetime.now(LOCAL).date() + dt.timedelta(days=days_ahead)
-    return next(s for s in sessions if not s["closed"] and dt.date.fromisoformat(s["day"]) >= earliest
-                and not any(slot["booked"] for slot in s["slots"]))
+    earliest = today + dt.timedelta(days=days_ahead)
+    return next(
+        s
+        for s in sessions
+        if not s["closed"]
+        and dt.date.fromisoformat(s["day"]) >= earliest
+        and not any(slot["booked"] for slot in s["slots"])
+    )
 
 
 def day_words(session: dict) -> str:
@@ -79,8 +84,11 @@ def first_slot_of(session: dict) -> str:
     return f"{day_words(session)}{start:%H:%M}有代表吗"
 
 
-async def test_a_citizen_books_in_the_chat_in_under_a_minute_and_the_deputy_hears_at_once(  # noqa: F811
-        station, telegram, user_id):  # noqa: F811
+async def test_a_citizen_books_in_the_chat_and_the_deputy_hears_at_once(
+    station,  # noqa: F811
+    telegram,  # noqa: F811
+    user_id,
+):
     app, client, tokens = station
     chats, _ = await deputies_on_telegram(app)
     citizen = Citizen(client, user_id)
@@ -90,8 +98,9 @@ async def test_a_citizen_books_in_the_chat_in_under_a_minute_and_the_deputy_hear
     await burst(app)
     sent = [(str(c["chat_id"]), c["text"]) for c in telegram.calls_to("/sendMessage")]
     on_duty = {chats[code] for code in row.deputies}
-    assert {chat for chat, text in sent if f"预约号 {number}" in text and "【新预约】" in text
-            and chat in chats.values()} == on_duty
+    assert {
+        chat for chat, text in sent if f"预约号 {number}" in text and "【新预约】" in text and chat in chats.values()
+    } == on_duty
 
     # Dates in Chinese on the real model; a day of the next week answered for that day.
     tuesday = await Citizen(client, user_id + "-t").say("下周二上午有代表吗")
@@ -107,11 +116,11 @@ async def test_a_citizen_books_in_the_chat_in_under_a_minute_and_the_deputy_hear
     assert told == on_duty
 
 
-async def test_reminders_digests_and_offers_are_fired_by_the_worker(station, telegram, user_id):  # noqa: F811
+async def test_reminders_digests_and_offers_are_fired_by_the_worker(station, telegram, user_id, clock):  # noqa: F811
     app, client, tokens = station
     chats, _ = await deputies_on_telegram(app)
     staff = {"authorization": f"Bearer {tokens['staff1']}"}
-    ahead = await open_session_ahead(station, staff)
+    ahead = await open_session_ahead(station, staff, clock.today())
     citizen = Citizen(client, user_id, channel="telegram")
     number = await book_in_chat(citizen, first_slot_of(ahead))
     [booking] = await query(app, select(Booking).where(Booking.number == number))
@@ -176,25 +185,32 @@ async def test_reminders_digests_and_offers_are_fired_by_the_worker(station, tel
     assert "有空位了" in told and "已过确认时间" in told
 
 
-async def test_staff_close_a_session_name_deputies_and_record_outcomes(  # noqa: F811
-        station, telegram, user_id, settings):  # noqa: F811
+async def test_staff_close_a_session_name_deputies_and_record_outcomes(
+    station,  # noqa: F811
+    telegram,  # noqa: F811
+    user_id,
+    settings,
+    clock,
+):
     app, client, tokens = station
     chats, deputy_tokens = await deputies_on_telegram(app)
     staff = {"authorization": f"Bearer {tokens['staff1']}"}
     department = {"authorization": f"Bearer {tokens['jianshe']}"}
     assert (await client.get("/api/reception/sessions", headers=department)).status_code == 403
-    ahead = await open_session_ahead(station, staff)
+    ahead = await open_session_ahead(station, staff, clock.today())
     citizen = Citizen(client, user_id)
     number = await book_in_chat(citizen, first_slot_of(ahead))
     key = ahead["key"]
-    listed = (await client.get("/api/reception/bookings", params={"from": ahead["day"], "session": key},
-                               headers=staff)).json()
+    listed = (
+        await client.get("/api/reception/bookings", params={"from": ahead["day"], "session": key}, headers=staff)
+    ).json()
     assert [b["number"] for b in listed] == [number] and listed[0]["status"] == "booked"
 
     newcomer = next(d.code for d in app.state.runtime.deployment.deputies if d.code not in ahead_codes(ahead))
     deputy = {"authorization": f"Bearer {deputy_tokens[newcomer]}"}
-    refused = await client.post(f"/api/reception/sessions/{key}/deputies", json={"deputies": [newcomer]},
-                                headers=deputy)
+    refused = await client.post(
+        f"/api/reception/sessions/{key}/deputies", json={"deputies": [newcomer]}, headers=deputy
+    )
     assert refused.status_code == 403 and refused.json()["code"] == "forbidden_role"
     named = await client.post(f"/api/reception/sessions/{key}/deputies", json={"deputies": [newcomer]}, headers=staff)
     assert named.status_code == 200 and named.json()["deputies"] == [newcomer]
@@ -202,8 +218,9 @@ async def test_staff_close_a_session_name_deputies_and_record_outcomes(  # noqa:
     assert (await client.get("/api/reception/bookings", params={"session": key}, headers=other)).json() == []
     mine = (await client.get("/api/reception/bookings", params={"session": key}, headers=deputy)).json()
     assert [b["number"] for b in mine] == [number] and mine[0]["phone"] is None
-    assert (await client.post(f"/api/reception/sessions/{key}/close", json={"reason": "场地检修"},
-                              headers=deputy)).status_code == 403
+    assert (
+        await client.post(f"/api/reception/sessions/{key}/close", json={"reason": "场地检修"}, headers=deputy)
+    ).status_code == 403
     closed = await client.post(f"/api/reception/sessions/{key}/close", json={"reason": "场地检修"}, headers=staff)
     assert closed.status_code == 200 and closed.json()["citizens_told"] == 1
     again = await client.post(f"/api/reception/sessions/{key}/close", json={"reason": "场地检修"}, headers=staff)
@@ -217,32 +234,43 @@ async def test_staff_close_a_session_name_deputies_and_record_outcomes(  # noqa:
     [booking] = await query(app, select(Booking).where(Booking.number == number))
     assert booking.status == "closed"
 
-    # Outcomes of a session held ten days ago, recorded by its deputy and by staff over the API.
+    # Outcomes of a session held in the last weeks, recorded by its deputy and by staff over the API. Three
+    # weeks to choose from, ending four days ago: whatever the date, some of them are not public holidays.
     services = app.state.runtime
-    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=10)
+    past = clock.now() - dt.timedelta(days=24)
     async with services.sessionmaker() as session:
         await reception.ensure_sessions(session, services.deployment, services.calendar, past)
-        rows = await ReceptionStore(session).sessions_between(past.astimezone(LOCAL).date(),
-                                                                        past.astimezone(LOCAL).date()
-                                                                        + dt.timedelta(days=6))
+        rows = await ReceptionStore(session).sessions_between(
+            past.astimezone(LOCAL).date(), past.astimezone(LOCAL).date() + dt.timedelta(days=20)
+        )
         held = next(r for r in rows if not r.closed and r.slots[-1].booked <= r.slots[-1].capacity - 2)
         last_slot, on_duty, held_day = held.slots[-1].id, list(held.deputies), held.day
         numbers = []
         for i, topic in enumerate(("孩子上学路上没有红绿灯", "楼道里的电动车充电有火灾隐患")):
             party = await ConversationStore(session).identify("web", f"{user_id}-past-{i}")
             await session.commit()
-            booking, _ = await reception.book(session, services.deployment, party, last_slot, topic, None,
-                                              held.starts_at - dt.timedelta(days=2))
+            booking, _ = await reception.book(
+                session, services.deployment, party, last_slot, topic, None, held.starts_at - dt.timedelta(days=2)
+            )
             numbers.append(booking.number)
     first = {"authorization": f"Bearer {deputy_tokens[on_duty[0]]}"}
-    answered = await client.post(f"/api/reception/bookings/{numbers[0]}/outcome",
-                                 json={"outcome": "answered", "answer": "已联系交警，下月安装信号灯。"}, headers=first)
+    answered = await client.post(
+        f"/api/reception/bookings/{numbers[0]}/outcome",
+        json={"outcome": "answered", "answer": "已联系交警，下月安装信号灯。"},
+        headers=first,
+    )
     assert answered.status_code == 200 and answered.json()["received_by"] == on_duty[0]
-    twice = await client.post(f"/api/reception/bookings/{numbers[0]}/outcome", json={"outcome": "attended"},
-                              headers=staff)
+    # Staff name the deputy, as they must when several were on duty (a Thursday, the 议事日): the booking's
+    # outcome is then refused only because it is recorded already.
+    twice = await client.post(
+        f"/api/reception/bookings/{numbers[0]}/outcome",
+        json={"outcome": "attended", "deputy": on_duty[0]},
+        headers=staff,
+    )
     assert twice.status_code == 409 and twice.json()["code"] == "outcome_recorded"
-    case = await client.post(f"/api/reception/bookings/{numbers[1]}/outcome",
-                             json={"outcome": "case", "deputy": on_duty[-1]}, headers=staff)
+    case = await client.post(
+        f"/api/reception/bookings/{numbers[1]}/outcome", json={"outcome": "case", "deputy": on_duty[-1]}, headers=staff
+    )
     assert case.status_code == 200, case.text
     case_no = case.json()["case_no"]
     [opened] = await query(app, select(Case).where(Case.number == case_no))
@@ -257,8 +285,11 @@ async def test_staff_close_a_session_name_deputies_and_record_outcomes(  # noqa:
     assert ("reception_answer", numbers[0]) in rules
 
     # The CLI shows the same store.
-    env = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
-           "LIAISON_REDIS_PREFIX": settings.redis_prefix}
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "LIAISON_REDIS_PREFIX": settings.redis_prefix,
+    }
     slots = _run(["reception", "slots", "--from", ahead["day"], "--days", "1"], env)
     assert key in slots.stdout and "已关闭：场地检修" in slots.stdout, slots.stderr
     listed = _run(["reception", "bookings", "--from", held_day.isoformat(), "--days", "1"], env)
@@ -271,14 +302,16 @@ def ahead_codes(session: dict) -> set[str]:
     return {d["code"] for d in session["deputies"]}
 
 
-async def test_fifty_citizens_race_for_the_last_place_of_a_slot(postgres_url, real_redis_url, var_dir, rasa_url):
+async def test_fifty_citizens_race_for_the_last_place_of_a_slot(postgres_url, real_redis_url, var_dir, rasa_url, clock):
     """On PostgreSQL: the last place goes to exactly one; the others are offered the waiting list."""
     settings = make_settings(postgres_url, real_redis_url, var_dir, rasa_url=rasa_url)
     bot, close = await build_dispatcher(settings, RasaParser(rasa_url, 30.0))
-    # A Monday in a year no other test books in; 2031's holidays are not known yet (weekdays only).
-    bot.clock = lambda: dt.datetime(2031, 3, 3, 10, 0, tzinfo=LOCAL).astimezone(dt.UTC)
+    # A Monday in a year no other test books in, no public holiday near it.
+    clock.freeze(dt.datetime(2031, 3, 3, 10, 0, tzinfo=LOCAL))
+    bot.clock = clock
     run = uuid.uuid4().hex[:6]
     try:
+
         async def to_confirmation(user: str) -> None:
             assert "1. 3月4日（周二）09:00-09:30" in await say(bot, user, "3月4日上午9点有代表吗")
             await say(bot, user, "1")
@@ -295,11 +328,22 @@ async def test_fifty_citizens_race_for_the_last_place_of_a_slot(postgres_url, re
         lost = [a for a in answers if "刚刚被约满了" in a and "回复“候补”" in a]
         assert len(won) == 1 and len(lost) == 49
         async with bot.sessionmaker() as session:
-            slot = (await session.execute(select(ReceptionSlot).join(ReceptionSession)
-                                          .where(ReceptionSession.key == "demo:2031-03-04:0900")
-                                          .order_by(ReceptionSlot.starts_at).limit(1))).scalar_one()
-            booked = (await session.execute(select(func.count()).select_from(Booking).where(
-                Booking.slot_id == slot.id, Booking.status == "booked"))).scalar_one()
+            slot = (
+                await session.execute(
+                    select(ReceptionSlot)
+                    .join(ReceptionSession)
+                    .where(ReceptionSession.key == "demo:2031-03-04:0900")
+                    .order_by(ReceptionSlot.starts_at)
+                    .limit(1)
+                )
+            ).scalar_one()
+            booked = (
+                await session.execute(
+                    select(func.count())
+                    .select_from(Booking)
+                    .where(Booking.slot_id == slot.id, Booking.status == "booked")
+                )
+            ).scalar_one()
             numbers = (await session.execute(select(Booking.number).where(Booking.slot_id == slot.id))).scalars().all()
         assert slot.booked == slot.capacity == booked == 3 and len(set(numbers)) == len(numbers) == 3
 
@@ -309,8 +353,15 @@ async def test_fifty_citizens_race_for_the_last_place_of_a_slot(postgres_url, re
         queued = await asyncio.gather(*[say(bot, user, "确认") for user in losers])
         assert all("排第" in q for q in queued)
         async with bot.sessionmaker() as session:
-            waits = (await session.execute(select(BookingWait).where(BookingWait.slot_id == slot.id)
-                                           .order_by(BookingWait.id))).scalars().all()
+            waits = (
+                (
+                    await session.execute(
+                        select(BookingWait).where(BookingWait.slot_id == slot.id).order_by(BookingWait.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
         assert len(waits) == 49 and len({w.citizen_id for w in waits}) == 49
         assert {w.status for w in waits} == {"waiting"}
     finally:

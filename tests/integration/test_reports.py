@@ -70,8 +70,9 @@ async def _department_token(app, client, tokens, number: str) -> str:
         code = next(d.code for d in app.state.runtime.deployment.departments if d.name == case["department"])
         if code not in tokens:
             ids = await DirectoryStore(session).ids(Department)
-            _, tokens[code] = await UserStore(session).add(name=f"{code}-{uuid.uuid4().hex[:6]}", role="department",
-                                                           department_id=ids[code])
+            _, tokens[code] = await UserStore(session).add(
+                name=f"{code}-{uuid.uuid4().hex[:6]}", role="department", department_id=ids[code]
+            )
             await session.commit()
     return tokens[code]
 
@@ -90,14 +91,16 @@ async def test_figures_lists_and_a_deputys_record(station, settings, tmp_path, u
     services = app.state.runtime
     async with services.sessionmaker() as session:
         deputies = await DirectoryStore(session).ids(Deputy)
-        _, deputy_token = await UserStore(session).add(name=f"wangmin-{uuid.uuid4().hex[:6]}", role="deputy",
-                                                       deputy_id=deputies["wang-min"])
+        _, deputy_token = await UserStore(session).add(
+            name=f"wangmin-{uuid.uuid4().hex[:6]}", role="deputy", deputy_id=deputies["wang-min"]
+        )
         await session.commit()
 
     # A: transferred, answered, 满意 -> closed. The citizen left a phone number in the message.
     a_citizen = ChatCitizen(client, f"{user_id}-a")
-    a = await report(a_citizen, f"幸福路上的路灯坏了好几盏，晚上一片漆黑，走路很不安全，我的电话{PHONE}",
-                     "幸福路东段", phone=PHONE)
+    a = await report(
+        a_citizen, f"幸福路上的路灯坏了好几盏，晚上一片漆黑，走路很不安全，我的电话{PHONE}", "幸福路东段", phone=PHONE
+    )
     a_department = await _department_token(app, client, tokens, a)
     await do(client, tokens["staff1"], a, "transfer")
     await do(client, a_department, a, "acknowledge")
@@ -131,8 +134,9 @@ async def test_figures_lists_and_a_deputys_record(station, settings, tmp_path, u
     assert "提请人大常委会" in await c_citizen.say("不满意")
 
     # D: received, nothing else yet.
-    d = await report(ChatCitizen(client, f"{user_id}-d"), "学校门口的人行道砖头松了好几块，孩子上学容易绊倒",
-                     "实验小学门口")
+    d = await report(
+        ChatCitizen(client, f"{user_id}-d"), "学校门口的人行道砖头松了好几块，孩子上学容易绊倒", "实验小学门口"
+    )
 
     # The chat cannot yet name the deputy a citizen turns to (a deputy's QR card will): set it as that would.
     # A WeChat nickname is the citizen's name here.
@@ -145,9 +149,21 @@ async def test_figures_lists_and_a_deputys_record(station, settings, tmp_path, u
     month = str(Month.of(received if received.tzinfo else received.replace(tzinfo=dt.UTC)))  # SQLite: naive UTC
     year = month[:4]
     expected_total = {
-        "received": 4, "transfers_due": 2, "transferred_on_time": 2, "transfer_rate": 100.0,
-        "answers_due": 3, "answered_on_time": 3, "on_time_rate": 100.0, "closed": 2, "closed_rate": 50.0,
-        "rated": 3, "satisfied": 2, "satisfaction_rate": 66.7, "unrated": 0, "rehandled": 1, "escalated": 1,
+        "received": 4,
+        "transfers_due": 2,
+        "transferred_on_time": 2,
+        "transfer_rate": 100.0,
+        "answers_due": 3,
+        "answered_on_time": 3,
+        "on_time_rate": 100.0,
+        "closed": 2,
+        "closed_rate": 50.0,
+        "rated": 3,
+        "satisfied": 2,
+        "satisfaction_rate": 66.7,
+        "unrated": 0,
+        "rehandled": 1,
+        "escalated": 1,
         "median_working_days": 0.0,
     }
     env = {"DATABASE_URL": settings.database_url}
@@ -180,8 +196,9 @@ async def test_figures_lists_and_a_deputys_record(station, settings, tmp_path, u
     assert {n: r["群众评价"] for n, r in results.items()} == {a: "满意", b: "基本满意", c: "不满意"}
     assert results[b]["办理单位"] == "人大代表当场答复" and results[c]["办理结果"].startswith("已升级")
     in_csv = _run(["export", "lists", "--month", month, "--format", "csv", "--out", str(out)], env)
-    assert [Path(p).name for p in in_csv.stdout.split()] == [f"{kind}-{month}.csv" for kind in
-                                                             ("suggestions", "assignments", "results")]
+    assert [Path(p).name for p in in_csv.stdout.split()] == [
+        f"{kind}-{month}.csv" for kind in ("suggestions", "assignments", "results")
+    ]
     rows = list(csv.reader(io.StringIO((out / f"suggestions-{month}.csv").read_text(encoding="utf-8-sig"))))
     assert rows[0][:3] == ["案件编号", "受理日期", "类别"] and len(rows) == 5 and PHONE not in str(rows)
 
@@ -196,8 +213,13 @@ async def test_figures_lists_and_a_deputys_record(station, settings, tmp_path, u
     response = await client.get("/api/reports/figures", params={"month": month, "by": "department"}, headers=staff)
     assert response.status_code == 200, response.text
     assert {k: response.json()["total"][k] for k in expected_total} == expected_total
-    for path in ("/api/reports/figures", "/api/lists/suggestions", "/api/lists/export",
-                 "/api/deputies/wang-min/record", "/api/deputies/li-jianguo/record"):
+    for path in (
+        "/api/reports/figures",
+        "/api/lists/suggestions",
+        "/api/lists/export",
+        "/api/deputies/wang-min/record",
+        "/api/deputies/li-jianguo/record",
+    ):
         params = {"month": month, "year": year}
         assert (await client.get(path, params=params, headers=_auth(tokens["jianshe"]))).status_code == 403
         if path != "/api/deputies/wang-min/record":
@@ -207,8 +229,10 @@ async def test_figures_lists_and_a_deputys_record(station, settings, tmp_path, u
     assert own.status_code == 200 and own.json()["points_total"] == 8
     assert (await client.get("/api/reports/figures", params={"month": "2026-13"}, headers=staff)).status_code == 422
 
-    lists = {kind: (await client.get(f"/api/lists/{kind}", params={"month": month}, headers=staff)).json()
-             for kind in ("suggestions", "assignments", "results")}
+    lists = {
+        kind: (await client.get(f"/api/lists/{kind}", params={"month": month}, headers=staff)).json()
+        for kind in ("suggestions", "assignments", "results")
+    }
     assert [len(lists[kind]["rows"]) for kind in lists] == [4, 2, 3]
     assert lists["suggestions"]["title"] == "代表建议清单"
     assert next(r for r in lists["suggestions"]["rows"] if r["number"] == a)["phone"] == "138****8000"
@@ -221,7 +245,8 @@ async def test_figures_lists_and_a_deputys_record(station, settings, tmp_path, u
     assert openpyxl.load_workbook(io.BytesIO(xlsx.content)).sheetnames == ["代表建议清单", "交办清单", "办理效果清单"]
     zipped = await client.get("/api/lists/export", params={"month": month, "format": "csv"}, headers=staff)
     assert sorted(zipfile.ZipFile(io.BytesIO(zipped.content)).namelist()) == sorted(
-        f"{kind}-{month}.csv" for kind in ("suggestions", "assignments", "results"))
+        f"{kind}-{month}.csv" for kind in ("suggestions", "assignments", "results")
+    )
 
     record_json = (await client.get("/api/deputies/wang-min/record", params={"year": year}, headers=staff)).json()
     assert record_json["points_total"] == 8 and record_json["cases_by_state"] == {"已办结": 2, "已升级": 1}

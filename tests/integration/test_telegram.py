@@ -25,17 +25,27 @@ def telegram():
 
 @pytest.fixture
 async def client(settings, telegram):
-    app = create_app(settings.model_copy(update={"telegram_token": "123:TEST", "telegram_api_base": telegram.url,
-                                                 "telegram_secret": SECRET}))
+    app = create_app(
+        settings.model_copy(
+            update={"telegram_token": "123:TEST", "telegram_api_base": telegram.url, "telegram_secret": SECRET}
+        )
+    )
     async for c in client_for(app):
         c.app = app
         yield c
 
 
 def update(chat_id: int, update_id: int, **message) -> dict:
-    return {"update_id": update_id,
-            "message": {"message_id": update_id, "date": 1763800000, "chat": {"id": chat_id, "type": "private"},
-                        "from": {"id": chat_id, "is_bot": False, "first_name": "市民"}, **message}}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1763800000,
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": "市民"},
+            **message,
+        },
+    }
 
 
 class TelegramCitizen:
@@ -47,8 +57,11 @@ class TelegramCitizen:
         """Post an update; return the texts the bot sent back to this chat for it."""
         before = len(self.sent())
         self.next_id += 1
-        response = await self.client.post("/telegram", json=update(self.chat_id, update_id or self.next_id, **message),
-                                          headers={"x-telegram-bot-api-secret-token": SECRET})
+        response = await self.client.post(
+            "/telegram",
+            json=update(self.chat_id, update_id or self.next_id, **message),
+            headers={"x-telegram-bot-api-secret-token": SECRET},
+        )
         assert response.status_code == 200, response.text
         return "\n".join(self.sent()[before:])
 
@@ -69,16 +82,21 @@ async def test_a_report_over_telegram(client, telegram, user_id):
     number = done.split("编号 ")[1].split("。")[0]
     async with client.app.state.runtime.sessionmaker() as session:
         case = (await session.execute(select(Case).where(Case.number == number))).scalar_one()
-        channel = (await session.execute(select(ChannelIdentity.channel).join(
-            Conversation, Conversation.identity_id == ChannelIdentity.id)
-            .where(Conversation.id == case.conversation_id))).scalar_one()
+        channel = (
+            await session.execute(
+                select(ChannelIdentity.channel)
+                .join(Conversation, Conversation.identity_id == ChannelIdentity.id)
+                .where(Conversation.id == case.conversation_id)
+            )
+        ).scalar_one()
     assert channel == "telegram"
 
 
 async def test_a_repeated_update_is_answered_once(client, telegram, user_id):
     citizen = TelegramCitizen(client, telegram, abs(hash(user_id + "r")) % 10**9)
-    results = await asyncio.gather(*[citizen.send(update_id=990001 + citizen.chat_id % 1000, text="你好")
-                                      for _ in range(3)])
+    results = await asyncio.gather(
+        *[citizen.send(update_id=990001 + citizen.chat_id % 1000, text="你好") for _ in range(3)]
+    )
     assert sum(1 for r in results if r) >= 1
     assert len(citizen.sent()) == 1
 
@@ -86,25 +104,40 @@ async def test_a_repeated_update_is_answered_once(client, telegram, user_id):
 async def test_forged_and_malformed_updates_are_refused(client, telegram):
     body = update(42, 1, text="你好")
     assert (await client.post("/telegram", json=body)).status_code == 403
-    assert (await client.post("/telegram", json=body,
-                              headers={"x-telegram-bot-api-secret-token": "guess"})).status_code == 403
-    bad = await client.post("/telegram", content=b"[1,2", headers={"x-telegram-bot-api-secret-token": SECRET,
-                                                                   "content-type": "application/json"})
+    assert (
+        await client.post("/telegram", json=body, headers={"x-telegram-bot-api-secret-token": "guess"})
+    ).status_code == 403
+    bad = await client.post(
+        "/telegram",
+        content=b"[1,2",
+        headers={"x-telegram-bot-api-secret-token": SECRET, "content-type": "application/json"},
+    )
     assert bad.status_code == 400
     assert telegram.calls_to("/sendMessage") == []
 
 
 async def test_a_sticker_gets_a_polite_answer(client, telegram, user_id):
     citizen = TelegramCitizen(client, telegram, abs(hash(user_id + "s")) % 10**9)
-    reply = await citizen.send(sticker={"file_id": "s1", "file_unique_id": "u1", "width": 1, "height": 1,
-                                        "is_animated": False, "is_video": False, "type": "regular"})
+    reply = await citizen.send(
+        sticker={
+            "file_id": "s1",
+            "file_unique_id": "u1",
+            "width": 1,
+            "height": 1,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+        }
+    )
     assert "文字、照片或位置" in reply
 
 
 async def test_a_photo_with_a_caption_starts_the_report_with_its_text(client, telegram, user_id):
     citizen = TelegramCitizen(client, telegram, abs(hash(user_id + "p")) % 10**9)
-    reply = await citizen.send(photo=[{"file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90}],
-                               caption="幸福路18号门口的垃圾桶满了好几天没人清理")
+    reply = await citizen.send(
+        photo=[{"file_id": "p1", "file_unique_id": "u1", "width": 90, "height": 90}],
+        caption="幸福路18号门口的垃圾桶满了好几天没人清理",
+    )
     assert "已收到照片" in reply and "请再用文字" not in reply
     summary = await citizen.send(text="2")
     assert "垃圾桶满了" in summary and "1张照片" in summary

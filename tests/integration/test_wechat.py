@@ -39,7 +39,7 @@ from bot.worker.runner import Worker
 from nlu.client import RasaParser
 from storage.models import Case, CaseEvent, ChannelIdentity, Conversation, Deputy, Message, Push, User
 from storage.repositories import DirectoryStore, UserStore
-from tests.conftest import ROOT, client_for
+from tests.conftest import ROOT, Clock, client_for
 from tests.integration.recorder import RecordingApi
 from texts import citizen as texts
 
@@ -49,7 +49,7 @@ TOKEN = "liaison-test-token"
 AES_KEY = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode().rstrip("=")
 APP_ID = "wx0000000000000001"
 ACCOUNT = "gh_0000station"
-_ids = itertools.count(int(time.time() * 1000) * 1000)
+_ids = itertools.count(uuid.uuid4().int % 10**15 * 1000)  # MsgIds no other run used (they share Redis)
 
 
 def openid() -> str:
@@ -78,19 +78,22 @@ class WeChatAnswers:
 class WeChatServer:
     """What WeChat's servers send to the server URL, and how they read the passive answer."""
 
-    def __init__(self, client: httpx.AsyncClient, *, safe: bool = True, token: str = TOKEN) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, *, safe: bool = True, token: str = TOKEN, clock: Clock | None = None
+    ) -> None:
         self.client = client
         self.token = token
+        self.clock = clock or Clock()  # WeChat's servers' clock: the real time (libfaketime's under test-clocks)
         self.crypto = WeChatCrypto(token, AES_KEY, APP_ID) if safe else None
 
     def xml(self, fixture: str, **fields: Any) -> str:
         fields.setdefault("openid", openid())
-        fields.setdefault("time", int(time.time()))
+        fields.setdefault("time", self.clock.timestamp())
         fields.setdefault("msg_id", next(_ids))
         return (FIXTURES / f"{fixture}.xml").read_text(encoding="utf-8").format(account=ACCOUNT, **fields)
 
     def signed(self, xml: str) -> tuple[dict[str, str], str]:
-        timestamp, nonce = str(int(time.time())), str(uuid.uuid4().int % 10**9)
+        timestamp, nonce = str(self.clock.timestamp()), str(uuid.uuid4().int % 10**9)
         signer = WeChatSigner()
         signer.add_data(self.token, timestamp, nonce)
         params = {"signature": signer.signature, "timestamp": timestamp, "nonce": nonce, "openid": "x"}
@@ -98,13 +101,16 @@ class WeChatServer:
             return params, xml
         sealed = xmltodict.parse(self.crypto.encrypt_message(xml, nonce, timestamp))["xml"]
         params.update(encrypt_type="aes", msg_signature=sealed["MsgSignature"])
-        return params, (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
-                        f"<Encrypt><![CDATA[{sealed['Encrypt']}]]></Encrypt></xml>")
+        return params, (
+            f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+            f"<Encrypt><![CDATA[{sealed['Encrypt']}]]></Encrypt></xml>"
+        )
 
     async def post(self, xml: str) -> httpx.Response:
         params, body = self.signed(xml)
-        return await self.client.post("/wechat", params=params, content=body.encode("utf-8"),
-                                      headers={"content-type": "text/xml"})
+        return await self.client.post(
+            "/wechat", params=params, content=body.encode("utf-8"), headers={"content-type": "text/xml"}
+        )
 
     def read(self, response: httpx.Response) -> str:
         """The text of the passive answer; "" for the empty answer ("success")."""
@@ -177,22 +183,44 @@ def wechat_api():
 def wechat_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """config.yml with template messages for two kinds of push (the others have none) and a quota of 3."""
     raw = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
-    raw["wechat"] = {**(raw.get("wechat") or {}), "customer_service_quota": 3, "templates": {
-        "case_status": {"template_id": "TPL-CASE-STATUS", "url": "https://example.org/cases",
-                        "fields": {"character_string1": "{case_no}", "phrase2": "{state}", "thing3": "{text}",
-                                   "time4": "{time}"}},
-        "rating_reminder": {"template_id": "TPL-RATING",
-                            "fields": {"thing1": "{title}：{text}", "keyword2": {"value": "{text}", "max_length": 50}}},
-    }}
+    raw["wechat"] = {
+        **(raw.get("wechat") or {}),
+        "customer_service_quota": 3,
+        "templates": {
+            "case_status": {
+                "template_id": "TPL-CASE-STATUS",
+                "url": "https://example.org/cases",
+                "fields": {
+                    "character_string1": "{case_no}",
+                    "phrase2": "{state}",
+                    "thing3": "{text}",
+                    "time4": "{time}",
+                },
+            },
+            "rating_reminder": {
+                "template_id": "TPL-RATING",
+                "fields": {"thing1": "{title}：{text}", "keyword2": {"value": "{text}", "max_length": 50}},
+            },
+        },
+    }
     path = tmp_path_factory.mktemp("wechat") / "config.yml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
 
 def wechat_settings(settings, api: RecordingApi, config: Path, **overrides: Any):  # type: ignore[no-untyped-def]
-    return settings.model_copy(update={
-        "wechat_token": TOKEN, "wechat_aes_key": AES_KEY, "wechat_app_id": APP_ID, "wechat_app_secret": "s3cret",
-        "wechat_api_base": f"{api.url}/cgi-bin/", "wechat_safe_mode": True, "config_path": config, **overrides})
+    return settings.model_copy(
+        update={
+            "wechat_token": TOKEN,
+            "wechat_aes_key": AES_KEY,
+            "wechat_app_id": APP_ID,
+            "wechat_app_secret": "s3cret",
+            "wechat_api_base": f"{api.url}/cgi-bin/",
+            "wechat_safe_mode": True,
+            "config_path": config,
+            **overrides,
+        }
+    )
 
 
 @asynccontextmanager
@@ -216,8 +244,9 @@ async def staff_token(app) -> str:  # type: ignore[no-untyped-def]
 
 
 async def act(client: httpx.AsyncClient, token: str, number: str, action: str, **fields: Any) -> dict:
-    response = await client.post(f"/api/cases/{number}/actions", json={"action": action, **fields},
-                                 headers={"authorization": f"Bearer {token}"})
+    response = await client.post(
+        f"/api/cases/{number}/actions", json={"action": action, **fields}, headers={"authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -276,10 +305,20 @@ async def test_each_message_type_and_event_in_safe_mode(station):
     await server.check_webhook("text", "联络站", content="你好")
     user = openid()
     await server.check_webhook("image", texts.REPORT_STARTED_WITH_MEDIA, openid=user, media_id="MEDIA-1")
-    await server.check_webhook("location", "已收到位置：幸福路路口", openid=user, latitude="23.134521",
-                               longitude="113.358803", label="幸福路路口")
-    await server.check_webhook("voice", "在哪里", media_id="V1", recognition=(
-        "我们小区门口的路灯坏了一个星期了，晚上出门黑乎乎的，老人摔过一跤，麻烦尽快派人来修一下"))
+    await server.check_webhook(
+        "location",
+        "已收到位置：幸福路路口",
+        openid=user,
+        latitude="23.134521",
+        longitude="113.358803",
+        label="幸福路路口",
+    )
+    await server.check_webhook(
+        "voice",
+        "在哪里",
+        media_id="V1",
+        recognition=("我们小区门口的路灯坏了一个星期了，晚上出门黑乎乎的，老人摔过一跤，麻烦尽快派人来修一下"),
+    )
     await server.check_webhook("voice_unrecognised", texts.VOICE_NO_TEXT, media_id="V2")
     linker = openid()
     assert await server.send("link", openid=linker, title="小区停车难的问题", url="https://mp.weixin.qq.com/s/abc")
@@ -302,9 +341,13 @@ async def test_each_message_type_and_event_in_safe_mode(station):
     assert await app.state.runtime.redis.exists(keys.unsubscribed("wechat", gone))
 
     def inbound_of(someone: str):  # type: ignore[no-untyped-def]
-        return (select(Message).join(Conversation, Conversation.id == Message.conversation_id)
-                .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
-                .where(ChannelIdentity.external_id == someone, Message.direction == "in").order_by(Message.id))
+        return (
+            select(Message)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+            .where(ChannelIdentity.external_id == someone, Message.direction == "in")
+            .order_by(Message.id)
+        )
 
     image, location = await rows(app, inbound_of(user))
     assert (image.kind, image.payload["media_ref"]) == ("image", "http://mmbiz.qpic.cn/mmbiz_jpg/MEDIA-1/0")
@@ -314,10 +357,12 @@ async def test_each_message_type_and_event_in_safe_mode(station):
     assert link.kind == "text" and link.text == "小区停车难的问题\nhttps://mp.weixin.qq.com/s/abc"
 
 
-async def test_plaintext_mode_answers_in_plaintext_and_safe_mode_refuses_plaintext(settings, wechat_api,
-                                                                                   wechat_config):
-    async with account(settings, wechat_api, wechat_config, safe=False, wechat_safe_mode=False,
-                       wechat_aes_key="") as (_, server, _client):
+async def test_plaintext_mode_answers_in_plaintext_and_safe_mode_refuses_plaintext(settings, wechat_api, wechat_config):
+    async with account(settings, wechat_api, wechat_config, safe=False, wechat_safe_mode=False, wechat_aes_key="") as (
+        _,
+        server,
+        _client,
+    ):
         assert "联络站" in await server.send("text", content="你好")
         encrypted = WeChatServer(server.client, safe=True)
         refused = await encrypted.post(encrypted.xml("text", content="你好"))
@@ -341,8 +386,12 @@ async def test_three_concurrent_retries_of_one_delivery_make_one_case_and_one_an
     answers = await asyncio.gather(*[server.post(confirm) for _ in range(3)])
     replies = [server.read(a) for a in answers]
     assert replies[0] == replies[1] == replies[2] and "已受理，编号" in replies[0]
-    cases = await rows(app, select(Case).join(ChannelIdentity, ChannelIdentity.citizen_id == Case.citizen_id)
-                       .where(ChannelIdentity.external_id == citizen.openid))
+    cases = await rows(
+        app,
+        select(Case)
+        .join(ChannelIdentity, ChannelIdentity.citizen_id == Case.citizen_id)
+        .where(ChannelIdentity.external_id == citizen.openid),
+    )
     assert len(cases) == 1
     msg_id = xmltodict.parse(confirm)["xml"]["MsgId"]
     assert len(await rows(app, select(Message).where(Message.external_id == msg_id))) == 1
@@ -361,8 +410,9 @@ def _silent_server() -> socket.socket:
     return listener
 
 
-async def test_a_slow_answer_is_empty_at_once_and_follows_as_a_customer_service_message(settings, wechat_api,
-                                                                                       wechat_config):
+async def test_a_slow_answer_is_empty_at_once_and_follows_as_a_customer_service_message(
+    settings, wechat_api, wechat_config
+):
     async with account(settings, wechat_api, wechat_config, wechat_reply_budget=0.3) as (app, server, _):
         services = app.state.runtime
         listener = _silent_server()
@@ -388,13 +438,16 @@ async def test_a_slow_answer_is_empty_at_once_and_follows_as_a_customer_service_
 # --- pushes: the 48-hour window, the quota, templates, the token
 
 
-async def test_outside_the_window_a_template_goes_and_without_one_the_push_waits(station, wechat_api):
+async def test_outside_the_window_a_template_goes_and_without_one_the_push_waits(station, wechat_api, clock):
     app, server, client = station
     citizen = Follower(server)
     number = await citizen.report("公园里的健身器材坏了好几个，老人锻炼很不方便，希望尽快维修")
     async with app.state.runtime.sessionmaker() as session:
-        await session.execute(update(ChannelIdentity).where(ChannelIdentity.external_id == citizen.openid)
-                              .values(last_inbound_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=49)))
+        await session.execute(
+            update(ChannelIdentity)
+            .where(ChannelIdentity.external_id == citizen.openid)
+            .values(last_inbound_at=clock.now() - dt.timedelta(hours=49))
+        )
         await session.commit()
     staff = await staff_token(app)
     await act(client, staff, number, "transfer", reason="请核实维修")
@@ -413,8 +466,9 @@ async def test_outside_the_window_a_template_goes_and_without_one_the_push_waits
     # The citizen writes again: the window is open and the waiting answer goes out as a message.
     await citizen.say("你好")
     await burst(app)
-    [answer] = [m for m in sent_to(wechat_api, "/message/custom/send", citizen.openid)
-                if "本周内修好" in m["text"]["content"]]
+    [answer] = [
+        m for m in sent_to(wechat_api, "/message/custom/send", citizen.openid) if "本周内修好" in m["text"]["content"]
+    ]
     assert "满意吗" in answer["text"]["content"]
     pushes = await rows(app, select(Push).where(Push.address == citizen.openid, Push.kind == "reply_ready"))
     assert [p.status for p in pushes] == ["sent"]
@@ -426,8 +480,11 @@ async def test_inside_the_window_customer_service_messages_go_until_the_quota_is
     number = await citizen.report("小区里的路灯晚上全灭了，已经好几天了，出门很不安全")
     services = app.state.runtime
     async with services.sessionmaker() as session:
-        opened = (await session.execute(select(ChannelIdentity.last_inbound_at)
-                                        .where(ChannelIdentity.external_id == citizen.openid))).scalar_one()
+        opened = (
+            await session.execute(
+                select(ChannelIdentity.last_inbound_at).where(ChannelIdentity.external_id == citizen.openid)
+            )
+        ).scalar_one()
     if opened.tzinfo is None:
         opened = opened.replace(tzinfo=dt.UTC)
     staff = await staff_token(app)
@@ -441,15 +498,22 @@ async def test_inside_the_window_customer_service_messages_go_until_the_quota_is
     await burst(app)
     assert len(sent_to(wechat_api, "/message/custom/send", citizen.openid)) == 1
     assert [t["template_id"] for t in sent_to(wechat_api, "/message/template/send", citizen.openid)] == [
-        "TPL-CASE-STATUS"]
+        "TPL-CASE-STATUS"
+    ]
 
 
 async def test_an_expired_token_is_fetched_again_once(station, wechat_api):
     app, server, client = station
     citizen = Follower(server)
     number = await citizen.report("马路上的井盖丢了一个，晚上车辆经过很危险")
-    wechat_api.answers.insert(0, lambda path, body: (200, {"errcode": 42001, "errmsg": "access_token expired"})
-                              if path.endswith("/custom/send") and body.get("access_token") == "TOKEN-1" else None)
+    wechat_api.answers.insert(
+        0,
+        lambda path, body: (
+            (200, {"errcode": 42001, "errmsg": "access_token expired"})
+            if path.endswith("/custom/send") and body.get("access_token") == "TOKEN-1"
+            else None
+        ),
+    )
     staff = await staff_token(app)
     await act(client, staff, number, "transfer")
     await burst(app)
@@ -460,8 +524,12 @@ async def test_an_expired_token_is_fetched_again_once(station, wechat_api):
     assert push.status == "sent"
 
     # Refused again with the new token: one refetch only, and the error is kept with its code.
-    wechat_api.answers.insert(0, lambda path, body: (200, {"errcode": 40001, "errmsg": "invalid credential"})
-                              if path.endswith("/custom/send") else None)
+    wechat_api.answers.insert(
+        0,
+        lambda path, body: (
+            (200, {"errcode": 40001, "errmsg": "invalid credential"}) if path.endswith("/custom/send") else None
+        ),
+    )
     await act(client, staff, number, "answer_on_spot", answer="井盖已补上。")
     tokens_before = len(wechat_api.calls_to("/cgi-bin/token"))
     await burst(app)
@@ -592,21 +660,40 @@ async def test_a_deputy_qr_code_and_the_menu(settings, wechat_api, wechat_config
 
 
 def test_the_commands_from_the_shell(sqlite_url, real_redis_url, wechat_api, wechat_config, tmp_path):
-    env = {**os.environ, "DATABASE_URL": sqlite_url, "REDIS_URL": real_redis_url,
-           "LIAISON_REDIS_PREFIX": f"test:{uuid.uuid4().hex[:8]}:",
-           "LIAISON_CONFIG": str(wechat_config), "WECHAT_APP_ID": APP_ID, "WECHAT_APP_SECRET": "s3cret",
-           "WECHAT_API_BASE": f"{wechat_api.url}/cgi-bin/"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": sqlite_url,
+        "REDIS_URL": real_redis_url,
+        "LIAISON_REDIS_PREFIX": f"test:{uuid.uuid4().hex[:8]}:",
+        "LIAISON_CONFIG": str(wechat_config),
+        "WECHAT_APP_ID": APP_ID,
+        "WECHAT_APP_SECRET": "s3cret",
+        "WECHAT_API_BASE": f"{wechat_api.url}/cgi-bin/",
+    }
     liaison = str(Path(sys.executable).parent / "liaison")
     out = tmp_path / "qr.png"
-    made = subprocess.run([liaison, "wechat", "qrcode", "--deputy", "chen-li", "--out", str(out)], env=env,
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    made = subprocess.run(
+        [liaison, "wechat", "qrcode", "--deputy", "chen-li", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert made.returncode == 0, made.stderr
     assert out.exists() and "deputy:chen-li" in made.stdout
     menu = subprocess.run([liaison, "wechat", "menu"], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert menu.returncode == 0 and json.loads(menu.stdout)["button"][0]["key"] == "report"
-    code = subprocess.run([liaison, "deputy", "bind-code", "chen-li"], env=env, capture_output=True, text=True,
-                          timeout=60, cwd=ROOT)
+    code = subprocess.run(
+        [liaison, "deputy", "bind-code", "chen-li"], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
     assert code.returncode == 0 and len(code.stdout.strip()) == 8
-    unknown = subprocess.run([liaison, "wechat", "qrcode", "--deputy", "nobody"], env=env, capture_output=True,
-                             text=True, timeout=60, cwd=ROOT)
+    unknown = subprocess.run(
+        [liaison, "wechat", "qrcode", "--deputy", "nobody"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert unknown.returncode != 0 and "nobody" in unknown.stderr

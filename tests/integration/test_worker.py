@@ -25,20 +25,49 @@ pytestmark = pytest.mark.integration
 
 async def _pushes(app, number):
     async with app.state.runtime.sessionmaker() as session:
-        return (await session.execute(select(Push).join(Case).where(Case.number == number).order_by(Push.id)
-                                      .execution_options(populate_existing=True))).scalars().all()
+        return (
+            (
+                await session.execute(
+                    select(Push)
+                    .join(Case)
+                    .where(Case.number == number)
+                    .order_by(Push.id)
+                    .execution_options(populate_existing=True)
+                )
+            )
+            .scalars()
+            .all()
+        )
 
 
-async def test_a_worker_killed_while_sending_never_sends_twice(station, telegram, settings, user_id):  # noqa: F811
+async def test_a_worker_killed_while_sending_never_sends_twice(
+    station,  # noqa: F811
+    telegram,  # noqa: F811
+    settings,
+    user_id,
+    clock,
+):
     app, client, tokens = station
     number = await Citizen(client, user_id, channel="telegram").report("公园里的健身器材坏了，扶手都松了")
     await do(client, tokens["staff1"], number, "transfer")
     telegram.delay = 30
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url,
-           "LIAISON_REDIS_PREFIX": settings.redis_prefix, "TELEGRAM_TOKEN": "123:TEST",
-           "TELEGRAM_API_BASE": telegram.url, "RASA_URL": settings.rasa_url}
-    worker = subprocess.Popen([str(Path(sys.executable).parent / "liaison"), "worker"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "LIAISON_REDIS_PREFIX": settings.redis_prefix,
+        "TELEGRAM_TOKEN": "123:TEST",
+        "TELEGRAM_API_BASE": telegram.url,
+        "RASA_URL": settings.rasa_url,
+    }
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "liaison"), "worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while not telegram.calls_to("/sendMessage") and time.monotonic() < deadline:
@@ -57,7 +86,7 @@ async def test_a_worker_killed_while_sending_never_sends_twice(station, telegram
     services = app.state.runtime
     # The dead worker's lock would expire with the job's timeout; expire it now instead of waiting.
     await services.redis.delete(services.keys.job_lock("send_pushes"))
-    await Worker(services).run_due(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6), burst=True)
+    await Worker(services).run_due(clock.now() + dt.timedelta(minutes=6), burst=True)
     pushes = await _pushes(app, number)
     assert all(p.status in ("sent", "failed") for p in pushes if p.channel == "telegram")
     async with app.state.runtime.sessionmaker() as session:
@@ -74,8 +103,9 @@ async def test_two_workers_at_once_do_each_job_once(station, telegram, user_id):
     number = await Citizen(client, user_id, channel="telegram").report("菜市场门口的垃圾堆了好几天，臭气熏天")
     await do(client, tokens["staff1"], number, "transfer")
     async with app.state.runtime.sessionmaker() as session:
-        received = (await session.execute(select(Case.created_at).where(Case.number == number))).scalar_one()
-    later = received + dt.timedelta(days=6)
+        reply_due = (await session.execute(select(Case.reply_due_at).where(Case.number == number))).scalar_one()
+    # Past the reply deadline (3 working days: a week or more around the holidays), when alerts are due.
+    later = reply_due + dt.timedelta(minutes=1)
     first, second = Worker(app.state.runtime), Worker(app.state.runtime)
     for _ in range(3):
         await asyncio.gather(first.run_due(later, burst=True), second.run_due(later, burst=True))

@@ -31,13 +31,30 @@ def at(day, hour, minute=0):
 
 def slot(id_, day, hour, minute=0, booked=0, capacity=3, closed=False):
     start = at(day, hour, minute)
-    return SlotView(id=id_, session_key=f"demo:2026-11-{day}:{hour:02d}{minute:02d}", station="示范站", kind="weekly",
-                    starts_at=start, ends_at=start + dt.timedelta(minutes=30), capacity=capacity, booked=booked,
-                    deputies=("王敏",), closed=closed)
+    return SlotView(
+        id=id_,
+        session_key=f"demo:2026-11-{day}:{hour:02d}{minute:02d}",
+        station="示范站",
+        kind="weekly",
+        starts_at=start,
+        ends_at=start + dt.timedelta(minutes=30),
+        capacity=capacity,
+        booked=booked,
+        deputies=("王敏",),
+        closed=closed,
+    )
 
 
-SLOTS = [slot(1, 24, 9), slot(2, 24, 9, 30, booked=3), slot(3, 26, 14, 30, booked=3), slot(4, 26, 15),
-         slot(5, 26, 15, 30), slot(6, 23, 9), slot(7, 30, 9, closed=True), slot(8, 30, 9, 30)]
+SLOTS = [
+    slot(1, 24, 9),
+    slot(2, 24, 9, 30, booked=3),
+    slot(3, 26, 14, 30, booked=3),
+    slot(4, 26, 15),
+    slot(5, 26, 15, 30),
+    slot(6, 23, 9),
+    slot(7, 30, 9, closed=True),
+    slot(8, 30, 9, 30),
+]
 
 
 def ids(proposal):
@@ -110,10 +127,12 @@ def test_labels_and_weeks_in_beijing_time():
 
 
 def test_outcomes_earn_the_duty_once_a_session_and_each_answer():
-    rows = [OutcomeRow(1, "YY1", 10, dt.date(2026, 11, 26), "demo", "attended", "wang-min", at(26, 15)),
-            OutcomeRow(2, "YY2", 10, dt.date(2026, 11, 26), "demo", "answered", "wang-min", at(26, 15, 30)),
-            OutcomeRow(3, "YY3", 10, dt.date(2026, 11, 26), "demo", "absent", None, at(26, 16)),
-            OutcomeRow(4, "YY4", 10, dt.date(2026, 11, 26), "demo", "case", "zhang-hua", at(26, 16))]
+    rows = [
+        OutcomeRow(1, "YY1", 10, dt.date(2026, 11, 26), "demo", "attended", "wang-min", at(26, 15)),
+        OutcomeRow(2, "YY2", 10, dt.date(2026, 11, 26), "demo", "answered", "wang-min", at(26, 15, 30)),
+        OutcomeRow(3, "YY3", 10, dt.date(2026, 11, 26), "demo", "absent", None, at(26, 16)),
+        OutcomeRow(4, "YY4", 10, dt.date(2026, 11, 26), "demo", "case", "zhang-hua", at(26, 16)),
+    ]
     deeds = deeds_from_outcomes(rows)
     rules = load_deployment(ROOT / "config.yml").points.rules
     wang = [(i.rule, i.points, i.ref) for i in points_of("wang-min", deeds, rules)]

@@ -14,16 +14,16 @@ from tests.conftest import ROOT
 def test_case_numbers_are_readable_and_found_in_messages():
     number = format_case_number("LL", dt.date(2026, 11, 22), 7)
     assert number == "LL20261122007"
-    assert find_case_numbers("请问 ll20261122007 和LL20261122123处理得怎样", "LL") == [
-        "LL20261122007", "LL20261122123"]
+    assert find_case_numbers("请问 ll20261122007 和LL20261122123处理得怎样", "LL") == ["LL20261122007", "LL20261122123"]
     assert find_case_numbers("电话13800001111", "LL") == []
     assert format_case_number("LL", dt.date(2026, 11, 22), 1234) == "LL202611221234"
 
 
 def test_deadlines_count_working_days_after_the_day_received():
     received = dt.datetime(2026, 9, 30, 16, 0, tzinfo=LOCAL)
-    deadlines = case_deadlines(received, WorkingCalendar(), transfer_hours=24, reply_working_days=3,
-                               overdue_working_days=5)
+    deadlines = case_deadlines(
+        received, WorkingCalendar(), transfer_hours=24, reply_working_days=3, overdue_working_days=5
+    )
     assert deadlines.transfer_due_at == dt.datetime(2026, 10, 1, 16, 0, tzinfo=LOCAL)
     assert deadlines.reply_due_at.date() == dt.date(2026, 10, 10)
     assert deadlines.overdue_at.date() == dt.date(2026, 10, 13)
@@ -31,11 +31,23 @@ def test_deadlines_count_working_days_after_the_day_received():
 
 def test_registering_produces_a_received_case_routed_by_topic():
     deployment = load_deployment(ROOT / "config.yml")
-    report = Report(description="路灯坏了", place="幸福路", topic="城乡建设", topic_confidence=0.8,
-                    anonymous=False, contact_consent=False, contact_phone=None)
+    report = Report(
+        description="路灯坏了",
+        place="幸福路",
+        topic="城乡建设",
+        topic_confidence=0.8,
+        anonymous=False,
+        contact_consent=False,
+        contact_phone=None,
+    )
     department = route(report.topic, deployment)
-    deadlines = case_deadlines(dt.datetime(2026, 11, 23, 10, tzinfo=LOCAL), WorkingCalendar(), transfer_hours=24,
-                               reply_working_days=3, overdue_working_days=5)
+    deadlines = case_deadlines(
+        dt.datetime(2026, 11, 23, 10, tzinfo=LOCAL),
+        WorkingCalendar(),
+        transfer_hours=24,
+        reply_working_days=3,
+        overdue_working_days=5,
+    )
     registration = register(report, department.code, deadlines)
     assert registration.state is CaseState.RECEIVED
     assert registration.department_code == "jianshe"
@@ -44,13 +56,16 @@ def test_registering_produces_a_received_case_routed_by_topic():
         register(Report("  ", "", "其他", 0.0, False, False, None), "jiedao", deadlines)
 
 
-@pytest.mark.parametrize(("now", "expected"), [
-    (dt.datetime(2026, 11, 23, 10, 0), dt.datetime(2026, 11, 23, 12, 0)),  # Monday morning: within 2 h
-    (dt.datetime(2026, 11, 23, 16, 0), dt.datetime(2026, 11, 24, 12, 0)),  # too late today: next noon
-    (dt.datetime(2026, 11, 21, 10, 0), dt.datetime(2026, 11, 23, 12, 0)),  # Saturday: Monday noon
-    (dt.datetime(2026, 11, 23, 7, 0), dt.datetime(2026, 11, 23, 12, 0)),  # before opening: noon today
-    (dt.datetime(2026, 9, 30, 18, 0), dt.datetime(2026, 10, 8, 12, 0)),  # before National Day
-])
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (dt.datetime(2026, 11, 23, 10, 0), dt.datetime(2026, 11, 23, 12, 0)),  # Monday morning: within 2 h
+        (dt.datetime(2026, 11, 23, 16, 0), dt.datetime(2026, 11, 24, 12, 0)),  # too late today: next noon
+        (dt.datetime(2026, 11, 21, 10, 0), dt.datetime(2026, 11, 23, 12, 0)),  # Saturday: Monday noon
+        (dt.datetime(2026, 11, 23, 7, 0), dt.datetime(2026, 11, 23, 12, 0)),  # before opening: noon today
+        (dt.datetime(2026, 9, 30, 18, 0), dt.datetime(2026, 10, 8, 12, 0)),  # before National Day
+    ],
+)
 def test_a_person_answers_within_office_hours(now, expected):
     answer_by = human_answer_by(now.replace(tzinfo=LOCAL), WorkingCalendar())
     assert answer_by == expected.replace(tzinfo=LOCAL)

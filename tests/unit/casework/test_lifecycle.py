@@ -65,10 +65,21 @@ def rate(rating: str, **kw) -> Command:
 
 def test_happy_path_ends_closed_after_a_satisfied_rating():
     facts, ts = run(new_case(), TRANSFER, ACK, REPLY, APPROVE, rate("满意"))
-    assert [t.to_state for t in ts] == [CaseState.TRANSFERRED, CaseState.IN_PROGRESS, CaseState.IN_PROGRESS,
-                                        CaseState.REPLIED, CaseState.CLOSED]
-    assert facts == CaseFacts(CaseState.CLOSED, NUMBER, pending_reply=False, replies_approved=1,
-                              unsatisfied_ratings=0, rated_current_reply=True)
+    assert [t.to_state for t in ts] == [
+        CaseState.TRANSFERRED,
+        CaseState.IN_PROGRESS,
+        CaseState.IN_PROGRESS,
+        CaseState.REPLIED,
+        CaseState.CLOSED,
+    ]
+    assert facts == CaseFacts(
+        CaseState.CLOSED,
+        NUMBER,
+        pending_reply=False,
+        replies_approved=1,
+        unsatisfied_ratings=0,
+        rated_current_reply=True,
+    )
     assert "notify_department" in ts[0].effects
     assert ts[2].effects == {"reply_pending"}
     assert ts[3].effects == {"reply_sent_to_citizen", "rating_requested"}
@@ -158,7 +169,8 @@ def test_approve_without_a_pending_reply():
     assert error.code == "no_pending_reply"
     assert error.message == "案件 LL20261122001 没有待审核的答复，不能审核答复。"
     assert refused(new_case(CaseState.IN_PROGRESS), cmd(Action.SEND_BACK_REPLY, Role.STAFF, reason="x")).code == (
-        "no_pending_reply")
+        "no_pending_reply"
+    )
 
 
 def test_sending_a_reply_back_needs_a_reason_and_clears_it():
@@ -249,9 +261,11 @@ def test_acknowledge_only_from_transferred():
 
 def test_role_messages_name_who_may():
     assert refused(new_case(CaseState.IN_PROGRESS), cmd(Action.RECORD_REPLY, Role.CITIZEN)).message == (
-        "只有承办部门或工作人员可以录入答复。")
+        "只有承办部门或工作人员可以录入答复。"
+    )
     assert refused(new_case(), cmd(Action.ANSWER_ON_SPOT, Role.CITIZEN, answer="x")).message == (
-        "只有人大代表或工作人员可以当场答复。")
+        "只有人大代表或工作人员可以当场答复。"
+    )
 
 
 @pytest.mark.parametrize("state", sorted(FINAL_STATES))
@@ -267,15 +281,21 @@ def test_nothing_is_allowed_from_a_final_state(state, action):
 
 def test_allowed_actions_for_a_console():
     facts = new_case()
-    assert allowed_actions(facts, Role.STAFF) == [Action.ASSIGN, Action.TRANSFER, Action.CLOSE, Action.REJECT,
-                                                  Action.WITHDRAW, Action.MERGE, Action.ESCALATE,
-                                                  Action.ANSWER_ON_SPOT]
+    assert allowed_actions(facts, Role.STAFF) == [
+        Action.ASSIGN,
+        Action.TRANSFER,
+        Action.CLOSE,
+        Action.REJECT,
+        Action.WITHDRAW,
+        Action.MERGE,
+        Action.ESCALATE,
+        Action.ANSWER_ON_SPOT,
+    ]
     assert allowed_actions(facts, Role.ADMIN) == allowed_actions(facts, Role.STAFF)
     assert allowed_actions(facts, Role.CITIZEN) == [Action.WITHDRAW, Action.ADD_INFO]
     assert allowed_actions(facts, Role.DEPUTY) == [Action.ANSWER_ON_SPOT]
     assert allowed_actions(facts, Role.SYSTEM) == []
-    assert allowed_actions(new_case(CaseState.REPLIED), Role.CITIZEN) == [Action.RATE, Action.WITHDRAW,
-                                                                         Action.ADD_INFO]
+    assert allowed_actions(new_case(CaseState.REPLIED), Role.CITIZEN) == [Action.RATE, Action.WITHDRAW, Action.ADD_INFO]
     assert allowed_actions(new_case(CaseState.REPLIED), Role.SYSTEM) == [Action.CLOSE_UNRATED]
     assert Action.APPROVE_REPLY in allowed_actions(new_case(CaseState.IN_PROGRESS, pending_reply=True), Role.STAFF)
     assert Action.APPROVE_REPLY not in allowed_actions(new_case(CaseState.IN_PROGRESS), Role.STAFF)
@@ -305,8 +325,17 @@ commands = st.builds(
 
 def well_formed(action: Action, role: Role, rating: str = "满意") -> Command:
     """A command that carries everything `action` can need."""
-    return Command(action=action, role=role, actor="someone", reason="原因", rating=rating, merged_into=OTHER,
-                   answer="已答复", level="市", is_own_case=True)
+    return Command(
+        action=action,
+        role=role,
+        actor="someone",
+        reason="原因",
+        rating=rating,
+        merged_into=OTHER,
+        answer="已答复",
+        level="市",
+        is_own_case=True,
+    )
 
 
 def check_step(before: CaseFacts, command: Command) -> CaseFacts:
@@ -321,7 +350,13 @@ def check_step(before: CaseFacts, command: Command) -> CaseFacts:
         assert before == snapshot
         assert error.code and error.message
         assert command.action not in allowed_actions(before, command.role) or error.code in (
-            "reason_required", "not_own_case", "bad_rating", "bad_merge", "bad_level", "answer_required")
+            "reason_required",
+            "not_own_case",
+            "bad_rating",
+            "bad_merge",
+            "bad_level",
+            "answer_required",
+        )
         if before.state in FINAL_STATES:
             assert error.code == "final_state"
         return before
@@ -360,10 +395,18 @@ def test_random_commands_from_any_state(start, pending, sequence):
     assert facts.state in FINAL_STATES or allowed_actions(facts, Role.STAFF)
 
 
-@given(facts=st.builds(CaseFacts, state=st.sampled_from(sorted(FINAL_STATES)), number=st.just(NUMBER),
-                       pending_reply=st.booleans(), replies_approved=st.integers(0, 3),
-                       unsatisfied_ratings=st.integers(0, 2), rated_current_reply=st.booleans()),
-       command=commands)
+@given(
+    facts=st.builds(
+        CaseFacts,
+        state=st.sampled_from(sorted(FINAL_STATES)),
+        number=st.just(NUMBER),
+        pending_reply=st.booleans(),
+        replies_approved=st.integers(0, 3),
+        unsatisfied_ratings=st.integers(0, 2),
+        rated_current_reply=st.booleans(),
+    ),
+    command=commands,
+)
 def test_from_final_states_nothing_is_allowed(facts, command):
     with pytest.raises(IllegalTransition) as info:
         decide(facts, command)
@@ -402,8 +445,11 @@ class CaseMachine(RuleBasedStateMachine):
         self.facts = check_step(before, command)
         self.history.append(transition)
 
-    @rule(role=st.sampled_from(list(Role)), pick=st.integers(0, 20),
-          rating=st.sampled_from(["不满意", "不满意", "满意", "基本满意"]))
+    @rule(
+        role=st.sampled_from(list(Role)),
+        pick=st.integers(0, 20),
+        rating=st.sampled_from(["不满意", "不满意", "满意", "基本满意"]),
+    )
     def move_forward(self, role, pick, rating):
         """Like offered_action without the exits, so that cases reach rehandling and the second rating."""
         offered = [a for a in allowed_actions(self.facts, role) if a not in EXITS]

@@ -36,33 +36,68 @@ def test_names_are_masked():
 def test_numbers_and_names_inside_a_text_are_masked():
     text = "我是张三，电话13812348000，备用 139 1234 5678，身份证42010119900101123X，订单号123456789012345678901"
     assert mask_text(text, ["张三"]) == (
-        "我是张*，电话138****8000，备用 139****5678，身份证420101********123X，订单号123456789012345678901")
+        "我是张*，电话138****8000，备用 139****5678，身份证420101********123X，订单号123456789012345678901"
+    )
     assert mask_text("门牌号18号，电话0000-12345678") == "门牌号18号，电话0000-12345678"  # only mobiles and IDs
     assert summary("很长" * 100, limit=10) == "很长很长很长很长很…"
 
 
 def test_the_suggestion_list_masks_whoever_reported():
     suggestions = suggestion_list(SEPTEMBER, national_day_cases())
-    assert [row.number for row in suggestions.rows] == ["LL20260929001", "LL20260930002", "LL20260930001",
-                                                        "LL20260930003"]  # E was received in October
+    assert [row.number for row in suggestions.rows] == [
+        "LL20260929001",
+        "LL20260930002",
+        "LL20260930001",
+        "LL20260930003",
+    ]  # E was received in October
     a = suggestions.rows[2]
-    assert (a.citizen, a.phone, a.received_on, a.deputy, a.state) == ("张*", "138****8000", "2026-09-30", "李建国",
-                                                                      "已办结")
+    assert (a.citizen, a.phone, a.received_on, a.deputy, a.state) == (
+        "张*",
+        "138****8000",
+        "2026-09-30",
+        "李建国",
+        "已办结",
+    )
     assert a.summary == "幸福路路灯坏了，张*的电话138****8000"
     b = suggestions.rows[0]
     assert (b.citizen, b.phone) == ("匿名", "")
     assert suggestions.title == "代表建议清单"
-    assert suggestions.table()[0] == ["案件编号", "受理日期", "类别", "反映人", "联系电话", "问题摘要", "地点",
-                                      "跟进代表", "当前状态"]
+    assert suggestions.table()[0] == [
+        "案件编号",
+        "受理日期",
+        "类别",
+        "反映人",
+        "联系电话",
+        "问题摘要",
+        "地点",
+        "跟进代表",
+        "当前状态",
+    ]
 
 
 def test_the_assignment_list_has_the_transfers_of_the_month_and_the_first_deadline():
     assignments = assignment_list(SEPTEMBER, national_day_cases(), CALENDAR, 3)
     assert assignments.rows == (
-        AssignmentRow("LL20260929001", "2026-09-30", "城乡建设", "路灯坏了", "幸福路18号", "区住房和城乡建设局",
-                      "2026-10-09", "已升级"),
-        AssignmentRow("LL20260930001", "2026-09-30", "城乡建设", "幸福路路灯坏了，张*的电话138****8000", "幸福路18号",
-                      "区住房和城乡建设局", "2026-10-10", "已办结"),
+        AssignmentRow(
+            "LL20260929001",
+            "2026-09-30",
+            "城乡建设",
+            "路灯坏了",
+            "幸福路18号",
+            "区住房和城乡建设局",
+            "2026-10-09",
+            "已升级",
+        ),
+        AssignmentRow(
+            "LL20260930001",
+            "2026-09-30",
+            "城乡建设",
+            "幸福路路灯坏了，张*的电话138****8000",
+            "幸福路18号",
+            "区住房和城乡建设局",
+            "2026-10-10",
+            "已办结",
+        ),
     )
     assert assignment_list(OCTOBER, national_day_cases(), CALENDAR, 3).rows == ()
 
@@ -72,11 +107,27 @@ def test_the_result_list_has_the_cases_ended_in_the_month_with_answer_and_rating
     assert set(results) == {"LL20260930001", "LL20260929001", "LL20260930002"}  # not the withdrawn one
     a, b, c = results["LL20260930001"], results["LL20260929001"], results["LL20260930002"]
     assert (a.handled_by, a.answer, a.working_days, a.on_time, a.rating, a.result, a.ended_on) == (
-        "区住房和城乡建设局", "幸福路三盏路灯已于10月9日修复。", 2, "是", "满意", "已办结", "2026-10-10")
-    assert (b.answer, b.working_days, b.on_time, b.rating, b.result) == ("已再次协调。", 5, "否", "不满意",
-                                                                         "已升级至区县人大")
-    assert (c.handled_by, c.answer, c.working_days, c.rating) == ("人大代表当场答复", "公交站台顶棚本周内修复。", 0,
-                                                                  "逾期未评价")
+        "区住房和城乡建设局",
+        "幸福路三盏路灯已于10月9日修复。",
+        2,
+        "是",
+        "满意",
+        "已办结",
+        "2026-10-10",
+    )
+    assert (b.answer, b.working_days, b.on_time, b.rating, b.result) == (
+        "已再次协调。",
+        5,
+        "否",
+        "不满意",
+        "已升级至区县人大",
+    )
+    assert (c.handled_by, c.answer, c.working_days, c.rating) == (
+        "人大代表当场答复",
+        "公交站台顶棚本周内修复。",
+        0,
+        "逾期未评价",
+    )
     as_json = result_list(OCTOBER, national_day_cases(), CALENDAR, 3).as_dict()
     assert as_json["title"] == "办理效果清单" and as_json["month"] == "2026-10"
     assert as_json["columns"][0] == {"key": "number", "header": "案件编号"} and len(as_json["rows"]) == 3

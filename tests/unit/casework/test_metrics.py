@@ -29,29 +29,73 @@ def at(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=LOCAL).astimezone(dt.UTC)
 
 
-def event(action: str, before: str | None, after: str, when: dt.datetime, *, role: str = "staff",
-          actor: str = "staff1", deputy: str | None = None, reason: str = "") -> EventRow:
-    return EventRow(id=next(_ids), action=action, actor=actor, actor_role=role, actor_deputy=deputy,
-                    from_state=before, to_state=after, reason=reason or action, at=when)
+def event(
+    action: str,
+    before: str | None,
+    after: str,
+    when: dt.datetime,
+    *,
+    role: str = "staff",
+    actor: str = "staff1",
+    deputy: str | None = None,
+    reason: str = "",
+) -> EventRow:
+    return EventRow(
+        id=next(_ids),
+        action=action,
+        actor=actor,
+        actor_role=role,
+        actor_deputy=deputy,
+        from_state=before,
+        to_state=after,
+        reason=reason or action,
+        at=when,
+    )
 
 
-def history(number: str, received: dt.datetime, events: list[EventRow], *, state: str,
-            department: str | None = JIANSHE, deputy: tuple[str, str] | None = None,
-            reply_due_at: dt.datetime | None = None, closed_at: dt.datetime | None = None,
-            replies: tuple[ReplyRow, ...] = (), ratings: tuple[RatingRow, ...] = (), description: str = "路灯坏了",
-            citizen: tuple[str | None, str | None] = (None, None), anonymous: bool = False,
-            escalation_level: str | None = None) -> CaseHistory:
+def history(
+    number: str,
+    received: dt.datetime,
+    events: list[EventRow],
+    *,
+    state: str,
+    department: str | None = JIANSHE,
+    deputy: tuple[str, str] | None = None,
+    reply_due_at: dt.datetime | None = None,
+    closed_at: dt.datetime | None = None,
+    replies: tuple[ReplyRow, ...] = (),
+    ratings: tuple[RatingRow, ...] = (),
+    description: str = "路灯坏了",
+    citizen: tuple[str | None, str | None] = (None, None),
+    anonymous: bool = False,
+    escalation_level: str | None = None,
+) -> CaseHistory:
     """A case as ReportStore returns it; deadlines as registration sets them unless given."""
     day = received.astimezone(LOCAL).date()
     register = event("register", None, "received", received, role="citizen", actor="web:u1")
     return CaseHistory(
-        number=number, state=state, topic="城乡建设", description=description, place="幸福路18号",
-        anonymous=anonymous, citizen_name=citizen[0], citizen_phone=citizen[1], station=STATION,
-        department=department, deputy_code=deputy[0] if deputy else None, deputy_name=deputy[1] if deputy else None,
-        created_at=received, transfer_due_at=received + dt.timedelta(hours=24),
-        reply_due_at=reply_due_at or end_of_day(CALENDAR.add_working_days(day, 3)), closed_at=closed_at,
-        merged_into=None, escalation_level=escalation_level, events=(register, *events), replies=replies,
-        ratings=ratings)
+        number=number,
+        state=state,
+        topic="城乡建设",
+        description=description,
+        place="幸福路18号",
+        anonymous=anonymous,
+        citizen_name=citizen[0],
+        citizen_phone=citizen[1],
+        station=STATION,
+        department=department,
+        deputy_code=deputy[0] if deputy else None,
+        deputy_name=deputy[1] if deputy else None,
+        created_at=received,
+        transfer_due_at=received + dt.timedelta(hours=24),
+        reply_due_at=reply_due_at or end_of_day(CALENDAR.add_working_days(day, 3)),
+        closed_at=closed_at,
+        merged_into=None,
+        escalation_level=escalation_level,
+        events=(register, *events),
+        replies=replies,
+        ratings=ratings,
+    )
 
 
 WANG = ("wang-min", "王敏")
@@ -62,40 +106,87 @@ AS_OF = at(2026, 10, 20, 12)
 def national_day_cases() -> list[CaseHistory]:
     """A: on time over the holiday, satisfied. B: late twice, re-handled, escalated. C: answered on the spot
     by a deputy, closed unrated. D: never touched. E: withdrawn at once (in October)."""
-    a = history("LL20260930001", at(2026, 9, 30, 16), [
-        event("transfer", "received", "transferred", at(2026, 9, 30, 17)),
-        event("acknowledge", "transferred", "in_progress", at(2026, 10, 8, 9), role="department"),
-        event("record_reply", "in_progress", "in_progress", at(2026, 10, 9, 9), role="department"),
-        event("approve_reply", "in_progress", "replied", at(2026, 10, 9, 10)),
-        event("rate", "replied", "closed", at(2026, 10, 10, 8), role="citizen", actor="web:u1"),
-    ], state="closed", deputy=LI, closed_at=at(2026, 10, 10, 8),
+    a = history(
+        "LL20260930001",
+        at(2026, 9, 30, 16),
+        [
+            event("transfer", "received", "transferred", at(2026, 9, 30, 17)),
+            event("acknowledge", "transferred", "in_progress", at(2026, 10, 8, 9), role="department"),
+            event("record_reply", "in_progress", "in_progress", at(2026, 10, 9, 9), role="department"),
+            event("approve_reply", "in_progress", "replied", at(2026, 10, 9, 10)),
+            event("rate", "replied", "closed", at(2026, 10, 10, 8), role="citizen", actor="web:u1"),
+        ],
+        state="closed",
+        deputy=LI,
+        closed_at=at(2026, 10, 10, 8),
         replies=(ReplyRow(1, "幸福路三盏路灯已于10月9日修复。", at(2026, 10, 9, 10)),),
         ratings=(RatingRow(1, "满意", "", at(2026, 10, 10, 8)),),
-        citizen=("张三", "13812348000"), description="幸福路路灯坏了，张三的电话13812348000")
-    b = history("LL20260929001", at(2026, 9, 29, 9), [
-        event("transfer", "received", "transferred", at(2026, 9, 30, 10)),  # 25 hours: late
-        event("acknowledge", "transferred", "in_progress", at(2026, 10, 8, 9), role="department"),
-        event("record_reply", "in_progress", "in_progress", at(2026, 10, 12, 10), role="department"),
-        event("approve_reply", "in_progress", "replied", at(2026, 10, 12, 11)),  # due 9 October: late
-        event("rate", "replied", "rehandling", at(2026, 10, 13, 9), role="citizen", actor="web:u2"),
-        event("record_reply", "rehandling", "rehandling", at(2026, 10, 15, 9), role="department"),
-        event("approve_reply", "rehandling", "replied", at(2026, 10, 15, 10)),
-        event("rate", "replied", "escalated", at(2026, 10, 16, 9), role="citizen", actor="web:u2"),
-    ], state="escalated", deputy=WANG, closed_at=at(2026, 10, 16, 9), escalation_level="区县",
+        citizen=("张三", "13812348000"),
+        description="幸福路路灯坏了，张三的电话13812348000",
+    )
+    b = history(
+        "LL20260929001",
+        at(2026, 9, 29, 9),
+        [
+            event("transfer", "received", "transferred", at(2026, 9, 30, 10)),  # 25 hours: late
+            event("acknowledge", "transferred", "in_progress", at(2026, 10, 8, 9), role="department"),
+            event("record_reply", "in_progress", "in_progress", at(2026, 10, 12, 10), role="department"),
+            event("approve_reply", "in_progress", "replied", at(2026, 10, 12, 11)),  # due 9 October: late
+            event("rate", "replied", "rehandling", at(2026, 10, 13, 9), role="citizen", actor="web:u2"),
+            event("record_reply", "rehandling", "rehandling", at(2026, 10, 15, 9), role="department"),
+            event("approve_reply", "rehandling", "replied", at(2026, 10, 15, 10)),
+            event("rate", "replied", "escalated", at(2026, 10, 16, 9), role="citizen", actor="web:u2"),
+        ],
+        state="escalated",
+        deputy=WANG,
+        closed_at=at(2026, 10, 16, 9),
+        escalation_level="区县",
         reply_due_at=end_of_day(dt.date(2026, 10, 16)),  # re-handling replaced the first deadline
         replies=(ReplyRow(1, "已协调。", at(2026, 10, 12, 11)), ReplyRow(2, "已再次协调。", at(2026, 10, 15, 10))),
         ratings=(RatingRow(1, "不满意", "", at(2026, 10, 13, 9)), RatingRow(2, "不满意", "", at(2026, 10, 16, 9))),
-        citizen=(None, None), anonymous=True)
-    c = history("LL20260930002", at(2026, 9, 30, 11), [
-        event("answer_on_spot", "received", "answered_on_spot", at(2026, 9, 30, 15), role="deputy",
-              actor="wangmin", deputy="wang-min", reason="人大代表当场答复：公交站台顶棚本周内修复。"),
-        event("close_unrated", "answered_on_spot", "closed", at(2026, 10, 13, 0), role="system", actor="system",
-              reason="逾期未评价"),
-    ], state="closed", department=JIAOTONG, deputy=WANG, closed_at=at(2026, 10, 13, 0))
+        citizen=(None, None),
+        anonymous=True,
+    )
+    c = history(
+        "LL20260930002",
+        at(2026, 9, 30, 11),
+        [
+            event(
+                "answer_on_spot",
+                "received",
+                "answered_on_spot",
+                at(2026, 9, 30, 15),
+                role="deputy",
+                actor="wangmin",
+                deputy="wang-min",
+                reason="人大代表当场答复：公交站台顶棚本周内修复。",
+            ),
+            event(
+                "close_unrated",
+                "answered_on_spot",
+                "closed",
+                at(2026, 10, 13, 0),
+                role="system",
+                actor="system",
+                reason="逾期未评价",
+            ),
+        ],
+        state="closed",
+        department=JIAOTONG,
+        deputy=WANG,
+        closed_at=at(2026, 10, 13, 0),
+    )
     d = history("LL20260930003", at(2026, 9, 30, 18), [], state="received")
-    e = history("LL20261008001", at(2026, 10, 8, 9), [
-        event("withdraw", "received", "withdrawn", at(2026, 10, 8, 10), role="citizen", actor="web:u5"),
-    ], state="withdrawn", department=JIAOTONG, closed_at=at(2026, 10, 8, 10))
+    e = history(
+        "LL20261008001",
+        at(2026, 10, 8, 9),
+        [
+            event("withdraw", "received", "withdrawn", at(2026, 10, 8, 10), role="citizen", actor="web:u5"),
+        ],
+        state="withdrawn",
+        department=JIAOTONG,
+        closed_at=at(2026, 10, 8, 10),
+    )
     return [a, b, c, d, e]
 
 
@@ -120,24 +211,48 @@ def test_a_case_record_reads_its_events():
 def test_the_figures_of_all_cases():
     total = figures_by(records(), "department", CALENDAR, AS_OF).total
     assert total == Figures(
-        group="合计", received=5,
-        transfers_due=3, transferred_on_time=1,  # A on time, B late, D never; C and E left 已受理 in time
-        answers_due=4, answered_on_time=2,  # A and C on time, B late, D overdue; E withdrawn before its deadline
-        closed=2, rated=2, satisfied=1, unrated=1, rehandled=1, escalated=1,
+        group="合计",
+        received=5,
+        transfers_due=3,
+        transferred_on_time=1,  # A on time, B late, D never; C and E left 已受理 in time
+        answers_due=4,
+        answered_on_time=2,  # A and C on time, B late, D overdue; E withdrawn before its deadline
+        closed=2,
+        rated=2,
+        satisfied=1,
+        unrated=1,
+        rehandled=1,
+        escalated=1,
         median_working_days=2.0,  # A 2, B 5, C 0
     )
     assert (total.transfer_rate, total.on_time_rate, total.closed_rate, total.satisfaction_rate) == (
-        33.3, 50.0, 40.0, 50.0)
+        33.3,
+        50.0,
+        40.0,
+        50.0,
+    )
 
 
 def test_the_figures_per_department():
     report = figures_by(records(), "department", CALENDAR, AS_OF)
     jiaotong, jianshe = report.groups  # sorted by name
-    assert jianshe == Figures(group=JIANSHE, received=3, transfers_due=3, transferred_on_time=1, answers_due=3,
-                              answered_on_time=1, closed=1, rated=2, satisfied=1, rehandled=1, escalated=1,
-                              median_working_days=3.5)
-    assert jiaotong == Figures(group=JIAOTONG, received=2, answers_due=1, answered_on_time=1, closed=1, unrated=1,
-                               median_working_days=0.0)
+    assert jianshe == Figures(
+        group=JIANSHE,
+        received=3,
+        transfers_due=3,
+        transferred_on_time=1,
+        answers_due=3,
+        answered_on_time=1,
+        closed=1,
+        rated=2,
+        satisfied=1,
+        rehandled=1,
+        escalated=1,
+        median_working_days=3.5,
+    )
+    assert jiaotong == Figures(
+        group=JIAOTONG, received=2, answers_due=1, answered_on_time=1, closed=1, unrated=1, median_working_days=0.0
+    )
     assert jiaotong.transfer_rate is None and jiaotong.satisfaction_rate is None and jiaotong.closed_rate == 50.0
 
 

@@ -9,13 +9,23 @@ from casework.workdays import WorkingCalendar
 CAL = WorkingCalendar()
 
 
-def view(state: CaseState, *, received=dt.datetime(2026, 9, 28, 10, tzinfo=LOCAL), deputy=True,
-         changed=None) -> CaseView:
-    return CaseView(id=7, number="LL20260928001", state=state, topic="城乡建设", department="区住房和城乡建设局",
-                    description="路灯坏了", place="幸福路", transfer_due_at=received + dt.timedelta(hours=24),
-                    reply_due_at=dt.datetime(2026, 10, 8, 23, 59, 59, tzinfo=LOCAL),
-                    overdue_at=dt.datetime(2026, 10, 10, 23, 59, 59, tzinfo=LOCAL), has_deputy=deputy,
-                    answered_at=changed or received)
+def view(
+    state: CaseState, *, received=dt.datetime(2026, 9, 28, 10, tzinfo=LOCAL), deputy=True, changed=None
+) -> CaseView:
+    return CaseView(
+        id=7,
+        number="LL20260928001",
+        state=state,
+        topic="城乡建设",
+        department="区住房和城乡建设局",
+        description="路灯坏了",
+        place="幸福路",
+        transfer_due_at=received + dt.timedelta(hours=24),
+        reply_due_at=dt.datetime(2026, 10, 8, 23, 59, 59, tzinfo=LOCAL),
+        overdue_at=dt.datetime(2026, 10, 10, 23, 59, 59, tzinfo=LOCAL),
+        has_deputy=deputy,
+        answered_at=changed or received,
+    )
 
 
 def at(*args) -> dt.datetime:
@@ -44,8 +54,9 @@ def test_reply_reminder_comes_on_the_working_day_before_across_national_day():
     overdue = due(case, at(2026, 10, 12, 9), CAL, rated=False, rating_days=7)
     assert {n.dedupe_key.split(":")[2] for n in overdue} == {"overdue"}
     # The same reminder run twice is the same push (same key).
-    assert [n.dedupe_key for n in reminders] == [n.dedupe_key for n in due(case, at(2026, 9, 30, 15), CAL,
-                                                                            rated=False, rating_days=7)]
+    assert [n.dedupe_key for n in reminders] == [
+        n.dedupe_key for n in due(case, at(2026, 9, 30, 15), CAL, rated=False, rating_days=7)
+    ]
 
 
 def test_rating_reminder_once_then_closing_as_unrated_after_seven_days():

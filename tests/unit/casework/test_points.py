@@ -39,17 +39,33 @@ def test_a_deputy_earns_points_for_what_they_did_and_the_cases_they_follow():
     # Each point names the event that earned it.
     by_id = {e.id: e for h in cases for e in h.events}
     assert all(by_id[i.record_id].action == i.kind and by_id[i.record_id].at == i.at for i in items)
-    assert items[0].as_dict() == {"rule": "answer_on_spot", "label": "当场答复群众", "points": 3,
-                                  "source": "case_event", "case_no": "LL20260930002", "event_id": items[0].record_id,
-                                  "action": "answer_on_spot", "date": "2026-09-30"}
+    assert items[0].as_dict() == {
+        "rule": "answer_on_spot",
+        "label": "当场答复群众",
+        "points": 3,
+        "source": "case_event",
+        "case_no": "LL20260930002",
+        "event_id": items[0].record_id,
+        "action": "answer_on_spot",
+        "date": "2026-09-30",
+    }
     assert [(i.ref, i.rule) for i in points_of("li-jianguo", deeds_from_cases(cases), RULES)] == [
-        ("LL20260930001", "case_closed")]
+        ("LL20260930001", "case_closed")
+    ]
     assert points_of("wang-min", deeds_from_cases(cases), RULES, year=2025) == []
 
 
 def test_staff_answering_on_the_spot_earns_no_deputy_points():
-    deed = Deed("case_event", Action.ANSWER_ON_SPOT, at(2026, 9, 30, 15), "LL20260930009", 99,
-                to_state=CaseState.ANSWERED_ON_SPOT, actor=None, follower="wang-min")
+    deed = Deed(
+        "case_event",
+        Action.ANSWER_ON_SPOT,
+        at(2026, 9, 30, 15),
+        "LL20260930009",
+        99,
+        to_state=CaseState.ANSWERED_ON_SPOT,
+        actor=None,
+        follower="wang-min",
+    )
     assert points_of("wang-min", [deed], RULES) == []
 
 
@@ -58,14 +74,16 @@ def test_another_source_is_scored_by_its_own_rules():
     absent = Deed("reception", "absent", at(2026, 12, 1, 11), "reception:2026-12-01:demo", 8, actor="wang-min")
     items = points_of("wang-min", [reception, absent], RULES)
     assert [(i.rule, i.points, i.source, i.ref, i.record_id) for i in items] == [
-        ("reception_duty", 5, "reception", "reception:2026-11-24:demo", 7)]
+        ("reception_duty", 5, "reception", "reception:2026-11-24:demo", 7)
+    ]
     penalty = PointRule(code="missed_duty", label="无故缺席接待", points=-2, source="reception", actions=["absent"])
     assert [i.points for i in points_of("wang-min", [reception, absent], [*RULES, penalty])] == [5, -2]
 
 
 def test_a_rule_without_target_states_counts_every_event_of_its_actions():
-    every_transfer = PointRule(code="followed_transfer", label="跟进案件转办", points=1, actions=["transfer"],
-                               credit="follower")
+    every_transfer = PointRule(
+        code="followed_transfer", label="跟进案件转办", points=1, actions=["transfer"], credit="follower"
+    )
     items = points_of("wang-min", deeds_from_cases(national_day_cases()), [every_transfer])
     assert [i.ref for i in items] == ["LL20260929001"]
 
@@ -75,7 +93,8 @@ def test_the_yearly_record():
     assert [c.number for c in record.cases] == ["LL20260929001", "LL20260930002"]
     assert record.cases_by_state == {"已办结": 1, "已升级": 1}
     assert [(a.number, a.on, a.answer) for a in record.on_the_spot] == [
-        ("LL20260930002", dt.date(2026, 9, 30), "公交站台顶棚本周内修复。")]
+        ("LL20260930002", dt.date(2026, 9, 30), "公交站台顶棚本周内修复。")
+    ]
     assert record.total == 6 and len(record.points) == 3
     as_json = record.as_dict()
     assert as_json["deputy"]["name"] == "王敏" and as_json["points_total"] == 6

@@ -8,8 +8,16 @@ from settings import Deployment, load_deployment
 from tests.conftest import ROOT
 
 D = dt.date
-SATURDAY = {"station": "demo", "weekday": "周六", "start": "09:00", "end": "11:00", "slot_minutes": 60, "capacity": 4,
-            "deputies": ["chen-li", "zhao-qiang"], "per_week": 1}
+SATURDAY = {
+    "station": "demo",
+    "weekday": "周六",
+    "start": "09:00",
+    "end": "11:00",
+    "slot_minutes": 60,
+    "capacity": 4,
+    "deputies": ["chen-li", "zhao-qiang"],
+    "per_week": 1,
+}
 
 
 def deployment(**reception) -> Deployment:
@@ -45,12 +53,18 @@ def test_national_day_2026_closes_sessions_and_the_adjusted_saturday_opens_as_co
         "demo:2026-10-06:0900": HOLIDAY_REASON,
     }
     assert held == [
-        "demo:2026-09-15:0900", "demo:2026-09-17:1430", "demo:2026-09-19:0900",  # an ordinary Saturday: held
-        "demo:2026-09-22:0900", "demo:2026-09-24:0900", "demo:2026-09-24:1430",  # 24 Sept: the fourth Thursday
+        "demo:2026-09-15:0900",
+        "demo:2026-09-17:1430",
+        "demo:2026-09-19:0900",  # an ordinary Saturday: held
+        "demo:2026-09-22:0900",
+        "demo:2026-09-24:0900",
+        "demo:2026-09-24:1430",  # 24 Sept: the fourth Thursday
         "demo:2026-09-29:0900",
         "demo:2026-10-08:1430",
         "demo:2026-10-10:0900",  # worked Saturday: its own session, and config opens a Tuesday's (same start)
-        "demo:2026-10-13:0900", "demo:2026-10-15:1430", "demo:2026-10-17:0900",
+        "demo:2026-10-13:0900",
+        "demo:2026-10-15:1430",
+        "demo:2026-10-17:0900",
     ]
     # Sunday 20 Sept is worked too, but there is no Sunday session and config opens none.
     assert not any(p.day == D(2026, 9, 20) for p in plans.values())
@@ -63,8 +77,9 @@ def test_national_day_2026_closes_sessions_and_the_adjusted_saturday_opens_as_co
 
 
 def test_a_worked_saturday_opened_like_a_tuesday_when_no_saturday_session_is_there():
-    plans = by_key(plan_sessions(load_deployment(ROOT / "config.yml"), WorkingCalendar(), D(2026, 10, 5),
-                                 D(2026, 10, 11)))
+    plans = by_key(
+        plan_sessions(load_deployment(ROOT / "config.yml"), WorkingCalendar(), D(2026, 10, 5), D(2026, 10, 11))
+    )
     extra = plans["demo:2026-10-10:0900"]
     assert extra.kind == "extra" and not extra.closed and extra.end == dt.time(11, 30)
     assert extra.deputies == on_duty(load_deployment(ROOT / "config.yml").duty_rota[0], D(2026, 10, 10))
@@ -72,13 +87,28 @@ def test_a_worked_saturday_opened_like_a_tuesday_when_no_saturday_session_is_the
 
 
 def test_exceptions_open_a_holiday_close_a_day_name_deputies_and_add_a_session():
-    plans = by_key(plan_sessions(deployment(exceptions=[
-        {"date": "2026-10-06", "action": "open"},
-        {"date": "2026-10-08", "action": "close", "reason": "联络站装修"},
-        {"date": "2026-10-13", "action": "deputies", "deputies": ["sun-yue"], "start": "09:00"},
-        {"date": "2026-10-14", "action": "open", "start": "19:00", "end": "20:30", "deputies": ["zhang-hua"],
-         "reason": "夜间接待"},
-    ]), WorkingCalendar(), D(2026, 10, 5), D(2026, 10, 18)))
+    plans = by_key(
+        plan_sessions(
+            deployment(
+                exceptions=[
+                    {"date": "2026-10-06", "action": "open"},
+                    {"date": "2026-10-08", "action": "close", "reason": "联络站装修"},
+                    {"date": "2026-10-13", "action": "deputies", "deputies": ["sun-yue"], "start": "09:00"},
+                    {
+                        "date": "2026-10-14",
+                        "action": "open",
+                        "start": "19:00",
+                        "end": "20:30",
+                        "deputies": ["zhang-hua"],
+                        "reason": "夜间接待",
+                    },
+                ]
+            ),
+            WorkingCalendar(),
+            D(2026, 10, 5),
+            D(2026, 10, 18),
+        )
+    )
     assert not plans["demo:2026-10-06:0900"].closed
     assert plans["demo:2026-10-08:1430"].closed and plans["demo:2026-10-08:1430"].reason == "联络站装修"
     assert plans["demo:2026-10-13:0900"].deputies == ("sun-yue",)
@@ -101,8 +131,9 @@ def test_the_council_day_is_the_fourth_thursday_and_takes_over_an_overlapping_se
     rule = load_deployment(ROOT / "config.yml").reception.council_day
     november = [D(2026, 11, 1) + dt.timedelta(days=i) for i in range(30)]
     assert [d.day for d in november if is_council_day(rule, d)] == [26]
-    overlapping = deployment(council_day={"station": "demo", "start": "14:00", "end": "16:00",
-                                          "deputies": ["wang-min"]})
+    overlapping = deployment(
+        council_day={"station": "demo", "start": "14:00", "end": "16:00", "deputies": ["wang-min"]}
+    )
     plans = by_key(plan_sessions(overlapping, WorkingCalendar(), D(2026, 11, 26), D(2026, 11, 26)))
     assert plans["demo:2026-11-26:1430"].closed and plans["demo:2026-11-26:1430"].reason == COUNCIL_REASON
     assert not plans["demo:2026-11-26:1400"].closed and plans["demo:2026-11-26:1400"].kind == "council"

@@ -10,10 +10,13 @@ import re
 import pytest
 from sqlalchemy import select
 
+from casework.actors import Actor
+from casework.cases import Role
 from casework.deadlines import LOCAL
+from casework.points import points_of
 from services import reception
 from storage.db import upgrade
-from storage.models import Booking, BookingWait, Deputy, Push, ReceptionSlot
+from storage.models import Booking, BookingWait, Deputy, Push, ReceptionSession, ReceptionSlot
 from storage.repositories import DirectoryStore, UserStore
 from tests.conftest import make_settings
 from tests.factories import ScriptedParser, build_dispatcher, say
@@ -29,21 +32,13 @@ SCRIPT = {
 NUMBER = re.compile(r"预约号 (YY\d+)")
 
 
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now.astimezone(dt.UTC)
-
-
 @pytest.fixture
-async def station(tmp_path, var_dir):
+async def station(tmp_path, var_dir, clock):
     """A dispatcher on its own database (bookings fill slots), with every deputy bound to a Telegram chat."""
     url = f"sqlite:///{tmp_path / 'liaison.db'}"
     upgrade(url)
     dispatcher, close = await build_dispatcher(make_settings(url, "embedded", var_dir), ScriptedParser(SCRIPT))
-    clock = Clock(MONDAY)
+    clock.freeze(MONDAY)
     dispatcher.clock = clock
     async with dispatcher.sessionmaker() as session:
         users = UserStore(session)
@@ -120,7 +115,7 @@ async def test_one_booking_a_week_and_a_change_moves_it(station, user_id):
 async def test_cancelling_before_the_cutoff_frees_the_place_and_after_it_is_refused(station, user_id):
     bot, clock = station
     number = await book(bot, user_id)
-    clock.now = dt.datetime(2026, 11, 26, 12, 31, tzinfo=LOCAL)  # 14:30 less two hours, and a minute
+    clock.freeze(dt.datetime(2026, 11, 26, 12, 31, tzinfo=LOCAL))  # 14:30 less two hours, and a minute
     refused = await say(bot, user_id, "我去不了了")
     assert "确定取消" in refused
     refused = await say(bot, user_id, "确认取消")
@@ -130,9 +125,9 @@ async def test_cancelling_before_the_cutoff_frees_the_place_and_after_it_is_refu
     assert booking.status == "booked"
 
     other = user_id + "-b"
-    clock.now = MONDAY
+    clock.freeze(MONDAY)
     second = await book(bot, other, choice="2")
-    clock.now = dt.datetime(2026, 11, 25, 9, 0, tzinfo=LOCAL)
+    clock.freeze(dt.datetime(2026, 11, 25, 9, 0, tzinfo=LOCAL))
     assert f"（{second}）" in await say(bot, other, "取消预约")
     assert f"已取消预约 {second}" in await say(bot, other, "确认取消")
     cancelled = (await rows(bot, select(Booking).where(Booking.number == second)))[0]
@@ -151,7 +146,7 @@ async def test_a_reply_to_the_reminder_cancels_at_once(station, user_id):
         assert await reception.queue_reminders(session, bot.deployment, reminded_at) == 3
     [reminder] = await rows(bot, select(Push).where(Push.recipient_type == "citizen"))
     assert "今天 14:30 开始" in reminder.text and reminder.buttons == ["取消"]
-    clock.now = reminded_at + dt.timedelta(minutes=10)
+    clock.freeze(reminded_at + dt.timedelta(minutes=10))
     assert f"已取消预约 {number}" in await say(bot, user_id, "取消")
     [booking] = await rows(bot, select(Booking))
     assert booking.status == "cancelled" and booking.cancel_reason == "群众回复提醒取消"
@@ -171,7 +166,7 @@ async def test_a_full_slot_offers_the_waiting_list_promoted_in_order_with_a_time
         await say(bot, f"{user_id}-w2", text)
     assert "目前排第 2 位" in await say(bot, f"{user_id}-w2", "确认")
 
-    clock.now = dt.datetime(2026, 11, 24, 9, 0, tzinfo=LOCAL)
+    clock.freeze(dt.datetime(2026, 11, 24, 9, 0, tzinfo=LOCAL))
     await say(bot, f"{user_id}-0", "取消预约")
     await say(bot, f"{user_id}-0", "确认取消")
     offers = await rows(bot, select(Push).where(Push.dedupe_key.like("wait:%:offer:%")))
@@ -184,9 +179,9 @@ async def test_a_full_slot_offers_the_waiting_list_promoted_in_order_with_a_time
     waits = await rows(bot, select(BookingWait).order_by(BookingWait.id))
     assert [w.status for w in waits] == ["booked", "offered"]
     async with bot.sessionmaker() as session:
-        assert await reception.expire_offers(session, bot.deployment, clock.now + dt.timedelta(minutes=119)) == 0
-        assert await reception.expire_offers(session, bot.deployment, clock.now + dt.timedelta(minutes=121)) == 1
-    clock.now += dt.timedelta(minutes=125)
+        assert await reception.expire_offers(session, bot.deployment, clock.now() + dt.timedelta(minutes=119)) == 0
+        assert await reception.expire_offers(session, bot.deployment, clock.now() + dt.timedelta(minutes=121)) == 1
+    clock.advance(minutes=125)
     assert "已过确认时间" in await say(bot, f"{user_id}-w2", "接受")
     waits = await rows(bot, select(BookingWait).order_by(BookingWait.id))
     assert [w.status for w in waits] == ["booked", "expired"]
@@ -232,3 +227,38 @@ async def test_a_change_given_up_keeps_the_booking_and_a_place_in_line_can_be_gi
     assert "确定取消" not in (listed := await say(bot, waiting, "取消预约")) and "候补排队" in listed
     assert "已取消您对 11月26日（周四）14:30-15:00 的候补排队" in await say(bot, waiting, "1")
     assert [w.status for w in await rows(bot, select(BookingWait))] == ["withdrawn"]
+
+
+def year_bounds(year: int) -> tuple[dt.datetime, dt.datetime]:
+    return dt.datetime(year, 1, 1, tzinfo=LOCAL), dt.datetime(year + 1, 1, 1, tzinfo=LOCAL)
+
+
+async def test_a_session_of_late_december_recorded_in_january_counts_in_the_year_it_was_held(station, user_id):
+    bot, clock = station
+    clock.freeze(dt.datetime(2026, 12, 28, 9, 0, tzinfo=LOCAL))  # Monday of the year's last week
+    number = await book(bot, user_id)  # this Thursday afternoon: 31 December
+    clock.freeze(dt.datetime(2027, 1, 4, 9, 0, tzinfo=LOCAL))  # the outcome is recorded after New Year's Day
+    async with bot.sessionmaker() as session:
+        [held] = (
+            (await session.execute(select(ReceptionSession).join(Booking).where(Booking.number == number)))
+            .scalars()
+            .all()
+        )
+        deputy = held.deputies[0]
+        await reception.record_outcome(
+            session,
+            bot.deployment,
+            bot.calendar,
+            number,
+            "attended",
+            Actor(name="staff1", role=Role.STAFF),
+            clock.now(),
+            deputy_code=deputy,
+        )
+        deeds_2026 = await reception.reception_deeds(session, bot.deployment, *year_bounds(2026))
+        deeds_2027 = await reception.reception_deeds(session, bot.deployment, *year_bounds(2027))
+    rules = bot.deployment.points.rules
+    assert [(p.rule, p.ref) for p in points_of(deputy, deeds_2026, rules, 2026)] == [
+        ("reception_duty", "reception:2026-12-31:demo")
+    ]
+    assert points_of(deputy, deeds_2027, rules, 2027) == []

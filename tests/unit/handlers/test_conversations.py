@@ -144,13 +144,21 @@ async def test_a_flood_gets_one_polite_answer_and_every_message_is_kept(bot, use
     replies = [await say(bot, user_id, f"你好 {i}") for i in range(limit + 5)]
     assert all("您好" in r for r in replies[:limit])
     assert "发送得太快" in replies[limit]
-    assert replies[limit + 1:] == ["", "", "", ""]
+    assert replies[limit + 1 :] == ["", "", "", ""]
     async with bot.sessionmaker() as session:
-        statuses = (await session.execute(
-            select(Message.status).where(Message.direction == "in", Message.text.like("你好 %"),
-                                         Message.conversation_id.in_(select(Message.conversation_id)
-                                                                     .where(Message.text == "你好 0")))
-        )).scalars().all()
+        statuses = (
+            (
+                await session.execute(
+                    select(Message.status).where(
+                        Message.direction == "in",
+                        Message.text.like("你好 %"),
+                        Message.conversation_id.in_(select(Message.conversation_id).where(Message.text == "你好 0")),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
     assert statuses.count("rate_limited") == 5 and len(statuses) == limit + 5
 
 
@@ -167,8 +175,11 @@ async def test_a_request_for_a_person_is_recorded(bot, user_id):
     assert "工作人员会在" in reply and "前回复您" in reply
     assert await _count(bot, HumanRequest) == before + 1
     async with bot.sessionmaker() as session:
-        told = (await session.execute(select(Push.text).where(Push.kind == "human_request")
-                                      .order_by(Push.id.desc()))).scalars().first()
+        told = (
+            (await session.execute(select(Push.text).where(Push.kind == "human_request").order_by(Push.id.desc())))
+            .scalars()
+            .first()
+        )
     assert f"web:{user_id}" in told and "小区电梯又坏了" in told
 
 

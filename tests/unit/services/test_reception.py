@@ -44,8 +44,11 @@ async def citizen(bot, user_id):
 
 async def first_open_slot(bot):
     async with bot.sessionmaker() as session:
-        return next(s for s in await reception.open_slots(session, bot.deployment, bot.calendar, MONDAY)
-                    if not s.closed and s.free)
+        return next(
+            s
+            for s in await reception.open_slots(session, bot.deployment, bot.calendar, MONDAY)
+            if not s.closed and s.free
+        )
 
 
 async def count(bot, statement):
@@ -81,16 +84,19 @@ async def test_a_turn_commits_what_the_service_did_and_a_rollback_keeps_nothing(
     assert await count(bot, select(func.count()).select_from(Push)) == 0
 
     async with bot.sessionmaker() as session:
-        booking, view = await reception.book(session, bot.deployment, party, slot.id, "路灯不亮", None, MONDAY,
-                                             commit=False)
+        booking, view = await reception.book(
+            session, bot.deployment, party, slot.id, "路灯不亮", None, MONDAY, commit=False
+        )
         await session.commit()  # the turn's one commit
     assert view.booked == slot.booked + 1 and await booked(bot, slot.id) == slot.booked + 1
-    assert await count(bot, select(func.count()).select_from(Push).where(
-        Push.dedupe_key.like(f"booking:{booking.id}:booked:%"))) == len(slot.deputies)
+    assert await count(
+        bot, select(func.count()).select_from(Push).where(Push.dedupe_key.like(f"booking:{booking.id}:booked:%"))
+    ) == len(slot.deputies)
 
 
 async def test_a_refusal_after_the_seat_was_taken_gives_it_back_and_keeps_the_turns_other_writes(
-        bot, user_id, monkeypatch):
+    bot, user_id, monkeypatch
+):
     party, other = await citizen(bot, user_id), await citizen(bot, user_id + "-other")
     slot = await first_open_slot(bot)
 
@@ -98,8 +104,7 @@ async def test_a_refusal_after_the_seat_was_taken_gives_it_back_and_keeps_the_tu
         raise BookingTaken(fields["week"])
 
     async with bot.sessionmaker() as session:
-        kept, _ = await reception.book(session, bot.deployment, other, slot.id, "噪音扰民", None, MONDAY,
-                                       commit=False)
+        kept, _ = await reception.book(session, bot.deployment, other, slot.id, "噪音扰民", None, MONDAY, commit=False)
         with monkeypatch.context() as patch:
             patch.setattr(ReceptionStore, "add_booking", lost_the_race)
             with pytest.raises(Refused) as refused:
@@ -121,8 +126,11 @@ async def test_an_offer_taken_in_a_week_already_booked_passes_the_place_on_and_i
         held, _ = await reception.book(session, bot.deployment, holder, slot.id, "路灯不亮", None, MONDAY)
         place, _ = await reception.join_waitlist(session, bot.deployment, waiting, slot.id, "噪音", None, MONDAY)
         assert place == 1
-        later = next(s for s in await reception.open_slots(session, bot.deployment, bot.calendar, MONDAY)
-                     if s.week == slot.week and s.id != slot.id and s.free and not s.closed)
+        later = next(
+            s
+            for s in await reception.open_slots(session, bot.deployment, bot.calendar, MONDAY)
+            if s.week == slot.week and s.id != slot.id and s.free and not s.closed
+        )
         await reception.cancel(session, bot.deployment, holder, held.number, MONDAY)
         # The one waiting books another slot of that week before answering the offer.
         await reception.book(session, bot.deployment, waiting, later.id, "噪音", None, MONDAY)
@@ -135,10 +143,17 @@ async def test_an_offer_taken_in_a_week_already_booked_passes_the_place_on_and_i
 
 async def test_sessions_the_rota_closes_are_stored_with_the_reason_in_words(bot):
     async with bot.sessionmaker() as session:
-        listed = await reception.list_sessions(session, bot.deployment, bot.calendar, dt.date(2026, 10, 1), 1,
-                                               dt.datetime(2026, 9, 28, 10, 0, tzinfo=LOCAL))
+        listed = await reception.list_sessions(
+            session,
+            bot.deployment,
+            bot.calendar,
+            dt.date(2026, 10, 1),
+            1,
+            dt.datetime(2026, 9, 28, 10, 0, tzinfo=LOCAL),
+        )
     assert [(s["key"], s["closed"], s["close_reason"], s["kind_label"]) for s in listed] == [
-        ("demo:2026-10-01:1430", True, "法定节假日", "接待日")]
+        ("demo:2026-10-01:1430", True, "法定节假日", "接待日")
+    ]
 
 
 async def test_a_case_from_a_booking_is_the_one_registration_of_reports_committed_with_the_outcome(bot, user_id):
@@ -153,12 +168,29 @@ async def test_a_case_from_a_booking_is_the_one_registration_of_reports_committe
         code = held["deputies"][0]["code"]
         during = slot.starts_at + dt.timedelta(minutes=10)
         with pytest.raises(Refused) as refused:  # only a deputy on duty (or staff) records it
-            await reception.record_outcome(session, bot.deployment, bot.calendar, booking.number, "case",
-                                           Actor(name="deputy", role=Role.DEPUTY), during)
+            await reception.record_outcome(
+                session,
+                bot.deployment,
+                bot.calendar,
+                booking.number,
+                "case",
+                Actor(name="deputy", role=Role.DEPUTY),
+                during,
+            )
         assert refused.value.code == "not_on_duty"
-        done = await reception.perform(session, bot.deployment, bot.calendar, staff, "outcome", during,
-                                       guess_topic=lambda text: "城乡建设", number=booking.number, outcome="case",
-                                       answer="请街道排查", deputy=code)
+        done = await reception.perform(
+            session,
+            bot.deployment,
+            bot.calendar,
+            staff,
+            "outcome",
+            during,
+            guess_topic=lambda text: "城乡建设",
+            number=booking.number,
+            outcome="case",
+            answer="请街道排查",
+            deputy=code,
+        )
     assert done["outcome"] == "case" and done["received_by"] == code and done["case_no"] in done["detail"]
     async with bot.sessionmaker() as session:
         [case] = (await session.execute(select(Case).where(Case.citizen_id == party.citizen_id))).scalars().all()
@@ -167,5 +199,9 @@ async def test_a_case_from_a_booking_is_the_one_registration_of_reports_committe
     assert case.number == done["case_no"] and case.topic == "城乡建设" and case.state == "received"
     assert "楼道里电动车充电有隐患" in case.description and "接待记录：请街道排查" in case.description
     assert len(events) == 1 and stored.case_id == case.id and stored.outcome == "case"
-    assert await count(bot, select(func.count()).select_from(Push).where(
-        Push.dedupe_key.like(f"booking:{booking.id}:case:%"))) == 1
+    assert (
+        await count(
+            bot, select(func.count()).select_from(Push).where(Push.dedupe_key.like(f"booking:{booking.id}:case:%"))
+        )
+        == 1
+    )

@@ -17,8 +17,21 @@ CLI = ROOT / "bot" / "cli"
 
 
 def test_every_group_and_command_of_the_contract_is_registered():
-    assert set(main.commands) == {"serve", "run", "chat", "worker", "user", "db", "nlu", "case", "report",
-                                  "export", "deputy", "wechat", "reception"}
+    assert set(main.commands) == {
+        "serve",
+        "run",
+        "chat",
+        "worker",
+        "user",
+        "db",
+        "nlu",
+        "case",
+        "report",
+        "export",
+        "deputy",
+        "wechat",
+        "reception",
+    }
     groups = {name: set(cmd.commands) for name, cmd in main.commands.items() if isinstance(cmd, click.Group)}
     assert groups["user"] == {"add"} and groups["db"] == {"upgrade"}
     assert groups["nlu"] == {"train", "serve", "parse", "eval"}
@@ -29,9 +42,18 @@ def test_every_group_and_command_of_the_contract_is_registered():
 
 
 def test_each_group_lives_in_its_own_module():
-    for name, module in {"user": "users", "db": "db", "nlu": "nlu", "case": "cases", "export": "reports",
-                         "deputy": "reports", "wechat": "wechat", "reception": "reception",
-                         "worker": "run", "serve": "run"}.items():
+    for name, module in {
+        "user": "users",
+        "db": "db",
+        "nlu": "nlu",
+        "case": "cases",
+        "export": "reports",
+        "deputy": "reports",
+        "wechat": "wechat",
+        "reception": "reception",
+        "worker": "run",
+        "serve": "run",
+    }.items():
         assert main.commands[name].callback.__module__ == f"bot.cli.{module}"  # type: ignore[union-attr]
 
 

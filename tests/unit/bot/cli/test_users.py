@@ -10,8 +10,10 @@ import pytest
 from bot.cli.users import read_password
 
 
-@pytest.mark.parametrize(("piped", "password"), [("s3cret\n", "s3cret"), ("s3cret\r\nsecond line\n", "s3cret"),
-                                                 (" spaced out ", " spaced out ")])
+@pytest.mark.parametrize(
+    ("piped", "password"),
+    [("s3cret\n", "s3cret"), ("s3cret\r\nsecond line\n", "s3cret"), (" spaced out ", " spaced out ")],
+)
 def test_one_line_of_standard_input_without_its_newline(monkeypatch, piped, password):
     monkeypatch.setattr("sys.stdin", io.StringIO(piped))
     assert read_password() == password
