@@ -46,6 +46,10 @@ class Keys:
         """A one-time code binding a chat to a deputy; holds the deputy's code until used or expired."""
         return f"{self.prefix}deputy-bind:{code}"
 
+    def wechat_answered(self, delivery: str) -> str:
+        """How the first answer to a delivery went out (passive or late), so a late one never doubles it."""
+        return f"{self.prefix}wechat:answered:{delivery}"
+
     def wechat_quota(self, openid: str, window_start: int) -> str:
         """Customer-service messages sent in one 48-hour window (keyed by the window's start)."""
         return f"{self.prefix}wechat:quota:{openid}:{window_start}"

@@ -378,14 +378,19 @@ async def test_plaintext_mode_answers_in_plaintext_and_safe_mode_refuses_plainte
 # --- the 5-second rule
 
 
-async def test_three_concurrent_retries_of_one_delivery_make_one_case_and_one_answer(station):
+async def test_three_concurrent_retries_of_one_delivery_make_one_case_and_one_answer(station, wechat_api):
     app, server, _ = station
     citizen = Follower(server)
     await citizen.answer_until(await citizen.say("我家楼下的下水道堵了好几天，污水漫到路面上，臭气熏天"), "请核对")
     confirm = server.xml("text", openid=citizen.openid, content="确认")
     answers = await asyncio.gather(*[server.post(confirm) for _ in range(3)])
-    replies = [server.read(a) for a in answers]
-    assert replies[0] == replies[1] == replies[2] and "已受理，编号" in replies[0]
+    await app.state.wechat.drain()  # answers that missed the reply budget go out as customer-service messages
+    # However busy the machine, the citizen reads the confirmation once: every copy answered in time carries
+    # the same passive answer (WeChat shows one), and a customer-service message goes only when none did.
+    passive = {text for text in (server.read(a) for a in answers) if text}
+    late = [c["text"]["content"] for c in sent_to(wechat_api, "/message/custom/send", citizen.openid)]
+    [confirmation] = list(passive) + [text for text in late if "已受理" in text]
+    assert "已受理，编号" in confirmation
     cases = await rows(
         app,
         select(Case)
@@ -397,9 +402,13 @@ async def test_three_concurrent_retries_of_one_delivery_make_one_case_and_one_an
     assert len(await rows(app, select(Message).where(Message.external_id == msg_id))) == 1
 
     # An event has no MsgId: its sender and CreateTime make the delivery.
-    follow = server.xml("event_subscribe", openid=openid())
-    greetings = [server.read(a) for a in await asyncio.gather(*[server.post(follow) for _ in range(3)])]
-    assert greetings[0] == greetings[1] == greetings[2] and "欢迎来到" in greetings[0]
+    newcomer = openid()
+    follow = server.xml("event_subscribe", openid=newcomer)
+    greetings = {server.read(a) for a in await asyncio.gather(*[server.post(follow) for _ in range(3)])} - {""}
+    await app.state.wechat.drain()
+    late = [c["text"]["content"] for c in sent_to(wechat_api, "/message/custom/send", newcomer)]
+    [greeting] = list(greetings) + late
+    assert "欢迎来到" in greeting
 
 
 def _silent_server() -> socket.socket:

@@ -34,6 +34,9 @@ log = logging.getLogger("liaison.wechat")
 MAX_BODY_BYTES = 16 * 1024
 # How long shutting down waits for replies still on their way.
 DRAIN_SECONDS = 15.0
+# WeChat retries a delivery for about 15 seconds; the claim on its answer outlives that comfortably.
+ANSWER_CLAIM_SECONDS = 3600
+PASSIVE, LATE = "passive", "late"
 
 
 class WeChatDoor:
@@ -62,7 +65,8 @@ class WeChatDoor:
         return self._protocol().verify_url(query)
 
     async def answer(self, delivery: Delivery) -> list[Reply]:
-        """The replies, if ready within the budget; [] when they will follow as a customer-service message."""
+        """The replies, if ready within the budget; [] when they follow as a customer-service message (or went
+        out as one already, for an earlier copy of this delivery)."""
         task = asyncio.create_task(self.services.dispatcher.handle(delivery.inbound))
         try:
             await asyncio.wait({task}, timeout=self.budget)
@@ -72,7 +76,8 @@ class WeChatDoor:
                 late = asyncio.create_task(self._send_late(task, delivery.inbound))
                 self._late.add(late)
                 late.add_done_callback(self._late.discard)
-        return task.result() if task.done() else []
+        replies = task.result() if task.done() else []
+        return replies if replies and await self._may_answer(delivery.inbound, PASSIVE) else []
 
     def render(self, delivery: Delivery, replies: list[Reply]) -> Response:
         text = joined(replies)
@@ -87,10 +92,23 @@ class WeChatDoor:
     async def _send_late(self, task: asyncio.Task[list[Reply]], inbound: Inbound) -> None:
         try:
             replies = await task
-            if replies:
+            if replies and await self._may_answer(inbound, LATE):
                 await deliver_late(self.services, inbound, replies)
         except Exception:  # noqa: BLE001 - a background task has nobody else to tell
             log.exception("a late WeChat reply to %s failed", inbound.external_id)
+
+    async def _may_answer(self, inbound: Inbound, how: str) -> bool:
+        """Whether this answer to a delivery may go out. Copies of one delivery (WeChat's retries) all get its
+        replies: every passive answer carries them (WeChat shows one), and a late customer-service message goes
+        only when no answer went out before it, passive or late; after a late one, no passive answer does."""
+        if not inbound.external_id:
+            return True
+        runtime = self.services
+        key = runtime.keys.wechat_answered(inbound.external_id)
+        if await runtime.redis.set(key, how, nx=True, ex=ANSWER_CLAIM_SECONDS):
+            return True
+        first = await runtime.redis.get(key)
+        return how == PASSIVE and (first.decode() if isinstance(first, bytes) else first) == PASSIVE
 
     def _protocol(self) -> Protocol:
         if self.protocol is None:
