@@ -25,7 +25,7 @@ async def _open_case(turn: Turn) -> cases.Case | None:
 
 
 def _actor(turn: Turn) -> Actor:
-    return Actor(f"{turn.party.channel}:{turn.party.user_id}", Role.CITIZEN, citizen_id=turn.party.citizen_id)
+    return cases.citizen_actor(turn.party)
 
 
 async def add_info(turn: Turn) -> None:

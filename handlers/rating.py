@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 
-from casework.actors import Actor
 from casework.cases import CaseState, Role, find_case_numbers
 from casework.deadlines import LOCAL
 from casework.lifecycle import Action, Command, IllegalTransition
@@ -60,7 +59,7 @@ async def rate(turn: Turn) -> None:
     if case is None:
         turn.say(texts.ALREADY_RATED.format(number=rated.number) if rated else texts.NOTHING_TO_RATE)
         return
-    actor = Actor(f"{turn.party.channel}:{turn.party.user_id}", Role.CITIZEN, citizen_id=turn.party.citizen_id)
+    actor = cases.citizen_actor(turn.party)
     try:
         case, transition = await cases.apply(
             turn.session,

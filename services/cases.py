@@ -354,20 +354,27 @@ async def perform(
     return case, transition
 
 
+def citizen_actor(party: Party) -> Actor:
+    """The citizen in the chat, as the actor of what they do to their cases."""
+    return Actor(f"{party.channel}:{party.user_id}", Role.CITIZEN, citizen_id=party.citizen_id)
+
+
+async def _citizen_cases(store: CaseStore, party: Party, named: list[str]) -> list[Case]:
+    """The citizen's latest cases, or those of them they named."""
+    cases = await store.for_citizen(party.citizen_id, limit=20)
+    return [c for c in cases if c.number in named] if named else list(cases)
+
+
 async def open_case_of(session: AsyncSession, party: Party, named: list[str]) -> Case | None:
     """The citizen's latest open case, or the open one among those they named."""
-    cases = await CaseStore(session).for_citizen(party.citizen_id, limit=20)
-    if named:
-        cases = [c for c in cases if c.number in named]
+    cases = await _citizen_cases(CaseStore(session), party, named)
     return next((c for c in cases if CaseState(c.state) not in FINAL_STATES), None)
 
 
 async def rating_target(session: AsyncSession, party: Party, named: list[str]) -> tuple[Case | None, Case | None]:
     """(the citizen's latest case awaiting a rating, else None; a case whose answer they already rated)."""
     store = CaseStore(session)
-    cases = await store.for_citizen(party.citizen_id, limit=20)
-    if named:
-        cases = [c for c in cases if c.number in named]
+    cases = await _citizen_cases(store, party, named)
     awaiting = [c for c in cases if CaseState(c.state) in AWAITING_RATING]
     if awaiting:
         return awaiting[0], None
@@ -555,7 +562,7 @@ async def progress_for_citizen(
     may not see it, whether only its public summary may be shown)])."""
     store = CaseStore(session)
     departments = await DirectoryStore(session).names(Department)
-    actor = Actor(f"{party.channel}:{party.user_id}", Role.CITIZEN, citizen_id=party.citizen_id)
+    actor = citizen_actor(party)
     found: list[tuple[str, Case | None, bool]] = []
     for number in numbers:
         case = await store.by_number(number)
