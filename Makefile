@@ -5,20 +5,29 @@ RASA_VENV := .venv-rasa
 LIAISON := $(VENV)/bin/liaison
 PIP_QUIET ?= -q
 
-.PHONY: run test test-clocks setup model db lint bench clean
+.PHONY: run test test-clocks setup vendor browser model db lint bench clean
 
 run: setup
 	$(LIAISON) run
 
-test: setup
+test: setup browser
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # The same tests under libfaketime at a year end, a public holiday and a Saturday night, Beijing time
 # (Debian's faketime package; scripts/test-clocks.sh says how, CLOCK_MOMENTS picks other moments).
-test-clocks: setup
+test-clocks: setup browser
 	PYTHON=$(VENV)/bin/python scripts/test-clocks.sh $(PYTEST_ARGS)
 
-setup: $(VENV)/.installed $(RASA_VENV)/.installed model db
+setup: $(VENV)/.installed $(RASA_VENV)/.installed vendor model db
+
+# The console's htmx (and the like) from the npm registry, at the versions console/static/vendor.txt pins.
+vendor: console/static/vendor/.installed
+console/static/vendor/.installed: console/static/vendor.txt
+	scripts/vendor.sh
+
+# The console's browser tests drive Debian's Chromium (installed here when missing).
+browser:
+	@scripts/need-chromium.sh
 
 $(VENV)/.installed: pyproject.toml
 	@py=$$(scripts/find-python.sh bot) && echo "bot environment: $$py -> $(VENV)" && \

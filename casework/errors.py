@@ -13,6 +13,7 @@ note for the log only, and `fields` are extra values a caller needs (rendered be
     ├── Forbidden                      403 forbidden: the actor may not do this
     ├── NotFound                       404 not_found
     ├── TooLarge                       413 body_too_large
+    ├── TooManyAttempts                429 too_many_attempts: sign-ins locked out for a while
     ├── NotConfigured                  503 not_configured: the door's channel has no credentials
     └── Refusal                        a rule of the loop refuses; status from the code (below)
         ├── casework.lifecycle.IllegalTransition (services.cases.CaseChanged, CaseNotFound)
@@ -119,6 +120,14 @@ class TooLarge(LiaisonError):
         super().__init__(texts.TOO_LARGE.format(limit=limit_bytes // 1024), detail=detail)
 
 
+class TooManyAttempts(LiaisonError):
+    """Too many failed sign-ins for one name or from one address: locked for a while, whatever the password."""
+
+    code = "too_many_attempts"
+    status = 429
+    text = texts.TOO_MANY_ATTEMPTS.format(minutes=15)
+
+
 class NotConfigured(LiaisonError):
     code = "not_configured"
     status = 503
@@ -157,6 +166,7 @@ __all__ = [
     "NotFound",
     "Refusal",
     "TooLarge",
+    "TooManyAttempts",
     "Unauthenticated",
     "refusal_status",
 ]

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from casework.workdays import WorkingCalendar
 from services.senders import PushSender
-from settings import Deployment
+from settings import Deployment, Settings
+from storage.keys import Keys
 
 
 class Context(Protocol):
@@ -21,3 +23,6 @@ class Context(Protocol):
     deployment: Deployment
     calendar: WorkingCalendar
     senders: Mapping[str, PushSender]
+    settings: Settings
+    redis: Redis
+    keys: Keys

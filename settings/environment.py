@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     # Seconds a WeChat message may take to be answered passively; later replies go as a customer-service
     # message. WeChat waits 5 s, then sends the message again.
     wechat_reply_budget: float = Field(default=4.0, gt=0, lt=5)
+    # The console's sessions end after this long without use, and in any case this long after sign-in.
+    console_idle_minutes: int = Field(default=120, gt=0)
+    console_session_hours: int = Field(default=12, gt=0)
+    # Send the session cookie over HTTPS only. Unset: when the request came over HTTPS (as a proxy reports it).
+    console_secure_cookie: bool | None = None
     telegram_token: str = ""
     telegram_secret: str = ""
     telegram_api_base: str = "https://api.telegram.org"

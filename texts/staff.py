@@ -220,3 +220,9 @@ USER_EXISTS = "用户 {name} 已存在"
 
 # --- the `liaison` command (bot/cli/)
 CLI_EMPTY_PASSWORD = "密码不能为空：请在标准输入的第一行给出密码"
+
+# --- the console's sign-in (services/signin.py, console/)
+SIGN_IN_FAILED = "用户名或密码不正确。"
+SIGN_IN_REQUIRED = "请先登录。"
+SIGN_IN_EXPIRED = "登录已过期，请重新登录。"
+CSRF_FAILED = "页面已过期，请刷新后重试。"

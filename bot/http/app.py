@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+import console
 from bot.channels import wechat
 from bot.channels.telegram import webhook as telegram
 from bot.http import cases, errors, health, messages, reception, reports
@@ -48,5 +49,6 @@ def create_app(settings: Settings | None = None, *, local_trial: bool = True) ->
     app.include_router(reports.router, dependencies=staff)
     app.include_router(reception.router, dependencies=staff)
     app.include_router(health.router)
+    console.install(app)
 
     return app
