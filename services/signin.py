@@ -91,30 +91,13 @@ class SignIn:
         return ConsoleSession(token, stored["csrf"], user.id, await actor_of(session, user))
 
     async def sign_out(self, token: str) -> None:
-        digest = _hashed(token)
-        user_id = await self.redis.hget(self.keys.console_session(digest), "user_id")
-        await self.redis.delete(self.keys.console_session(digest))
-        if user_id is not None:
-            await self.redis.srem(self.keys.console_sessions_of(int(user_id)), digest)
-
-    async def sign_out_everywhere(self, user_id: int) -> int:
-        """End every session of a user (deactivated, or a password changed); return how many there were."""
-        index = self.keys.console_sessions_of(user_id)
-        digests = await self.redis.smembers(index)
-        if digests:
-            await self.redis.delete(*(self.keys.console_session(str(d)) for d in digests))
-        await self.redis.delete(index)
-        return len(digests)
+        await self.redis.delete(self.keys.console_session(_hashed(token)))
 
     async def _open(self, session: AsyncSession, user: User, now: dt.datetime) -> ConsoleSession:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        digest = _hashed(token)
-        key = self.keys.console_session(digest)
+        key = self.keys.console_session(_hashed(token))
         await self.redis.hset(key, mapping={"user_id": user.id, "csrf": csrf, "started": now.timestamp()})
         await self.redis.expire(key, self.policy.idle)
-        index = self.keys.console_sessions_of(user.id)
-        await self.redis.sadd(index, digest)
-        await self.redis.expire(index, self.policy.lifetime)
         return ConsoleSession(token, csrf, user.id, await actor_of(session, user))
 
     def _locked_text(self) -> str:

@@ -68,10 +68,6 @@ class Keys:
         """A signed-in console user's session (a hash: user, csrf token), by the hash of the cookie's token."""
         return f"{self.prefix}console:session:{token_hash}"
 
-    def console_sessions_of(self, user_id: int) -> str:
-        """The set of one user's session hashes, so signing out everywhere (or deactivating) ends them all."""
-        return f"{self.prefix}console:user-sessions:{user_id}"
-
     def sign_in_failures(self, who: str) -> str:
         """Failed sign-ins counted for one user name or one client address, within the lock-out window."""
         return f"{self.prefix}console:failures:{who}"
