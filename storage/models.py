@@ -125,7 +125,37 @@ class Conversation(Base):
     citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
     channel: Mapped[str] = mapped_column(String(20))
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    last_message_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_message_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    # What the console's list shows and filters on, kept with each turn (no scan of the messages).
+    last_inbound_at: Mapped[dt.datetime | None]
+    last_text: Mapped[str] = mapped_column(String(200), default="")
+    last_direction: Mapped[str] = mapped_column(String(3), default="in")
+    # The latest inbound message's status (handled, failed, nlu_pending...) and the NLU's confidence in it.
+    last_status: Mapped[str] = mapped_column(String(20), default="received")
+    last_confidence: Mapped[float | None] = mapped_column(Float)
+    # The dialogue's flow after the latest turn (report, booking...), None when the citizen is in no flow.
+    flow: Mapped[str | None] = mapped_column(String(20))
+    # The deputy whose card (QR code) brought the citizen; that deputy may read the conversation.
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("deputies.id"))
+    # A staff member holding the conversation (接管): the bot stays silent for the citizen meanwhile.
+    held_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    held_since: Mapped[dt.datetime | None]
+    # The holder's latest action; a hold idle for longer than configured returns to the bot.
+    staff_active_at: Mapped[dt.datetime | None]
+
+
+class ConversationAction(Base):
+    """A person's act on a conversation, with who and when: take over, a staff message, hand back (or the
+    hold's idle expiry, by the system)."""
+
+    __tablename__ = "conversation_actions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(20))  # take | send | hand_back | expire
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Message(Base):
