@@ -90,6 +90,7 @@ class Dispatcher:
             status,
             intent=turn.nlu.intent if turn.nlu else None,
             confidence=turn.nlu.confidence if turn.nlu else None,
+            topic=turn.nlu.topic if turn.nlu and turn.nlu.source != "none" else None,
         )
 
     async def _route(self, turn: Turn) -> str:

@@ -50,6 +50,8 @@ async def start(turn: Turn) -> None:
         "locations": [],
         "topic": nlu.topic if nlu else "其他",
         "topic_confidence": nlu.topic_confidence if nlu else 0.0,
+        # The report's messages, from this one on, will belong to its case (what its department may read).
+        "first_message_id": turn.message_id,
     }
     turn.state.reset_flow()
     turn.state.flow, turn.state.draft = "report", draft
@@ -264,7 +266,13 @@ async def _register(turn: Turn) -> None:
         attachments=tuple(draft["photos"] + draft["locations"]),
     )
     case, registration = await cases.register_report(
-        turn.session, turn.deployment, turn.calendar, turn.party, report, turn.now
+        turn.session,
+        turn.deployment,
+        turn.calendar,
+        turn.party,
+        report,
+        turn.now,
+        from_message_id=draft.get("first_message_id", turn.message_id),
     )
     department = route(report.topic, turn.deployment)
     due = registration.deadlines.reply_due_at

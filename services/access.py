@@ -30,7 +30,8 @@ from casework.actors import Actor
 from casework.cases import Role
 from casework.lifecycle import Action
 from casework.lists import mask_name, mask_phone, mask_text
-from storage.models import Case, CaseEvent, CaseFollower
+from storage.models import Case, CaseEvent, CaseFollower, Conversation
+from storage.watch import citizen_has_case, message_of_cases
 
 __all__ = [
     "ALL_SEEING",
@@ -42,6 +43,7 @@ __all__ = [
     "case_filter",
     "case_scope",
     "case_view",
+    "conversation_filter",
     "conversation_scope",
     "event_actor_for",
     "is_staff",
@@ -52,6 +54,7 @@ __all__ = [
     "may_see_case",
     "may_see_conversation",
     "may_see_session_bookings",
+    "message_filter",
     "name_for",
     "phone_for",
     "scope_as_dict",
@@ -228,6 +231,27 @@ def may_see_conversation(actor: Actor, conversation: ConversationScope) -> bool:
     if actor.role is Role.CITIZEN:
         return actor.citizen_id is not None and actor.citizen_id == conversation.citizen_id
     return False
+
+
+def conversation_filter(actor: Actor) -> ColumnElement[bool]:
+    """The where-clause on `Conversation` for the console's lists, pages and streams: staff see every
+    conversation; a department those of citizens with a case of theirs; a deputy those of citizens who came
+    through their card (QR code) or whose cases follow them."""
+    if actor.role in ALL_SEEING:
+        return true()
+    if actor.role is Role.DEPARTMENT:
+        return citizen_has_case(case_filter(actor)) if actor.department_id is not None else false()
+    if actor.role is Role.DEPUTY and actor.deputy_id is not None:
+        return or_(Conversation.deputy_id == actor.deputy_id, citizen_has_case(case_filter(actor)))
+    return false()
+
+
+def message_filter(actor: Actor) -> ColumnElement[bool]:
+    """The where-clause on `Message` within a conversation the actor may see: a department reads only the
+    messages that belong to its own cases (the report that opened one, and the bot's answers to it)."""
+    if actor.role is Role.DEPARTMENT:
+        return message_of_cases(case_filter(actor))
+    return true() if actor.role in ALL_SEEING or actor.role is Role.DEPUTY else false()
 
 
 def may_see(actor: Actor, scope: CaseScope | ConversationScope) -> bool:

@@ -41,6 +41,7 @@ from services.pushes import case_view, queue
 from settings import TOPICS, Deployment
 from storage.models import Case, CaseEvent, Department, Deputy, Station
 from storage.repositories import CaseStore, DirectoryStore, Party, PushStore, RecipientStore
+from storage.watch import WatchStore
 from texts import deputy as deputy_texts
 from texts import staff as texts
 
@@ -276,11 +277,16 @@ async def register_report(
     party: Party,
     report: Report,
     now: dt.datetime,
+    *,
+    from_message_id: int | None = None,
 ) -> tuple[Case, Registration]:
-    """Register a confirmed report, link it to open cases of the same problem and tell the staff.
+    """Register a confirmed report, link it to open cases of the same problem and tell the staff. The messages
+    of the conversation from `from_message_id` on (the report's) belong to the case from now on.
     Within the caller's unit of work (a conversation turn): the caller commits."""
     cases, directory = CaseStore(session), DirectoryStore(session)
     case, registration = await register_case(cases, directory, deployment, calendar, party, report, now)
+    if from_message_id is not None:
+        await WatchStore(session).attach_to_case(party.conversation_id, case.id, from_message_id)
     similar = await link_similar(cases, case)
     if similar:
         department = (await directory.names(Department)).get(case.department_id or 0, "")

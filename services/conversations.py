@@ -28,11 +28,13 @@ from casework.errors import InvalidInput
 from casework.handoff import human_answer_by
 from casework.notices import person_requested
 from casework.workdays import WorkingCalendar
+from services import live
 from services.pushes import queue_direct
 from settings import Deployment
 from storage.dialogues import BindCodes, DialogueStore, Subscriptions
 from storage.keys import Keys
 from storage.repositories import ConversationStore, Party, PushStore, RecipientStore
+from storage.watch import WatchStore
 
 __all__ = ["BindCodes", "DialogueState", "Inbound", "Inbox", "Party", "Reply", "Subscriptions", "TurnEnd", "TurnStart"]
 from texts import citizen as texts
@@ -151,6 +153,7 @@ class TurnEnd:
     status: str = "handled"
     intent: str | None = None
     confidence: float | None = None
+    topic: str | None = None
 
 
 Converse = Callable[[TurnStart], Awaitable[TurnEnd]]
@@ -205,8 +208,13 @@ class Inbox:
         await PushStore(session).reopen_window(inbound.channel, inbound.user_id, now)
         await session.commit()  # written before the bot acts on it
 
+        await live.publish(self.redis, self.keys, live.MESSAGE, conversation_id=party.conversation_id)
+
         state = DialogueState(**await self.dialogues.load(inbound.channel, inbound.user_id))
-        if await self._flooded(inbound, now):
+        if party.held:
+            # A person answers this citizen (services.takeover): the message is kept and shown, the bot is silent.
+            end = TurnEnd([], "held")
+        elif await self._flooded(inbound, now):
             first = await self._first_flood_notice(inbound, now)
             end = TurnEnd([Reply(texts.RATE_LIMITED)] if first else [], "rate_limited")
         else:
@@ -222,9 +230,19 @@ class Inbox:
             await conversations.record_outbound(
                 party, text=reply.text, payload={"buttons": list(reply.buttons)}, in_reply_to=message_id
             )
-        await conversations.mark(message_id, status=end.status, intent=end.intent, confidence=end.confidence)
+        await conversations.mark(
+            message_id, status=end.status, intent=end.intent, confidence=end.confidence, topic=end.topic
+        )
+        await WatchStore(session).note_turn(
+            party.conversation_id,
+            status=end.status,
+            confidence=end.confidence,
+            flow=state.flow,
+            deputy_code=state.deputy_code,
+        )
         await session.commit()
         await self.dialogues.save(inbound.channel, inbound.user_id, None if state == DialogueState() else asdict(state))
+        await live.publish(self.redis, self.keys, live.MESSAGE, conversation_id=party.conversation_id)
         return waiting + end.replies
 
     async def _flooded(self, inbound: Inbound, now: dt.datetime) -> bool:

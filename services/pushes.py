@@ -52,7 +52,14 @@ async def deliver(ctx: Context, store: PushStore, push: Push, now: dt.datetime) 
 
 
 async def send_reply(
-    ctx: Context, *, dedupe_key: str, channel: str, address: str, text: str, buttons: list[str] | tuple[str, ...] = ()
+    ctx: Context,
+    *,
+    dedupe_key: str,
+    channel: str,
+    address: str,
+    text: str,
+    buttons: list[str] | tuple[str, ...] = (),
+    kind: str = "reply",
 ) -> None:
     """Send a reply to a citizen at once, as a push recorded first (status sending): a repeated delivery
     finds the row and sends nothing again, and a send that fails for now is retried by the worker."""
@@ -61,7 +68,7 @@ async def send_reply(
         store = PushStore(session)
         push = await store.enqueue(
             dedupe_key=dedupe_key,
-            kind="reply",
+            kind=kind,
             recipient_type="citizen",
             recipient=f"{channel}:{address}",
             channel=channel,

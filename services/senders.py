@@ -10,6 +10,9 @@ import abc
 
 from storage.models import Push
 
+# The kind of push that carries a staff member's words to a citizen (WeChat sends it from the staff account).
+STAFF_MESSAGE = "staff_message"
+
 
 class SendError(Exception):
     """The channel refused or failed; `retryable` says whether trying later may help."""
@@ -26,6 +29,10 @@ class WindowClosed(Exception):
 
 class PushSender(abc.ABC):
     """One per channel. Quirks of a channel stay inside its sender."""
+
+    # A channel that cannot message first (the web API, the terminal): what is sent waits in the conversation
+    # and goes out with the citizen's next reply.
+    waits_for_next_message = False
 
     @abc.abstractmethod
     async def send(self, push: Push) -> None:

@@ -279,6 +279,8 @@ class WeChatConfig(_Strict):
     customer_service_quota: int = Field(default=5, ge=0, description="customer-service messages per window")
     menu: list[WeChatMenuItem] = Field(default_factory=lambda: list(DEFAULT_WECHAT_MENU), min_length=1, max_length=3)
     templates: dict[PushKind, WeChatTemplate] = Field(default_factory=dict)
+    # The customer-service account (客服账号, e.g. "kf2001@gh_xxx") staff answers are sent from; "" for none.
+    kf_account: str = Field(default="", max_length=100)
 
     @model_validator(mode="after")
     def _top_names_short(self) -> WeChatConfig:

@@ -71,3 +71,9 @@ class Keys:
     def sign_in_failures(self, who: str) -> str:
         """Failed sign-ins counted for one user name or one client address, within the lock-out window."""
         return f"{self.prefix}console:failures:{who}"
+
+    @property
+    def live(self) -> str:
+        """The console's live events (a Redis Stream): every web worker writes and reads it, and an entry's id is
+        the server-sent event's id, so a reconnecting browser resumes after the last event it saw."""
+        return f"{self.prefix}console:live"

@@ -179,7 +179,11 @@ class Message(Base):
     status: Mapped[str] = mapped_column(String(20), default="received")
     intent: Mapped[str | None] = mapped_column(String(40))
     confidence: Mapped[float | None] = mapped_column(Float)
+    # The topic the router gave an inbound text (shown to staff beside the intent).
+    topic: Mapped[str | None] = mapped_column(String(40))
     in_reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    # The case the message belongs to (the report that opened it): what its department may read of the chat.
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -50,6 +50,13 @@ class Party:
     conversation_id: int
     channel: str
     user_id: str
+    # A member of staff holds the conversation (接管): the bot stays silent.
+    held: bool = False
+
+
+def _preview(kind: str, text: str) -> str:
+    """What the console's list shows of a message: its text, or what kind of message it was."""
+    return (text or f"[{kind}]")[:200]
 
 
 class ConversationStore:
@@ -81,14 +88,21 @@ class ConversationStore:
     async def _find(self, channel: str, user_id: str) -> Party | None:
         row = (
             await self.session.execute(
-                select(ChannelIdentity.id, ChannelIdentity.citizen_id, Conversation.id)
+                select(ChannelIdentity.id, ChannelIdentity.citizen_id, Conversation.id, Conversation.held_by_id)
                 .join(Conversation, Conversation.identity_id == ChannelIdentity.id)
                 .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == user_id)
             )
         ).first()
         if row is None:
             return None
-        return Party(citizen_id=row[1], identity_id=row[0], conversation_id=row[2], channel=channel, user_id=user_id)
+        return Party(
+            citizen_id=row[1],
+            identity_id=row[0],
+            conversation_id=row[2],
+            channel=channel,
+            user_id=user_id,
+            held=row[3] is not None,
+        )
 
     async def record_inbound(
         self,
@@ -120,7 +134,15 @@ class ConversationStore:
         except IntegrityError:
             return None
         await self.session.execute(
-            update(Conversation).where(Conversation.id == party.conversation_id).values(last_message_at=now)
+            update(Conversation)
+            .where(Conversation.id == party.conversation_id)
+            .values(
+                last_message_at=now,
+                last_inbound_at=now,
+                last_text=_preview(kind, text),
+                last_direction="in",
+                last_status=status,
+            )
         )
         await self.session.execute(
             update(ChannelIdentity).where(ChannelIdentity.id == party.identity_id).values(last_inbound_at=now)
@@ -148,9 +170,15 @@ class ConversationStore:
             payload=payload,
             status=status,
             in_reply_to_id=in_reply_to,
+            created_at=utcnow(),
         )
         self.session.add(message)
         await self.session.flush()
+        await self.session.execute(
+            update(Conversation)
+            .where(Conversation.id == party.conversation_id)
+            .values(last_message_at=message.created_at, last_text=_preview("text", text), last_direction="out")
+        )
         return message
 
     async def take_unread(self, conversation_id: int) -> Sequence[Message]:
@@ -188,10 +216,18 @@ class ConversationStore:
         )
 
     async def mark(
-        self, message_id: int, *, status: str, intent: str | None = None, confidence: float | None = None
+        self,
+        message_id: int,
+        *,
+        status: str,
+        intent: str | None = None,
+        confidence: float | None = None,
+        topic: str | None = None,
     ) -> None:
         await self.session.execute(
-            update(Message).where(Message.id == message_id).values(status=status, intent=intent, confidence=confidence)
+            update(Message)
+            .where(Message.id == message_id)
+            .values(status=status, intent=intent, confidence=confidence, topic=topic)
         )
 
     async def request_human(self, party: Party, message_id: int, answer_by: dt.datetime) -> HumanRequest:
@@ -623,6 +659,9 @@ class PushStore:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def by_key(self, dedupe_key: str) -> Push | None:
+        return (await self.session.execute(select(Push).where(Push.dedupe_key == dedupe_key))).scalar_one_or_none()
 
     async def enqueue(self, **fields: Any) -> Push | None:
         """Insert a push; None when one with the same dedupe_key exists (the job ran before)."""

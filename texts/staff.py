@@ -226,3 +226,19 @@ SIGN_IN_FAILED = "用户名或密码不正确。"
 SIGN_IN_REQUIRED = "请先登录。"
 SIGN_IN_EXPIRED = "登录已过期，请重新登录。"
 CSRF_FAILED = "页面已过期，请刷新后重试。"
+
+# --- the console's conversations (services/watch.py, services/takeover.py, console/)
+CHANNEL_LABELS = {"wechat": "微信", "telegram": "Telegram", "web": "网页", "terminal": "终端", "api": "接口"}
+CITIZEN_NUMBERED = "群众 #{id}"
+FLOW_LABELS = {"report": "正在反映问题", "booking": "正在预约接待", "withdraw": "正在撤回案件"}
+MESSAGE_TROUBLE = {"failed": "处理出错", "nlu_pending": "理解服务暂停时收到", "rate_limited": "发送过快"}
+ACTION_LABELS = {"take": "接管", "send": "人工回复", "hand_back": "交还机器人", "expire": "闲置超时，自动交还"}
+CONVERSATION_NOT_FOUND = "没有这个会话，或您无权查看。"
+HELD_BY_OTHER = "这个会话已由 {name} 接管。"
+NOT_HOLDING = "请先接管这个会话。"
+REPLY_EMPTY = "回复内容不能为空。"
+REPLY_TOO_LONG = "回复内容过长（最多 {limit} 字）。"
+REPLY_WAITING_WINDOW = "群众超过 48 小时未发消息，微信暂不允许主动发送；群众下次发消息后将自动送达。"
+REPLY_FAILED = "发送失败，系统将自动重试：{error}"
+SYSTEM_ACTOR = "系统"
+STAFF_ONLY_TAKEOVER = "只有工作人员可以接管会话。"

@@ -11,6 +11,8 @@ from storage.repositories import ConversationStore
 
 
 class ConversationSender(PushSender):
+    waits_for_next_message = True
+
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
 

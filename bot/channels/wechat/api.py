@@ -108,9 +108,10 @@ class WeChatApi:
             keys or Keys(settings.redis_prefix),
         )
 
-    async def send_text(self, openid: str, text: str) -> dict[str, Any]:
-        """A customer-service text message (only inside the citizen's 48-hour window)."""
-        return await self._call(self.client.message.send_text, openid, text)
+    async def send_text(self, openid: str, text: str, kf_account: str | None = None) -> dict[str, Any]:
+        """A customer-service text message (only inside the citizen's 48-hour window), from the staff account
+        `kf_account` when given (WeChat then shows that member of staff as the sender)."""
+        return await self._call(self.client.message.send_text, openid, text, kf_account or None)
 
     async def send_template(
         self, openid: str, template_id: str, data: dict[str, dict[str, str]], url: str | None = None

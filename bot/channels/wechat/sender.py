@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.channels.wechat.api import WeChatApi, WeChatError
 from casework.cases import CaseState
 from casework.deadlines import LOCAL
-from services.senders import PushSender, SendError, WindowClosed
+from services.senders import STAFF_MESSAGE, PushSender, SendError, WindowClosed
 from settings import Settings, load_deployment
 from settings.deployment import WeChatConfig, WeChatTemplate
 from storage import redis as redis_connection
@@ -83,6 +83,7 @@ class WeChatSender(PushSender):
         self.sessionmaker = sessionmaker
         self.redis = redis
         self.keys = keys
+        self.kf_account = config.kf_account
         self.config = config
         self.clock = clock
 
@@ -100,7 +101,7 @@ class WeChatSender(PushSender):
         opened = await self._open_window(openid)
         if opened is not None and await self._take_quota(openid, opened):
             try:
-                await self.api.send_text(openid, push.text)
+                await self.api.send_text(openid, push.text, self.kf_account if push.kind == STAFF_MESSAGE else None)
                 return
             except WeChatError as exc:
                 if exc.code not in WINDOW_ERRORS:

@@ -38,6 +38,12 @@ def upgrade() -> None:
     with op.batch_alter_table("conversation_actions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_conversation_actions_conversation_id"), ["conversation_id"], unique=False)
 
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("case_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("topic", sa.String(length=40), nullable=True))
+        batch_op.create_index(batch_op.f("ix_messages_case_id"), ["case_id"], unique=False)
+        batch_op.create_foreign_key(batch_op.f("fk_messages_case_id_cases"), "cases", ["case_id"], ["id"])
+
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("last_inbound_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("last_text", sa.String(length=200), nullable=False, server_default=""))
@@ -57,6 +63,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_messages_case_id_cases"), type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_messages_case_id"))
+        batch_op.drop_column("topic")
+        batch_op.drop_column("case_id")
+
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_conversations_held_by_id_users"), type_="foreignkey")
         batch_op.drop_constraint(batch_op.f("fk_conversations_deputy_id_deputies"), type_="foreignkey")
