@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from console import home, signin
+from console import conversations, home, signin
 from console.web import STATIC
 
 
@@ -13,3 +13,4 @@ def install(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     app.include_router(signin.router)
     app.include_router(home.router)
+    app.include_router(conversations.router)

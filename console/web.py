@@ -20,12 +20,15 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from casework.errors import LiaisonError, Unauthenticated
+from services import watch
 from services.context import Context
 from services.signin import ConsoleSession, SignIn, SignInPolicy, check_csrf
 
 log = logging.getLogger("liaison.console")
 HERE = Path(__file__).resolve().parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
+TEMPLATES.env.filters["local"] = watch.local_time
+TEMPLATES.env.filters["waited"] = watch.waited_words
 STATIC = HERE / "static"
 COOKIE = "liaison_console"
 # Before sign-in there is no session to hold a CSRF token: the form's token is doubled in this cookie.

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.actors import Actor
+from casework.deadlines import LOCAL
 from casework.errors import NotFound
 from services import access
 from services.live import LiveEvent
@@ -27,6 +28,29 @@ LOW_CONFIDENCE = 0.6
 TROUBLE_STATUSES = ("failed", "nlu_pending")
 PAGE_SIZE = 50
 THREAD_SIZE = 300
+
+
+def local_time(moment: dt.datetime | None) -> str:
+    """A moment as the station reads it (Beijing time): today's as 14:05, older ones with their date."""
+    if moment is None:
+        return ""
+    return moment.astimezone(LOCAL).strftime("%m-%d %H:%M")
+
+
+def waited_words(waited: dt.timedelta | None) -> str:
+    """How long someone has waited, in words: 刚刚, 12 分钟, 3 小时 5 分, 2 天 4 小时."""
+    if waited is None:
+        return ""
+    minutes = int(waited.total_seconds() // 60)
+    if minutes < 1:
+        return texts.WAITED_JUST_NOW
+    if minutes < 60:
+        return texts.WAITED_MINUTES.format(m=minutes)
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return texts.WAITED_HOURS.format(h=hours, m=minutes)
+    days, hours = divmod(hours, 24)
+    return texts.WAITED_DAYS.format(d=days, h=hours)
 
 
 @dataclass(frozen=True)
@@ -82,6 +106,7 @@ class MessageLine:
     text: str
     at: dt.datetime
     status: str
+    status_label: str  # what staff should know of its status, in words ("" when nothing)
     intent: str | None
     confidence: float | None
     topic: str | None
@@ -213,6 +238,7 @@ def _message_line(actor: Actor, message: Message, names: list[str | None]) -> Me
         text=access.masked_for(actor, message.text, names),
         at=message.created_at,
         status=message.status,
+        status_label=texts.MESSAGE_STATUS_LABELS.get(message.status, ""),
         intent=message.intent,
         confidence=message.confidence,
         topic=message.topic,

@@ -242,3 +242,16 @@ REPLY_WAITING_WINDOW = "群众超过 48 小时未发消息，微信暂不允许�
 REPLY_FAILED = "发送失败，系统将自动重试：{error}"
 SYSTEM_ACTOR = "系统"
 STAFF_ONLY_TAKEOVER = "只有工作人员可以接管会话。"
+WAITED_JUST_NOW = "刚刚"
+WAITED_MINUTES = "{m} 分钟"
+WAITED_HOURS = "{h} 小时 {m} 分"
+WAITED_DAYS = "{d} 天 {h} 小时"
+MESSAGE_STATUS_LABELS = {
+    "received": "尚未处理",
+    "failed": "处理出错",
+    "nlu_pending": "理解服务暂停时收到",
+    "rate_limited": "发送过快，未回复",
+    "held": "人工处理中，机器人未回复",
+    "unsupported": "暂不支持的消息类型",
+    "unread": "待群众下次发消息时送达",
+}
