@@ -126,6 +126,14 @@ def person_requested(request_id: int, who: str, answer_by: dt.datetime, recent: 
     )
 
 
+def person_request_due(request_id: int, who: str, answer_by: dt.datetime, missed: bool) -> Notice:
+    """A promise to answer a citizen in person is about to be missed, or was missed: the staff are told."""
+    local = answer_by.astimezone(LOCAL)
+    when = staff.NOTICE_DAY_TIME.format(month=local.month, day=local.day, time=f"{local:%H:%M}")
+    text = (staff.NOTICE_PERSON_MISSED if missed else staff.NOTICE_PERSON_DUE_SOON).format(who=who, answer_by=when)
+    return Notice("human_request", STAFF, text, f"human:{request_id}:{'missed' if missed else 'due-soon'}")
+
+
 def similar_found(case: CaseView, similar: list[str]) -> Notice:
     """Tell the staff that a new case looks like open ones, so a recurring problem is seen as one."""
     return Notice(

@@ -101,13 +101,16 @@ async def live_events(request: Request, console: ConsoleSession = Depends(signed
     """Server-sent events for this viewer only; a reconnect resumes after the browser's Last-Event-ID."""
     conversation = request.query_params.get("conversation", "")
     only = int(conversation) if conversation.isdigit() else None
+    alerts_only = request.query_params.get("alerts") == "1"
     resume = request.headers.get("last-event-id", "")
-    return EventSourceResponse(_stream(request, console, only, resume), ping=15)
+    return EventSourceResponse(_stream(request, console, only, alerts_only, resume), ping=15)
 
 
 async def _stream(
-    request: Request, console: ConsoleSession, only: int | None, resume: str
+    request: Request, console: ConsoleSession, only: int | None, alerts_only: bool, resume: str
 ) -> AsyncIterator[ServerSentEvent]:
+    """`only`: one conversation's events; `alerts_only`: this user's alerts; else every event the viewer may
+    receive."""
     ctx = context(request)
     last = resume if live.valid_event_id(resume) else await live.latest_id(ctx.redis, ctx.keys)
     while not await request.is_disconnected():
@@ -115,7 +118,7 @@ async def _stream(
         async with ctx.sessionmaker() as session:
             for event in events:
                 last = event.id
-                if only is not None and event.conversation_id != only:
+                if (only is not None and event.conversation_id != only) or (alerts_only and event.user_id is None):
                     continue
                 if await watch.may_receive(session, console.actor, event, console.user_id):
                     yield ServerSentEvent(data=str(event.conversation_id or ""), event=event.kind, id=event.id)

@@ -208,7 +208,9 @@ class Inbox:
         await PushStore(session).reopen_window(inbound.channel, inbound.user_id, now)
         await session.commit()  # written before the bot acts on it
 
-        await live.publish(self.redis, self.keys, live.MESSAGE, conversation_id=party.conversation_id)
+        await live.publish(
+            self.redis, self.keys, live.MESSAGE, conversation_id=party.conversation_id, message_id=message_id
+        )
 
         state = DialogueState(**await self.dialogues.load(inbound.channel, inbound.user_id))
         if party.held:
@@ -242,7 +244,9 @@ class Inbox:
         )
         await session.commit()
         await self.dialogues.save(inbound.channel, inbound.user_id, None if state == DialogueState() else asdict(state))
-        await live.publish(self.redis, self.keys, live.MESSAGE, conversation_id=party.conversation_id)
+        await live.publish(
+            self.redis, self.keys, live.MESSAGE, conversation_id=party.conversation_id, message_id=message_id
+        )
         return waiting + end.replies
 
     async def _flooded(self, inbound: Inbound, now: dt.datetime) -> bool:

@@ -27,12 +27,19 @@ class LiveEvent:
     kind: str
     conversation_id: int | None
     user_id: int | None  # an alert for one user
+    message_id: int | None = None  # the message a conversation's event is about
 
 
 async def publish(
-    redis: Redis, keys: Keys, kind: str, *, conversation_id: int | None = None, user_id: int | None = None
+    redis: Redis,
+    keys: Keys,
+    kind: str,
+    *,
+    conversation_id: int | None = None,
+    user_id: int | None = None,
+    message_id: int | None = None,
 ) -> None:
-    fields = {"kind": kind, "conversation": conversation_id or "", "user": user_id or ""}
+    fields = {"kind": kind, "conversation": conversation_id or "", "user": user_id or "", "message": message_id or ""}
     await redis.xadd(keys.live, fields, maxlen=KEEP_EVENTS, approximate=True)  # type: ignore[arg-type]
 
 
@@ -48,13 +55,14 @@ async def events_after(redis: Redis, keys: Keys, last_id: str, *, wait_ms: int, 
     events = []
     for _stream, entries in answer or []:
         for entry_id, fields in entries:
-            conversation, user = fields.get("conversation", ""), fields.get("user", "")
+            conversation, user, message = (fields.get(name, "") for name in ("conversation", "user", "message"))
             events.append(
                 LiveEvent(
                     id=str(entry_id),
                     kind=str(fields.get("kind", "")),
                     conversation_id=int(conversation) if conversation else None,
                     user_id=int(user) if user else None,
+                    message_id=int(message) if message else None,
                 )
             )
     return events

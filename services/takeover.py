@@ -73,7 +73,7 @@ async def send(ctx: Context, staff: StaffMember, conversation_id: int, text: str
         await store.answer_requests(conversation_id, now)
         await session.commit()
         outcome = await _deliver(ctx, session, row, message_id, text)
-    await live.publish(ctx.redis, ctx.keys, live.MESSAGE, conversation_id=conversation_id)
+    await live.publish(ctx.redis, ctx.keys, live.MESSAGE, conversation_id=conversation_id, message_id=message_id)
     return outcome
 
 
@@ -101,6 +101,11 @@ async def return_idle_holds(ctx: Context, now: dt.datetime, idle: dt.timedelta) 
     for conversation_id in returned:
         await live.publish(ctx.redis, ctx.keys, live.HOLD, conversation_id=conversation_id)
     return len(returned)
+
+
+async def return_idle_holds_now(ctx: Context, now: dt.datetime) -> int:
+    """The job: holds idle for longer than the configured time (CONSOLE_HOLD_IDLE_MINUTES) return to the bot."""
+    return await return_idle_holds(ctx, now, dt.timedelta(minutes=ctx.settings.console_hold_idle_minutes))
 
 
 async def _conversation(session: AsyncSession, staff: StaffMember, conversation_id: int) -> ConversationRow:

@@ -281,5 +281,8 @@ async def may_receive(session: AsyncSession, actor: Actor, event: LiveEvent, use
         return event.user_id == user_id
     if event.conversation_id is None:
         return access.is_staff(actor)
-    visible = access.conversation_filter(actor)
-    return await WatchStore(session).one(event.conversation_id, visible) is not None
+    store = WatchStore(session)
+    if await store.one(event.conversation_id, access.conversation_filter(actor)) is None:
+        return False
+    # Within a conversation it may see, a department reads only its cases' messages: no event of the others.
+    return event.message_id is None or await store.message_visible(event.message_id, access.message_filter(actor))

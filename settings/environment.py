@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # The console's sessions end after this long without use, and in any case this long after sign-in.
     console_idle_minutes: int = Field(default=120, gt=0)
     console_session_hours: int = Field(default=12, gt=0)
+    # A conversation staff took over and left idle this long returns to the bot by itself.
+    console_hold_idle_minutes: int = Field(default=30, gt=0)
     # Send the session cookie over HTTPS only. Unset: when the request came over HTTPS (as a proxy reports it).
     console_secure_cookie: bool | None = None
     telegram_token: str = ""

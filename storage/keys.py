@@ -77,3 +77,12 @@ class Keys:
         """The console's live events (a Redis Stream): every web worker writes and reads it, and an entry's id is
         the server-sent event's id, so a reconnecting browser resumes after the last event it saw."""
         return f"{self.prefix}console:live"
+
+    def alerts_seen(self, user_id: int) -> str:
+        """The newest alert (push id) a console user has seen; newer ones are counted as new."""
+        return f"{self.prefix}console:alerts-seen:{user_id}"
+
+    @property
+    def alerts_announced(self) -> str:
+        """The newest push to a user that open consoles were told of."""
+        return f"{self.prefix}console:alerts-announced"

@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -246,6 +246,17 @@ class ConversationStore:
             .scalars()
             .all()
         )
+
+    async def who(self, conversation_id: int) -> str:
+        """The citizen of a conversation as staff notices name them: channel:id."""
+        row = (
+            await self.session.execute(
+                select(Conversation.channel, ChannelIdentity.external_id)
+                .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+                .where(Conversation.id == conversation_id)
+            )
+        ).one()
+        return f"{row[0]}:{row[1]}"
 
     async def messages(self, conversation_id: int, limit: int = 100) -> Sequence[Message]:
         rows = (
@@ -794,3 +805,8 @@ class RecipientStore:
         if deputy_id is not None:
             query = query.where(User.deputy_id == deputy_id)
         return (await self.session.execute(query)).scalars().all()
+
+    async def user_ids(self, names: Iterable[str]) -> dict[str, int]:
+        """The ids of the users with these names (pushes name their recipient)."""
+        rows = await self.session.execute(select(User.name, User.id).where(User.name.in_(list(names))))
+        return {name: id_ for name, id_ in rows.all()}

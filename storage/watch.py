@@ -95,6 +95,10 @@ class WatchStore:
         )
         return list(reversed(rows))
 
+    async def message_visible(self, message_id: int, visible: ColumnElement[bool]) -> bool:
+        found = await self.session.execute(select(Message.id).where(Message.id == message_id, visible))
+        return found.first() is not None
+
     async def take(self, conversation_id: int, user_id: int, now: dt.datetime) -> bool:
         """Hold the conversation for `user_id` unless someone holds it: one conditional UPDATE, so two staff
         pressing 接管 at once cannot both win."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.runtime import Runtime
 from bot.worker import reception as reception_jobs
-from services import cases, pushes
+from services import alerts, cases, pushes, takeover
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,14 @@ class Job:
 
 JOBS = (
     Job("send_pushes", pushes.send_due, every=dt.timedelta(seconds=2), timeout=dt.timedelta(minutes=2)),
+    Job("console_alerts", alerts.announce, every=dt.timedelta(seconds=2), timeout=dt.timedelta(minutes=1)),
+    Job(
+        "person_request_alerts",
+        alerts.remind_person_requests,
+        every=dt.timedelta(minutes=1),
+        timeout=dt.timedelta(minutes=2),
+    ),
+    Job("idle_holds", takeover.return_idle_holds_now, every=dt.timedelta(minutes=1), timeout=dt.timedelta(minutes=2)),
     Job("scan_deadlines", cases.scan_deadlines, every=dt.timedelta(minutes=1), timeout=dt.timedelta(minutes=10)),
     Job("reception_rota", reception_jobs.keep_rota, every=dt.timedelta(hours=1), timeout=dt.timedelta(minutes=5)),
     Job(

@@ -6,13 +6,11 @@ user is refused another department's conversation. A screenshot of each page is 
 
 from __future__ import annotations
 
-import threading
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from playwright.async_api import Page, async_playwright, expect
 from sqlalchemy import select
 
@@ -21,35 +19,13 @@ from storage.db import make_engine, make_sessionmaker
 from storage.models import ChannelIdentity, Conversation, Department
 from storage.repositories import DirectoryStore, UserStore
 from tests.conftest import ROOT, make_settings
+from tests.integration.console.conftest import LiveServer
 from texts import citizen as citizen_texts
 
 pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "test-output" / "console"
 PASSWORD = "联络站-console-2026"
-
-
-class LiveServer:
-    """The app on a real port, in a thread of its own (its own event loop), as `liaison serve` runs it."""
-
-    def __init__(self, app, port: int) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        self.url = f"http://127.0.0.1:{port}"
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        for _ in range(600):
-            if self.server.started:
-                return self
-            if not self.thread.is_alive():
-                raise RuntimeError("the app did not start")
-            threading.Event().wait(0.1)
-        raise RuntimeError("the app did not start within a minute")
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(30)
 
 
 @pytest.fixture
