@@ -81,6 +81,8 @@ def run_all(settings: Settings, host: str, port: int) -> int:
     threading.Thread(target=_announce_when_ready, args=(rasa,), daemon=True).start()
     print(
         f"\n网上代表联络站已启动：\n"
+        f"  工作台     http://{host}:{port}/console/\n"
+        f"             首次使用请先创建工作人员账号：.venv/bin/liaison user add 用户名 --role staff --password\n"
         f"  接口文档   http://{host}:{port}/docs\n"
         f"  健康检查   http://{host}:{port}/healthz\n"
         f"  终端对话   另开一个终端运行 .venv/bin/liaison chat\n"
