@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from console import alerts, conversations, home, signin
+from console import alerts, conversations, home, nlu, signin
 from console.web import STATIC
 
 
@@ -15,3 +15,4 @@ def install(app: FastAPI) -> None:
     app.include_router(home.router)
     app.include_router(conversations.router)
     app.include_router(alerts.router)
+    app.include_router(nlu.router)

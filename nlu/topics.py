@@ -27,6 +27,23 @@ from pathlib import Path
 import yaml
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "topics.yml"
+CORRECTIONS_FILE = DATA_FILE.with_name("corrections.yml")
+ENTITY_MARK = re.compile(r"\[([^\]]*)\]\([a-z_]+\)")
+
+
+def corrected_examples(path: Path) -> dict[str, list[str]]:
+    """The texts of staff corrections by topic (Rasa examples whose metadata names one), entity marks removed."""
+    if not path.exists():
+        return {}
+    document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    found: dict[str, list[str]] = {}
+    for block in document.get("nlu") or []:
+        for example in block.get("examples") or []:
+            if isinstance(example, dict) and (example.get("metadata") or {}).get("topic"):
+                found.setdefault(example["metadata"]["topic"], []).append(ENTITY_MARK.sub(r"\1", example["text"]))
+    return found
+
+
 OTHER = "其他"
 
 # Weight of a keyword pseudo-document relative to one example message.
@@ -105,10 +122,16 @@ class TopicClassifier:
 
     @classmethod
     def from_project(cls) -> TopicClassifier:
-        """The classifier trained on ``nlu/data/topics.yml``; built once per process."""
+        """The classifier trained on ``nlu/data/topics.yml`` and the topics of staff corrections
+        (``nlu/data/corrections.yml``, the examples' metadata); built once per process."""
         with cls._lock:
             if cls._cached is None:
-                cls._cached = cls.from_file(DATA_FILE)
+                with open(DATA_FILE, encoding="utf-8") as f:
+                    topics = (yaml.safe_load(f) or {}).get("topics") or {}
+                for topic, texts in corrected_examples(CORRECTIONS_FILE).items():
+                    if topic in topics:
+                        topics[topic] = {**topics[topic], "examples": [*topics[topic].get("examples", []), *texts]}
+                cls._cached = cls(topics)
             return cls._cached
 
     # predicting

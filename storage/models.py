@@ -187,6 +187,20 @@ class Message(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class NluCorrection(Base):
+    """What staff say the NLU should have understood of an inbound message: its intent, its topic, the place
+    in it. Exported as candidate training data (`liaison nlu corrections`)."""
+
+    __tablename__ = "nlu_corrections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    intent: Mapped[str] = mapped_column(String(40))
+    topic: Mapped[str | None] = mapped_column(String(40))
+    place: Mapped[str] = mapped_column(String(300), default="")
+    corrected_by: Mapped[str] = mapped_column(String(100))
+    corrected_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class HumanRequest(Base):
     """A citizen asked for a person; staff answer it from the console."""
 

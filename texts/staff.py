@@ -257,3 +257,12 @@ MESSAGE_STATUS_LABELS = {
     "unsupported": "暂不支持的消息类型",
     "unread": "待群众下次发消息时送达",
 }
+
+# --- NLU review (services/nlu_review.py, console/nlu.py, liaison nlu corrections)
+NLU_REVIEW_STAFF_ONLY = "只有工作人员可以审核理解结果。"
+NLU_REVIEW_BAD_FILTER = "未知的筛选条件。"
+NLU_REVIEW_BAD_INTENT = "没有这个意图：{intent}。"
+NLU_REVIEW_BAD_TOPIC = "没有这个主题：{topic}。"
+NLU_REVIEW_NO_MESSAGE = "没有这条群众消息。"
+NLU_REVIEW_PLACE_NOT_IN_TEXT = "标注的地点必须是消息原文中的一段文字。"
+NLU_CORRECTIONS_WRITTEN = "已写入 {path}：{written} 条；{left_out} 条因过短、重复或与评测数据重合而未写入。下次 liaison nlu train 将使用它们。"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from settings import TOPICS, Settings, get_settings
+from texts import staff as staff_texts
 
 if TYPE_CHECKING:
     from nlu.client import Understanding
@@ -118,3 +119,44 @@ async def evaluate_file(settings: Settings, path: Path) -> dict[str, Any]:
         lines.append(f"topic macro-F1 {report['topic_macro_f1']:.3f}")
     report["text"] = "\n".join(lines)
     return report
+
+
+@nlu.command("corrections")
+@click.option(
+    "--evaluation-data",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(__file__).resolve().parents[3] / "shared" / "data",
+    show_default=True,
+    help="the evaluation data (real messages): any text found there is left out",
+)
+def corrections(evaluation_data: Path) -> None:
+    """Export the staff's corrections as candidate training data (nlu/data/corrections.yml)."""
+    from bot.cli.common import load_settings
+
+    written, left_out, path = asyncio.run(export_corrections(load_settings(), evaluation_data))
+    click.echo(staff_texts.NLU_CORRECTIONS_WRITTEN.format(path=path, written=written, left_out=left_out))
+
+
+def evaluation_texts(folder: Path) -> list[str]:
+    """Every text cell of the evaluation CSV files (messages, subjects, replies), for the export to avoid."""
+    import csv
+
+    found: list[str] = []
+    for path in sorted(folder.glob("*.csv")) if folder.is_dir() else []:
+        with path.open(encoding="utf-8", newline="") as f:
+            for row in csv.reader(f):
+                found += [cell for cell in row if len(cell) >= 4]
+    return found
+
+
+async def export_corrections(settings: Settings, evaluation_data: Path) -> tuple[int, int, Path]:
+    from services import nlu_review
+    from storage.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.async_database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            written, left_out = await nlu_review.export_corrections(session, evaluation_texts(evaluation_data))
+    finally:
+        await engine.dispose()
+    return written, left_out, nlu_review.CORRECTIONS_FILE

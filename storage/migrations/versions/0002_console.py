@@ -38,6 +38,19 @@ def upgrade() -> None:
     with op.batch_alter_table("conversation_actions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_conversation_actions_conversation_id"), ["conversation_id"], unique=False)
 
+    op.create_table(
+        "nlu_corrections",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("message_id", sa.Integer(), nullable=False),
+        sa.Column("intent", sa.String(length=40), nullable=False),
+        sa.Column("topic", sa.String(length=40), nullable=True),
+        sa.Column("place", sa.String(length=300), nullable=False),
+        sa.Column("corrected_by", sa.String(length=100), nullable=False),
+        sa.Column("corrected_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["message_id"], ["messages.id"], name=op.f("fk_nlu_corrections_message_id_messages")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_nlu_corrections")),
+        sa.UniqueConstraint("message_id", name=op.f("uq_nlu_corrections_message_id")),
+    )
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("case_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("topic", sa.String(length=40), nullable=True))
@@ -63,6 +76,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("nlu_corrections")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_messages_case_id_cases"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_messages_case_id"))
