@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from bot.http.app import create_app
 from storage.db import make_engine, make_sessionmaker
-from storage.models import ChannelIdentity, Conversation, Department
+from storage.models import ChannelIdentity, Conversation, Department, Deputy
 from storage.repositories import DirectoryStore, UserStore
 from tests.conftest import ROOT, make_settings
 from tests.integration.console.conftest import LiveServer
@@ -56,8 +56,8 @@ async def add_user(db, role: str, department: str | None = None) -> str:
     return name
 
 
-async def sign_in(browser, server: LiveServer, name: str) -> Page:
-    page = await (await browser.new_context(locale="zh-CN")).new_page()
+async def sign_in(browser, server: LiveServer, name: str, **context) -> Page:
+    page = await (await browser.new_context(locale="zh-CN", **context)).new_page()
     await page.goto(f"{server.url}/console/login")
     await page.get_by_label("用户名").fill(name)
     await page.get_by_label("密码").fill(PASSWORD)
@@ -127,6 +127,13 @@ async def test_staff_watch_take_over_answer_and_hand_back_in_the_browser(console
     assert len(after) >= 2, f"the bot answers again after the hand-back: {after}"
     await shoot(staff, "5-handed-back")
 
+    await staff.get_by_role("navigation").get_by_role("link", name="理解审核").click()
+    await expect(staff.get_by_role("heading", name="理解审核")).to_be_visible()
+    await shoot(staff, "9-nlu-review")
+    await staff.get_by_role("navigation").get_by_role("link", name="提醒").click()
+    await expect(staff.get_by_role("heading", name="提醒")).to_be_visible()
+    await shoot(staff, "10-alerts")
+
 
 async def test_staff_clear_the_queue_of_requests_for_a_person(console):
     server, db, browser = console
@@ -170,3 +177,21 @@ async def test_a_department_is_refused_a_conversation_not_of_its_cases(console):
     assert response is not None and response.status == 404
     await expect(department.get_by_text("没有这个会话，或您无权查看")).to_be_visible()
     await shoot(department, "8-department-refused")
+
+
+async def test_a_deputy_reads_the_console_on_a_phone(console):
+    server, db, browser = console
+    async with db() as session:
+        deputies = await DirectoryStore(session).ids(Deputy)
+        name = f"deputy-{uuid.uuid4().hex[:6]}"
+        await UserStore(session).add(
+            name=name, role="deputy", deputy_id=next(iter(deputies.values())), password=PASSWORD
+        )
+        await session.commit()
+    phone = await sign_in(browser, server, name, viewport={"width": 390, "height": 844}, is_mobile=True)
+    await phone.get_by_role("navigation").get_by_role("link", name="会话").click()
+    await expect(phone.get_by_role("heading", name="会话")).to_be_visible()
+    width = await phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"no sideways scrolling on a phone ({width}px wide)"
+    assert await phone.get_by_role("link", name="理解审核").count() == 0, "review is for staff"
+    await shoot(phone, "11-deputy-on-a-phone")
