@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -13,12 +15,14 @@ from casework.workdays import WorkingCalendar
 from handlers.dispatch import Dispatcher
 from nlu import entities
 from nlu.client import RasaParser, Understanding
+from services import workdays
 from services.conversations import Inbox
 from services.senders import PushSender
 from settings import Deployment, Settings, load_deployment
 from storage import redis as redis_connection
 from storage.db import check_schema, make_engine, make_sessionmaker
 from storage.keys import Keys
+from storage.models import utcnow
 from storage.repositories import DirectoryStore
 
 
@@ -34,12 +38,16 @@ class Runtime:
     rasa: RasaParser
     dispatcher: Dispatcher
     senders: dict[str, PushSender]
+    # The time of the doors that read it from the runtime (/healthz); tests set their own.
+    clock: Callable[[], dt.datetime] = field(default=utcnow)
 
     @classmethod
-    async def start(cls, settings: Settings) -> Runtime:
-        """Open everything; raises ConfigError when config.yml is wrong, SchemaNotReady before migrations."""
+    async def start(cls, settings: Settings, clock: Callable[[], dt.datetime] = utcnow) -> Runtime:
+        """Open everything; raises ConfigError when config.yml is wrong, SchemaNotReady before migrations.
+        Logs a warning for each year in reach whose working-day arrangement is not known."""
         deployment = load_deployment(settings.config_path)
-        calendar = WorkingCalendar(deployment.calendar.holidays, deployment.calendar.workdays)
+        calendar = WorkingCalendar.configured(deployment.calendar)
+        workdays.warn_at_start(calendar, clock())
         engine = make_engine(settings.async_database_url)
         await check_schema(engine)
         sessionmaker = make_sessionmaker(engine)
@@ -48,7 +56,9 @@ class Runtime:
         rasa = RasaParser(settings.rasa_url, settings.rasa_timeout)
         dispatcher = Dispatcher(Inbox(sessionmaker, redis, keys, deployment), Understanding(rasa), deployment, calendar)
         senders = make_senders(settings, sessionmaker)
-        services = cls(settings, deployment, calendar, engine, sessionmaker, redis, keys, rasa, dispatcher, senders)
+        services = cls(
+            settings, deployment, calendar, engine, sessionmaker, redis, keys, rasa, dispatcher, senders, clock
+        )
         await services.mirror_directory()
         # Segmentation's dictionary loads in about a second: not on a citizen's first message.
         await asyncio.to_thread(entities.warm_up)

@@ -5,11 +5,13 @@ Every other package may import this one; it imports nothing of ours.
 
 from settings.deployment import (
     TOPICS,
+    CalendarOverrides,
     ConfigError,
     Department,
     Deployment,
     Deputy,
     DutySession,
+    PublishedYear,
     Station,
     load_deployment,
 )
@@ -17,11 +19,13 @@ from settings.environment import Settings, get_settings
 
 __all__ = [
     "TOPICS",
+    "CalendarOverrides",
     "ConfigError",
     "Deployment",
     "Department",
     "Deputy",
     "DutySession",
+    "PublishedYear",
     "Settings",
     "Station",
     "get_settings",

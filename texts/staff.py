@@ -220,3 +220,23 @@ USER_EXISTS = "用户 {name} 已存在"
 
 # --- the `liaison` command (bot/cli/)
 CLI_EMPTY_PASSWORD = "密码不能为空：请在标准输入的第一行给出密码"
+
+
+# --- the working-day calendar (casework/workdays.py, services/workdays.py: /healthz, `liaison calendar check`)
+CALENDAR_BRIDGING = "放假调休"
+CALENDAR_LOCAL_DAY_OFF = "本地放假"
+CALENDAR_INCOMPLETE = "{year} 年的调休安排尚未配置，仅按法定节假日计算"
+CALENDAR_SOURCES = {
+    "chinese-calendar": "国务院公布的放假安排（chinese-calendar {version}）",
+    "config.yml": "config.yml 中填写的放假安排（calendar.years）",
+    "statutory": "仅法定节假日（holidays {version}）",
+}
+CALENDAR_HEADER = "{year} 年工作日历：{source}"
+CALENDAR_DAYS_OFF = "放假（{count} 天）："
+CALENDAR_WORKDAYS = "调休上班（{count} 天）："
+CALENDAR_DAY = "  {day} {weekday} {name}"
+CALENDAR_NO_DAYS = "  （无）"
+CALENDAR_TO_DO = (
+    "缺少国务院公布的 {year} 年调休放假和调休上班日期。公布后请升级 chinese-calendar，"
+    "或在 config.yml 的 calendar.years.{year} 下填写 holidays（全部放假日期）和 workdays（调休上班日期）。"
+)

@@ -2,6 +2,7 @@ import pytest
 
 from settings import ConfigError, load_deployment
 from tests.conftest import ROOT
+from tests.factories import config_with_calendar
 
 
 def _write(tmp_path, text):
@@ -39,3 +40,14 @@ def test_unknown_deputy_in_the_rota_and_bad_yaml(tmp_path):
         load_deployment(_write(tmp_path, "stations: [\n"))
     with pytest.raises(ConfigError, match="file not found"):
         load_deployment(tmp_path / "missing.yml")
+
+
+def test_a_years_published_arrangement_is_read_and_checked(tmp_path):
+    published = load_deployment(config_with_calendar(tmp_path)).calendar.years[2027]
+    assert len(published.holidays) == 12 and [day.day for day in published.workdays] == [14, 20]
+    stray = "  years:\n    2027:\n      holidays: [2027-01-01, 2028-01-01]\n"
+    with pytest.raises(ConfigError, match="calendar: years.2027: 2028-01-01 not in 2027"):
+        load_deployment(config_with_calendar(tmp_path, stray))
+    both = "  years:\n    2027:\n      holidays: [2027-02-20]\n      workdays: [2027-02-20]\n"
+    with pytest.raises(ConfigError, match="years.2027: 2027-02-20 both a holiday and a working day"):
+        load_deployment(config_with_calendar(tmp_path, both))
