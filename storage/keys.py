@@ -27,7 +27,7 @@ class Keys:
         return f"{self.prefix}rate-notice:{channel}:{user_id}:{window}"
 
     def job_lock(self, name: str) -> str:
-        """Held while one worker runs the job; expires with the job's timeout if that worker dies."""
+        """A lease held while one worker runs the job, renewed as it runs; lapses soon after that worker dies."""
         return f"{self.prefix}jobs:lock:{name}"
 
     def job_next_run(self, name: str) -> str:
