@@ -1,4 +1,5 @@
-"""The shared clients of one process, opened at start-up and closed at shutdown."""
+"""The shared clients of one process, opened at start-up and closed at shutdown (one Runtime a process: closing
+it stops the embedded Redis this process started)."""
 
 from __future__ import annotations
 
@@ -72,6 +73,8 @@ class Runtime:
             await sender.close()
         await self.rasa.close()
         await self.redis.aclose()
+        if self.settings.embedded_redis:
+            redis_connection.stop_embedded(self.settings.var_dir)
         await self.engine.dispose()
 
 
