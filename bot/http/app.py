@@ -38,7 +38,8 @@ def create_app(settings: Settings | None = None, *, local_trial: bool = True) ->
 
     app = FastAPI(title="网上代表联络站", lifespan=lifespan, dependencies=[Depends(no_nul_in_url)])
     app.state.local_trial = local_trial
-    app.add_middleware(BodyLimit)
+    # WeChat's door takes long messages whole, encrypted or sent twice (compatible mode).
+    app.add_middleware(BodyLimit, paths={"/wechat": wechat.MAX_BODY_BYTES})
     errors.install(app)
     staff = [Depends(storable_json)]
     app.include_router(messages.router)
