@@ -17,8 +17,8 @@ from sqlalchemy import select
 from bot.worker.runner import Worker
 from storage.models import Case, Push
 from tests.conftest import ROOT
-from tests.integration.test_conversations import Citizen
 from tests.integration.test_loop import do, station, telegram  # noqa: F401 - fixtures
+from tests.integration.test_telegram import TelegramCitizen
 
 pytestmark = pytest.mark.integration
 
@@ -44,11 +44,10 @@ async def test_a_worker_killed_while_sending_never_sends_twice(
     station,  # noqa: F811
     telegram,  # noqa: F811
     settings,
-    user_id,
     clock,
 ):
     app, client, tokens = station
-    number = await Citizen(client, user_id, channel="telegram").report("公园里的健身器材坏了，扶手都松了")
+    number = await TelegramCitizen(client, telegram).report("公园里的健身器材坏了，扶手都松了")
     await do(client, tokens["staff1"], number, "transfer")
     telegram.delay = 30
     env = {
@@ -98,9 +97,9 @@ async def test_a_worker_killed_while_sending_never_sends_twice(
     assert all(sends.count(pair) == sent.count(pair) for pair in sent)
 
 
-async def test_two_workers_at_once_do_each_job_once(station, telegram, user_id):  # noqa: F811
+async def test_two_workers_at_once_do_each_job_once(station, telegram):  # noqa: F811
     app, client, tokens = station
-    number = await Citizen(client, user_id, channel="telegram").report("菜市场门口的垃圾堆了好几天，臭气熏天")
+    number = await TelegramCitizen(client, telegram).report("菜市场门口的垃圾堆了好几天，臭气熏天")
     await do(client, tokens["staff1"], number, "transfer")
     async with app.state.runtime.sessionmaker() as session:
         reply_due = (await session.execute(select(Case.reply_due_at).where(Case.number == number))).scalar_one()
