@@ -15,7 +15,7 @@ import pytest
 from bot.http.app import create_app
 from storage.db import one_session
 from storage.repositories import UserStore
-from tests.conftest import ROOT, client_for
+from tests.conftest import RASA_TOKEN, ROOT, client_for
 from tests.integration.test_conversations import Citizen
 
 pytestmark = pytest.mark.integration
@@ -46,7 +46,11 @@ async def test_case_list_and_show(settings, user_id):
 
 
 def test_nlu_parse_prints_the_contract(rasa_url):
-    result = _run(["nlu", "parse"], {"RASA_URL": rasa_url}, stdin="幸福路上的路灯坏了\n查询LL20261122001\n\n你好\n")
+    result = _run(
+        ["nlu", "parse"],
+        {"RASA_URL": rasa_url, "RASA_TOKEN": RASA_TOKEN},
+        stdin="幸福路上的路灯坏了\n查询LL20261122001\n\n你好\n",
+    )
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["intent"] for line in lines] == ["report_issue", "ask_progress", "greet"]
     for line in lines:
@@ -78,11 +82,11 @@ def test_nlu_eval_prints_accuracy_macro_f1_and_topic_f1(rasa_url, tmp_path):
         "你好,greet,其他\n",
         encoding="utf-8",
     )
-    result = _run(["nlu", "eval", str(sample), "--json"], {"RASA_URL": rasa_url})
+    result = _run(["nlu", "eval", str(sample), "--json"], {"RASA_URL": rasa_url, "RASA_TOKEN": RASA_TOKEN})
     report = json.loads(result.stdout)
     assert report["messages"] == 3 and report["accuracy"] == 1.0 and report["macro_f1"] == 1.0
     assert report["topic_macro_f1"] > 0.6
-    text = _run(["nlu", "eval", str(sample)], {"RASA_URL": rasa_url}).stdout
+    text = _run(["nlu", "eval", str(sample)], {"RASA_URL": rasa_url, "RASA_TOKEN": RASA_TOKEN}).stdout
     assert "intent accuracy 1.000" in text and "topic macro-F1" in text
 
 
@@ -110,3 +114,4 @@ async def test_user_add_reads_the_password_from_standard_input(settings):
         assert refused.stderr.strip().splitlines() == ["Error: 密码不能为空：请在标准输入的第一行给出密码"]
     async with one_session(settings.async_database_url) as session:
         assert await UserStore(session).by_name(f"{name}-x") is None
+

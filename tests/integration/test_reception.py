@@ -18,7 +18,7 @@ from services import reception
 from storage.models import Booking, BookingWait, Case, Deputy, Push, ReceptionSession, ReceptionSlot
 from storage.reception import ReceptionStore
 from storage.repositories import ConversationStore, DirectoryStore, UserStore
-from tests.conftest import make_settings
+from tests.conftest import RASA_TOKEN, make_settings
 from tests.factories import build_dispatcher, say
 from tests.integration.test_cli import _run
 from tests.integration.test_conversations import Citizen
@@ -306,7 +306,7 @@ def ahead_codes(session: dict) -> set[str]:
 async def test_fifty_citizens_race_for_the_last_place_of_a_slot(postgres_url, real_redis_url, var_dir, rasa_url, clock):
     """On PostgreSQL: the last place goes to exactly one; the others are offered the waiting list."""
     settings = make_settings(postgres_url, real_redis_url, var_dir, rasa_url=rasa_url)
-    bot, close = await build_dispatcher(settings, RasaParser(rasa_url, 30.0))
+    bot, close = await build_dispatcher(settings, RasaParser(rasa_url, 30.0, RASA_TOKEN))
     # A Monday in a year no other test books in, no public holiday near it.
     clock.freeze(dt.datetime(2031, 3, 3, 10, 0, tzinfo=LOCAL))
     bot.clock = clock

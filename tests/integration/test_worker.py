@@ -58,6 +58,7 @@ async def test_a_worker_killed_while_sending_never_sends_twice(
         "TELEGRAM_TOKEN": "123:TEST",
         "TELEGRAM_API_BASE": telegram.url,
         "RASA_URL": settings.rasa_url,
+        "RASA_TOKEN": settings.rasa_token,
     }
     worker = subprocess.Popen(
         [str(Path(sys.executable).parent / "liaison"), "worker"],
