@@ -11,9 +11,11 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.http.app import create_app
 from storage.db import one_session
+from storage.models import ChannelIdentity, Conversation, Message
 from storage.repositories import UserStore
 from tests.conftest import RASA_TOKEN, ROOT, client_for
 from tests.integration.test_conversations import Citizen
@@ -115,3 +117,37 @@ async def test_user_add_reads_the_password_from_standard_input(settings):
     async with one_session(settings.async_database_url) as session:
         assert await UserStore(session).by_name(f"{name}-x") is None
 
+
+async def test_chat_takes_bytes_that_are_not_utf8(settings):
+    """`printf '路灯坏了\xe5\n' | liaison chat`: the stray byte becomes U+FFFD, the message is kept."""
+    user = f"t-{uuid.uuid4().hex[:10]}"
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "LIAISON_REDIS_PREFIX": settings.redis_prefix,
+        "RASA_URL": settings.rasa_url,
+        "RASA_TOKEN": settings.rasa_token,
+        # Standard input decoded strictly, as under a UTF-8 locale such as en_US.UTF-8 (under C and C.UTF-8
+        # Python would read the stray byte as a surrogate instead).
+        "PYTHONIOENCODING": "utf-8",
+    }
+    chatted = subprocess.run(
+        [LIAISON, "chat", "--user", user],
+        input="路灯坏了".encode() + b"\xe5\n",
+        env={**os.environ, **env},
+        capture_output=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert chatted.returncode == 0, chatted.stderr.decode(errors="replace")
+    assert "联络站>" in chatted.stdout.decode()
+    async with one_session(settings.async_database_url) as session:
+        said = (
+            await session.execute(
+                select(Message.text)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+                .where(ChannelIdentity.external_id == user, Message.direction == "in")
+            )
+        ).scalars()
+        assert list(said) == ["路灯坏了\ufffd"]
