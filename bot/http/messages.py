@@ -99,6 +99,7 @@ def channel_key(request: Request) -> frozenset[str] | None:
 
 
 def check_speaks_for(channels: frozenset[str] | None, channel: str) -> None:
+    """A signed channel never; with a key, only the channels it names."""
     if channel in SIGNED_CHANNELS:
         raise Forbidden(texts.SIGNED_CHANNEL.format(channel=channel), code="signed_channel")
     if channels is not None and channel not in channels:

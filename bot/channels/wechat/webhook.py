@@ -73,7 +73,7 @@ class WeChatDoor:
         self._late: set[asyncio.Task[None]] = set()
 
     async def open(self, query: dict[str, str], body: bytes) -> Delivery:
-        """A verified delivery; a replayed signed URL is refused before the body is read."""
+        """A verified delivery; a replayed signed URL is refused before its body is opened."""
         protocol = self._protocol()
         now = self.clock()
         protocol.authenticate(query, now)
