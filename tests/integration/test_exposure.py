@@ -101,6 +101,18 @@ def test_the_rasa_server_listens_on_loopback_and_answers_only_to_its_token(rasa_
     assert not [name for name in parsed.headers if name.lower().startswith("access-control")]
 
 
+def test_liaison_nlu_serve_will_not_start_rasa_without_a_token():
+    refused = subprocess.run(
+        [LIAISON, "nlu", "serve"],
+        env={**os.environ, "RASA_TOKEN": ""},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 1 and "RASA_TOKEN is not set" in refused.stderr
+
+
 async def test_the_bot_without_the_token_is_refused_by_rasa_and_falls_back(settings):
     async for client in client_for(create_app(settings.model_copy(update={"rasa_token": "wrong"}))):
         assert (await client.get("/healthz")).json()["nlu"] is False
