@@ -54,7 +54,7 @@ class Runtime:
         sessionmaker = make_sessionmaker(engine)
         redis = redis_connection.connect(settings.redis_url, settings.var_dir)
         keys = Keys(settings.redis_prefix)
-        rasa = RasaParser(settings.rasa_url, settings.rasa_timeout)
+        rasa = RasaParser(settings.rasa_url, settings.rasa_timeout, settings.rasa_token)
         dispatcher = Dispatcher(Inbox(sessionmaker, redis, keys, deployment), Understanding(rasa), deployment, calendar)
         senders = make_senders(settings, sessionmaker)
         services = cls(

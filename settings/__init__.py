@@ -15,9 +15,10 @@ from settings.deployment import (
     Station,
     load_deployment,
 )
-from settings.environment import Settings, get_settings
+from settings.environment import SIGNED_CHANNELS, Settings, get_settings
 
 __all__ = [
+    "SIGNED_CHANNELS",
     "TOPICS",
     "CalendarOverrides",
     "ConfigError",

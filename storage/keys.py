@@ -50,6 +50,10 @@ class Keys:
         """How the first answer to a delivery went out (passive or late), so a late one never doubles it."""
         return f"{self.prefix}wechat:answered:{delivery}"
 
+    def wechat_nonce(self, timestamp: str, nonce: str) -> str:
+        """The first request signed with this timestamp and nonce (a digest), kept while the timestamp is fresh."""
+        return f"{self.prefix}wechat:nonce:{timestamp}:{nonce}"
+
     def wechat_quota(self, openid: str, window_start: int) -> str:
         """Customer-service messages sent in one 48-hour window (keyed by the window's start)."""
         return f"{self.prefix}wechat:quota:{openid}:{window_start}"
