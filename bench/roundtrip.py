@@ -73,8 +73,8 @@ async def timed(client: httpx.AsyncClient, url: str, body: dict) -> float:
     return time.perf_counter() - started
 
 
-async def bare_parse(rasa_url: str, texts: list[str], concurrency: int) -> tuple[dict, dict]:
-    async with httpx.AsyncClient(timeout=30) as client:
+async def bare_parse(rasa_url: str, token: str, texts: list[str], concurrency: int) -> tuple[dict, dict]:
+    async with httpx.AsyncClient(timeout=30, params={"token": token}) as client:
         await timed(client, f"{rasa_url}/model/parse", {"text": "你好"})
         started = time.perf_counter()
         sequential = [await timed(client, f"{rasa_url}/model/parse", {"text": t}) for t in texts]
@@ -178,8 +178,11 @@ def main() -> None:
     args = parser.parse_args()
     openings = corpus(args.citizens)
     model, _ = project.train()
-    with RasaProcess(free_port(), model=model) as rasa, serving(rasa.url, args.database_url) as app_url:
-        bare = asyncio.run(bare_parse(rasa.url, conversation_texts(openings), args.concurrency))
+    with (
+        RasaProcess(free_port(), model=model) as rasa,
+        serving(rasa.url, args.database_url, RASA_TOKEN=rasa.token) as app_url,
+    ):
+        bare = asyncio.run(bare_parse(rasa.url, rasa.token, conversation_texts(openings), args.concurrency))
         full = asyncio.run(round_trips(app_url, openings, args.concurrency))
     print("| measurement | messages | median ms | p90 ms | messages/s |")
     print("| --- | ---: | ---: | ---: | ---: |")

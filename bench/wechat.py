@@ -121,9 +121,14 @@ async def run_side(app_url: str, texts: list[str], concurrency: int, door: str) 
     return seq, con, empty
 
 
-def serve_and_run(rasa_url: str, texts: list[str], concurrency: int, door: str) -> tuple[dict, dict, int]:
+def serve_and_run(rasa: RasaProcess, texts: list[str], concurrency: int, door: str) -> tuple[dict, dict, int]:
     with serving(
-        rasa_url, WECHAT_TOKEN=TOKEN, WECHAT_AES_KEY=AES_KEY, WECHAT_APP_ID=APP_ID, WECHAT_SAFE_MODE="true"
+        rasa.url,
+        RASA_TOKEN=rasa.token,
+        WECHAT_TOKEN=TOKEN,
+        WECHAT_AES_KEY=AES_KEY,
+        WECHAT_APP_ID=APP_ID,
+        WECHAT_SAFE_MODE="true",
     ) as app_url:
         return asyncio.run(run_side(app_url, texts, concurrency, door))
 
@@ -139,7 +144,7 @@ def main() -> None:
     with RasaProcess(free_port(), model=model) as rasa:
         # Each door on a fresh app and database, so neither pays for the cases the other registered.
         for door in ("api", "wechat"):
-            results[door] = serve_and_run(rasa.url, texts, args.concurrency, door)
+            results[door] = serve_and_run(rasa, texts, args.concurrency, door)
     (api_seq, api_con, _), (wx_seq, wx_con, empty) = results["api"], results["wechat"]
     print("| measurement | messages | median ms | p90 ms | messages/s |")
     print("| --- | ---: | ---: | ---: | ---: |")

@@ -1,9 +1,12 @@
-"""The shared clients of one process, opened at start-up and closed at shutdown."""
+"""The shared clients of one process, opened at start-up and closed at shutdown (one Runtime a process: closing
+it stops the embedded Redis this process started)."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -13,12 +16,14 @@ from casework.workdays import WorkingCalendar
 from handlers.dispatch import Dispatcher
 from nlu import entities
 from nlu.client import RasaParser, Understanding
+from services import workdays
 from services.conversations import Inbox
 from services.senders import PushSender
 from settings import Deployment, Settings, load_deployment
 from storage import redis as redis_connection
 from storage.db import check_schema, make_engine, make_sessionmaker
 from storage.keys import Keys
+from storage.models import utcnow
 from storage.repositories import DirectoryStore
 
 
@@ -34,21 +39,27 @@ class Runtime:
     rasa: RasaParser
     dispatcher: Dispatcher
     senders: dict[str, PushSender]
+    # The time of the doors that read it from the runtime (/healthz); tests set their own.
+    clock: Callable[[], dt.datetime] = field(default=utcnow)
 
     @classmethod
-    async def start(cls, settings: Settings) -> Runtime:
-        """Open everything; raises ConfigError when config.yml is wrong, SchemaNotReady before migrations."""
+    async def start(cls, settings: Settings, clock: Callable[[], dt.datetime] = utcnow) -> Runtime:
+        """Open everything; raises ConfigError when config.yml is wrong, SchemaNotReady before migrations.
+        Logs a warning for each year in reach whose working-day arrangement is not known."""
         deployment = load_deployment(settings.config_path)
-        calendar = WorkingCalendar(deployment.calendar.holidays, deployment.calendar.workdays)
+        calendar = WorkingCalendar.configured(deployment.calendar)
+        workdays.warn_at_start(calendar, clock())
         engine = make_engine(settings.async_database_url)
         await check_schema(engine)
         sessionmaker = make_sessionmaker(engine)
         redis = redis_connection.connect(settings.redis_url, settings.var_dir)
         keys = Keys(settings.redis_prefix)
-        rasa = RasaParser(settings.rasa_url, settings.rasa_timeout)
+        rasa = RasaParser(settings.rasa_url, settings.rasa_timeout, settings.rasa_token)
         dispatcher = Dispatcher(Inbox(sessionmaker, redis, keys, deployment), Understanding(rasa), deployment, calendar)
         senders = make_senders(settings, sessionmaker)
-        services = cls(settings, deployment, calendar, engine, sessionmaker, redis, keys, rasa, dispatcher, senders)
+        services = cls(
+            settings, deployment, calendar, engine, sessionmaker, redis, keys, rasa, dispatcher, senders, clock
+        )
         await services.mirror_directory()
         # Segmentation's dictionary loads in about a second: not on a citizen's first message.
         await asyncio.to_thread(entities.warm_up)
@@ -62,6 +73,8 @@ class Runtime:
             await sender.close()
         await self.rasa.close()
         await self.redis.aclose()
+        if self.settings.embedded_redis:
+            redis_connection.stop_embedded(self.settings.var_dir)
         await self.engine.dispose()
 
 

@@ -1,112 +1,135 @@
 """The Chinese working-day calendar: public holidays and adjusted working weekends.
 
-chinese-calendar knows the State Council's yearly schedule; config.yml can add days it does not
-know yet (or local decisions), which win over it. For a year the library does not know yet (deadlines of
-late December run into it), the calendar falls back to the statutory holidays, and says so in the log: that
-year's bridging days and adjusted working weekends are missing until chinese-calendar is updated or
-config.yml lists them.
+A year's arrangement (its days off and adjusted working days) comes from one of three sources:
+- chinese-calendar, for the years whose arrangement the State Council had published when it was released;
+- config.yml (`calendar.years`), the published arrangement of a later year, copied by staff;
+- otherwise the statutory holidays only, from the `holidays` package's China calendar (the days of
+  全国年节及纪念日放假办法 and a working day in lieu of each that falls on a weekend), without that year's
+  bridging days and adjusted working weekends: the arrangement is incomplete, and services/workdays.py says so
+  (at start, in /healthz and in `liaison calendar check`) until chinese-calendar is updated or config.yml
+  gives it.
+config.yml's `calendar.holidays` and `calendar.workdays` are local decisions; they win over every source.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 
 import chinese_calendar
+from holidays import country_holidays
 
-log = logging.getLogger(__name__)
+from settings import CalendarOverrides, PublishedYear
+from texts import staff
 
-# The years whose schedule the library has; other years fall back to the statutory holidays.
+# The years whose arrangement the library has.
 KNOWN_YEARS = frozenset(day.year for day in chinese_calendar.holidays)
+_LIBRARY_NAMES = {holiday.value: holiday.chinese for holiday in chinese_calendar.Holiday}
 
-# The lunar festivals' days (month, day): 春节 (正月初一), 端午 (五月初五), 中秋 (八月十五). Checked against
-# chinese-calendar for 2025 and 2026 (tests/unit/casework/test_workdays.py).
-LUNAR_FESTIVALS = {
-    2025: ((1, 29), (5, 31), (10, 6)),
-    2026: ((2, 17), (6, 19), (9, 25)),
-    2027: ((2, 6), (6, 9), (9, 15)),
-    2028: ((1, 26), (5, 28), (10, 3)),
-    2029: ((2, 13), (6, 16), (9, 22)),
-    2030: ((2, 3), (6, 5), (9, 12)),
-    2031: ((1, 23), (6, 24), (10, 1)),
-    2032: ((2, 11), (6, 12), (9, 19)),
-    2033: ((1, 31), (6, 1), (9, 8)),
-    2034: ((2, 19), (6, 20), (9, 27)),
-    2035: ((2, 8), (6, 10), (9, 16)),
-    2036: ((1, 28), (5, 30), (10, 4)),
-    2037: ((2, 15), (6, 18), (9, 24)),
-    2038: ((2, 4), (6, 7), (9, 13)),
-    2039: ((1, 24), (5, 27), (10, 2)),
-    2040: ((2, 12), (6, 14), (9, 20)),
-}
+# How far ahead the arrangement must be known: the reception slots (4 weeks) and a case's deadlines (5 working
+# days, two weeks across 春节) reach this far. The State Council publishes next year's in November.
+HORIZON = dt.timedelta(days=60)
+
+
+class Source(StrEnum):
+    """Where a year's arrangement comes from."""
+
+    LIBRARY = "chinese-calendar"
+    CONFIG = "config.yml"
+    STATUTORY = "statutory"
+
+
+@dataclass(frozen=True)
+class Arrangement:
+    """What the calendar knows of one year, local decisions included: the days off that are not ordinary
+    weekends (with their names) and the weekend days worked; no day is both."""
+
+    year: int
+    source: Source
+    days_off: Mapping[dt.date, str]
+    workdays: frozenset[dt.date]
+
+    @property
+    def complete(self) -> bool:
+        """Whether the year's bridging days and adjusted working weekends are known."""
+        return self.source is not Source.STATUTORY
 
 
 @cache
-def statutory_holidays(year: int) -> dict[dt.date, str]:
-    """The days off of every year under 全国年节及纪念日放假办法 (as revised in 2024, from 2025 on): 元旦 1 day,
-    春节 4 (除夕 and 正月初一 to 初三), 清明 1, 劳动节 2, 端午 1, 中秋 1, 国庆 3. Not the bridging days and adjusted
-    working weekends the State Council adds each year. After LUNAR_FESTIVALS' last year, without the lunar ones."""
-    days = {dt.date(year, 1, 1): "元旦", dt.date(year, 5, 1): "劳动节", dt.date(year, 5, 2): "劳动节"}
-    if 1900 <= year <= 2100:  # the solar terms chinese-calendar computes
-        days.update(
-            (day, "清明")
-            for day, term in chinese_calendar.get_solar_terms(dt.date(year, 4, 1), dt.date(year, 4, 10))
-            if term == "清明"
-        )
-    if year in LUNAR_FESTIVALS:
-        spring, dragon_boat, mid_autumn = (dt.date(year, *day) for day in LUNAR_FESTIVALS[year])
-        days.update((spring + dt.timedelta(days=n), "春节") for n in range(-1, 3))
-        days[dragon_boat] = "端午节"
-        days[mid_autumn] = "中秋节"
-    days.update((dt.date(year, 10, day), "国庆节") for day in (1, 2, 3))
-    return days
+def statutory_holidays(year: int) -> Mapping[dt.date, str]:
+    """The statutory days off of `year` with their names (元旦 1 day, 春节 4, 清明 1, 劳动节 2, 端午 1, 中秋 1,
+    国庆 3 since 2025), and a working day in lieu (补假) of each that falls on a weekend. For a year whose
+    arrangement the `holidays` package already has, its bridging days too."""
+    return dict(sorted(country_holidays("CN", years=year, language="zh_CN").items()))
+
+
+def years_in_reach(today: dt.date) -> range:
+    """The years the calendar is used for from `today` on: this one, and the next within HORIZON."""
+    return range(today.year, (today + HORIZON).year + 1)
 
 
 class WorkingCalendar:
-    def __init__(self, holidays: Iterable[dt.date] = (), workdays: Iterable[dt.date] = ()) -> None:
+    def __init__(
+        self,
+        holidays: Iterable[dt.date] = (),
+        workdays: Iterable[dt.date] = (),
+        published: Mapping[int, PublishedYear] | None = None,
+    ) -> None:
+        """`holidays` and `workdays`: local decisions; `published`: years' arrangements chinese-calendar lacks."""
         self._holidays = frozenset(holidays)
         self._workdays = frozenset(workdays)
-        self._warned: set[int] = set()
+        self._published = dict(published or {})
+        self._years: dict[int, Arrangement] = {}
 
-    def _fallback(self, year: int) -> dict[dt.date, str]:
-        """The statutory holidays of a year chinese-calendar does not know; a warning the first time."""
-        if year not in self._warned:
-            self._warned.add(year)
-            lunar = "" if year in LUNAR_FESTIVALS else " (not even 春节, 端午 and 中秋: no dates for them)"
-            log.warning(
-                "chinese-calendar %s does not know %d: its working days are counted on the statutory "
-                "holidays only%s, without the State Council's bridging days and adjusted working weekends; "
-                "update chinese-calendar, or list them under calendar: in config.yml",
-                chinese_calendar.__version__,
-                year,
-                lunar,
-            )
-        return statutory_holidays(year)
+    @classmethod
+    def configured(cls, config: CalendarOverrides) -> WorkingCalendar:
+        """The calendar with config.yml's `calendar` section."""
+        return cls(config.holidays, config.workdays, config.years)
+
+    def arrangement(self, year: int) -> Arrangement:
+        """The year's days off and adjusted working days."""
+        known = self._years.get(year)
+        if known is None:
+            known = self._years[year] = self._arrange(year)
+        return known
+
+    def _arrange(self, year: int) -> Arrangement:
+        if year in KNOWN_YEARS:
+            source = Source.LIBRARY
+            days_off = {d: _LIBRARY_NAMES[name] for d, name in chinese_calendar.holidays.items() if d.year == year}
+            workdays = {day for day in chinese_calendar.workdays if day.year == year}
+        elif year in self._published:
+            source = Source.CONFIG
+            published = self._published[year]
+            days_off = {**dict.fromkeys(published.holidays, staff.CALENDAR_BRIDGING), **statutory_holidays(year)}
+            workdays = set(published.workdays)
+        else:
+            source = Source.STATUTORY
+            days_off = dict(statutory_holidays(year))
+            workdays = set()
+        local_off = {day for day in self._holidays if day.year == year}
+        workdays = (workdays - local_off) | {day for day in self._workdays if day.year == year}
+        days_off |= {day: staff.CALENDAR_LOCAL_DAY_OFF for day in local_off}
+        kept = {day: name for day, name in sorted(days_off.items()) if day not in workdays}
+        return Arrangement(year, source, kept, frozenset(workdays))
+
+    def incomplete_years(self, today: dt.date) -> list[int]:
+        """The years in reach from `today` whose arrangement is not known."""
+        return [year for year in years_in_reach(today) if not self.arrangement(year).complete]
 
     def is_working_day(self, day: dt.date) -> bool:
-        if day in self._workdays:
-            return True
-        if day in self._holidays:
-            return False
-        if day.year not in KNOWN_YEARS:
-            return day.weekday() < 5 and day not in self._fallback(day.year)
-        return bool(chinese_calendar.is_workday(day))
+        known = self.arrangement(day.year)
+        return day in known.workdays or (day not in known.days_off and day.weekday() < 5)
 
     def is_holiday(self, day: dt.date) -> bool:
         """A day off that is not an ordinary weekend: a public holiday (with its bridging days) or a local one.
 
         An ordinary Saturday is not a holiday; a Saturday inside the National Day break is.
         """
-        if day in self._workdays:
-            return False
-        if day in self._holidays:
-            return True
-        if day.year not in KNOWN_YEARS:
-            return day in self._fallback(day.year)
-        off, name = chinese_calendar.get_holiday_detail(day)
-        return bool(off) and (name is not None or day.weekday() < 5)
+        return day in self.arrangement(day.year).days_off
 
     def add_working_days(self, day: dt.date, count: int) -> dt.date:
         """The `count`-th working day after `day` (`day` itself is not counted)."""

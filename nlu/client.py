@@ -55,8 +55,10 @@ class IntentParser(abc.ABC):
 
 
 class RasaParser(IntentParser):
-    def __init__(self, base_url: str, timeout: float) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+    """Rasa's HTTP API; `token` is its `--auth-token`, sent as Rasa reads it (`?token=`)."""
+
+    def __init__(self, base_url: str, timeout: float, token: str = "") -> None:
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, params={"token": token} if token else None)
 
     async def parse(self, text: str) -> dict[str, Any]:
         try:

@@ -76,24 +76,28 @@ def train(force: bool = False) -> tuple[Path, bool]:
     return target, True
 
 
-def serve_command(port: int, model: Path | None = None) -> list[str]:
+def serve_command(port: int, model: Path | None = None, *, host: str = "127.0.0.1", token: str) -> list[str]:
+    """`rasa run` with its HTTP API behind `token` (the bot sends it as `?token=`), listening on `host` only; no
+    CORS: no browser page has any business calling it."""
     return [
         str(rasa_executable()),
         "run",
         "--enable-api",
+        "--interface",
+        host,
         "--port",
         str(port),
+        "--auth-token",
+        token,
         "--model",
         str(model or model_path()),
-        "--cors",
-        "*",
     ]
 
 
-def serve(port: int) -> int:
+def serve(port: int, *, host: str, token: str) -> int:
     """Run the Rasa server in the foreground (training first if needed)."""
     model, _ = train()
-    return subprocess.call(serve_command(port, model), cwd=NLU_DIR, env=rasa_env())
+    return subprocess.call(serve_command(port, model, host=host, token=token), cwd=NLU_DIR, env=rasa_env())
 
 
 def rasa_env() -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import time
@@ -15,13 +16,24 @@ from nlu import project
 
 
 class RasaProcess:
-    """A `rasa run --enable-api` child on `port`, serving the model of the current inputs."""
+    """A `rasa run --enable-api` child on `host:port`, serving the model of the current inputs; its API answers
+    only to `token` (one is made when none is given)."""
 
-    def __init__(self, port: int, model: Path | None = None, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int,
+        model: Path | None = None,
+        log_path: Path | None = None,
+        *,
+        host: str = "127.0.0.1",
+        token: str = "",
+    ) -> None:
         self.port = port
         self.model = model
         self.log_path = log_path
-        self.url = f"http://127.0.0.1:{port}"
+        self.host = host
+        self.token = token or secrets.token_urlsafe(24)
+        self.url = f"http://{reachable(host)}:{port}"
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -29,7 +41,7 @@ class RasaProcess:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         # Its own session, so that Ctrl-C in a terminal reaches us and we stop it in order.
         self._process = subprocess.Popen(
-            project.serve_command(self.port, model),
+            project.serve_command(self.port, model, host=self.host, token=self.token),
             cwd=project.NLU_DIR,
             env=project.rasa_env(),
             stdout=log,
@@ -39,7 +51,7 @@ class RasaProcess:
 
     def ready(self) -> bool:
         try:
-            response = httpx.get(f"{self.url}/status", timeout=1.0)
+            response = httpx.get(f"{self.url}/status", params={"token": self.token}, timeout=1.0)
             return response.status_code == 200 and bool(response.json().get("model_file"))
         except (httpx.HTTPError, ValueError):
             return False
@@ -79,3 +91,10 @@ class RasaProcess:
 
 def port_of(url: str) -> int:
     return urlparse(url).port or 5005
+
+
+def reachable(host: str) -> str:
+    """Where a server listening on `host` is reached from this machine."""
+    if host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host

@@ -138,11 +138,44 @@ class Deadlines(_Strict):
     rating_days: int = 7
 
 
-class CalendarOverrides(_Strict):
-    """Days chinese-calendar does not know yet, or local decisions."""
+class PublishedYear(_Strict):
+    """One year's arrangement as the State Council publishes it each November (国务院办公厅关于部分节假日安排的
+    通知), for a year chinese-calendar does not know yet: every day off of its breaks (the statutory days, their
+    make-up days and the bridging days, weekends inside a break included) and every adjusted working day."""
 
     holidays: list[dt.date] = Field(default_factory=list)
     workdays: list[dt.date] = Field(default_factory=list)
+
+
+class CalendarOverrides(_Strict):
+    """The working-day calendar's additions (config `calendar`).
+
+    `years`: the published arrangement of a year chinese-calendar does not know yet (keyed by the year); without
+    it, such a year counts its statutory holidays only and the bot warns. `holidays` and `workdays`: local
+    decisions (a day off, a Sunday worked) of any year; they win over every source.
+    """
+
+    holidays: list[dt.date] = Field(default_factory=list)
+    workdays: list[dt.date] = Field(default_factory=list)
+    years: dict[int, PublishedYear] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CalendarOverrides:
+        both = set(self.holidays) & set(self.workdays)
+        if both:
+            raise ValueError(f"{_days(both)} both a holiday and a working day")
+        for year, published in self.years.items():
+            strays = {day for day in [*published.holidays, *published.workdays] if day.year != year}
+            if strays:
+                raise ValueError(f"years.{year}: {_days(strays)} not in {year}")
+            both = set(published.holidays) & set(published.workdays)
+            if both:
+                raise ValueError(f"years.{year}: {_days(both)} both a holiday and a working day")
+        return self
+
+
+def _days(days: set[dt.date]) -> str:
+    return ", ".join(day.isoformat() for day in sorted(days))
 
 
 class RateLimit(_Strict):

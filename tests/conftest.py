@@ -22,6 +22,8 @@ POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://p
 # One database per test run, so that runs side by side (two checkouts, two CI jobs) never drop each other's.
 POSTGRES_DB = f"liaison_test_{os.getpid()}"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# The auth token of the tests' Rasa server (tests/integration/conftest.py), which every test's settings carry.
+RASA_TOKEN = f"test-rasa-{uuid.uuid4().hex}"
 
 
 class Clock:
@@ -140,6 +142,7 @@ def make_settings(
         database_url=database_url,
         redis_url=redis_url,
         rasa_url=rasa_url,
+        rasa_token=RASA_TOKEN,
         rasa_timeout=2.0,
         LIAISON_CONFIG=ROOT / "config.yml",
         LIAISON_VAR=var_dir,

@@ -1,7 +1,9 @@
-"""Builders for tests: a scripted intent parser (unit tests only) and a dispatcher on real storage."""
+"""Builders for tests: a scripted intent parser (unit tests only), a dispatcher on real storage, and config.yml
+with a year's published arrangement."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from bot.runtime import mirror_directory
@@ -43,7 +45,7 @@ async def build_dispatcher(settings: Settings, parser: IntentParser) -> tuple[Di
         Inbox(sessionmaker, redis, Keys(settings.redis_prefix), deployment),
         Understanding(parser, TopicClassifier.from_project()),
         deployment,
-        WorkingCalendar(deployment.calendar.holidays, deployment.calendar.workdays),
+        WorkingCalendar.configured(deployment.calendar),
     )
 
     async def close() -> None:
@@ -57,3 +59,21 @@ async def say(dispatcher: Dispatcher, user_id: str, text: str = "", channel: str
     """Send one message; return the bot's replies joined, for assertions on what the citizen reads."""
     replies = await dispatcher.handle(Inbound(channel=channel, user_id=user_id, text=text, **fields))
     return "\n".join(r.text for r in replies)
+
+
+# 2027's arrangement as the State Council might publish it, in config.yml's words (calendar.years).
+PUBLISHED_2027 = """  years:
+    2027:
+      holidays: [2027-01-01, 2027-01-02, 2027-01-03, 2027-02-05, 2027-02-06, 2027-02-07, 2027-02-08, 2027-02-09,
+                 2027-02-10, 2027-02-11, 2027-02-12, 2027-02-13]
+      workdays: [2027-02-14, 2027-02-20]
+"""
+
+
+def config_with_calendar(directory: Path, years: str = PUBLISHED_2027) -> Path:
+    """A copy of config.yml in `directory` whose `calendar.years` is `years` (YAML, indented under calendar:)."""
+    text = (Path(__file__).resolve().parent.parent / "config.yml").read_text(encoding="utf-8")
+    assert "  years: {}\n" in text
+    path = directory / "config.yml"
+    path.write_text(text.replace("  years: {}\n", years), encoding="utf-8")
+    return path

@@ -266,3 +266,22 @@ NLU_REVIEW_BAD_TOPIC = "没有这个主题：{topic}。"
 NLU_REVIEW_NO_MESSAGE = "没有这条群众消息。"
 NLU_REVIEW_PLACE_NOT_IN_TEXT = "标注的地点必须是消息原文中的一段文字。"
 NLU_CORRECTIONS_WRITTEN = "已写入 {path}：{written} 条；{left_out} 条因过短、重复或与评测数据重合而未写入。下次 liaison nlu train 将使用它们。"
+
+# --- the working-day calendar (casework/workdays.py, services/workdays.py: /healthz, `liaison calendar check`)
+CALENDAR_BRIDGING = "放假调休"
+CALENDAR_LOCAL_DAY_OFF = "本地放假"
+CALENDAR_INCOMPLETE = "{year} 年的调休安排尚未配置，仅按法定节假日计算"
+CALENDAR_SOURCES = {
+    "chinese-calendar": "国务院公布的放假安排（chinese-calendar {version}）",
+    "config.yml": "config.yml 中填写的放假安排（calendar.years）",
+    "statutory": "仅法定节假日（holidays {version}）",
+}
+CALENDAR_HEADER = "{year} 年工作日历：{source}"
+CALENDAR_DAYS_OFF = "放假（{count} 天）："
+CALENDAR_WORKDAYS = "调休上班（{count} 天）："
+CALENDAR_DAY = "  {day} {weekday} {name}"
+CALENDAR_NO_DAYS = "  （无）"
+CALENDAR_TO_DO = (
+    "缺少国务院公布的 {year} 年调休放假和调休上班日期。公布后请升级 chinese-calendar，"
+    "或在 config.yml 的 calendar.years.{year} 下填写 holidays（全部放假日期）和 workdays（调休上班日期）。"
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import io
 import sys
 
 from bot.runtime import Runtime
@@ -44,6 +45,9 @@ def parse_line(line: str, user_id: str) -> Inbound | None:
 
 
 async def chat(settings: Settings, user_id: str | None) -> None:
+    # A terminal or a pipe may carry bytes that are not UTF-8: they become U+FFFD instead of ending the chat.
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="replace")
     services = await Runtime.start(settings)
     user = user_id or f"terminal-{getpass.getuser()}"
     print(f"已连接 {services.deployment.main_station.name}。{HELP}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from bot.cli import cases, db, nlu, reception, reports, run, users, wechat
+from bot.cli import cases, db, nlu, reception, reports, run, users, wechat, workdays
 
 
 @click.group()
@@ -30,6 +30,7 @@ for _command in (
     reports.deputy,
     wechat.wechat,
     reception.reception,
+    workdays.calendar,
 ):
     main.add_command(_command)
 

@@ -42,11 +42,17 @@ def train(force: bool) -> None:
 @nlu.command("serve")
 @click.option("--port", default=None, type=int, help="default: the port of RASA_URL")
 def nlu_serve(port: int | None) -> None:
-    """Run the Rasa server in the foreground."""
+    """Run the Rasa server in the foreground, on RASA_HOST, its API behind RASA_TOKEN."""
     from nlu import project
     from nlu.server import port_of
 
-    sys.exit(project.serve(port or port_of(get_settings().rasa_url)))
+    settings = get_settings()
+    if not settings.rasa_token:
+        raise click.ClickException(
+            "RASA_TOKEN is not set: Rasa's API answers only to a token, and the bot's processes need the same one "
+            "(e.g. export RASA_TOKEN=$(openssl rand -hex 24) for both)"
+        )
+    sys.exit(project.serve(port or port_of(settings.rasa_url), host=settings.rasa_host, token=settings.rasa_token))
 
 
 @nlu.command("parse")
@@ -70,14 +76,14 @@ async def _understanding(settings: Settings) -> AsyncIterator[Understanding]:
     from nlu.server import RasaProcess, port_of
     from nlu.topics import TopicClassifier
 
-    parser = RasaParser(settings.rasa_url, PARSE_TIMEOUT)
+    parser = RasaParser(settings.rasa_url, PARSE_TIMEOUT, settings.rasa_token)
     process = None
     if not await parser.ready():
         await parser.close()
         process = RasaProcess(port_of(settings.rasa_url))
         process.start()
         process.wait_ready()
-        parser = RasaParser(process.url, PARSE_TIMEOUT)
+        parser = RasaParser(process.url, PARSE_TIMEOUT, process.token)
     try:
         yield Understanding(parser, TopicClassifier.from_project())
     finally:

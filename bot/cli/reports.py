@@ -109,7 +109,7 @@ class _Store:
         from storage.db import make_engine, make_sessionmaker
 
         self.deployment = load_deployment(settings.config_path)
-        self.calendar = WorkingCalendar(self.deployment.calendar.holidays, self.deployment.calendar.workdays)
+        self.calendar = WorkingCalendar.configured(self.deployment.calendar)
         self.engine = make_engine(settings.async_database_url)
         self.sessionmaker = make_sessionmaker(self.engine)
 

@@ -5,7 +5,8 @@ For `liaison run` the web app starts at once; while Rasa is still loading, the b
 keeps the messages. Ctrl-C stops the web app, then Rasa.
 
 `serve` and `run` start the ASGI app of bot/http (its factory, `create_app`): launching it is what they are
-for. They import it inside the command, and no other CLI module imports bot/http.
+for. They import it inside the command, and no other CLI module imports bot/http. The factory keeps query strings
+out of uvicorn's access log (`bot.http.logs`), before uvicorn writes its first line.
 """
 
 from __future__ import annotations
@@ -75,7 +76,9 @@ def run_all(settings: Settings, host: str, port: int) -> int:
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     log = settings.var_dir / "rasa.log"
-    rasa = RasaProcess(port_of(settings.rasa_url), log_path=log)
+    # Without RASA_TOKEN, a token for this run only, known to Rasa and the web app.
+    rasa = RasaProcess(port_of(settings.rasa_url), log_path=log, host=settings.rasa_host, token=settings.rasa_token)
+    settings = settings.model_copy(update={"rasa_token": rasa.token})
     print(f"正在启动 NLU 服务（Rasa，约 40 秒），日志：{log}")
     rasa.start()
     threading.Thread(target=_announce_when_ready, args=(rasa,), daemon=True).start()

@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 import console
 from bot.channels import wechat
 from bot.channels.telegram import webhook as telegram
-from bot.http import cases, errors, health, messages, reception, reports
+from bot.http import cases, errors, health, logs, messages, reception, reports
 from bot.http.limits import BodyLimit, no_nul_in_url, storable_json
 from bot.runtime import Runtime
 from bot.worker.runner import Worker
@@ -22,6 +22,7 @@ from settings import Settings, get_settings
 def create_app(settings: Settings | None = None, *, local_trial: bool = True) -> FastAPI:
     """`local_trial`: the app listens on loopback only, so POST /api/messages may go without a key."""
     settings = settings or get_settings()
+    logs.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -39,7 +40,8 @@ def create_app(settings: Settings | None = None, *, local_trial: bool = True) ->
 
     app = FastAPI(title="网上代表联络站", lifespan=lifespan, dependencies=[Depends(no_nul_in_url)])
     app.state.local_trial = local_trial
-    app.add_middleware(BodyLimit)
+    # WeChat's door takes long messages whole, encrypted or sent twice (compatible mode).
+    app.add_middleware(BodyLimit, paths={"/wechat": wechat.MAX_BODY_BYTES})
     errors.install(app)
     staff = [Depends(storable_json)]
     app.include_router(messages.router)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
@@ -63,19 +64,22 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimit:
-    """Refuse requests whose body exceeds `max_bytes` with 413, counting as the body streams in."""
+    """Refuse requests whose body exceeds `max_bytes` (or the limit of their path in `paths`) with 413, counting as
+    the body streams in."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, paths: Mapping[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.paths = dict(paths or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.paths.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send, scope)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, scope, limit)
             return
         received = 0
         started = False
@@ -85,7 +89,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise BodyTooLarge
             return message
 
@@ -99,14 +103,12 @@ class BodyLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send, scope)
+                await self._refuse(send, scope, limit)
 
-    async def _refuse(self, send: Send, scope: Scope) -> None:
+    async def _refuse(self, send: Send, scope: Scope, limit: int) -> None:
         client = (scope.get("client") or ("?",))[0]
-        log.warning(
-            "refused %s %s from %s: body over %d bytes", scope.get("method"), scope.get("path"), client, self.max_bytes
-        )
-        message = texts.TOO_LARGE.format(limit=self.max_bytes // 1024)
+        log.warning("refused %s %s from %s: body over %d bytes", scope.get("method"), scope.get("path"), client, limit)
+        message = texts.TOO_LARGE.format(limit=limit // 1024)
         # Outside the app, so bot.http.errors cannot render it: the same shape, written here.
         body = json.dumps(
             {"code": "body_too_large", "message": message, "detail": message}, ensure_ascii=False

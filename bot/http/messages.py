@@ -1,23 +1,28 @@
-"""The channel-neutral JSON door: POST /api/messages, used by any channel and by tests.
+"""The channel-neutral JSON door: POST /api/messages, used by channels without a door of their own and by tests.
+
+It speaks for any citizen of a channel, so a caller must hold a channel key that names that channel
+(LIAISON_API_KEY: `web`; LIAISON_API_KEYS: each key's list), or be the local trial (no key configured, loopback).
+The signed channels (wechat, telegram) are spoken for only by their own doors, which check the platform's
+signature: here they are refused with any key.
 
 Out-of-range or non-finite numbers and strings that cannot be stored are refused with 422 (by the model,
 or by `Inbound` for ids); NUL is dropped from text (`handlers.turn.clean_text`)."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from bot.http.deps import bearer, from_loopback, same_secret
 from bot.runtime import Runtime
-from casework.errors import Unauthenticated
+from casework.errors import Forbidden, Unauthenticated
 from services.conversations import Inbound, clean_text
+from settings import SIGNED_CHANNELS
 from texts import errors as texts
 
 router = APIRouter(prefix="/api", tags=["messages"])
-LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 
 
 class InboundMessage(BaseModel):
@@ -75,21 +80,38 @@ def services(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-def require_channel_key(request: Request) -> None:
-    """The API speaks for any citizen: a channel key, or the local trial on loopback with no key set."""
-    expected = request.app.state.runtime.settings.api_key
-    if expected:
-        given = request.headers.get("x-channel-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
-        if given and hmac.compare_digest(given.encode(), expected.encode()):
-            return
+def channel_key(request: Request) -> frozenset[str] | None:
+    """The channels the caller's key names; None on the local trial (no key configured, a loopback caller on a
+    loopback server), which may speak for any channel but the signed ones."""
+    keys = request.app.state.runtime.settings.channel_keys
+    if not keys:
+        if request.app.state.local_trial and from_loopback(request):
+            return None
+        raise Unauthenticated(texts.LOCAL_TRIAL_ONLY, code="local_trial_only")
+    given = request.headers.get("x-channel-key") or bearer(request)
+    named: frozenset[str] | None = None
+    for key, channels in keys.items():  # every key compared, so the time taken tells nothing
+        if same_secret(given, key):
+            named = channels
+    if named is None:
         raise Unauthenticated(texts.WRONG_CHANNEL_KEY, code="bad_channel_key")
-    client = request.client.host if request.client else ""
-    if request.app.state.local_trial and client in LOOPBACK:
-        return
-    raise Unauthenticated(texts.LOCAL_TRIAL_ONLY, code="local_trial_only")
+    return named
 
 
-@router.post("/messages", response_model=RepliesOut, dependencies=[Depends(require_channel_key)])
-async def post_message(message: InboundMessage, services: Runtime = Depends(services)) -> RepliesOut:
+def check_speaks_for(channels: frozenset[str] | None, channel: str) -> None:
+    """A signed channel never; with a key, only the channels it names."""
+    if channel in SIGNED_CHANNELS:
+        raise Forbidden(texts.SIGNED_CHANNEL.format(channel=channel), code="signed_channel")
+    if channels is not None and channel not in channels:
+        raise Forbidden(texts.KEY_NOT_FOR_CHANNEL.format(channel=channel), code="key_not_for_channel")
+
+
+@router.post("/messages", response_model=RepliesOut)
+async def post_message(
+    message: InboundMessage,
+    channels: frozenset[str] | None = Depends(channel_key),
+    services: Runtime = Depends(services),
+) -> RepliesOut:
+    check_speaks_for(channels, message.channel)
     replies = await services.dispatcher.handle(message.to_inbound())
     return RepliesOut(replies=[ReplyOut(**r.as_dict()) for r in replies])

@@ -1,5 +1,10 @@
 """`liaison worker`: runs the timed jobs. Several workers may run at once: a Redis lock per job lets
-one of them run it at a time, and the jobs themselves are safe to run again after a crash."""
+one of them run it at a time, and the jobs themselves are safe to run again after a crash.
+
+The lock is a lease: it lapses LEASE seconds after its worker last renewed it, and a running job renews it
+every RENEW_EVERY seconds. A worker that dies mid-job (kill -9) stops renewing, so another worker takes the
+job over within LEASE seconds, however long the job's timeout.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ import logging
 import os
 import socket
 
-from redis.exceptions import LockError
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError, LockNotOwnedError, RedisError
 
 from bot.runtime import Runtime
 from bot.worker.jobs import JOBS, Job
@@ -18,6 +24,8 @@ from storage.models import utcnow
 
 log = logging.getLogger("liaison.worker")
 KEEP_FAILURES = 200
+LEASE = 10.0  # seconds
+RENEW_EVERY = LEASE / 4
 
 
 class Worker:
@@ -52,13 +60,19 @@ class Worker:
 
     async def _run(self, job: Job, now: dt.datetime) -> int | None:
         redis, keys = self.services.redis, self.services.keys
-        lock = redis.lock(keys.job_lock(job.name), timeout=job.timeout.total_seconds(), blocking=False)
-        if not await lock.acquire():
+        lease = redis.lock(keys.job_lock(job.name), timeout=LEASE, blocking=False)
+        if not await lease.acquire():
             return None
+        work = asyncio.create_task(asyncio.wait_for(job.run(self.services, now), job.timeout.total_seconds()))
+        keeper = asyncio.create_task(self._keep(lease, job, work))
         try:
-            done = await asyncio.wait_for(job.run(self.services, now), job.timeout.total_seconds())
+            done = await work
             await redis.set(keys.job_next_run(job.name), (now + job.every).timestamp())
             return done
+        except asyncio.CancelledError:
+            if keeper.done() and not keeper.cancelled():  # the keeper cancelled the job: its lease was lost
+                return None
+            raise
         except Exception as exc:  # noqa: BLE001 - a failed job is recorded and retried at its next turn
             log.exception("job %s failed", job.name)
             record = {"job": job.name, "worker": self.name, "at": now.isoformat(), "error": repr(exc)[:2000]}
@@ -66,7 +80,23 @@ class Worker:
             await redis.ltrim(keys.failed_jobs, 0, KEEP_FAILURES - 1)
             return None
         finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
             try:
-                await lock.release()
+                await lease.release()
             except LockError:
-                log.warning("job %s outlived its lock", job.name)
+                log.warning("job %s outlived its lease", job.name)
+
+    async def _keep(self, lease: Lock, job: Job, work: asyncio.Task[int]) -> None:
+        """Renew the lease while the job runs. Once it is lost (another worker may have taken the job), stop the
+        job here, so that one worker at a time runs it; a stopped job is safe to run again."""
+        while True:
+            await asyncio.sleep(RENEW_EVERY)
+            try:
+                await lease.reacquire()
+            except LockNotOwnedError:
+                log.error("job %s lost its lease; stopped here, another worker may run it", job.name)
+                work.cancel()
+                return
+            except RedisError as exc:  # Redis unreachable for now: the lease may hold; try again
+                log.warning("job %s could not renew its lease: %r", job.name, exc)

@@ -11,7 +11,7 @@ import pytest
 
 from nlu import project
 from nlu.server import RasaProcess
-from tests.conftest import make_settings
+from tests.conftest import RASA_TOKEN, make_settings
 
 
 def _at_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,7 +43,7 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with pytest.MonkeyPatch.context() as monkeypatch:
         _at_real_time(monkeypatch)  # `rasa train` too, when the model is out of date
         model, _ = project.train()
-        rasa = RasaProcess(_free_port(), model=model, log_path=log)
+        rasa = RasaProcess(_free_port(), model=model, log_path=log, token=RASA_TOKEN)
         rasa.start()
     try:
         rasa.wait_ready(timeout=300)

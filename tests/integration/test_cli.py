@@ -11,11 +11,13 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.http.app import create_app
 from storage.db import one_session
+from storage.models import ChannelIdentity, Conversation, Message
 from storage.repositories import UserStore
-from tests.conftest import ROOT, client_for
+from tests.conftest import RASA_TOKEN, ROOT, client_for
 from tests.integration.test_conversations import Citizen
 
 pytestmark = pytest.mark.integration
@@ -46,7 +48,11 @@ async def test_case_list_and_show(settings, user_id):
 
 
 def test_nlu_parse_prints_the_contract(rasa_url):
-    result = _run(["nlu", "parse"], {"RASA_URL": rasa_url}, stdin="幸福路上的路灯坏了\n查询LL20261122001\n\n你好\n")
+    result = _run(
+        ["nlu", "parse"],
+        {"RASA_URL": rasa_url, "RASA_TOKEN": RASA_TOKEN},
+        stdin="幸福路上的路灯坏了\n查询LL20261122001\n\n你好\n",
+    )
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["intent"] for line in lines] == ["report_issue", "ask_progress", "greet"]
     for line in lines:
@@ -78,11 +84,11 @@ def test_nlu_eval_prints_accuracy_macro_f1_and_topic_f1(rasa_url, tmp_path):
         "你好,greet,其他\n",
         encoding="utf-8",
     )
-    result = _run(["nlu", "eval", str(sample), "--json"], {"RASA_URL": rasa_url})
+    result = _run(["nlu", "eval", str(sample), "--json"], {"RASA_URL": rasa_url, "RASA_TOKEN": RASA_TOKEN})
     report = json.loads(result.stdout)
     assert report["messages"] == 3 and report["accuracy"] == 1.0 and report["macro_f1"] == 1.0
     assert report["topic_macro_f1"] > 0.6
-    text = _run(["nlu", "eval", str(sample)], {"RASA_URL": rasa_url}).stdout
+    text = _run(["nlu", "eval", str(sample)], {"RASA_URL": rasa_url, "RASA_TOKEN": RASA_TOKEN}).stdout
     assert "intent accuracy 1.000" in text and "topic macro-F1" in text
 
 
@@ -110,3 +116,38 @@ async def test_user_add_reads_the_password_from_standard_input(settings):
         assert refused.stderr.strip().splitlines() == ["Error: 密码不能为空：请在标准输入的第一行给出密码"]
     async with one_session(settings.async_database_url) as session:
         assert await UserStore(session).by_name(f"{name}-x") is None
+
+
+async def test_chat_takes_bytes_that_are_not_utf8(settings):
+    """`printf '路灯坏了\xe5\n' | liaison chat`: the stray byte becomes U+FFFD, the message is kept."""
+    user = f"t-{uuid.uuid4().hex[:10]}"
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "LIAISON_REDIS_PREFIX": settings.redis_prefix,
+        "RASA_URL": settings.rasa_url,
+        "RASA_TOKEN": settings.rasa_token,
+        # Standard input decoded strictly, as under a UTF-8 locale such as en_US.UTF-8 (under C and C.UTF-8
+        # Python would read the stray byte as a surrogate instead).
+        "PYTHONIOENCODING": "utf-8",
+    }
+    chatted = subprocess.run(
+        [LIAISON, "chat", "--user", user],
+        input="路灯坏了".encode() + b"\xe5\n",
+        env={**os.environ, **env},
+        capture_output=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert chatted.returncode == 0, chatted.stderr.decode(errors="replace")
+    assert "联络站>" in chatted.stdout.decode()
+    async with one_session(settings.async_database_url) as session:
+        said = (
+            await session.execute(
+                select(Message.text)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+                .where(ChannelIdentity.external_id == user, Message.direction == "in")
+            )
+        ).scalars()
+        assert list(said) == ["路灯坏了\ufffd"]

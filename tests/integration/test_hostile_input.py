@@ -18,8 +18,8 @@ from storage.repositories import UserStore
 from tests.conftest import ROOT, client_for
 from tests.integration.recorder import RecordingApi
 from tests.integration.test_conversations import Citizen
-from tests.integration.test_telegram import SECRET, update
-from tests.integration.test_wechat import WeChatAnswers, WeChatServer, openid, wechat_settings
+from tests.integration.test_telegram import SECRET, TelegramCitizen, update
+from tests.integration.test_wechat import Follower, WeChatAnswers, WeChatServer, openid, wechat_settings
 
 pytestmark = pytest.mark.integration
 TELEGRAM = {"x-telegram-bot-api-secret-token": SECRET, "content-type": "application/json"}
@@ -224,6 +224,73 @@ async def test_a_nul_in_a_text_at_the_api_is_dropped_once(doors, user_id):
     assert first.status_code == again.status_code == 200, (first.text, again.text)
     assert first.json() == again.json()
     assert await texts_of(app, user_id) == ["路灯坏了"]
+
+
+# --- who may speak for a citizen at POST /api/messages
+
+
+async def case_state(app, number: str) -> str:  # type: ignore[no-untyped-def]
+    async with app.state.runtime.sessionmaker() as session:
+        return (await session.execute(select(Case.state).where(Case.number == number))).scalar_one()
+
+
+@pytest.mark.parametrize("key", [None, "web-key", "every-key"], ids=["local-trial", "web-key", "key-of-many-channels"])
+async def test_no_key_lets_the_api_speak_for_a_telegram_or_wechat_citizen(settings, recorder, key):
+    """The signed channels are spoken for by their own doors only: the API cannot read or withdraw their cases."""
+    keys = {"api_key": "web-key", "api_keys": {"every-key": ["web", "app", "kiosk"]}} if key else {}
+    app = create_app(
+        wechat_settings(
+            settings,
+            recorder,
+            ROOT / "config.yml",
+            telegram_token="123:TEST",
+            telegram_api_base=recorder.url,
+            telegram_secret=SECRET,
+            **keys,
+        )
+    )
+    async for client in client_for(app):
+        on_telegram = TelegramCitizen(client, recorder)
+        on_wechat = Follower(WeChatServer(client))
+        numbers = {
+            "telegram": (on_telegram.user_id, await on_telegram.report("小区门口的路灯坏了好几盏，晚上很黑")),
+            "wechat": (on_wechat.openid, await on_wechat.report("菜市场门口的垃圾堆了好几天没人清理")),
+        }
+        before = await stored(app)
+        for channel, (user, number) in numbers.items():
+            for text in ("我的案件", f"查询 {number}", "撤回"):
+                body = {"channel": channel, "user_id": user, "text": text}
+                response = await client.post("/api/messages", json=body, headers={"x-channel-key": key} if key else {})
+                assert channel in refused(response, 403, "signed_channel")["message"]
+                assert number not in response.text
+            assert await case_state(app, number) == "received"
+        assert await stored(app) == before
+
+
+async def test_a_channel_key_speaks_only_for_the_channels_it_names(settings, user_id):
+    keyed = settings.model_copy(update={"api_key": "legacy-key", "api_keys": {"kiosk-key": ["kiosk", "app"]}})
+    app = create_app(keyed, local_trial=False)
+    async for client in client_for(app):
+        said = {"user_id": user_id, "text": "你好"}
+        for channel, headers in [
+            ("web", {"x-channel-key": "legacy-key"}),
+            ("kiosk", {"x-channel-key": "kiosk-key"}),
+            ("app", {"authorization": "Bearer kiosk-key"}),
+        ]:
+            response = await client.post("/api/messages", json={"channel": channel, **said}, headers=headers)
+            assert response.status_code == 200, response.text
+        before = await stored(app)
+        for channel, key, status, code in [
+            ("kiosk", "legacy-key", 403, "key_not_for_channel"),
+            ("web", "kiosk-key", 403, "key_not_for_channel"),
+            ("web", "kiosk-key2", 401, "bad_channel_key"),
+            ("web", "", 401, "bad_channel_key"),
+        ]:
+            response = await client.post(
+                "/api/messages", json={"channel": channel, **said}, headers={"x-channel-key": key}
+            )
+            assert channel in refused(response, status, code)["message"] or status == 401
+        assert await stored(app) == before
 
 
 # --- WeChat

@@ -17,6 +17,7 @@ from storage.repositories import DirectoryStore, UserStore
 from tests.conftest import client_for
 from tests.integration.recorder import RecordingApi
 from tests.integration.test_conversations import Citizen
+from tests.integration.test_telegram import SECRET, TelegramCitizen
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +31,11 @@ def telegram():
 @pytest.fixture
 async def station(settings, telegram):
     """The app with Telegram pointed at the recorder, and a staff, two staff, a department user."""
-    app = create_app(settings.model_copy(update={"telegram_token": "123:TEST", "telegram_api_base": telegram.url}))
+    app = create_app(
+        settings.model_copy(
+            update={"telegram_token": "123:TEST", "telegram_api_base": telegram.url, "telegram_secret": SECRET}
+        )
+    )
     async for client in client_for(app):
         services = app.state.runtime
         suffix = uuid.uuid4().hex[:6]
@@ -66,9 +71,9 @@ async def burst(app, now=None):
     return await Worker(app.state.runtime).run_due(now, burst=True)
 
 
-async def test_report_transfer_reply_rating_rehandling_escalation(station, telegram, user_id):
+async def test_report_transfer_reply_rating_rehandling_escalation(station, telegram):
     app, client, tokens = station
-    citizen = Citizen(client, user_id, channel="telegram")
+    citizen = TelegramCitizen(client, telegram)
     number = await citizen.report("幸福路上的路灯坏了好几盏，晚上一片漆黑，走路很不安全")
     await do(client, tokens["jiaotong"], number, "acknowledge", expect=403)
     await do(client, tokens["jianshe"], number, "transfer", expect=403)
@@ -83,7 +88,7 @@ async def test_report_transfer_reply_rating_rehandling_escalation(station, teleg
     await do(client, tokens["jianshe"], number, "record_reply", reason="幸福路东段三盏路灯已于周四修复。")
     await do(client, tokens["staff1"], number, "approve_reply")
     await burst(app)
-    sent_to_citizen = [c["text"] for c in telegram.calls_to("/sendMessage") if str(c["chat_id"]) == user_id]
+    sent_to_citizen = citizen.sent()
     assert any("已转交" in t for t in sent_to_citizen)
     assert any("三盏路灯已于周四修复" in t and "满意吗" in t for t in sent_to_citizen)
     to_department = [
@@ -231,9 +236,9 @@ async def test_deadlines_fire_on_working_days_and_unrated_answers_close(station,
     assert closed.state == "closed" and last.action == "close_unrated" and last.reason == "逾期未评价"
 
 
-async def test_telegram_errors_are_retried_with_backoff_and_recorded(station, telegram, user_id, clock):
+async def test_telegram_errors_are_retried_with_backoff_and_recorded(station, telegram, clock):
     app, client, tokens = station
-    number = await Citizen(client, user_id, channel="telegram").report("河边的护栏断了一截，孩子在那边玩很危险")
+    number = await TelegramCitizen(client, telegram).report("河边的护栏断了一截，孩子在那边玩很危险")
     telegram.answers.append(
         lambda path, body: (
             429,

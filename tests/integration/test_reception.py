@@ -18,11 +18,12 @@ from services import reception
 from storage.models import Booking, BookingWait, Case, Deputy, Push, ReceptionSession, ReceptionSlot
 from storage.reception import ReceptionStore
 from storage.repositories import ConversationStore, DirectoryStore, UserStore
-from tests.conftest import make_settings
+from tests.conftest import RASA_TOKEN, make_settings
 from tests.factories import build_dispatcher, say
 from tests.integration.test_cli import _run
 from tests.integration.test_conversations import Citizen
 from tests.integration.test_loop import burst, station, telegram  # noqa: F401 - fixtures
+from tests.integration.test_telegram import TelegramCitizen
 
 pytestmark = pytest.mark.integration
 NUMBER = re.compile(r"预约号 (YY\d+)")
@@ -121,7 +122,7 @@ async def test_reminders_digests_and_offers_are_fired_by_the_worker(station, tel
     chats, _ = await deputies_on_telegram(app)
     staff = {"authorization": f"Bearer {tokens['staff1']}"}
     ahead = await open_session_ahead(station, staff, clock.today())
-    citizen = Citizen(client, user_id, channel="telegram")
+    citizen = TelegramCitizen(client, telegram)
     number = await book_in_chat(citizen, first_slot_of(ahead))
     [booking] = await query(app, select(Booking).where(Booking.number == number))
     [slot] = await query(app, select(ReceptionSlot).where(ReceptionSlot.id == booking.slot_id))
@@ -157,7 +158,7 @@ async def test_reminders_digests_and_offers_are_fired_by_the_worker(station, tel
     await burst(app, two_hours_before + dt.timedelta(minutes=1))
     [soon] = await query(app, mine("hours_before"))
     assert soon.status == "sent" and f"今天 {start:%H:%M} 开始" in soon.text
-    reminders = [c["text"] for c in telegram.calls_to("/sendMessage") if str(c["chat_id"]) == user_id]
+    reminders = citizen.sent()
     assert len([t for t in reminders if "【接待提醒】" in t]) == 2  # each once, however often the worker ran
 
     # The waiting list: fill the slot, queue one more citizen, free a place, let the offer run out.
@@ -305,7 +306,7 @@ def ahead_codes(session: dict) -> set[str]:
 async def test_fifty_citizens_race_for_the_last_place_of_a_slot(postgres_url, real_redis_url, var_dir, rasa_url, clock):
     """On PostgreSQL: the last place goes to exactly one; the others are offered the waiting list."""
     settings = make_settings(postgres_url, real_redis_url, var_dir, rasa_url=rasa_url)
-    bot, close = await build_dispatcher(settings, RasaParser(rasa_url, 30.0))
+    bot, close = await build_dispatcher(settings, RasaParser(rasa_url, 30.0, RASA_TOKEN))
     # A Monday in a year no other test books in, no public holiday near it.
     clock.freeze(dt.datetime(2031, 3, 3, 10, 0, tzinfo=LOCAL))
     bot.clock = clock

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from bot.http.app import create_app
 from storage.models import Case, ChannelIdentity, Conversation
 from tests.conftest import client_for
 from tests.integration.recorder import RecordingApi
+from tests.integration.test_conversations import Citizen
 
 pytestmark = pytest.mark.integration
 SECRET = "hook-secret-123"
@@ -48,10 +50,23 @@ def update(chat_id: int, update_id: int, **message) -> dict:
     }
 
 
-class TelegramCitizen:
-    def __init__(self, client, telegram, chat_id: int) -> None:
-        self.client, self.telegram, self.chat_id = client, telegram, chat_id
+def new_chat() -> int:
+    """A Telegram chat id no other test used (they share the databases)."""
+    return uuid.uuid4().int % 10**12
+
+
+class TelegramCitizen(Citizen):
+    """A citizen on Telegram: updates through the webhook with its secret token (the API may not speak for a
+    Telegram citizen), the replies read where the recorded Bot API got them."""
+
+    def __init__(self, client, telegram, chat_id: int | None = None) -> None:
+        chat_id = chat_id or new_chat()
+        super().__init__(client, str(chat_id), channel="telegram")
+        self.telegram, self.chat_id = telegram, chat_id
         self.next_id = chat_id % 10**6 * 100
+
+    async def say(self, text: str = "", **message) -> str:
+        return await self.send(**({"text": text} if text else {}), **message)
 
     async def send(self, update_id: int | None = None, **message) -> str:
         """Post an update; return the texts the bot sent back to this chat for it."""

@@ -581,13 +581,137 @@ async def test_forgeries_and_dangerous_bodies_are_refused_quickly_logged_and_not
         assert (await post(dangerous.encode(), plain_params)).status_code == 400  # as sent
         sealed_params, sealed = server.signed(dangerous)
         assert (await post(sealed.encode(), sealed_params)).status_code == 400  # inside the encryption
-    assert (await post(b"<xml><Encrypt>not base64", params)).status_code == 400
-    huge = b"<xml>" + b"a" * 20_000 + b"</xml>"
-    assert (await post(huge, params)).status_code == 413
-    assert (await post(b"<xml>" + b"a" * 70_000 + b"</xml>", params)).status_code == 413
+    # A signed URL carries one body only (another is a replay): each of these is signed afresh.
+    assert (await post(b"<xml><Encrypt>not base64", server.signed(xml)[0])).status_code == 400
+    huge = b"<xml>" + b"a" * 132_000 + b"</xml>"
+    assert (await post(huge, server.signed(xml)[0])).status_code == 413
+    assert (await post(b"<xml>" + b"a" * 300_000 + b"</xml>", server.signed(xml)[0])).status_code == 413
     assert await rows(app, select(ChannelIdentity).where(ChannelIdentity.external_id == user)) == []
     refusals = [r for r in caplog.records if r.levelno == logging.WARNING and "refused" in r.getMessage()]
     assert len(refusals) == 10, [r.getMessage() for r in refusals]
+
+
+async def inbound_texts(app, user: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return list(
+        await rows(
+            app,
+            select(Message.text)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+            .where(ChannelIdentity.external_id == user, Message.direction == "in")
+            .order_by(Message.id),
+        )
+    )
+
+
+@pytest.mark.parametrize("safe", [True, False], ids=["safe-mode", "plaintext"])
+async def test_a_signed_url_replayed_with_another_body_is_refused_and_a_retry_is_answered_once(
+    settings, wechat_api, wechat_config, clock, safe, caplog
+):
+    """The signature covers the query string only: a second body under one (timestamp, nonce) is a replay. The same
+    request again is WeChat's retry: answered as ever, stored once."""
+    clock.freeze(dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC))
+    mode = {} if safe else {"wechat_safe_mode": False, "wechat_aes_key": ""}
+    async with account(settings, wechat_api, wechat_config, safe=safe, **mode) as (app, _, client):
+        app.state.wechat.clock = clock
+        server = WeChatServer(client, safe=safe, clock=clock)
+        citizen, victim = openid(), openid()
+        params, body = server.signed(server.xml("text", openid=citizen, content="你好"))
+
+        async def post(content: str) -> httpx.Response:
+            return await client.post(
+                "/wechat", params=params, content=content.encode(), headers={"content-type": "text/xml"}
+            )
+
+        first = await post(body)
+        retry = await post(body)
+        assert "联络站" in server.read(first) and server.read(retry) == server.read(first)
+        assert await inbound_texts(app, citizen) == ["你好"]
+
+        caplog.set_level(logging.WARNING)
+        forged_xml = server.xml("text", openid=victim, content="我的案件")
+        forged = forged_xml if not safe else body.replace("</xml>", "<Encrypt2/></xml>")
+        clock.advance(minutes=4)
+        refused = await post(forged)
+        assert refused.status_code == 403 and refused.json()["code"] == "replayed", refused.text
+        assert "重放" in refused.json()["message"]
+        assert await inbound_texts(app, victim) == [] and await inbound_texts(app, citizen) == ["你好"]
+        assert any("replayed" in r.getMessage() and "/wechat" in r.getMessage() for r in caplog.records)
+        keys = app.state.runtime.keys
+        assert await app.state.runtime.redis.ttl(keys.wechat_nonce(params["timestamp"], params["nonce"])) > 0
+
+
+@pytest.mark.parametrize(
+    "sent_at",
+    [
+        lambda now: now - dt.timedelta(minutes=21),
+        lambda now: now + dt.timedelta(seconds=301),
+        lambda now: dt.datetime.fromtimestamp(1, dt.UTC),
+    ],
+    ids=["logged-21-minutes-ago", "5-minutes-1-second-ahead", "timestamp-1"],
+)
+async def test_a_stale_timestamp_is_refused_logged_and_not_stored(
+    settings, wechat_api, wechat_config, clock, caplog, sent_at
+):
+    """A logged URL used 21 minutes later, a clock more than 5 minutes ahead, `timestamp=1`: all refused."""
+    now = clock.freeze(dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC))
+    wechat_clock = Clock()
+    wechat_clock.freeze(sent_at(now))
+    caplog.set_level(logging.WARNING)
+    for safe in (True, False):
+        mode = {} if safe else {"wechat_safe_mode": False, "wechat_aes_key": ""}
+        async with account(settings, wechat_api, wechat_config, **mode) as (app, _, client):
+            app.state.wechat.clock = clock
+            late = WeChatServer(client, safe=safe, clock=wechat_clock)
+            user = openid()
+            response = await late.post(late.xml("text", openid=user, content="查询我的案件"))
+            assert response.status_code == 403 and response.json()["code"] == "stale_timestamp", response.text
+            assert await inbound_texts(app, user) == []
+            params, _ = late.signed("")
+            check = await client.get("/wechat", params={**params, "echostr": "42"})
+            assert check.status_code == 403 and check.json()["code"] == "stale_timestamp"
+            on_time = WeChatServer(client, safe=safe, clock=clock)
+            assert "联络站" in await on_time.send("text", openid=user, content="你好")
+    stale = [r.getMessage() for r in caplog.records if "stale_timestamp" in r.getMessage()]
+    assert len(stale) == 4 and all("off the server's clock" in line for line in stale), stale
+
+
+async def test_safe_mode_is_the_default_once_an_aes_key_is_set(settings, wechat_api, wechat_config):
+    async with account(settings, wechat_api, wechat_config, wechat_safe_mode=None) as (app, server, client):
+        plain = WeChatServer(client, safe=False)
+        user = openid()
+        refused = await plain.post(plain.xml("text", openid=user, content="你好"))
+        assert refused.status_code == 403 and await inbound_texts(app, user) == []
+        assert "联络站" in await server.send("text", openid=user, content="你好")
+
+
+@pytest.mark.parametrize("mode", ["plaintext", "safe", "compatible"])
+async def test_a_ten_thousand_character_message_arrives_whole(settings, wechat_api, wechat_config, mode):
+    """About 30 KB of UTF-8; about 40 KB encrypted; both at once in compatible mode."""
+    text = "小区门口的路灯坏了一个多月晚上一片漆黑。" * 500
+    assert len(text) == 10_000
+    overrides: dict[str, Any] = {
+        "plaintext": {"wechat_safe_mode": False, "wechat_aes_key": ""},
+        "safe": {},
+        "compatible": {"wechat_safe_mode": False},
+    }[mode]
+    async with account(settings, wechat_api, wechat_config, safe=mode != "plaintext", **overrides) as (
+        app,
+        server,
+        client,
+    ):
+        user = openid()
+        xml = server.xml("text", openid=user, content=text)
+        params, body = server.signed(xml)
+        if mode == "compatible":
+            # WeChat's compatible mode sends the message twice: in the clear and encrypted.
+            body = xml.replace("</xml>", body[body.index("<Encrypt>") : body.index("</xml>")] + "</xml>")
+        response = await client.post(
+            "/wechat", params=params, content=body.encode(), headers={"content-type": "text/xml"}
+        )
+        assert response.status_code == 200, response.text
+        assert len(body.encode()) > 16 * 1024
+        assert await inbound_texts(app, user) == [text]
 
 
 # --- whole conversations

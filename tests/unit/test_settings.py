@@ -1,7 +1,9 @@
 import pytest
+from pydantic import ValidationError
 
-from settings import ConfigError, load_deployment
+from settings import ConfigError, Settings, load_deployment
 from tests.conftest import ROOT
+from tests.factories import config_with_calendar
 
 
 def _write(tmp_path, text):
@@ -39,3 +41,51 @@ def test_unknown_deputy_in_the_rota_and_bad_yaml(tmp_path):
         load_deployment(_write(tmp_path, "stations: [\n"))
     with pytest.raises(ConfigError, match="file not found"):
         load_deployment(tmp_path / "missing.yml")
+
+
+def test_a_years_published_arrangement_is_read_and_checked(tmp_path):
+    published = load_deployment(config_with_calendar(tmp_path)).calendar.years[2027]
+    assert len(published.holidays) == 12 and [day.day for day in published.workdays] == [14, 20]
+    stray = "  years:\n    2027:\n      holidays: [2027-01-01, 2028-01-01]\n"
+    with pytest.raises(ConfigError, match="calendar: years.2027: 2028-01-01 not in 2027"):
+        load_deployment(config_with_calendar(tmp_path, stray))
+    both = "  years:\n    2027:\n      holidays: [2027-02-20]\n      workdays: [2027-02-20]\n"
+    with pytest.raises(ConfigError, match="years.2027: 2027-02-20 both a holiday and a working day"):
+        load_deployment(config_with_calendar(tmp_path, both))
+
+
+def _environment(monkeypatch, **variables: str) -> Settings:
+    """Settings as a process gets them from exactly these variables (no .env file)."""
+    for name in ("DATABASE_URL", "LIAISON_VAR", "WECHAT_AES_KEY", "WECHAT_SAFE_MODE", "LIAISON_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("LIAISON_API_KEYS", raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    return Settings(_env_file=None)
+
+
+def test_the_default_database_follows_liaison_var(monkeypatch, tmp_path):
+    assert _environment(monkeypatch, LIAISON_VAR=str(tmp_path)).database_url == f"sqlite:///{tmp_path}/liaison.db"
+    assert _environment(monkeypatch).database_url == f"sqlite:///{ROOT}/var/liaison.db"
+    chosen = _environment(monkeypatch, LIAISON_VAR=str(tmp_path), DATABASE_URL="postgresql://db/liaison")
+    assert chosen.database_url == "postgresql://db/liaison"
+
+
+def test_safe_mode_is_on_whenever_an_aes_key_is_set_unless_turned_off(monkeypatch):
+    key = "k" * 43
+    assert not _environment(monkeypatch).wechat_encrypted_only
+    assert _environment(monkeypatch, WECHAT_AES_KEY=key).wechat_encrypted_only
+    assert not _environment(monkeypatch, WECHAT_AES_KEY=key, WECHAT_SAFE_MODE="false").wechat_encrypted_only
+    assert _environment(monkeypatch, WECHAT_SAFE_MODE="true").wechat_encrypted_only
+
+
+def test_channel_keys_name_their_channels(monkeypatch):
+    settings = _environment(
+        monkeypatch, LIAISON_API_KEY="old", LIAISON_API_KEYS='{"k1": ["web", "app"], "k2": ["kiosk"]}'
+    )
+    assert settings.channel_keys == {"old": {"web"}, "k1": {"web", "app"}, "k2": {"kiosk"}}
+    for signed in ("wechat", "telegram"):
+        with pytest.raises(ValidationError, match="its own door only"):
+            _environment(monkeypatch, LIAISON_API_KEYS=f'{{"k": ["web", "{signed}"]}}')
+    with pytest.raises(ValidationError, match="at least one channel"):
+        _environment(monkeypatch, LIAISON_API_KEYS='{"k": []}')

@@ -8,6 +8,6 @@ commands  QR codes for deputies, the menu, deputies' bind codes
 """
 
 from bot.channels.wechat.protocol import Delivery, Protocol, Refused
-from bot.channels.wechat.webhook import WeChatDoor, router
+from bot.channels.wechat.webhook import MAX_BODY_BYTES, WeChatDoor, router
 
-__all__ = ["Delivery", "Protocol", "Refused", "WeChatDoor", "router"]
+__all__ = ["MAX_BODY_BYTES", "Delivery", "Protocol", "Refused", "WeChatDoor", "router"]

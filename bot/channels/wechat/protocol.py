@@ -2,8 +2,12 @@
 events and what each becomes (an `Inbound`). It translates; it decides nothing about the citizen.
 
 Refusals are the project's errors (`casework.errors`), rendered in one place (`bot.http.errors`): a forged or missing
-signature is 403; a malformed body, or XML with a DTD or entities (an entity bomb, an external
-entity) is 400; a body over the limit is 413; a door without WECHAT_TOKEN is 503.
+signature, or a timestamp more than 5 minutes off the server's clock, is 403; a malformed body, or XML with a DTD or
+entities (an entity bomb, an external entity) is 400; a body over the limit is 413; a door without WECHAT_TOKEN is 503.
+
+The signature covers only the token, the timestamp and the nonce, never the body: a signed query string lets
+anyone post any body in plaintext mode. So the timestamp must be fresh (here), and the webhook remembers each
+(timestamp, nonce) with its body for that window (`WeChatDoor`): a second body under one nonce is a replay.
 
 The XML is checked with defusedxml (no DTD, no entities) before wechatpy's parser (xmltodict)
 sees it, inside the envelope and again inside the decrypted message.
@@ -11,6 +15,7 @@ sees it, inside the envelope and again inside the decrypted message.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 import re
@@ -30,12 +35,15 @@ from wechatpy.utils import check_signature
 
 from casework.errors import Forged, LiaisonError, Malformed
 from services.conversations import Inbound
+from texts import errors as texts
 
 CHANNEL = "wechat"
 # What is kept of fields that end up in columns of bounded size.
 MAX_OPENID, MAX_MSG_ID, MAX_MEDIA_REF, MAX_LABEL, MAX_EVENT_KEY = 128, 128, 500, 300, 200
 KIND = re.compile(r"^[a-z_]{1,20}$")
 DEPUTY_SCENE_PREFIX = "qrscene_"
+# How far WeChat's timestamp may be from the server's clock, either way (seconds).
+MAX_CLOCK_SKEW = 300
 
 
 # The door's refusals are the project's errors (casework.errors), rendered by bot.http.errors; the
@@ -72,17 +80,17 @@ class Protocol:
         except (AssertionError, ValueError):
             raise ValueError("WECHAT_AES_KEY must be the account's 43-character EncodingAESKey") from None
 
-    def verify_url(self, query: Mapping[str, str]) -> str:
+    def verify_url(self, query: Mapping[str, str], now: dt.datetime) -> str:
         """GET: the server URL check; returns the echostr to send back."""
-        self._check_signature(query)
+        self.authenticate(query, now)
         echo = query.get("echostr", "")
         if not echo:
             raise Malformed(detail="echostr is missing")
         return echo
 
-    def open(self, query: Mapping[str, str], body: bytes) -> Delivery:
-        """POST: check the signatures, decrypt in safe mode, parse safely, translate."""
-        self._check_signature(query)
+    def open(self, query: Mapping[str, str], body: bytes, now: dt.datetime) -> Delivery:
+        """POST: check the signatures and the timestamp, decrypt in safe mode, parse safely, translate."""
+        self.authenticate(query, now)
         envelope = safe_fields(body)
         encrypted = query.get("encrypt_type", "").lower() == "aes" or "Encrypt" in envelope
         if self.safe_mode and not encrypted:
@@ -117,7 +125,8 @@ class Protocol:
             return self.crypto.encrypt_message(xml, delivery.nonce)
         return xml
 
-    def _check_signature(self, query: Mapping[str, str]) -> None:
+    def authenticate(self, query: Mapping[str, str], now: dt.datetime) -> None:
+        """The query string is signed with the account's token, and its timestamp is fresh."""
         signature, timestamp, nonce = (query.get(k, "") for k in ("signature", "timestamp", "nonce"))
         if not (signature and timestamp and nonce):
             raise Forged(detail="signature, timestamp or nonce is missing")
@@ -125,6 +134,15 @@ class Protocol:
             check_signature(self.token, signature, timestamp, nonce)
         except InvalidSignatureException:
             raise Forged(detail="the signature does not match") from None
+        if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+            raise Forged(texts.STALE_REQUEST, code="stale_timestamp", detail="the timestamp is not a time")
+        off = int(timestamp) - now.timestamp()
+        if abs(off) > MAX_CLOCK_SKEW:
+            raise Forged(
+                texts.STALE_REQUEST,
+                code="stale_timestamp",
+                detail=f"timestamp {timestamp} is {off:+.0f} s off the server's clock (at most {MAX_CLOCK_SKEW})",
+            )
 
     def _decrypt(self, query: Mapping[str, str], envelope: dict[str, str]) -> str:
         if self.crypto is None:

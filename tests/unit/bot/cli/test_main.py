@@ -31,6 +31,7 @@ def test_every_group_and_command_of_the_contract_is_registered():
         "deputy",
         "wechat",
         "reception",
+        "calendar",
     }
     groups = {name: set(cmd.commands) for name, cmd in main.commands.items() if isinstance(cmd, click.Group)}
     assert groups["user"] == {"add"} and groups["db"] == {"upgrade"}
@@ -39,6 +40,7 @@ def test_every_group_and_command_of_the_contract_is_registered():
     assert groups["export"] == {"lists"} and groups["deputy"] == {"record", "bind-code"}
     assert groups["wechat"] == {"qrcode", "menu"}
     assert groups["reception"] == {"slots", "bookings", "close-session", "set-deputies", "outcome"}
+    assert groups["calendar"] == {"check"}
 
 
 def test_each_group_lives_in_its_own_module():
@@ -51,6 +53,7 @@ def test_each_group_lives_in_its_own_module():
         "deputy": "reports",
         "wechat": "wechat",
         "reception": "reception",
+        "calendar": "workdays",
         "worker": "run",
         "serve": "run",
     }.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 
 import pytest
 import xmltodict
@@ -22,15 +23,19 @@ def fixture(name: str, **fields: object) -> str:
     return (FIXTURES / f"{name}.xml").read_text(encoding="utf-8").format(**fields)
 
 
-def signed(token: str = TOKEN) -> dict[str, str]:
-    timestamp, nonce = "1700000000", "7171"  # WeChat's clock; the signature covers it, nothing reads it
+# The server's clock when WeChat's request arrives.
+NOW = dt.datetime.fromtimestamp(1700000000, dt.UTC)
+
+
+def signed(token: str = TOKEN, timestamp: str = "1700000000") -> dict[str, str]:
+    nonce = "7171"
     signer = WeChatSigner()
     signer.add_data(token, timestamp, nonce)
     return {"signature": signer.signature, "timestamp": timestamp, "nonce": nonce}
 
 
 def test_a_plaintext_message_becomes_an_inbound():
-    delivery = Protocol(TOKEN).open(signed(), fixture("text", content="路灯坏了").encode())
+    delivery = Protocol(TOKEN).open(signed(), fixture("text", content="路灯坏了").encode(), NOW)
     inbound = delivery.inbound
     assert (inbound.channel, inbound.user_id, inbound.kind, inbound.text) == ("wechat", "o-citizen", "text", "路灯坏了")
     assert inbound.external_id == "42" and delivery.account == "gh_1" and not delivery.encrypted
@@ -40,10 +45,10 @@ def test_signatures_are_checked():
     protocol = Protocol(TOKEN)
     body = fixture("text", content="x").encode()
     with pytest.raises(Forged):
-        protocol.open(signed("another-token"), body)
+        protocol.open(signed("another-token"), body, NOW)
     with pytest.raises(Forged):
-        protocol.open({}, body)
-    assert protocol.verify_url({**signed(), "echostr": "abc"}) == "abc"
+        protocol.open({}, body, NOW)
+    assert protocol.verify_url({**signed(), "echostr": "abc"}, NOW) == "abc"
 
 
 def test_safe_mode_opens_encrypted_messages_answers_encrypted_and_refuses_plaintext():
@@ -54,33 +59,54 @@ def test_safe_mode_opens_encrypted_messages_answers_encrypted_and_refuses_plaint
         crypto.encrypt_message(fixture("text", content="你好"), query["nonce"], query["timestamp"])
     )["xml"]
     body = f"<xml><ToUserName>gh_1</ToUserName><Encrypt>{sealed['Encrypt']}</Encrypt></xml>".encode()
-    delivery = protocol.open({**query, "encrypt_type": "aes", "msg_signature": sealed["MsgSignature"]}, body)
+    delivery = protocol.open({**query, "encrypt_type": "aes", "msg_signature": sealed["MsgSignature"]}, body, NOW)
     assert delivery.encrypted and delivery.inbound.text == "你好"
     rendered = protocol.render(delivery, "收到 ]]> 了")
     answer = xmltodict.parse(rendered)["xml"]
     plain = crypto.decrypt_message(rendered, answer["MsgSignature"], answer["TimeStamp"], answer["Nonce"])
     assert xmltodict.parse(plain)["xml"]["Content"] == "收到 ]]> 了"
     with pytest.raises(Forged):
-        protocol.open({**query, "encrypt_type": "aes", "msg_signature": "0" * 40}, body)
+        protocol.open({**query, "encrypt_type": "aes", "msg_signature": "0" * 40}, body, NOW)
     with pytest.raises(Forged):
-        protocol.open(query, fixture("text", content="x").encode())
+        protocol.open(query, fixture("text", content="x").encode(), NOW)
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    ["1", "1699999699", "1700000301", "0x65", "１７００００００００", "9" * 40],
+    ids=["epoch-plus-1", "301s-behind", "301s-ahead", "hex", "fullwidth-digits", "40-digits"],
+)
+def test_a_timestamp_more_than_five_minutes_off_is_refused(timestamp):
+    protocol = Protocol(TOKEN)
+    body = fixture("text", content="x").encode()
+    with pytest.raises(Forged) as refused:
+        protocol.open(signed(timestamp=timestamp), body, NOW)
+    assert refused.value.code == "stale_timestamp" and refused.value.status == 403
+    with pytest.raises(Forged):
+        protocol.verify_url({**signed(timestamp=timestamp), "echostr": "abc"}, NOW)
+
+
+@pytest.mark.parametrize("timestamp", ["1699999700", "1700000300"], ids=["5-minutes-behind", "5-minutes-ahead"])
+def test_a_timestamp_within_five_minutes_is_taken(timestamp):
+    delivery = Protocol(TOKEN).open(signed(timestamp=timestamp), fixture("text", content="x").encode(), NOW)
+    assert delivery.inbound.text == "x"
 
 
 @pytest.mark.parametrize("name", ["entity_bomb", "external_entity"])
 def test_dtds_and_entities_are_refused_before_parsing(name):
     with pytest.raises(Dangerous):
-        Protocol(TOKEN).open(signed(), fixture(name).encode())
+        Protocol(TOKEN).open(signed(), fixture(name).encode(), NOW)
 
 
 def test_malformed_bodies_are_refused():
     for body in (b"", b"<xml>", b"<root><a>1</a></root>", b"\xff\xfe<xml/>", b"<xml><MsgType>text</MsgType></xml>"):
         with pytest.raises(Malformed):
-            Protocol(TOKEN).open(signed(), body)
+            Protocol(TOKEN).open(signed(), body, NOW)
     assert safe_fields(b"<xml><A>1</A><B/></xml>") == {"A": "1", "B": ""}
 
 
 def _inbound(name: str, **fields: object):  # type: ignore[no-untyped-def]
-    return Protocol(TOKEN).open(signed(), fixture(name, **fields).encode()).inbound
+    return Protocol(TOKEN).open(signed(), fixture(name, **fields).encode(), NOW).inbound
 
 
 def test_each_message_type():
