@@ -23,6 +23,7 @@ from storage.repositories import UserStore
 from tests.conftest import ROOT, client_for
 from tests.integration.recorder import RecordingApi
 from tests.integration.test_conversations import Citizen
+from tests.integration.test_telegram import SECRET, TelegramCitizen
 from tests.integration.test_wechat import Follower, WeChatAnswers, account, sent_to
 from texts import citizen as citizen_texts
 from texts import staff as staff_texts
@@ -56,7 +57,11 @@ def telegram():
 
 @pytest.fixture
 async def station(settings, telegram):
-    app = create_app(settings.model_copy(update={"telegram_token": "123:TEST", "telegram_api_base": telegram.url}))
+    app = create_app(
+        settings.model_copy(
+            update={"telegram_token": "123:TEST", "telegram_api_base": telegram.url, "telegram_secret": SECRET}
+        )
+    )
     async for client in client_for(app):
         yield app.state.runtime, client
 
@@ -65,20 +70,19 @@ async def test_on_telegram_the_citizen_hears_the_staff_and_the_bot_is_silent_unt
     station, telegram, user_id
 ):
     runtime, client = station
-    citizen = Citizen(client, user_id, channel="telegram")
+    citizen = TelegramCitizen(client, telegram)
     assert await citizen.say("你好")
-    conversation = await conversation_of(runtime, "telegram", user_id)
+    conversation = await conversation_of(runtime, "telegram", citizen.user_id)
     staff = await staff_member(runtime)
     now = dt.datetime.now(dt.UTC)
 
     await takeover.take_over(runtime, staff, conversation, now)
     await takeover.send(runtime, staff, conversation, "您好，我是工作人员，请讲。", now)
-    texts_sent = [c["text"] for c in telegram.calls_to("/sendMessage") if str(c.get("chat_id")) == user_id]
-    assert texts_sent == [citizen_texts.PERSON_JOINED, "您好，我是工作人员，请讲。"]
+    assert citizen.sent()[-2:] == [citizen_texts.PERSON_JOINED, "您好，我是工作人员，请讲。"]
     assert await citizen.say("我想反映小区路灯坏了") == "", "the bot is silent while staff hold the conversation"
 
     await takeover.hand_back(runtime, staff, conversation, now)
-    assert citizen_texts.PERSON_LEFT in [c["text"] for c in telegram.calls_to("/sendMessage")]
+    assert citizen_texts.PERSON_LEFT in citizen.sent()
     assert await citizen.say("你好"), "the bot answers again"
     async with runtime.sessionmaker() as session:
         actions = (
