@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from casework.cases import CaseState, find_case_numbers, format_case_number, local_day
 from casework.deadlines import LOCAL
-from casework.lists import summary as masked_summary
+from casework.privacy import summary as masked_summary
 from handlers.turn import Turn
 from services import cases
 from services.cases import Case

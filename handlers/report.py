@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 
 from casework.cases import CaseState, Report
-from casework.lists import mask_phone
-from casework.lists import summary as masked_summary
+from casework.privacy import mask_phone
+from casework.privacy import summary as masked_summary
 from casework.routing import route
 from casework.similarity import Sketch
 from handlers.turn import Turn

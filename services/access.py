@@ -7,7 +7,7 @@
   cases follow that deputy), and their own 履职档案.
 - A citizen sees their own cases in full, and of a case they follow only its public summary and progress.
 - Names, phone numbers and ID numbers are masked for anyone but authorised staff; *how* to mask is the pure
-  rule of `casework.lists`, *who* gets unmasked data is decided here.
+  rule of `casework.privacy`, *who* gets unmasked data is decided here.
 
 Every door asks the same questions with plain data, so the console's live streams can too:
 `may_see_case(actor, CaseScope)`, `may_see_conversation(actor, ConversationScope)`, and for lists the SQL
@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casework.actors import Actor
 from casework.cases import Role
 from casework.lifecycle import Action
-from casework.lists import mask_name, mask_phone, mask_text
+from casework.privacy import mask_name, mask_phone, mask_text
 from storage.models import Case, CaseEvent, CaseFollower
 
 __all__ = [
