@@ -11,15 +11,17 @@ someone who may not read them (DESIGN.md, Privacy). *Who* reads what unmasked is
 - ID-card numbers, 18 characters (the last may be X) or the old 15 digits, keep their first six and last
   four (three) characters: 110101********123X.
 - Names become their first character and a star for every other one (王小明 -> 王**, 欧阳娜娜 -> 欧***).
-  They are found by jieba's part-of-speech tags (`nr`, a person's name) on its segmentation, by what
-  introduces a name (我叫, 联系人, 姓名...), and from names the caller already knows (the citizen's, the
-  NLU's `person` entities). The names of public officials the caller passes as `public` (the
-  deployment's deputies) stay as written.
+  They are found by jieba: a word its dictionary tags `nr` (a person's name, as `jieba.posseg` tags it)
+  and rarely uses, or a word its HMM made of characters it has never seen together, that starts with a
+  common surname; by what introduces a name (我叫, 联系人, 姓名...); and from the names the caller knows
+  (the citizen's, the NLU's `person` entities). The names of public officials the caller passes as
+  `public` (the deployment's deputies) stay as written.
 
 Reading jieba's dictionary is the only I/O, done once per process on the first name lookup (about a
 second; `warm_up()` does it ahead of time), like chinese-calendar's tables in `casework.workdays`.
-`mask_text` is cheap enough for lists of thousands of rows: numbers are regular expressions, names a
-segmentation (about 100,000 characters a second) remembered for the texts seen last.
+Masking is cheap enough for lists of thousands of rows: numbers are regular expressions; names need a
+segmentation, of only the clauses that may hold one, remembered for the texts seen last; a summary
+masks only the start of a long text.
 """
 
 from __future__ import annotations
@@ -137,17 +139,21 @@ _NOT_GIVEN = frozenset(
     "校户车站镇村乡县省市街巷道路桥湖塘岭坡坳铺湾园苑庭府馆厂场院寺庙港口门您你我他她它转拐图灯书树巴名榜羊"
 )
 # Titles after a surname (胡书记, 王先生, 张师傅) name a role, not a person.
-TITLES = (
-    "书记 主任 局长 处长 科长 所长 院长 校长 部长 市长 区长 县长 镇长 村长 组长 队长 经理 老板 先生 女士 "
-    "小姐 老师 师傅 阿姨 大爷 大妈 大姐 大哥 同志 代表 委员 医生 律师 警官 总"
-).split()
+TITLES = tuple(
+    (
+        "书记 主任 局长 处长 科长 所长 院长 校长 部长 市长 区长 县长 镇长 村长 组长 队长 经理 老板 先生 女士 "
+        "小姐 老师 师傅 阿姨 大爷 大妈 大姐 大哥 同志 代表 委员 医生 律师 警官 总"
+    ).split()
+)
 # jieba's dictionary tags thousands of common words `nr` (谢谢, 文明, 许可证); the names in it are rare words.
 RARE_WORD = 100
 # What comes right after a place, never after a person: 阳光|小区, 向阳|花园, 云杉|路.
-_PLACE_WORDS = (
-    "小区 花园 家园 新村 社区 街道 公园 广场 大厦 大道 公寓 市场 商场 学校 小学 中学 大学 医院 路口 大桥 "
-    "村 镇 乡 里 路 街 巷 苑 园 湾 桥 区 县 市 省 港 站 寺 庙 山 湖 河 塘 岭"
-).split()
+_PLACE_WORDS = tuple(
+    (
+        "小区 花园 家园 新村 社区 街道 公园 广场 大厦 大道 公寓 市场 商场 学校 小学 中学 大学 医院 路口 大桥 "
+        "村 镇 乡 里 路 街 巷 苑 园 湾 桥 区 县 市 省 港 站 寺 庙 山 湖 河 塘 岭"
+    ).split()
+)
 # Words that introduce a name: 我叫王小明, 联系人：李华, 姓名 赵敏.
 NAME_INTRO = re.compile(
     r"(?:我叫|我的名字[是叫]|名字[是叫]|名叫|叫做|本人|联系人|反映人|投诉人|举报人|申请人|当事人|户主|姓名)"
@@ -164,8 +170,8 @@ _jieba: tuple[Callable[[str], Iterable[str]], dict[str, str], dict[str, int]] | 
 
 def _tagger() -> tuple[Callable[[str], Iterable[str]], dict[str, str], dict[str, int]]:
     """jieba's segmentation (its HMM joins the characters of a name it has never seen), the part-of-speech
-    tags of jieba.posseg's dictionary and the words' frequencies. `posseg.cut` itself is ten times slower
-    and tags a name it has never seen `nr` by the same characters the rules below look at."""
+    tags of jieba.posseg's dictionary and the words' frequencies. `posseg.cut` itself, whose HMM tags such
+    unknown words too, runs about ten times slower on real messages."""
     global _jieba
     if _jieba is None:
         import jieba
@@ -193,12 +199,12 @@ def _surname_of(token: str) -> str | None:
 
 
 def _given_name(given: str) -> bool:
-    return 1 <= len(given) <= 2 and not (set(given) & _NOT_GIVEN) and not given.startswith(tuple(TITLES))
+    return 1 <= len(given) <= 2 and not (set(given) & _NOT_GIVEN) and not given.startswith(TITLES)
 
 
 def _before_place(tokens: list[str], after: int) -> bool:
     following = tokens[after] if after < len(tokens) else ""
-    return following.startswith(tuple(_PLACE_WORDS))
+    return following.startswith(_PLACE_WORDS)
 
 
 def _tagged_name(tokens: list[str], i: int) -> int:
@@ -223,7 +229,7 @@ def _introduced_name(tokens: list[str], i: int) -> int:
     """How many tokens from `i`, right after 我叫 or 联系人, make the name it introduces (0: none)."""
     _, tags, _ = _tagger()
     token = tokens[i]
-    if not _is_word(token) or tags.get(token) in _NOT_NAME_FLAGS or token.startswith(tuple(TITLES)):
+    if not _is_word(token) or tags.get(token) in _NOT_NAME_FLAGS or token.startswith(TITLES):
         return 0
     if 2 <= len(token) <= 4 and (tags.get(token) in _NAME_FLAGS or token not in tags):
         return 1
@@ -276,7 +282,7 @@ def person_names(values: Iterable[object]) -> tuple[str, ...]:
     found = []
     for value in values:
         name = str(value).strip()
-        if _CJK.match(name) and 2 <= len(name) <= 4 and not name.endswith(tuple(TITLES)):
+        if _CJK.match(name) and 2 <= len(name) <= 4 and not name.endswith(TITLES):
             found.append(name)
     return tuple(dict.fromkeys(found))
 
