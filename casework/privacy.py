@@ -138,6 +138,8 @@ _NOT_GIVEN = frozenset(
     "一二三四五六七八九十百千万个些几时想能会可得里边旁面天条段走修坏号栋楼层米元年月日组线改多期板"
     "校户车站镇村乡县省市街巷道路桥湖塘岭坡坳铺湾园苑庭府馆厂场院寺庙港口门您你我他她它转拐图灯书树巴名榜羊"
 )
+# A given name never ends with these: 杨家 is a family or a village, 李姓 a surname.
+_NOT_LAST = frozenset("家姓氏")
 # Titles after a surname (胡书记, 王先生, 张师傅) name a role, not a person.
 TITLES = tuple(
     (
@@ -199,7 +201,12 @@ def _surname_of(token: str) -> str | None:
 
 
 def _given_name(given: str) -> bool:
-    return 1 <= len(given) <= 2 and not (set(given) & _NOT_GIVEN) and not given.startswith(TITLES)
+    return (
+        1 <= len(given) <= 2
+        and not (set(given) & _NOT_GIVEN)
+        and given[-1] not in _NOT_LAST
+        and not given.startswith(TITLES)
+    )
 
 
 def _before_place(tokens: list[str], after: int) -> bool:

@@ -128,6 +128,7 @@ def test_names_written_in_the_text_are_found_and_masked(text, masked):
         "王代表和张师傅都来看过",
         "我姓王",
         "许可证齐全，文明施工，高峰时段",
+        "杨家和范家两户都反映过，李姓业主也说过",
     ],
 )
 def test_words_that_only_look_like_names_stay(text):
