@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.channels import make_senders
+from casework import privacy
 from casework.workdays import WorkingCalendar
 from handlers.dispatch import Dispatcher
 from nlu import entities
@@ -61,8 +62,9 @@ class Runtime:
             settings, deployment, calendar, engine, sessionmaker, redis, keys, rasa, dispatcher, senders, clock
         )
         await services.mirror_directory()
-        # Segmentation's dictionary loads in about a second: not on a citizen's first message.
+        # Segmentation's dictionary loads in about a second: not on a citizen's first message or list.
         await asyncio.to_thread(entities.warm_up)
+        await asyncio.to_thread(privacy.warm_up)
         return services
 
     async def mirror_directory(self) -> None:

@@ -71,6 +71,8 @@ class Report:
     contact_phone: str | None
     deputy_code: str | None = None
     attachments: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    # People the NLU named in the report (its `person` entities), masked wherever its text is shown.
+    named_people: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

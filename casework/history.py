@@ -48,6 +48,7 @@ class CaseHistory:
 
     `citizen_name` and `citizen_phone` are identities: whoever shows them outside the staff masks them.
     `citizen_phone` is the contact number the citizen left on the case; both are None for an anonymous case.
+    `named_people`: the names of people the NLU found in the report, masked wherever its texts are shown.
     """
 
     number: str
@@ -71,6 +72,7 @@ class CaseHistory:
     events: tuple[EventRow, ...]
     replies: tuple[ReplyRow, ...]
     ratings: tuple[RatingRow, ...]
+    named_people: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,16 @@
 - 交办清单 (assignments): the cases transferred to a department in the month.
 - 办理效果清单 (results): the cases that reached 已办结 or 已升级 in the month, with the answer and rating.
 
-Lists are published, so citizens' names and phone numbers are always masked (DESIGN.md, Privacy):
-phones as 138****8000, names as 张*, and mobile and ID-card numbers written inside any text too.
-Pure functions; no I/O.
+Lists are published, so identities are always masked, whoever reads them (DESIGN.md, Privacy): the
+citizen's name and phone, and inside every text the names of people, phone numbers in every form and
+ID-card numbers (`casework.privacy`); the names of the deployment's deputies (`public`) stay.
+Pure functions; no I/O but jieba's dictionary (see casework.privacy).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
@@ -21,54 +21,13 @@ from casework.cases import CaseState
 from casework.history import CaseHistory
 from casework.lifecycle import Action
 from casework.metrics import Month, case_record, local_date, on_the_spot_answer
+from casework.privacy import mask_name, mask_phone, mask_text, summary
 from casework.workdays import WorkingCalendar
 from texts import public as texts
 
 ListKind = Literal["suggestions", "assignments", "results"]
 LIST_TITLES: dict[str, str] = texts.LIST_TITLES
 RESULT_STATES = (CaseState.CLOSED.value, CaseState.ESCALATED.value)
-SUMMARY_LENGTH = 80
-
-# A mainland mobile number, possibly written 138-1234-8000 or 138 1234 8000.
-MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[- ]?\d{4}[- ]?(\d{4})(?!\d)")
-# A resident ID card number: 6 digits of place, 8 of birth date, 3 of sequence and a check character.
-ID_CARD = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
-
-
-def mask_phone(phone: str | None) -> str:
-    """'13812348000' -> '138****8000'; other numbers keep their first three and last four digits."""
-    digits = re.sub(r"\D", "", phone or "")
-    if len(digits) == 13 and digits.startswith("86"):
-        digits = digits[2:]
-    if not digits:
-        return ""
-    if len(digits) < 8:
-        return "****"
-    return f"{digits[:3]}****{digits[-4:]}"
-
-
-def mask_name(name: str | None) -> str:
-    """'张三' -> '张*', '欧阳娜娜' -> '欧***'; a one-character name becomes '*'."""
-    name = (name or "").strip()
-    if len(name) <= 1:
-        return "*" if name else ""
-    return name[0] + "*" * (len(name) - 1)
-
-
-def mask_text(text: str, names: Iterable[str | None] = ()) -> str:
-    """`text` with mobile and ID-card numbers masked, and any of `names` written in it masked too."""
-    masked = MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
-    masked = ID_CARD.sub(lambda m: f"{m.group(1)}********{m.group(2)}", masked)
-    for name in names:
-        if name and len(name.strip()) > 1:
-            masked = masked.replace(name.strip(), mask_name(name))
-    return masked
-
-
-def summary(text: str, names: Iterable[str | None] = (), limit: int = SUMMARY_LENGTH) -> str:
-    """One masked line of at most `limit` characters."""
-    line = mask_text(" ".join(text.split()), names)
-    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def _column(header: str) -> Any:
@@ -168,16 +127,21 @@ def _state_label(history: CaseHistory) -> str:
     return CaseState(history.state).label
 
 
-def suggestion_list(month: Month, histories: Sequence[CaseHistory]) -> PublicList:
+def _names(history: CaseHistory) -> tuple[str | None, ...]:
+    """The names a case's texts are known to hold: its citizen's and those the NLU found."""
+    return (history.citizen_name, *history.named_people)
+
+
+def suggestion_list(month: Month, histories: Sequence[CaseHistory], public: Collection[str] = ()) -> PublicList:
     rows = tuple(
         SuggestionRow(
             number=h.number,
             received_on=_day(h.created_at),
             topic=h.topic,
             citizen=texts.ANONYMOUS if h.anonymous else mask_name(h.citizen_name),
-            phone=mask_phone(h.citizen_phone),
-            summary=summary(h.description, [h.citizen_name]),
-            place=mask_text(h.place, [h.citizen_name]),
+            phone="" if h.anonymous else mask_phone(h.citizen_phone),
+            summary=summary(h.description, _names(h), public),
+            place=mask_text(h.place, _names(h), public),
             deputy=h.deputy_name or "",
             state=_state_label(h),
         )
@@ -188,7 +152,11 @@ def suggestion_list(month: Month, histories: Sequence[CaseHistory]) -> PublicLis
 
 
 def assignment_list(
-    month: Month, histories: Sequence[CaseHistory], calendar: WorkingCalendar, reply_working_days: int
+    month: Month,
+    histories: Sequence[CaseHistory],
+    calendar: WorkingCalendar,
+    reply_working_days: int,
+    public: Collection[str] = (),
 ) -> PublicList:
     records = [(case_record(h, calendar, reply_working_days), h) for h in histories]
     transferred = [(r, h) for r, h in records if r.transferred_at is not None and r.transferred_at in month]
@@ -199,8 +167,8 @@ def assignment_list(
                 number=h.number,
                 transferred_on=_day(record.transferred_at),
                 topic=h.topic,
-                summary=summary(h.description, [h.citizen_name]),
-                place=mask_text(h.place, [h.citizen_name]),
+                summary=summary(h.description, _names(h), public),
+                place=mask_text(h.place, _names(h), public),
                 department=h.department or "",
                 reply_due=_day(record.reply_due_at),
                 state=_state_label(h),
@@ -229,7 +197,11 @@ def _result(history: CaseHistory) -> str:
 
 
 def result_list(
-    month: Month, histories: Sequence[CaseHistory], calendar: WorkingCalendar, reply_working_days: int
+    month: Month,
+    histories: Sequence[CaseHistory],
+    calendar: WorkingCalendar,
+    reply_working_days: int,
+    public: Collection[str] = (),
 ) -> PublicList:
     ended = [h for h in histories if h.state in RESULT_STATES and h.closed_at is not None and h.closed_at in month]
     rows = []
@@ -245,9 +217,9 @@ def result_list(
                 received_on=_day(h.created_at),
                 ended_on=_day(h.closed_at),
                 topic=h.topic,
-                summary=summary(h.description, [h.citizen_name]),
+                summary=summary(h.description, _names(h), public),
                 handled_by=handled_by,
-                answer=summary(answer, [h.citizen_name]),
+                answer=summary(answer, _names(h), public),
                 working_days=record.working_days_to_answer(calendar),
                 on_time=texts.NONE if on_time is None else texts.YES if on_time else texts.NO,
                 rating=rating,

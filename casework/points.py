@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +21,7 @@ from casework.cases import STATE_LABELS, CaseState
 from casework.history import CaseHistory, DeputyRow
 from casework.lifecycle import Action
 from casework.metrics import local_date, on_the_spot_answer
+from casework.privacy import mask_text
 from settings.deployment import PointRule
 
 CASE_EVENT = "case_event"
@@ -197,11 +198,14 @@ def deputy_record(
     histories: Sequence[CaseHistory],
     rules: Sequence[PointRule],
     extra_deeds: Iterable[Deed] = (),
+    public: Collection[str] = (),
 ) -> DeputyRecord:
     """The record of the deputy `identity` for `year` from the cases they followed or acted on in it.
 
     Cases followed: those following the deputy (Case.deputy_id) with an event in the year, in their
     current state. `extra_deeds`: deeds of other sources (reception outcomes) to score with the case events.
+    A record is about the deputy's work: the answers in it are masked (casework.privacy), but for the
+    `public` names (deputies).
     """
     code = identity.code
     in_year = [h for h in histories if any(local_date(e.at).year == year for e in h.events)]
@@ -211,7 +215,9 @@ def deputy_record(
         if h.deputy_code == code
     )
     answers = tuple(
-        SpotAnswer(h.number, local_date(e.at), on_the_spot_answer(e))
+        SpotAnswer(
+            h.number, local_date(e.at), mask_text(on_the_spot_answer(e), (h.citizen_name, *h.named_people), public)
+        )
         for h in in_year
         for e in h.events
         if e.action == Action.ANSWER_ON_SPOT and e.actor_deputy == code and local_date(e.at).year == year

@@ -2,7 +2,10 @@
 
 Two reports are of one problem when they name the same place (character bigrams of the place
 overlap) and their texts, the place taken out, share what is wrong (路灯, 井盖, 噪音). Character
-bigrams rather than words, because word segmentation splits unseen place names badly.
+bigrams rather than words, because word segmentation splits unseen place names badly. Words every
+place has (小区, 花园) say nothing about which place it is, and numbers do: two reports that give
+different numbers of the same kind (3栋 and 5栋, 56号 and 58号) are about different places, however
+alike the rest, so a citizen is never offered a stranger's case from another building.
 """
 
 from __future__ import annotations
@@ -19,7 +22,18 @@ STOPWORDS = (
     "不是 小区 附近 门口 楼下 我家 麻烦 谢谢 尽快 处理 解决 相关 部门 有关 一下 好多"
 ).split()
 GLUE = set("的了是在我你他她很有也都就还吗呢吧啊和与及")
-_NOISE = re.compile(r"[\s\W_0-9]+")
+# Words that end many place names: a shared one is no sign of the same place.
+PLACE_WORDS = "小区 社区 花园 家园 新村 街道 公园 广场 大厦 公寓 路口 门口 附近 对面 楼下".split()
+_NOISE = re.compile(r"[\s\W_0-9０-９]+")
+# A numbered part of an address and its kind: 3栋, 5号楼 and 5幢 are buildings, 2单元 a unit, 12弄 a
+# lane; 56号 a house number when a road or a compound comes before it (not 5号, a day of the month).
+_NUMERAL = r"[0-9０-９]+|[一二三四五六七八九十百零〇两]+"
+NUMBERED = re.compile(
+    rf"(?:(?<=[路街巷道里村院区弄园苑湾])(?P<house>{_NUMERAL})号(?![楼线]))"
+    rf"|(?:(?P<number>{_NUMERAL})\s*(?P<kind>号楼|栋|幢|单元|弄))"
+)
+_KINDS = {"号楼": "building", "栋": "building", "幢": "building", "单元": "unit", "弄": "lane"}
+_DIGITS = {ch: i for i, ch in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,38 @@ def _bigrams(text: str) -> set[str]:
 
 
 _STOP_BIGRAMS = {w[i : i + 2] for w in STOPWORDS for i in range(len(w) - 1)}
+_PLACE_BIGRAMS = {w[i : i + 2] for w in PLACE_WORDS for i in range(len(w) - 1)}
+
+
+def _number(numeral: str) -> int:
+    """'12', '１２' or '十二' as 12 (Chinese numerals up to the hundreds, as addresses write them)."""
+    if numeral.isdigit():
+        return int(numeral)
+    total, digit = 0, 0
+    for ch in numeral:
+        if ch in _DIGITS:
+            digit = _DIGITS[ch]
+        else:
+            total += (digit or 1) * (100 if ch == "百" else 10)
+            digit = 0
+    return total + digit
+
+
+def address_numbers(text: str) -> dict[str, set[int]]:
+    """The building, unit, lane and house numbers written in `text`, by kind."""
+    found: dict[str, set[int]] = {}
+    for m in NUMBERED.finditer(text):
+        kind, numeral = ("house", m["house"]) if m["house"] else (_KINDS[m["kind"]], m["number"])
+        found.setdefault(kind, set()).add(_number(numeral))
+    return found
+
+
+def different_places(a: Sketch, b: Sketch) -> bool:
+    """Whether the two give different numbers of the same kind (3栋 and 5栋): then they are about
+    different places. The same numbers, or numbers of kinds only one of them gives, are no sign."""
+    numbers_a = address_numbers(f"{a.place} {a.description}")
+    numbers_b = address_numbers(f"{b.place} {b.description}")
+    return any(not numbers_a[kind] & numbers_b[kind] for kind in numbers_a.keys() & numbers_b.keys())
 
 
 def _problem(sketch: Sketch) -> set[str]:
@@ -49,6 +95,11 @@ def _problem(sketch: Sketch) -> set[str]:
     }
 
 
+def _place(sketch: Sketch) -> set[str]:
+    """Bigrams of the place (of the text when no place was given) but for the words every place has."""
+    return _bigrams(sketch.place or sketch.description) - _PLACE_BIGRAMS
+
+
 def _overlap(a: set[str], b: set[str]) -> float:
     """Overlap coefficient: a short report inside a long one still counts as similar."""
     if not a or not b:
@@ -57,13 +108,14 @@ def _overlap(a: set[str], b: set[str]) -> float:
 
 
 def similarity(a: Sketch, b: Sketch) -> float:
-    """0..1; 0 when the topics differ or the texts share no word about the problem."""
-    if a.topic != b.topic:
+    """0..1; 0 when the topics differ, the numbers say different places, or the texts share no word
+    about the problem."""
+    if a.topic != b.topic or different_places(a, b):
         return 0.0
     problem_a, problem_b = _problem(a), _problem(b)
     if not problem_a & problem_b:
         return 0.0
-    place = _overlap(_bigrams(a.place or a.description), _bigrams(b.place or b.description))
+    place = _overlap(_place(a), _place(b))
     return 0.6 * place + 0.4 * _overlap(problem_a, problem_b)
 
 

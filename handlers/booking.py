@@ -22,7 +22,7 @@ import re
 from casework.bookings import BookingFacts, Proposal, Refused, SlotView, WaitFacts, propose
 from casework.dates import When, chinese_number, parse_when
 from casework.deadlines import LOCAL
-from casework.lists import mask_phone
+from casework.privacy import mask_phone
 from handlers.turn import Turn
 from services import reception
 from texts import citizen as texts

@@ -1,14 +1,15 @@
 """Asking for progress: one case by its number, or the citizen's own cases.
 
-Only the citizen's own cases are shown; someone else's number gets the same answer as a wrong one,
-so that numbers cannot be used to probe other people's cases.
+The citizen's own cases are shown as they wrote them; of a case they follow (关注) only its public
+summary (topic, a short masked line, the place at street level) and its progress, never its text or
+contact. Anyone else's number gets the same answer as a wrong one, so that numbers cannot be used to
+probe other people's cases.
 """
 
 from __future__ import annotations
 
 from casework.cases import CaseState, find_case_numbers, format_case_number, local_day
 from casework.deadlines import LOCAL
-from casework.lists import summary as masked_summary
 from handlers.turn import Turn
 from services import cases
 from services.cases import Case
@@ -27,12 +28,12 @@ async def ask_progress(turn: Turn) -> None:
         await _my_cases(turn)
         return
     departments, found = await cases.progress_for_citizen(turn.session, turn.party, numbers[:3])
-    for number, case, public in found:
-        if case is None:
+    for progress in found:
+        if progress.case is None:
             example = format_case_number(prefix, local_day(turn.now), 1)
-            turn.say(texts.CASE_NOT_FOUND.format(number=number, example=example))
+            turn.say(texts.CASE_NOT_FOUND.format(number=progress.number, example=example))
         else:
-            turn.say(_status(case, departments, public=public))
+            turn.say(_status(progress.case, departments, progress.public))
 
 
 async def _my_cases(turn: Turn) -> None:
@@ -47,21 +48,26 @@ async def _my_cases(turn: Turn) -> None:
     turn.say(texts.MY_CASES.format(count=len(own), lines=lines))
 
 
-def _status(case: Case, departments: dict[int, str], public: bool = False) -> str:
-    """The case's progress; `public`: someone else's case the citizen follows, its summary masked."""
+def _status(case: Case, departments: dict[int, str], public: tuple[str, str] | None = None) -> str:
+    """The case's progress; `public`: of someone else's case the citizen follows, the (summary, place) they
+    may read instead of its text."""
     events = "\n".join(
         f"· {e.at.astimezone(LOCAL):%m-%d %H:%M} {EVENT_LABELS.get(e.action, CaseState(e.to_state).label)}"
         for e in case.events[-SHOWN_EVENTS:]
     )
-    text = texts.CASE_STATUS.format(
-        number=case.number,
-        created=f"{case.created_at.astimezone(LOCAL):%Y年%m月%d日}",
-        state=CaseState(case.state).label,
-        topic=case.topic,
-        department=departments.get(case.department_id or 0, "待分配"),
-        description=masked_summary(case.description, limit=60) if public else _summary(case.description, 60),
-        events=events,
-    )
+    fields = {
+        "number": case.number,
+        "created": f"{case.created_at.astimezone(LOCAL):%Y年%m月%d日}",
+        "state": CaseState(case.state).label,
+        "topic": case.topic,
+        "department": departments.get(case.department_id or 0, "待分配"),
+        "events": events,
+    }
+    if public:
+        summary, place = public
+        text = texts.FOLLOWED_CASE_STATUS.format(**fields, description=summary, place=place or "—")
+    else:
+        text = texts.CASE_STATUS.format(**fields, description=_summary(case.description, 60))
     if case.state in (CaseState.RECEIVED, CaseState.TRANSFERRED, CaseState.IN_PROGRESS, CaseState.REHANDLING):
         due = case.reply_due_at.astimezone(LOCAL)
         text += texts.CASE_DUE.format(reply_due=f"{due.month}月{due.day}日")

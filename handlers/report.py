@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import re
 
-from casework.cases import CaseState, Report
-from casework.lists import mask_phone
-from casework.lists import summary as masked_summary
+from casework.cases import Report
+from casework.privacy import mask_phone, person_names
 from casework.routing import route
 from casework.similarity import Sketch
 from handlers.turn import Turn
@@ -225,22 +224,17 @@ async def _summary(turn: Turn) -> None:
         contact=contact,
         attachments=attachments,
     )
-    similar = await cases.similar_to_draft(
-        turn.session, Sketch("", draft["topic"], draft["place"], draft["description"])
+    offer = await cases.similar_offer(
+        turn.session, turn.party, Sketch("", draft["topic"], draft["place"], draft["description"])
     )
-    if similar:
-        existing = similar[0][0]
-        draft["similar"] = existing.number
-        own = existing.citizen_id == turn.party.citizen_id
-        offer = texts.SIMILAR_OWN if own else texts.SIMILAR_OFFER
-        # Someone else's words are shown masked (phone numbers, ID numbers) and short.
+    if offer:
+        draft["similar"] = offer.number
+        # Of someone else's case only its public summary: masked, short, without house numbers.
         turn.say(
             summary
             + "\n\n"
-            + offer.format(
-                number=existing.number,
-                state=CaseState(existing.state).label,
-                summary=masked_summary(existing.description, limit=30),
+            + (texts.SIMILAR_OWN if offer.own else texts.SIMILAR_OFFER).format(
+                number=offer.number, state=offer.state.label, summary=offer.summary
             ),
             "确认",
             "关注",
@@ -264,6 +258,7 @@ async def _register(turn: Turn) -> None:
         contact_phone=draft["phone"] if draft["contact"] == "yes" else None,
         deputy_code=turn.state.deputy_code,
         attachments=tuple(draft["photos"] + draft["locations"]),
+        named_people=tuple(draft.get("people", ())),
     )
     case, registration = await cases.register_report(
         turn.session,
@@ -299,6 +294,10 @@ def _describe(turn: Turn, text: str) -> None:
     if not text:
         return
     draft["description"] = f"{draft['description']}\n{text}".strip() if draft["description"] else text
+    if turn.nlu:
+        # The people the NLU named (我叫王小明, 联系人李华): their names are masked wherever the case is shown.
+        named = person_names(e["value"] for e in turn.nlu.entities if e["entity"] == "person")
+        draft["people"] = list(dict.fromkeys([*draft.get("people", ()), *named]))
     if not draft["place"] and turn.nlu and (place := turn.nlu.entity("place")):
         draft["place"] = place[:MAX_PLACE]
     if draft["contact"] is None and turn.nlu and (phone := turn.nlu.entity("phone")) and PHONE.search(phone):

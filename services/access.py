@@ -7,7 +7,21 @@
   cases follow that deputy), and their own 履职档案.
 - A citizen sees their own cases in full, and of a case they follow only its public summary and progress.
 - Names, phone numbers and ID numbers are masked for anyone but authorised staff; *how* to mask is the pure
-  rule of `casework.lists`, *who* gets unmasked data is decided here.
+  rule of `casework.privacy`, *who* reads what unmasked is decided here, role by role:
+
+  - staff and admins read everything as written: texts, the contact phone, the citizen's channel id;
+  - the handling department reads the case's texts (description, events, replies) with names, phone and
+    ID numbers masked, and the phone the citizen left for the handling staff as written (only when they
+    agreed to be contacted; an anonymous case has none); never a channel id;
+  - a deputy following the case reads the texts masked and the contact phone masked; never a channel id;
+  - the citizen reads their own case as they wrote it (in the chat);
+  - a citizen following someone else's case, or offered it as a similar case, reads only its public
+    summary: the topic, a short masked line without house numbers, the place at street level, and its
+    progress; never its text or contact;
+  - the published lists and their exports are masked, whoever reads them (casework.lists);
+  - a push is masked as its reader: as written to the case's citizen and the staff, masked to a
+    department, a deputy or a follower.
+  The deployment's deputies are public officials: their names stay as written (`public_names`).
 
 Every door asks the same questions with plain data, so the console's live streams can too:
 `may_see_case(actor, CaseScope)`, `may_see_conversation(actor, ConversationScope)`, and for lists the SQL
@@ -18,7 +32,7 @@ live event, so the worker that serves a stream decides without reading the store
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -29,8 +43,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casework.actors import Actor
 from casework.cases import Role
 from casework.lifecycle import Action
-from casework.lists import mask_name, mask_phone, mask_text
-from storage.models import Case, CaseEvent, CaseFollower, Conversation
+from casework.privacy import mask_name, mask_phone, mask_text, public_summary, street_level
+from storage.models import Case, CaseEvent, CaseFollower, Conversation, Deputy
 from storage.watch import citizen_has_case, message_of_cases
 
 __all__ = [
@@ -43,9 +57,11 @@ __all__ = [
     "case_filter",
     "case_scope",
     "case_view",
+    "contact_phone_for",
     "conversation_filter",
     "conversation_scope",
     "event_actor_for",
+    "follower_summary",
     "is_staff",
     "masked_for",
     "may_read_deputy_record",
@@ -57,6 +73,8 @@ __all__ = [
     "message_filter",
     "name_for",
     "phone_for",
+    "public_names",
+    "push_masked",
     "scope_as_dict",
     "scope_from_dict",
     "sees_booking_contacts",
@@ -303,15 +321,46 @@ def unmasked(actor: Actor | None) -> bool:
     return is_staff(actor)
 
 
-def masked_for(actor: Actor | None, text: str, names: Iterable[str | None] = ()) -> str:
-    """`text` as the actor may read it: phone and ID numbers (and any of `names`) masked unless staff."""
-    return text if unmasked(actor) else mask_text(text, names)
+async def public_names(session: AsyncSession) -> frozenset[str]:
+    """The names that stay as written in any text: the deputies', public officials (config.yml)."""
+    return frozenset((await session.execute(select(Deputy.name))).scalars())
+
+
+def masked_for(actor: Actor | None, text: str, names: Iterable[str | None] = (), public: Collection[str] = ()) -> str:
+    """`text` as the actor may read it: unless staff, phone and ID numbers masked, and the names of people
+    (those in `names` and those the tagger finds) but for the `public` ones."""
+    return text if unmasked(actor) else mask_text(text, names, public)
 
 
 def event_actor_for(actor: Actor | None, role: str, name: str) -> str:
     """Who acted in a case's event, as the actor may read it: a citizen's channel id (their WeChat openid...)
-    is an identity, shown to staff only."""
+    is an identity, shown to staff only, anonymous case or not."""
     return name if role != Role.CITIZEN.value or unmasked(actor) else Role.CITIZEN.value
+
+
+def contact_phone_for(actor: Actor | None, case: Case) -> str | None:
+    """The phone the citizen left on the case, as the actor may read it: as written to staff and to the
+    handling department (the citizen left it for the handling staff to call), masked to anyone else; none
+    when the citizen did not agree to be contacted or reported anonymously."""
+    if case.anonymous or not case.contact_consent or not case.contact_phone:
+        return None
+    handling = actor is not None and actor.role is Role.DEPARTMENT and actor.department_id == case.department_id
+    return case.contact_phone if unmasked(actor) or handling else mask_phone(case.contact_phone)
+
+
+def follower_summary(case: Case, public: Collection[str] = ()) -> tuple[str, str]:
+    """(summary, place) of someone else's case, as a citizen following it or offered it reads them: a short
+    masked line without house numbers, and the place at street level. Never the text or the contact."""
+    names = case.named_people
+    return public_summary(case.description, names, public), street_level(mask_text(case.place, names, public))
+
+
+def push_masked(recipient_type: str, recipient: str) -> bool:
+    """Whether a push's text is masked for its reader: the case's own citizen and the staff read it as
+    written; a department, a deputy and a citizen following someone else's case read it masked."""
+    if recipient.startswith("follower:"):
+        return True
+    return recipient_type not in (Role.CITIZEN.value, Role.STAFF.value)
 
 
 def phone_for(actor: Actor | None, phone: str | None) -> str | None:

@@ -9,6 +9,7 @@ once; on a refusal nothing is kept. The decisions are casework's (`casework.life
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -44,6 +45,9 @@ from storage.repositories import CaseStore, DirectoryStore, Party, PushStore, Re
 from storage.watch import WatchStore
 from texts import deputy as deputy_texts
 from texts import staff as texts
+
+# How much of their own earlier case a citizen is shown when it is offered again.
+OFFER_SUMMARY_LENGTH = 30
 
 
 async def register_case(
@@ -86,6 +90,7 @@ async def register_case(
         anonymous=report.anonymous,
         contact_consent=report.contact_consent,
         contact_phone=report.contact_phone,
+        named_people=list(report.named_people),
         created_at=now,
         updated_at=now,
         transfer_due_at=deadlines.transfer_due_at,
@@ -115,9 +120,34 @@ async def similar_open_cases(cases: CaseStore, sketch: Sketch) -> list[tuple[Cas
     return [(by_number[s.number], score) for s, score in found]
 
 
-async def similar_to_draft(session: AsyncSession, sketch: Sketch) -> list[tuple[Case, float]]:
-    """Open cases of the same problem as a report being written, most similar first."""
-    return await similar_open_cases(CaseStore(session), sketch)
+@dataclass(frozen=True)
+class SimilarOffer:
+    """The open case of the same problem offered to a citizen writing a report. `summary` is what they may
+    read of it: their own words, or of someone else's case its public summary (services/access.py)."""
+
+    number: str
+    state: CaseState
+    own: bool
+    summary: str
+
+
+async def similar_offer(session: AsyncSession, party: Party, sketch: Sketch) -> SimilarOffer | None:
+    """The open case most like a report being written, to follow instead of opening another; None if none."""
+    similar = await similar_open_cases(CaseStore(session), sketch)
+    if not similar:
+        return None
+    case = similar[0][0]
+    own = case.citizen_id == party.citizen_id
+    if own:
+        summary = _short(case.description, OFFER_SUMMARY_LENGTH)
+    else:
+        summary, _ = access.follower_summary(case, await access.public_names(session))
+    return SimilarOffer(case.number, CaseState(case.state), own, summary)
+
+
+def _short(text: str, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"
 
 
 async def link_similar(cases: CaseStore, case: Case) -> list[Case]:
@@ -429,12 +459,16 @@ def case_json(case: Case, departments: dict[int, str], events: bool = True) -> d
     return data
 
 
-def for_actor(data: dict[str, Any], actor: Actor) -> dict[str, Any]:
-    """A case's JSON as the actor may read it: unless staff, phone and ID numbers in its texts masked and
-    the citizen's channel id in its events hidden."""
-    data["description"] = access.masked_for(actor, data["description"])
+def for_actor(data: dict[str, Any], case: Case, actor: Actor, public: frozenset[str]) -> dict[str, Any]:
+    """A case's JSON as the actor may read it (services/access.py): unless staff, names, phone and ID numbers
+    in its texts masked and the citizen's channel id in its events hidden; the contact phone the citizen
+    left, as the actor may read it."""
+    names = case.named_people
+    data["description"] = access.masked_for(actor, data["description"], names, public)
+    data["place"] = access.masked_for(actor, data["place"], names, public)
+    data["contact_phone"] = access.contact_phone_for(actor, case)
     for event in data.get("events", ()):
-        event["reason"] = access.masked_for(actor, event["reason"])
+        event["reason"] = access.masked_for(actor, event["reason"], names, public)
         event["actor"] = access.event_actor_for(actor, event["role"], event["actor"])
     return data
 
@@ -450,7 +484,8 @@ async def list_cases(
         query = query.where(Case.state == state)
     cases = (await session.execute(query)).scalars().all()
     departments = await DirectoryStore(session).names(Department)
-    return [for_actor(case_json(c, departments, events=events), actor) for c in cases]
+    public = await access.public_names(session)
+    return [for_actor(case_json(c, departments, events=events), c, actor, public) for c in cases]
 
 
 async def case_detail(session: AsyncSession, actor: Actor, number: str) -> tuple[Case, dict[str, Any]]:
@@ -461,9 +496,16 @@ async def case_detail(session: AsyncSession, actor: Actor, number: str) -> tuple
     if case is None or not access.may_see_case(actor, await access.case_scope(session, case)):
         raise CaseNotFound(number)
     departments = await DirectoryStore(session).names(Department)
-    data = for_actor(case_json(case, departments), actor)
+    public = await access.public_names(session)
+    data = for_actor(case_json(case, departments), case, actor, public)
     data["replies"] = [
-        {"text": r.text, "status": r.status, "number": r.number, "author": r.author, "review_note": r.review_note}
+        {
+            "text": access.masked_for(actor, r.text, case.named_people, public),
+            "status": r.status,
+            "number": r.number,
+            "author": r.author,
+            "review_note": access.masked_for(actor, r.review_note, case.named_people, public),
+        }
         for r in await cases.replies(case.id)
     ]
     data["allowed_actions"] = [a.value for a in allowed_actions(await case_facts(cases, case), actor.role)]
@@ -490,6 +532,7 @@ async def common_problem_groups(session: AsyncSession, actor: Actor) -> list[dic
     shown = set(
         (await session.execute(select(Case.number).where(Case.number.in_(linked), access.case_filter(actor)))).scalars()
     )
+    public = await access.public_names(session)
     result = []
     for members in sorted((m & shown for m in found_groups if len(m & shown) >= 2), key=len, reverse=True):
         found = [c for c in [await cases.by_number(n) for n in sorted(members)] if c is not None]
@@ -497,13 +540,15 @@ async def common_problem_groups(session: AsyncSession, actor: Actor) -> list[dic
             {
                 "count": len(found),
                 "topic": found[0].topic if found else "",
-                "places": sorted({c.place for c in found}),
+                "places": sorted({access.masked_for(actor, c.place, c.named_people, public) for c in found}),
                 "open": sum(1 for c in found if CaseState(c.state) not in FINAL_STATES),
                 "cases": [
                     {
                         "case_no": c.number,
                         "state": c.state,
-                        "summary": access.masked_for(actor, " ".join(c.description.split()))[:40],
+                        "summary": access.masked_for(actor, " ".join(c.description.split()), c.named_people, public)[
+                            :40
+                        ],
                     }
                     for c in found
                 ],
@@ -561,19 +606,34 @@ async def scan_deadlines(ctx: Context, now: dt.datetime) -> int:
     return done
 
 
+@dataclass(frozen=True)
+class CaseProgress:
+    """What a citizen may learn of a case they named. `case` is None when they may not see it (or it does
+    not exist). `public` is, of someone else's case they follow, the (summary, place) they may read of it
+    (services/access.py: never its text or contact); None for their own case."""
+
+    number: str
+    case: Case | None
+    public: tuple[str, str] | None = None
+
+
 async def progress_for_citizen(
     session: AsyncSession, party: Party, numbers: list[str]
-) -> tuple[dict[int, str], list[tuple[str, Case | None, bool]]]:
-    """What a citizen may learn of the cases they named: (department names, [(number, case or None when they
-    may not see it, whether only its public summary may be shown)])."""
+) -> tuple[dict[int, str], list[CaseProgress]]:
+    """What a citizen may learn of the cases they named: (department names, one CaseProgress a number)."""
     store = CaseStore(session)
     departments = await DirectoryStore(session).names(Department)
     actor = citizen_actor(party)
-    found: list[tuple[str, Case | None, bool]] = []
+    found: list[CaseProgress] = []
     for number in numbers:
         case = await store.by_number(number)
         view = access.View.NONE if case is None else access.case_view(actor, await access.case_scope(session, case))
-        found.append((number, None if view is access.View.NONE else case, view is access.View.SUMMARY))
+        if case is None or view is access.View.NONE:
+            found.append(CaseProgress(number, None))
+        elif view is access.View.SUMMARY:
+            found.append(CaseProgress(number, case, access.follower_summary(case, await access.public_names(session))))
+        else:
+            found.append(CaseProgress(number, case))
     return departments, found
 
 

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.cases import CaseState, Role
 from casework.notices import CITIZEN, DEPARTMENT, DEPUTY, CaseView, Notice
+from casework.privacy import mask_text
+from services import access
 from services.context import Context
 from services.senders import SendError, WindowClosed
 from storage.models import Case, Push, utcnow
@@ -120,13 +122,19 @@ def case_view(case: Case, department: str, answered_at: dt.datetime | None = Non
 async def queue(
     pushes: PushStore, recipients: RecipientStore, case: Case, notices: list[Notice], now: dt.datetime
 ) -> int:
-    """Record one push per notice and person; return how many were new (repeats are ignored)."""
+    """Record one push per notice and person; return how many were new (repeats are ignored). A text is
+    masked for a reader who may not see identities (services/access.py: a department, a deputy, a
+    follower)."""
     created = 0
+    public: frozenset[str] | None = None
     for notice in notices:
         for recipient, channel, address in await _addresses(recipients, case, notice.recipient):
             text, buttons = notice.text, list(notice.buttons)
             if recipient.startswith("follower:") and notice.follower_text:
                 text, buttons = notice.follower_text, []
+            if access.push_masked(notice.recipient, recipient):
+                public = await access.public_names(pushes.session) if public is None else public
+                text = mask_text(text, case.named_people, public)
             push = await pushes.enqueue(
                 dedupe_key=f"{notice.dedupe_key}:{recipient}",
                 kind=notice.kind,

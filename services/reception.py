@@ -37,9 +37,9 @@ from casework.actors import Actor
 from casework.bookings import BookingFacts, OutcomeRow, Refused, SessionFacts, SlotView, WaitFacts
 from casework.cases import Report, Role
 from casework.deadlines import LOCAL
-from casework.lists import mask_phone
 from casework.notices import CITIZEN, DEPUTY, Notice
 from casework.points import Deed
+from casework.privacy import mask_phone
 from casework.rota import plan_sessions
 from casework.workdays import WorkingCalendar
 from services import access

@@ -116,6 +116,7 @@ def histories(rows: HistoryRows) -> list[CaseHistory]:
                 events=tuple(events[case.id]),
                 replies=tuple(replies[case.id]),
                 ratings=tuple(ratings[case.id]),
+                named_people=tuple(case.named_people or ()),
             )
         )
     return result
@@ -143,19 +144,21 @@ async def load_figures(
 async def load_list(
     session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, actor: Actor, month: Month, kind: ListKind
 ) -> PublicList:
-    """One of the three lists of `month`, masked. Staff only (the lists are published once checked)."""
+    """One of the three lists of `month`, masked for publication whoever reads it (services/access.py).
+    Staff only (the lists are published once checked)."""
     _require(access.may_read_reports(actor))
     store = ReportStore(session)
     days = deployment.deadlines.reply_working_days
+    public = await access.public_names(session)
     match kind:
         case "suggestions":
-            return suggestion_list(month, histories(await store.received_between(month.start, month.end)))
+            return suggestion_list(month, histories(await store.received_between(month.start, month.end)), public)
         case "assignments":
             found = histories(await store.transferred_between(month.start, month.end))
-            return assignment_list(month, found, calendar, days)
+            return assignment_list(month, found, calendar, days, public)
         case "results":
             found = histories(await store.ended_between(month.start, month.end, RESULT_STATES))
-            return result_list(month, found, calendar, days)
+            return result_list(month, found, calendar, days, public)
     raise ValueError(f"unknown list {kind!r}")
 
 
@@ -179,9 +182,9 @@ async def load_deputy_record(
         return None
     start, end = year_bounds(year)
     reception = await reception_deeds(session, deployment, start, end)
-    return deputy_record(
-        identity, year, histories(await store.deputy_cases(code, start, end)), deployment.points.rules, reception
-    )
+    cases = histories(await store.deputy_cases(code, start, end))
+    public = await access.public_names(session)
+    return deputy_record(identity, year, cases, deployment.points.rules, reception, public)
 
 
 def _configured_deputy(deployment: Deployment, code: str) -> DeputyRow | None:

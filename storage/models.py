@@ -238,6 +238,9 @@ class Case(Base):
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     contact_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     contact_phone: Mapped[str | None] = mapped_column(String(40))
+    # The names of people the NLU found in the report (its `person` entities): masked wherever the
+    # case's texts are shown to anyone but staff, with the names the tagger finds (casework.privacy).
+    named_people: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     transfer_due_at: Mapped[dt.datetime]

@@ -89,6 +89,15 @@ CASE_STATUS = (
     "问题：{description}\n"
     "进展：\n{events}"
 )
+# A case the citizen follows (关注) but did not report: its public summary, never its text or contact.
+FOLLOWED_CASE_STATUS = (
+    "编号 {number}（{created}受理，您关注的案件）\n"
+    "状态：{state}\n"
+    "类别：{topic}，承办：{department}\n"
+    "问题摘要：{description}\n"
+    "地点：{place}\n"
+    "进展：\n{events}"
+)
 CASE_DUE = "\n预计 {reply_due} 前答复。"
 CASE_NOT_FOUND = "没有找到您名下编号为 {number} 的案件，请核对编号（格式如 {example}）。"
 MY_CASES = "您反映过的问题（最近{count}件）：\n{lines}\n发送编号可查看详情。"

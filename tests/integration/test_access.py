@@ -67,12 +67,17 @@ async def test_a_department_sees_a_case_only_once_it_is_transferred_to_it(statio
     assert (await client.get(f"/api/cases/{number}", headers=_auth(tokens["jiaotong"]))).status_code == 404
     assert number not in await _listed(client, tokens["jiaotong"])
 
-    # The department reads the citizen's text with the phone number masked; staff read it as written.
-    assert "138****8000" in seen.json()["description"] and PHONE not in seen.text
+    # The department reads the citizen's text with the phone number masked, and the number as the contact the
+    # citizen left for the handling staff (the chat took it from the text); staff read the text as written.
+    shown = seen.json()
+    assert "138****8000" in shown["description"] and PHONE not in shown["description"]
+    assert shown["contact_phone"] == PHONE and PHONE not in str(
+        {k: v for k, v in shown.items() if k != "contact_phone"}
+    )
     registered = next(e for e in seen.json()["events"] if e["action"] == "register")
     assert registered["actor"] == "citizen" and user_id not in seen.text
     listed = (await client.get("/api/cases", params={"limit": 1000}, headers=_auth(tokens["jianshe"]))).json()
-    assert PHONE not in str(next(c for c in listed if c["case_no"] == number))
+    assert PHONE not in next(c for c in listed if c["case_no"] == number)["description"]
     staff = (await client.get(f"/api/cases/{number}", headers=_auth(tokens["staff1"]))).json()
     assert PHONE in staff["description"]
     assert next(e for e in staff["events"] if e["action"] == "register")["actor"].endswith(user_id)

@@ -14,7 +14,7 @@ from casework.points import Deed, deeds_from_cases, deputy_record, points_of
 from settings import ConfigError, load_deployment
 from settings.deployment import DEFAULT_POINT_RULES, PointRule
 from tests.conftest import ROOT
-from tests.unit.casework.test_metrics import at, national_day_cases
+from tests.unit.casework.test_metrics import at, event, history, national_day_cases
 
 RULES = list(DEFAULT_POINT_RULES)
 WANG = DeputyRow("wang-min", "王敏", "区县", "示范街道第一选区", "示范街道人大代表联络站")
@@ -100,6 +100,29 @@ def test_the_yearly_record():
     assert as_json["deputy"]["name"] == "王敏" and as_json["points_total"] == 6
     assert as_json["cases_by_state"] == {"已办结": 1, "已升级": 1}
     assert deputy_record(WANG, 2025, national_day_cases(), RULES).total == 0
+
+
+def test_an_answer_in_the_record_is_masked_but_for_deputies_names():
+    answered = history(
+        "LL20261001001",
+        at(2026, 10, 1, 9),
+        [
+            event(
+                "answer_on_spot",
+                "received",
+                "answered_on_spot",
+                at(2026, 10, 1, 15),
+                role="deputy",
+                actor="wangmin",
+                deputy="wang-min",
+                reason="人大代表当场答复：王敏已联系王小明（138 1234 5678），本周修复。",
+            )
+        ],
+        state="answered_on_spot",
+        deputy=("wang-min", "王敏"),
+    )
+    record = deputy_record(WANG, 2026, [answered], RULES, public={"王敏"})
+    assert [a.answer for a in record.on_the_spot] == ["王敏已联系王**（138****5678），本周修复。"]
 
 
 def test_the_rules_in_config_yml_name_real_actions_and_states():

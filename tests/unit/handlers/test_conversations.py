@@ -8,12 +8,15 @@ import pytest
 from sqlalchemy import func, select
 
 from casework.cases import format_case_number
+from casework.privacy import mask_text
+from services import access
 from storage.models import Case, CaseAttachment, HumanRequest, Message, Push
 from tests.conftest import make_settings
 from tests.factories import ScriptedParser, build_dispatcher, say
 
 STREET_LIGHT = "我家楼下的路灯坏了快一个星期了，晚上黑漆漆的，老人孩子走路很危险"
 SCRIPT = {
+    "阿强": ("report_issue", 0.96, [{"entity": "person", "value": "阿强", "start": 6, "end": 8}]),
     "路灯": ("report_issue", 0.97, []),
     "噪音": ("report_issue", 0.95, [{"entity": "place", "value": "幸福路12号", "start": 0, "end": 6}]),
     "我的案件": ("ask_progress", 0.95, []),
@@ -90,6 +93,22 @@ async def test_the_citizen_corrects_the_summary(bot, user_id):
     number = _number(await say(bot, user_id, "确认"))
     case = await _case(bot, number)
     assert case.anonymous and case.contact_phone is None and case.place == "幸福路20号"
+
+
+async def test_a_name_the_nlu_found_is_kept_on_the_case_and_masked_for_anyone_else(bot, user_id):
+    text = "楼道的灯坏了，阿强天天摸黑上楼，阿强说物业不管"
+    assert "在哪里" in await say(bot, user_id, text)
+    assert "是否同意" in await say(bot, user_id, "幸福路30号2单元楼道")
+    assert "请核对" in await say(bot, user_id, "2")
+    case = await _case(bot, _number(await say(bot, user_id, "确认")))
+    assert case.named_people == ["阿强"]
+    assert mask_text(text) == text  # no tagger knows 阿强 for a name: the NLU did
+    summary, place = access.follower_summary(case)
+    assert "阿*天天摸黑上楼" in summary and "阿强" not in summary and place == "幸福路"
+    offered = await say(bot, f"{user_id}-2", "楼道的灯坏了，阿强家门口也黑")
+    assert "是否同意" in await say(bot, f"{user_id}-2", "幸福路30号2单元楼道")
+    offered = await say(bot, f"{user_id}-2", "2")
+    assert case.number in offered and "阿强" not in offered.split(case.number)[1]
 
 
 async def test_the_citizen_abandons_a_report_and_nothing_is_registered(bot, user_id):

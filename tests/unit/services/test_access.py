@@ -211,3 +211,67 @@ async def test_scopes_read_from_the_store_are_the_situations_and_travel_as_plain
     assert zhang == ConversationScope(ZHANG)  # their one case is not transferred yet and follows no deputy
     for scope in [*scopes, zhao, zhang]:
         assert access.scope_from_dict(json.loads(json.dumps(access.scope_as_dict(scope)))) == scope
+
+
+def _case(**fields) -> Case:
+    defaults = {
+        "number": "LL20261127009",
+        "citizen_id": ZHAO,
+        "department_id": JIANSHE,
+        "description": "我叫王小明，阳光小区3栋2单元501室门口的路灯坏了，电话13812345678，身份证110101199003071234",
+        "place": "阳光小区3栋2单元501室",
+        "anonymous": False,
+        "contact_consent": True,
+        "contact_phone": "13812345678",
+        "named_people": [],
+    }
+    return Case(**{**defaults, **fields})
+
+
+# Who reads the phone the citizen left for the handling staff: as written, masked, or not at all.
+CONTACT = {
+    "staff": "13812345678",
+    "admin": "13812345678",
+    "jianshe": "13812345678",  # the handling department
+    "jiaotong": "138****5678",
+    "deputy wang": "138****5678",
+    "citizen zhang": "138****5678",
+}
+
+
+@pytest.mark.parametrize("actor", list(CONTACT))
+def test_the_contact_phone_reaches_the_handling_department_and_never_comes_from_an_anonymous_case(actor):
+    assert access.contact_phone_for(ACTORS[actor], _case()) == CONTACT[actor]
+    assert access.contact_phone_for(ACTORS[actor], _case(anonymous=True)) is None
+    assert access.contact_phone_for(ACTORS[actor], _case(contact_consent=False)) is None
+
+
+@pytest.mark.parametrize("actor", list(ACTORS))
+def test_a_departments_or_deputys_view_masks_names_and_id_numbers_but_not_deputies(actor):
+    text = "我叫王小明，李建国代表来过，身份证11010119900307123X，电话0571-8888 1234"
+    shown = access.masked_for(ACTORS[actor], text, names=["阿强"], public={"李建国"})
+    if MASKED[actor]:
+        assert shown == "我叫王**，李建国代表来过，身份证110101********123X，电话0571-****1234"
+    else:
+        assert shown == text
+
+
+def test_a_follower_reads_the_public_summary_only():
+    summary, place = access.follower_summary(_case(named_people=["王小明"]))
+    assert place == "阳光小区"
+    assert "王小明" not in summary and "13812345678" not in summary and "501" not in summary
+    assert summary.startswith("我叫王**，阳光小区*栋*单元*室") and len(summary) <= 30
+
+
+@pytest.mark.parametrize(
+    ("recipient_type", "recipient", "masked"),
+    [
+        ("citizen", "citizen:12", False),
+        ("citizen", "follower:34", True),
+        ("staff", "staff1", False),
+        ("department", "jianshe-user", True),
+        ("deputy", "wangmin", True),
+    ],
+)
+def test_a_push_is_masked_as_its_reader(recipient_type, recipient, masked):
+    assert access.push_masked(recipient_type, recipient) is masked
