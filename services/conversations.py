@@ -183,7 +183,7 @@ class Inbox:
         except Exception:
             # Unanswered: let the channel's retry of this delivery be processed instead of waiting on us.
             if inbound.external_id:
-                await self.redis.delete(self.keys.delivery(inbound.channel, inbound.external_id))
+                await self.redis.delete(self.keys.delivery(inbound.channel, inbound.user_id, inbound.external_id))
             raise
 
     async def _turn(self, session: AsyncSession, inbound: Inbound, converse: Converse, now: dt.datetime) -> list[Reply]:
@@ -194,7 +194,7 @@ class Inbox:
         )
         if message is None:
             assert inbound.external_id is not None
-            return await _stored_replies(session, inbound.external_id, inbound.channel)
+            return await _stored_replies(session, inbound)
         message_id = message.id
         # Pushes that waited for this citizen's next message (channels that cannot push) come first.
         waiting = [
@@ -244,7 +244,7 @@ class Inbox:
 
     async def _claim_delivery(self, inbound: Inbound) -> bool:
         assert inbound.external_id is not None
-        key = self.keys.delivery(inbound.channel, inbound.external_id)
+        key = self.keys.delivery(inbound.channel, inbound.user_id, inbound.external_id)
         return bool(await self.redis.set(key, "1", nx=True, ex=DELIVERY_TTL_SECONDS))
 
     async def _replies_of_first_copy(self, inbound: Inbound) -> list[Reply]:
@@ -253,17 +253,20 @@ class Inbox:
         deadline = asyncio.get_running_loop().time() + DUPLICATE_WAIT_SECONDS
         while True:
             async with self.sessionmaker() as session:
-                message = await ConversationStore(session).find_inbound(inbound.channel, inbound.external_id)
+                message = await ConversationStore(session).find_inbound(
+                    inbound.channel, inbound.user_id, inbound.external_id
+                )
                 if message is not None and message.status != "received":
-                    return await _stored_replies(session, inbound.external_id, inbound.channel)
+                    return await _stored_replies(session, inbound)
             if asyncio.get_running_loop().time() > deadline:
                 return []
             await asyncio.sleep(0.1)
 
 
-async def _stored_replies(session: AsyncSession, external_id: str, channel: str) -> list[Reply]:
+async def _stored_replies(session: AsyncSession, inbound: Inbound) -> list[Reply]:
+    assert inbound.external_id is not None
     conversations = ConversationStore(session)
-    message = await conversations.find_inbound(channel, external_id)
+    message = await conversations.find_inbound(inbound.channel, inbound.user_id, inbound.external_id)
     if message is None:
         return []
     return [Reply(m.text, tuple(m.payload.get("buttons", []))) for m in await conversations.replies_to(message.id)]

@@ -133,7 +133,8 @@ class Message(Base):
 
     __tablename__ = "messages"
     __table_args__ = (
-        UniqueConstraint("channel", "direction", "external_id"),
+        # Per conversation: ids are the sender's (a client may number its messages per user).
+        UniqueConstraint("conversation_id", "direction", "external_id"),
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -126,12 +126,20 @@ class ConversationStore:
         )
         return message
 
-    async def find_inbound(self, channel: str, external_id: str) -> Message | None:
+    async def find_inbound(self, channel: str, user_id: str, external_id: str) -> Message | None:
+        """The stored delivery `external_id` of this sender (ids are the sender's: two users may share one)."""
         return (
             await self.session.execute(
-                select(Message).where(
-                    Message.channel == channel, Message.direction == "in", Message.external_id == external_id
+                select(Message)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+                .where(
+                    ChannelIdentity.channel == channel,
+                    ChannelIdentity.external_id == user_id,
+                    Message.direction == "in",
+                    Message.external_id == external_id,
                 )
+                .execution_options(populate_existing=True)
             )
         ).scalar_one_or_none()
 

@@ -1,0 +1,33 @@
+"""a delivery's id is unique per conversation, not per channel
+
+Two citizens of one channel may send the same message id (a client numbering its messages per user):
+each message is its own. Every set of rows that met the old constraint meets the new one (a conversation
+belongs to one channel), so the upgrade never fails on existing data; the downgrade fails if two users
+have since sent the same id.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-29 21:00:00
+"""
+
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Batch mode: SQLite cannot drop a constraint in place, so the table is copied (PostgreSQL alters it).
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_messages_channel", type_="unique")
+        batch_op.create_unique_constraint(
+            "uq_messages_conversation_id", ["conversation_id", "direction", "external_id"]
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_constraint("uq_messages_conversation_id", type_="unique")
+        batch_op.create_unique_constraint("uq_messages_channel", ["channel", "direction", "external_id"])
