@@ -146,7 +146,9 @@ class Message(Base):
     kind: Mapped[str] = mapped_column(String(20))  # text, image, location, voice, event, ...
     text: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # Inbound: received -> handled | rate_limited | nlu_pending. Outbound: sent.
+    # Inbound: received -> handled | rate_limited | nlu_pending | unsupported | failed, set once (a compare-and-
+    # set from received). Outbound: sent (in the answer to the message), pushed (the answer went out as a push:
+    # the recovery pass), unread (a push waiting for a channel that cannot push).
     status: Mapped[str] = mapped_column(String(20), default="received")
     intent: Mapped[str | None] = mapped_column(String(40))
     confidence: Mapped[float | None] = mapped_column(Float)

@@ -143,6 +143,22 @@ class ConversationStore:
             )
         ).scalar_one_or_none()
 
+    async def stuck_inbound(self, before: dt.datetime, limit: int) -> list[tuple[Message, str]]:
+        """Inbound messages still `received` that were stored before `before`, oldest first, with their
+        sender's user id: nobody finished them (their process died, or they were kept for later)."""
+        rows = await self.session.execute(
+            select(Message, ChannelIdentity.external_id)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+            .where(Message.direction == "in", Message.status == "received", Message.created_at < before)
+            .order_by(Message.id)
+            .limit(limit)
+        )
+        return [(message, user_id) for message, user_id in rows.all()]
+
+    async def inbound_status(self, message_id: int) -> str:
+        return (await self.session.execute(select(Message.status).where(Message.id == message_id))).scalar_one()
+
     async def record_outbound(
         self, party: Party, *, text: str, payload: dict[str, Any], in_reply_to: int | None, status: str = "sent"
     ) -> Message:
@@ -182,11 +198,12 @@ class ConversationStore:
         return unread
 
     async def replies_to(self, message_id: int) -> Sequence[Message]:
+        """The replies that answered the message (not those that went out by push: status pushed)."""
         return (
             (
                 await self.session.execute(
                     select(Message)
-                    .where(Message.in_reply_to_id == message_id, Message.direction == "out")
+                    .where(Message.in_reply_to_id == message_id, Message.direction == "out", Message.status == "sent")
                     .order_by(Message.id)
                 )
             )
@@ -196,10 +213,16 @@ class ConversationStore:
 
     async def mark(
         self, message_id: int, *, status: str, intent: str | None = None, confidence: float | None = None
-    ) -> None:
-        await self.session.execute(
-            update(Message).where(Message.id == message_id).values(status=status, intent=intent, confidence=confidence)
+    ) -> bool:
+        """Give a `received` inbound message its final status; False when it had one already (someone else
+        processed it): compare-and-set, so a message is processed once even if two turns ran it."""
+        result = await self.session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.status == "received")
+            .values(status=status, intent=intent, confidence=confidence)
+            .execution_options(synchronize_session=False)
         )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def request_human(self, party: Party, message_id: int, answer_by: dt.datetime) -> HumanRequest:
         request = HumanRequest(conversation_id=party.conversation_id, message_id=message_id, answer_by=answer_by)
