@@ -136,6 +136,13 @@ class Message(Base):
         # Per conversation: ids are the sender's (a client may number its messages per user).
         UniqueConstraint("conversation_id", "direction", "external_id"),
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        # The recovery pass looks for messages left received every few seconds: only those are indexed.
+        Index(
+            "ix_messages_received_created_at",
+            "created_at",
+            postgresql_where=text("status = 'received'"),
+            sqlite_where=text("status = 'received'"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))

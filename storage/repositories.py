@@ -151,7 +151,7 @@ class ConversationStore:
             .join(Conversation, Conversation.id == Message.conversation_id)
             .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
             .where(Message.direction == "in", Message.status == "received", Message.created_at < before)
-            .order_by(Message.id)
+            .order_by(Message.created_at, Message.id)  # the partial index's order
             .limit(limit)
         )
         return [(message, user_id) for message, user_id in rows.all()]

@@ -1,15 +1,17 @@
-"""a delivery's id is unique per conversation, not per channel
+"""a delivery's id is unique per conversation, not per channel; messages left received are indexed
 
 Two citizens of one channel may send the same message id (a client numbering its messages per user):
 each message is its own. Every set of rows that met the old constraint meets the new one (a conversation
 belongs to one channel), so the upgrade never fails on existing data; the downgrade fails if two users
-have since sent the same id.
+have since sent the same id. The recovery pass looks for messages left `received` every few seconds: a
+partial index holds only those.
 
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-29 21:00:00
 """
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0002"
@@ -25,9 +27,16 @@ def upgrade() -> None:
         batch_op.create_unique_constraint(
             "uq_messages_conversation_id", ["conversation_id", "direction", "external_id"]
         )
+        batch_op.create_index(
+            "ix_messages_received_created_at",
+            ["created_at"],
+            postgresql_where=sa.text("status = 'received'"),
+            sqlite_where=sa.text("status = 'received'"),
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_index("ix_messages_received_created_at")
         batch_op.drop_constraint("uq_messages_conversation_id", type_="unique")
         batch_op.create_unique_constraint("uq_messages_channel", ["channel", "direction", "external_id"])
