@@ -35,7 +35,7 @@ def test_every_group_and_command_of_the_contract_is_registered():
     }
     groups = {name: set(cmd.commands) for name, cmd in main.commands.items() if isinstance(cmd, click.Group)}
     assert groups["user"] == {"add"} and groups["db"] == {"upgrade"}
-    assert groups["nlu"] == {"train", "serve", "parse", "eval"}
+    assert groups["nlu"] == {"train", "serve", "parse", "eval", "corrections"}
     assert {"list", "groups", "show", "transfer", "rate"} <= groups["case"]
     assert groups["export"] == {"lists"} and groups["deputy"] == {"record", "bind-code"}
     assert groups["wechat"] == {"qrcode", "menu"}
