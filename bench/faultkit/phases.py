@@ -1,0 +1,199 @@
+"""The two phases with traffic: concurrent retries, and the load with crashes.
+
+Retries: citizens each report a problem (4 messages: the report, the place, no contact, confirm); every
+message is one delivery sent 3 times at once, as a channel retrying while the first copy is still being
+answered: over WeChat (same query string and body) and over /api/messages (same message_id).
+
+Load: `rate` messages a second for `seconds` from `citizens` citizens (half WeChat, half API), sent on a fixed
+schedule whatever the answers (WeChat's copies after 5 s, the API's retries). During it: kill -9 of the web
+process (started again a few seconds later), kill -9 of the worker (started again), the NLU stopped for a
+while and started again. Then a quiet period for the recovery before anything is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from bench.faultkit import dialogues
+from bench.faultkit.citizens import Doors
+from bench.faultkit.store import Snapshot, Store
+from bench.faultkit.traffic import Delivery, dump, evaluate, send_api, send_wechat
+
+Log = Callable[[str], None]
+# How long a restarted NLU may take to answer before the suite stops waiting for it (it loads in about a minute).
+NLU_READY_TIMEOUT = 300.0
+
+
+async def retries(doors: Doors, store: Store, deliveries: int, concurrency: int, run: str, log: Log) -> dict[str, Any]:
+    """3 concurrent copies of each of `deliveries` deliveries, through each door."""
+    citizens = max(1, -(-deliveries // 4))
+    plans: list[Delivery] = []
+    for door in ("wechat", "api"):
+        for c in range(citizens):
+            user = f"oRetry{run}{c:03d}" if door == "wechat" else f"retry-{run}-{c:03d}"
+            steps = dialogues.report_flow(5000 + c)[: max(0, min(4, deliveries - c * 4))]
+            plans += [
+                Delivery(door, user, doors.wechat.msg_id() if door == "wechat" else f"r-{run}-{c}-{k}", text)
+                for k, text in enumerate(steps)
+            ]
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def citizen(user: str) -> None:
+        async with semaphore:
+            for d in (p for p in plans if p.user == user):
+                if d.door == "wechat":
+                    await send_wechat(doors.client, doors.wechat, d, at_once=True)
+                else:
+                    d.first_sent = time.time()
+                    give_up = functools.partial(float, d.first_sent + 120)
+                    copies = [send_api(doors.client, doors.key, d, give_up) for _ in range(3)]
+                    await asyncio.gather(*copies)
+
+    started = time.monotonic()
+    await asyncio.gather(*[citizen(user) for user in dict.fromkeys(p.user for p in plans)])
+    log(f"  {len(plans)} deliveries × 3 copies in {time.monotonic() - started:.0f} s; waiting for late replies")
+    await asyncio.sleep(12)  # replies that missed WeChat's budget go out as customer-service messages
+    snapshot = Snapshot(store)
+    counts = evaluate(plans, snapshot, doors.recorder)
+    if doors.stack.keep:
+        dump(plans, doors.stack.work / "retries-deliveries.jsonl", snapshot)
+    counts["cases_registered"] = sum(
+        1 for c in snapshot.cases if c.user_id.startswith((f"oRetry{run}", f"retry-{run}-"))
+    )
+    counts["citizens"] = citizens * 2
+    return counts
+
+
+@dataclass
+class Faults:
+    web_kill_at: float
+    worker_kill_at: float
+    rasa_stop_at: float
+    rasa_stop_for: float
+    restart_after: float
+
+
+async def load(
+    doors: Doors,
+    store: Store,
+    *,
+    rate: float,
+    seconds: float,
+    citizens: int,
+    faults: Faults,
+    quiet: float,
+    run: str,
+    log: Log,
+) -> dict[str, Any]:
+    stack = doors.stack
+    total = int(rate * seconds)
+    scripts = {c: dialogues.load_script(c) for c in range(citizens)}
+    plans: list[Delivery] = []
+    for k in range(total):
+        c = k % citizens
+        door = "wechat" if c % 2 == 0 else "api"
+        user = f"oLoad{run}{c:03d}" if door == "wechat" else f"load-{run}-{c:03d}"
+        text = scripts[c][k // citizens % len(scripts[c])]
+        plans.append(Delivery(door, user, doors.wechat.msg_id() if door == "wechat" else f"l-{run}-{k}", text))
+    # One exchange per door first, so the load does not meet a process that has answered nothing yet.
+    await doors.api_say(f"warm-{run}", "你好")
+    await doors.wechat_say(f"oWarm{run}", "你好")
+    events: list[dict[str, Any]] = []
+    t0 = time.time() + 1.0
+    # The quiet period starts when the schedule has ended and every fault is over (the NLU answers again);
+    # until then the API's clients keep retrying.
+    ends = {"quiet": float("inf")}
+
+    def event(what: str) -> None:
+        events.append({"at_s": round(time.time() - t0, 1), "what": what})
+        log(f"  t={time.time() - t0:5.1f}s {what}")
+
+    async def at(moment: float) -> None:
+        await asyncio.sleep(max(0.0, t0 + moment - time.time()))
+
+    async def crash_web() -> None:
+        await at(faults.web_kill_at)
+        await asyncio.to_thread(stack.kill_web)
+        event("kill -9 web")
+        await asyncio.sleep(faults.restart_after)
+        stack.start_web()
+        event("web started again")
+        await asyncio.to_thread(stack.wait_web, 120)
+        event("web answering again")
+
+    async def crash_worker() -> None:
+        await at(faults.worker_kill_at)
+        await asyncio.to_thread(stack.kill_worker)
+        event("kill -9 worker")
+        await asyncio.sleep(faults.restart_after)
+        stack.start_worker()
+        event("worker started again")
+
+    async def stop_nlu() -> None:
+        await at(faults.rasa_stop_at)
+        await asyncio.to_thread(stack.stop_rasa)
+        event("NLU stopped")
+        await asyncio.sleep(faults.rasa_stop_for)
+        stack.start_rasa()
+        event("NLU started again")
+        given_up = time.time() + NLU_READY_TIMEOUT
+        while time.time() < given_up and not await asyncio.to_thread(stack.nlu_ready):
+            await asyncio.sleep(2)
+        ready = await asyncio.to_thread(stack.nlu_ready)
+        event("NLU ready" if ready else f"NLU not ready {NLU_READY_TIMEOUT:.0f} s after its start")
+
+    async def send(d: Delivery) -> None:
+        await asyncio.sleep(max(0.0, d.planned_at - time.time()))
+        if d.door == "wechat":
+            await send_wechat(doors.client, doors.wechat, d)
+        else:
+            d.first_sent = time.time()
+            await send_api(doors.client, doors.key, d, lambda: ends["quiet"])
+
+    for k, d in enumerate(plans):
+        d.planned_at = t0 + k / rate
+    log(f"  {total} messages at {rate:g}/s for {seconds:g} s from {citizens} citizens")
+    fault_tasks = [asyncio.create_task(f()) for f in (crash_web, crash_worker, stop_nlu)]
+    senders = [asyncio.create_task(send(d)) for d in plans]
+    try:
+        await asyncio.gather(*fault_tasks)
+        await at(seconds)
+        ends["quiet"] = time.time() + quiet
+        event(f"load and faults over: {quiet:g} s of quiet before counting")
+        await asyncio.wait(senders, timeout=quiet)
+        await asyncio.sleep(max(0.0, ends["quiet"] - time.time()))
+    finally:
+        # Also when interrupted: nothing may send once the client is closed.
+        for task in (*senders, *fault_tasks):
+            task.cancel()
+        await asyncio.gather(*senders, *fault_tasks, return_exceptions=True)
+    sent_span = max((d.first_sent for d in plans), default=t0) - min(
+        (d.first_sent for d in plans if d.first_sent), default=t0
+    )
+    snapshot = Snapshot(store)
+    counts = evaluate(plans, snapshot, doors.recorder)
+    if stack.keep:
+        dump(plans, stack.work / "load-deliveries.jsonl", snapshot)
+    lags = [d.first_sent - d.planned_at for d in plans if d.first_sent]
+    counts.update(
+        messages=total,
+        max_send_lag_s=round(max(lags, default=0.0), 2),
+        wechat=sum(1 for d in plans if d.door == "wechat"),
+        api=sum(1 for d in plans if d.door == "api"),
+        achieved_rate=round(total / sent_span, 1) if sent_span else None,
+        still_retrying_at_end=sum(1 for d in plans if not d.done),
+        events=events,
+    )
+    return counts
+
+
+def http_client(base_url: str, connections: int = 600) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=100)
+    return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=httpx.Timeout(30.0))
