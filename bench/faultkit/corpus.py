@@ -584,22 +584,30 @@ class Corpus:
                 )
 
     async def metrics(self) -> None:
+        """/metrics answers on loopback, or with its token (LIAISON_METRICS_TOKEN)."""
         client, stack = self.doors.client, self.doors.stack
+        token = {"authorization": f"Bearer {stack.credentials.metrics_token}"}
+        proxied = {"x-forwarded-for": "203.0.113.9"}
         await self._send(Probe("metrics: from loopback", "metrics", ACCEPTED), client.get("/metrics"))
         await self._send(
             Probe("metrics: through a local reverse proxy for an outside client (X-Forwarded-For)", "metrics", REFUSED),
-            client.get("/metrics", headers={"x-forwarded-for": "203.0.113.9"}),
+            client.get("/metrics", headers=proxied),
         )
-        if stack.outside_url:
-            await self._send(
-                Probe("metrics: from outside", "metrics", REFUSED), client.get(f"{stack.outside_url}/metrics")
-            )
-            await self._send(
-                Probe("metrics: from outside, claiming loopback (X-Forwarded-For)", "metrics", REFUSED),
-                client.get(f"{stack.outside_url}/metrics", headers={"x-forwarded-for": "127.0.0.1"}),
-            )
-        else:
+        await self._send(
+            Probe("metrics: through a local reverse proxy, with the token", "metrics", ACCEPTED),
+            client.get("/metrics", headers={**proxied, **token}),
+        )
+        if not stack.outside_url:
             self.notes.append("/metrics from outside: skipped (this machine has no non-loopback address)")
+            return
+        outside = f"{stack.outside_url}/metrics"
+        for name, expect, headers in (
+            ("metrics: from outside", REFUSED, {}),
+            ("metrics: from outside, claiming loopback (X-Forwarded-For)", REFUSED, {"x-forwarded-for": "127.0.0.1"}),
+            ("metrics: from outside, a wrong token", REFUSED, {"authorization": "Bearer not-the-token"}),
+            ("metrics: from outside, with the token", ACCEPTED, token),
+        ):
+            await self._send(Probe(name, "metrics", expect), client.get(outside, headers=headers))
 
     # --- findings
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -102,6 +103,9 @@ async def load(
         user = f"oLoad{run}{c:03d}" if door == "wechat" else f"load-{run}-{c:03d}"
         text = scripts[c][k // citizens % len(scripts[c])]
         plans.append(Delivery(door, user, doors.wechat.msg_id() if door == "wechat" else f"l-{run}-{k}", text))
+    # A client of its own for each citizen, as their messages come from separate clients (and one pool for
+    # thousands of waiting requests would spend the load generator's time matching them to connections).
+    clients = {user: http_client(stack.url, connections=40) for user in dict.fromkeys(d.user for d in plans)}
     # One exchange per door first, so the load does not meet a process that has answered nothing yet.
     await doors.api_say(f"warm-{run}", "你好")
     await doors.wechat_say(f"oWarm{run}", "你好")
@@ -115,65 +119,85 @@ async def load(
         events.append({"at_s": round(time.time() - t0, 1), "what": what})
         log(f"  t={time.time() - t0:5.1f}s {what}")
 
-    async def at(moment: float) -> None:
-        await asyncio.sleep(max(0.0, t0 + moment - time.time()))
+    # The faults keep their own time in threads: the event loop is busy with the load and would run them late.
+    halt = threading.Event()
 
-    async def crash_web() -> None:
-        await at(faults.web_kill_at)
-        await asyncio.to_thread(stack.kill_web)
+    def pause(seconds: float) -> bool:
+        """Sleep; True when the run is being interrupted (then do nothing more)."""
+        return halt.wait(max(0.0, seconds))
+
+    def until(moment: float) -> bool:
+        return pause(t0 + moment - time.time())
+
+    def crash_web() -> None:
+        if until(faults.web_kill_at):
+            return
+        stack.kill_web()
         event("kill -9 web")
-        await asyncio.sleep(faults.restart_after)
+        if pause(faults.restart_after):
+            return
         stack.start_web()
         event("web started again")
-        await asyncio.to_thread(stack.wait_web, 120)
+        while not stack.web_answers():
+            if pause(0.5):
+                return
         event("web answering again")
 
-    async def crash_worker() -> None:
-        await at(faults.worker_kill_at)
-        await asyncio.to_thread(stack.kill_worker)
+    def crash_worker() -> None:
+        if until(faults.worker_kill_at):
+            return
+        stack.kill_worker()
         event("kill -9 worker")
-        await asyncio.sleep(faults.restart_after)
+        if pause(faults.restart_after):
+            return
         stack.start_worker()
         event("worker started again")
 
-    async def stop_nlu() -> None:
-        await at(faults.rasa_stop_at)
-        await asyncio.to_thread(stack.stop_rasa)
+    def stop_nlu() -> None:
+        if until(faults.rasa_stop_at):
+            return
+        stack.stop_rasa()
         event("NLU stopped")
-        await asyncio.sleep(faults.rasa_stop_for)
+        if pause(faults.rasa_stop_for):
+            return
         stack.start_rasa()
         event("NLU started again")
         given_up = time.time() + NLU_READY_TIMEOUT
-        while time.time() < given_up and not await asyncio.to_thread(stack.nlu_ready):
-            await asyncio.sleep(2)
-        ready = await asyncio.to_thread(stack.nlu_ready)
-        event("NLU ready" if ready else f"NLU not ready {NLU_READY_TIMEOUT:.0f} s after its start")
+        while not stack.nlu_ready():
+            if time.time() > given_up:
+                event(f"NLU not ready {NLU_READY_TIMEOUT:.0f} s after its start")
+                return
+            if pause(2):
+                return
+        event("NLU ready")
 
     async def send(d: Delivery) -> None:
         await asyncio.sleep(max(0.0, d.planned_at - time.time()))
         if d.door == "wechat":
-            await send_wechat(doors.client, doors.wechat, d)
+            await send_wechat(clients[d.user], doors.wechat, d)
         else:
             d.first_sent = time.time()
-            await send_api(doors.client, doors.key, d, lambda: ends["quiet"])
+            await send_api(clients[d.user], doors.key, d, lambda: ends["quiet"])
 
     for k, d in enumerate(plans):
         d.planned_at = t0 + k / rate
     log(f"  {total} messages at {rate:g}/s for {seconds:g} s from {citizens} citizens")
-    fault_tasks = [asyncio.create_task(f()) for f in (crash_web, crash_worker, stop_nlu)]
+    fault_tasks = [asyncio.create_task(asyncio.to_thread(f)) for f in (crash_web, crash_worker, stop_nlu)]
     senders = [asyncio.create_task(send(d)) for d in plans]
     try:
         await asyncio.gather(*fault_tasks)
-        await at(seconds)
+        await asyncio.sleep(max(0.0, t0 + seconds - time.time()))
         ends["quiet"] = time.time() + quiet
         event(f"load and faults over: {quiet:g} s of quiet before counting")
         await asyncio.wait(senders, timeout=quiet)
         await asyncio.sleep(max(0.0, ends["quiet"] - time.time()))
     finally:
-        # Also when interrupted: nothing may send once the client is closed.
-        for task in (*senders, *fault_tasks):
+        # Also when interrupted: no fault after this, nothing sent once the client is closed.
+        halt.set()
+        for task in senders:
             task.cancel()
         await asyncio.gather(*senders, *fault_tasks, return_exceptions=True)
+        await asyncio.gather(*(client.aclose() for client in clients.values()), return_exceptions=True)
     sent_span = max((d.first_sent for d in plans), default=t0) - min(
         (d.first_sent for d in plans if d.first_sent), default=t0
     )
@@ -194,6 +218,6 @@ async def load(
     return counts
 
 
-def http_client(base_url: str, connections: int = 600) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=100)
+def http_client(base_url: str, connections: int = 100) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=min(connections, 20))
     return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=httpx.Timeout(30.0))

@@ -49,6 +49,8 @@ class Credentials:
     )
     telegram_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     api_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    metrics_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
 
 def free_port() -> int:
@@ -133,10 +135,12 @@ class Stack:
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
             "RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
+            "RASA_TOKEN": c.rasa_token,
             "LIAISON_VAR": str(self.var),
             "LIAISON_CONFIG": str(self.work / "config.yml"),
             "LIAISON_REDIS_PREFIX": self.redis_prefix,
             "LIAISON_API_KEY": c.api_key,
+            "LIAISON_METRICS_TOKEN": c.metrics_token,
             "WECHAT_TOKEN": c.wechat_token,
             "WECHAT_AES_KEY": c.wechat_aes_key,
             "WECHAT_APP_ID": c.wechat_app_id,
@@ -187,6 +191,8 @@ class Stack:
     # --- the processes
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        if self.closed:
+            raise StartError(f"not starting the {name}: the stack is closed")
         self._starts[name] = self._starts.get(name, 0) + 1
         log: IO[bytes] = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - the child writes to it
         log.write(f"\n--- start {self._starts[name]} at {time.strftime('%H:%M:%S')}\n".encode())
@@ -225,11 +231,15 @@ class Stack:
         while time.monotonic() < deadline and not self.closed:
             if self.web is not None and self.web.poll() is not None:
                 raise StartError(f"the web app exited ({self.web.returncode}):\n{self.tail('web')}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
+            if self.web_answers():
+                return
             time.sleep(0.3)
         raise StartError(f"the web app did not answer within {timeout:.0f} s:\n{self.tail('web')}")
+
+    def web_answers(self) -> bool:
+        with contextlib.suppress(httpx.HTTPError):
+            return httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200
+        return False
 
     def nlu_ready(self) -> bool:
         try:
