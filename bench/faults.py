@@ -59,6 +59,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=30.0, help="messages a second under load")
     p.add_argument("--load-seconds", type=float, default=None, help="how long the load lasts (60)")
     p.add_argument("--citizens", type=int, default=50)
+    p.add_argument(
+        "--arrivals",
+        choices=("paced", "open"),
+        default="paced",
+        help="paced: a citizen's next message waits for the previous answer; open: every message on schedule",
+    )
+    p.add_argument("--api-patience", type=float, default=120.0, help="seconds an API client retries one message")
     p.add_argument("--rasa-stop", type=float, default=None, help="seconds the NLU is stopped during the load (60)")
     p.add_argument("--restart-after", type=float, default=3.0, help="seconds before a killed process is started")
     p.add_argument("--quiet", type=float, default=None, help="recovery period before counting (90)")
@@ -109,6 +116,8 @@ async def run_phases(stack: Stack, recorder: Recorder, store: Store, args: argpa
                 citizens=args.citizens,
                 faults=faults,
                 quiet=args.quiet,
+                arrivals=args.arrivals,
+                api_patience=args.api_patience,
                 run=stack.run,
                 log=log,
             )

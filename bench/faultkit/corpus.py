@@ -11,6 +11,7 @@ up first, so impersonation and replays have something to steal.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -26,6 +27,7 @@ from bench.faultkit.citizens import Doors, report
 from bench.faultkit.store import Snapshot, Store, as_stored
 
 REFUSED, ACCEPTED = "refused", "accepted"
+VICTIM_NAME = "王小明"
 BILLION_LAUGHS = (
     '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "lol">'
     + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">' for i in range(9))
@@ -131,6 +133,7 @@ class Corpus:
 
     async def run_all(self) -> None:
         await self.victims()
+        await self.follower()
         await self.wechat_forged()
         await self.wechat_replayed()
         await self.wechat_xml()
@@ -139,11 +142,16 @@ class Corpus:
         await self.api_doors()
         await self.reused_ids()
         await self.metrics()
+        await self.terminal()
 
     async def victims(self) -> None:
         d = self.doors
+        # The WeChat victim writes their name and number into the report, as citizens do.
         self.cases["wechat"] = await report(
-            lambda t: d.wechat_say(self.wx_victim, t), dialogues.report(9001), dialogues.place(9001), self.phone
+            lambda t: d.wechat_say(self.wx_victim, t),
+            f"我叫{VICTIM_NAME}，电话{self.phone}。{dialogues.report(9001)}",
+            dialogues.place(9001),
+            self.phone,
         )
         self.cases["telegram"] = await report(
             lambda t: d.telegram_say(self.tg_victim, t), dialogues.report(9002), dialogues.place(9002), self.phone
@@ -154,6 +162,47 @@ class Corpus:
         missing = [door for door, number in self.cases.items() if not number]
         if missing:
             self.notes.append(f"no victim case registered through {', '.join(missing)} (the leak checks are weaker)")
+
+    async def follower(self) -> None:
+        """A neighbour reports the same problem, is offered the victim's case, follows it and asks for it
+        (defect 6): neither the offer nor the answer may show the victim's name or phone number."""
+        d, number = self.doors, self.cases.get("wechat")
+        fan = f"oFollower{self.run}"
+
+        async def say(name: str, text: str) -> str:
+            probe = Probe(name, "wechat", ACCEPTED)
+            self.probes.append(probe)
+            answer = await d.wechat_say(fan, text)
+            probe.status = 200 if answer else None
+            probe.error = "" if answer else "no answer"
+            found = [word for word in (VICTIM_NAME, self.phone) if word in answer]
+            if found:
+                probe.findings.append(f"shows the victim's {' and '.join(found)}")
+            return answer
+
+        reply = await say("follower: the same problem, the same place", dialogues.report(9001))
+        for _ in range(4):
+            if "在哪里" in reply:
+                reply = await say("follower: the place", dialogues.place(9001))
+            elif "是否同意" in reply:
+                reply = await say("follower: no contact (the summary, with the similar case offered)", "2")
+            else:
+                break
+        if not number or "关注" not in reply:
+            self.notes.append("follower: no similar case was offered, so following it was not tried")
+            return
+        await say("follower: follows the victim's case (关注)", "关注")
+        await say("follower: asks for the followed case (查询 <number>)", f"查询 {number}")
+
+    async def terminal(self) -> None:
+        """`liaison chat` reading a line that is not UTF-8 (defect 7); exit 0 and no traceback counts as 200."""
+        probe = Probe("terminal: liaison chat reading invalid UTF-8", "terminal", ACCEPTED)
+        self.probes.append(probe)
+        code, output = await asyncio.to_thread(self.doors.stack.chat, "路灯坏了".encode() + b"\xe5\n/quit\n")
+        if code == 0 and "Traceback" not in output:
+            probe.status = 200
+        else:
+            probe.error = f"exit {code}" + (" with a traceback" if "Traceback" in output else "")
 
     async def wechat_forged(self) -> None:
         wx = self.doors.wechat

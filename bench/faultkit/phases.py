@@ -4,10 +4,13 @@ Retries: citizens each report a problem (4 messages: the report, the place, no c
 message is one delivery sent 3 times at once, as a channel retrying while the first copy is still being
 answered: over WeChat (same query string and body) and over /api/messages (same message_id).
 
-Load: `rate` messages a second for `seconds` from `citizens` citizens (half WeChat, half API), sent on a fixed
-schedule whatever the answers (WeChat's copies after 5 s, the API's retries). During it: kill -9 of the web
-process (started again a few seconds later), kill -9 of the worker (started again), the NLU stopped for a
-while and started again. Then a quiet period for the recovery before anything is counted.
+Load: `rate` messages a second for `seconds` from `citizens` citizens (half WeChat, half API), each citizen's
+messages on a schedule (one every citizens/rate seconds). Paced arrivals (the default): a citizen sends the
+next message on schedule but not before the previous one was answered or given up (WeChat: 3 copies, 5 s
+apart; API: retried until `api_patience`), as people in a chat do; open arrivals: every message on schedule
+whatever became of the earlier ones. During it: kill -9 of the web process (started again a few seconds
+later), kill -9 of the worker (started again), the NLU stopped for a while and started again. Then a quiet
+period for the recovery before anything is counted.
 """
 
 from __future__ import annotations
@@ -90,6 +93,8 @@ async def load(
     citizens: int,
     faults: Faults,
     quiet: float,
+    arrivals: str,
+    api_patience: float,
     run: str,
     log: Log,
 ) -> dict[str, Any]:
@@ -177,13 +182,23 @@ async def load(
             await send_wechat(clients[d.user], doors.wechat, d)
         else:
             d.first_sent = time.time()
-            await send_api(clients[d.user], doors.key, d, lambda: ends["quiet"])
+            await send_api(clients[d.user], doors.key, d, lambda: min(ends["quiet"], d.first_sent + api_patience))
+
+    async def citizen(mine: list[Delivery]) -> None:
+        """Paced: the next message on its schedule, but not before the previous one was answered or given up."""
+        for d in mine:
+            if time.time() > t0 + seconds:
+                return  # the load is over; the rest is never sent
+            await send(d)
 
     for k, d in enumerate(plans):
         d.planned_at = t0 + k / rate
-    log(f"  {total} messages at {rate:g}/s for {seconds:g} s from {citizens} citizens")
+    log(f"  {total} messages at {rate:g}/s for {seconds:g} s from {citizens} citizens, {arrivals} arrivals")
     fault_tasks = [asyncio.create_task(asyncio.to_thread(f)) for f in (crash_web, crash_worker, stop_nlu)]
-    senders = [asyncio.create_task(send(d)) for d in plans]
+    if arrivals == "open":
+        senders = [asyncio.create_task(send(d)) for d in plans]
+    else:
+        senders = [asyncio.create_task(citizen([d for d in plans if d.user == u])) for u in clients]
     try:
         await asyncio.gather(*fault_tasks)
         await asyncio.sleep(max(0.0, t0 + seconds - time.time()))
@@ -198,20 +213,20 @@ async def load(
             task.cancel()
         await asyncio.gather(*senders, *fault_tasks, return_exceptions=True)
         await asyncio.gather(*(client.aclose() for client in clients.values()), return_exceptions=True)
-    sent_span = max((d.first_sent for d in plans), default=t0) - min(
-        (d.first_sent for d in plans if d.first_sent), default=t0
-    )
+    sent = [d for d in plans if d.first_sent]
     snapshot = Snapshot(store)
-    counts = evaluate(plans, snapshot, doors.recorder)
+    counts = evaluate(sent, snapshot, doors.recorder)
     if stack.keep:
         dump(plans, stack.work / "load-deliveries.jsonl", snapshot)
-    lags = [d.first_sent - d.planned_at for d in plans if d.first_sent]
+    lags = [d.first_sent - d.planned_at for d in sent]
+    span = max([seconds, *(d.first_sent - t0 for d in sent)])
     counts.update(
-        messages=total,
+        messages=len(sent),
+        planned=total,
         max_send_lag_s=round(max(lags, default=0.0), 2),
-        wechat=sum(1 for d in plans if d.door == "wechat"),
-        api=sum(1 for d in plans if d.door == "api"),
-        achieved_rate=round(total / sent_span, 1) if sent_span else None,
+        wechat=sum(1 for d in sent if d.door == "wechat"),
+        api=sum(1 for d in sent if d.door == "api"),
+        achieved_rate=round(len(sent) / span, 1),
         still_retrying_at_end=sum(1 for d in plans if not d.done),
         events=events,
     )
