@@ -195,14 +195,21 @@ class Corpus:
         await say("follower: asks for the followed case (查询 <number>)", f"查询 {number}")
 
     async def terminal(self) -> None:
-        """`liaison chat` reading a line that is not UTF-8 (defect 7); exit 0 and no traceback counts as 200."""
-        probe = Probe("terminal: liaison chat reading invalid UTF-8", "terminal", ACCEPTED)
-        self.probes.append(probe)
-        code, output = await asyncio.to_thread(self.doors.stack.chat, "路灯坏了".encode() + b"\xe5\n/quit\n")
-        if code == 0 and "Traceback" not in output:
-            probe.status = 200
-        else:
-            probe.error = f"exit {code}" + (" with a traceback" if "Traceback" in output else "")
+        """`liaison chat` reading a line that is not UTF-8 (defect 7); exit 0 and no traceback counts as 200.
+        Under the C.UTF-8 locale Python reads stdin with surrogateescape; under a desktop's UTF-8 locale
+        (en_US.UTF-8) strictly, as PYTHONIOENCODING=utf-8:strict makes it here."""
+        typed = "路灯坏了".encode() + b"\xe5\n/quit\n"
+        for name, env in (
+            ("terminal: liaison chat reading invalid UTF-8", {}),
+            ("terminal: liaison chat reading invalid UTF-8, strict UTF-8 locale", {"PYTHONIOENCODING": "utf-8:strict"}),
+        ):
+            probe = Probe(name, "terminal", ACCEPTED)
+            self.probes.append(probe)
+            code, output = await asyncio.to_thread(self.doors.stack.chat, typed, **env)
+            if code == 0 and "Traceback" not in output:
+                probe.status = 200
+            else:
+                probe.error = f"exit {code}" + (" with a traceback" if "Traceback" in output else "")
 
     async def wechat_forged(self) -> None:
         wx = self.doors.wechat

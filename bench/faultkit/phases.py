@@ -24,11 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import redis
 
 from bench.faultkit import dialogues
 from bench.faultkit.citizens import Doors
 from bench.faultkit.store import Snapshot, Store
 from bench.faultkit.traffic import Delivery, dump, evaluate, send_api, send_wechat
+from storage.keys import Keys
 
 Log = Callable[[str], None]
 # How long a restarted NLU may take to answer before the suite stops waiting for it (it loads in about a minute).
@@ -118,7 +120,8 @@ async def load(
     t0 = time.time() + 1.0
     # The quiet period starts when the schedule has ended and every fault is over (the NLU answers again);
     # until then the API's clients keep retrying.
-    ends = {"quiet": float("inf")}
+    ends = {"quiet": float("inf"), "watch": float("inf")}
+    push_runs: list[float] = []
 
     def event(what: str) -> None:
         events.append({"at_s": round(time.time() - t0, 1), "what": what})
@@ -147,6 +150,24 @@ async def load(
             if pause(0.5):
                 return
         event("web answering again")
+
+    def watch_pushes() -> None:
+        """How long the push job stood still around the worker's kill -9 (defect 5): the moments its next run
+        was set, from the Redis the processes share (not the embedded one: the app runs the jobs there too)."""
+        if stack.setup != "postgres":
+            return
+        key = Keys(stack.redis_prefix).job_next_run("send_pushes")
+        client = redis.Redis.from_url(stack.redis_url, decode_responses=True)
+        try:
+            last = client.get(key)
+            while not halt.is_set() and time.time() < ends["watch"]:
+                value = client.get(key)
+                if value != last:
+                    push_runs.append(time.time() - t0)
+                    last = value
+                pause(0.25)
+        finally:
+            client.close()
 
     def crash_worker() -> None:
         if until(faults.worker_kill_at):
@@ -194,6 +215,7 @@ async def load(
     for k, d in enumerate(plans):
         d.planned_at = t0 + k / rate
     log(f"  {total} messages at {rate:g}/s for {seconds:g} s from {citizens} citizens, {arrivals} arrivals")
+    watcher = asyncio.create_task(asyncio.to_thread(watch_pushes))
     fault_tasks = [asyncio.create_task(asyncio.to_thread(f)) for f in (crash_web, crash_worker, stop_nlu)]
     if arrivals == "open":
         senders = [asyncio.create_task(send(d)) for d in plans]
@@ -211,7 +233,8 @@ async def load(
         halt.set()
         for task in senders:
             task.cancel()
-        await asyncio.gather(*senders, *fault_tasks, return_exceptions=True)
+        ends["watch"] = 0.0
+        await asyncio.gather(*senders, *fault_tasks, watcher, return_exceptions=True)
         await asyncio.gather(*(client.aclose() for client in clients.values()), return_exceptions=True)
     sent = [d for d in plans if d.first_sent]
     snapshot = Snapshot(store)
@@ -220,14 +243,20 @@ async def load(
         dump(plans, stack.work / "load-deliveries.jsonl", snapshot)
     lags = [d.first_sent - d.planned_at for d in sent]
     span = max([seconds, *(d.first_sent - t0 for d in sent)])
+    after_kill = [at for at in push_runs if at >= faults.worker_kill_at]
     counts.update(
+        push_job_next_run_after_worker_kill_s=(
+            round(after_kill[0] - faults.worker_kill_at, 1) if after_kill else "not during the run"
+        )
+        if stack.setup == "postgres"
+        else None,
         messages=len(sent),
         planned=total,
         max_send_lag_s=round(max(lags, default=0.0), 2),
         wechat=sum(1 for d in sent if d.door == "wechat"),
         api=sum(1 for d in sent if d.door == "api"),
         achieved_rate=round(len(sent) / span, 1),
-        still_retrying_at_end=sum(1 for d in plans if not d.done),
+        still_retrying_at_end=sum(1 for d in sent if not d.done),
         events=events,
     )
     return counts

@@ -217,13 +217,13 @@ class Stack:
     def start_rasa(self) -> None:
         self.rasa = self._spawn("rasa", ["nlu", "serve", "--port", str(self.rasa_port)])
 
-    def chat(self, typed: bytes, timeout: float = 180) -> tuple[int, str]:
+    def chat(self, typed: bytes, timeout: float = 180, **env: str) -> tuple[int, str]:
         """`liaison chat` as a citizen at a terminal typing `typed`; its exit code and output."""
         try:
             done = subprocess.run(
                 [sys.executable, "-m", "bot.cli.main", "chat", "--user", f"terminal-{self.run}"],
                 input=typed,
-                env=self.env(),
+                env={**self.env(), **env},
                 cwd=ROOT,
                 capture_output=True,
                 timeout=timeout,

@@ -31,7 +31,7 @@ WECHAT_TIMEOUT = 5.0  # WeChat hangs up and sends the delivery again after 5 sec
 WECHAT_COPIES = 3
 ANSWERED_WITHIN = 5.0
 MAX_RETRY_AFTER = 30.0
-UNREACHED = frozenset({"ConnectError", "ConnectTimeout", "PoolTimeout"})
+NO_ANSWER = "no answer within 5 s"
 
 
 @dataclass
@@ -62,9 +62,10 @@ class Delivery:
 
     @property
     def reached(self) -> bool:
-        """Whether any copy reached the app: it answered (any status), or took the request and did not answer
-        in time or hung up. Only a copy that could not connect never reached it."""
-        return any(a.status is not None or a.error not in UNREACHED for a in self.attempts)
+        """Whether the app, alive, had a copy: it answered (any status), or took the request and did not answer
+        within WeChat's 5 s. Copies refused, reset or cut off by a crash count only if another copy reached it:
+        when all fail that way, WeChat gave up while the app was down."""
+        return any(a.status is not None or a.error == NO_ANSWER for a in self.attempts)
 
     def _got(self, attempt: Attempt) -> None:
         self.attempts.append(attempt)
@@ -79,7 +80,7 @@ async def wechat_copy(client: httpx.AsyncClient, wx: channels.WeChat, d: Deliver
             client.post("/wechat", params=query, content=body, headers={"content-type": "text/xml"}), WECHAT_TIMEOUT
         )
     except TimeoutError:
-        attempt = Attempt(started, None, "no answer within 5 s")
+        attempt = Attempt(started, None, NO_ANSWER)
     except httpx.HTTPError as exc:
         attempt = Attempt(started, None, type(exc).__name__)
     else:
@@ -244,7 +245,7 @@ def _evaluate(deliveries: list[Delivery], snapshot: Snapshot, recorder: Recorder
         "unexpected_4xx": unexpected,
         "empty_answers": empty_answers,
         "lost": lost,
-        "wechat_never_reached": never_reached,
+        "wechat_all_copies_failed_while_down": never_reached,
         "api_gave_up": gave_up,
         "duplicate_inbound": dup_inbound,
         "duplicate_cases": snapshot.duplicate_cases(users),
