@@ -19,6 +19,7 @@ from storage.db import make_engine, make_sessionmaker
 from storage.models import ChannelIdentity, Conversation, Department, Deputy
 from storage.repositories import DirectoryStore, UserStore
 from tests.conftest import ROOT, make_settings
+from tests.integration.conftest import _at_real_time
 from tests.integration.console.conftest import LiveServer
 from texts import citizen as citizen_texts
 
@@ -36,15 +37,20 @@ async def console(postgres_url, real_redis_url, var_dir, rasa_url, free_port):
     # The test's own connection to the store: the server's engine lives on the server thread's event loop.
     engine = make_engine(settings.async_database_url)
     with LiveServer(create_app(settings), free_port) as server:
-        async with async_playwright() as playwright:
+        # The browser runs at the real time, as Rasa does (scripts/test-clocks.sh): Chromium under libfaketime
+        # never finishes loading a page. The app it talks to keeps the faked clock.
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            _at_real_time(monkeypatch)
+            playwright = await async_playwright().start()
             browser = await playwright.chromium.launch(
                 executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
             )
-            try:
-                yield server, make_sessionmaker(engine), browser
-            finally:
-                await browser.close()
-                await engine.dispose()
+        try:
+            yield server, make_sessionmaker(engine), browser
+        finally:
+            await browser.close()
+            await playwright.stop()
+            await engine.dispose()
 
 
 async def add_user(db, role: str, department: str | None = None) -> str:
