@@ -219,15 +219,6 @@ class Inbox:
             async with self.sessionmaker() as session:
                 return await self._turn(session, inbound, converse, now)
 
-    async def stored(self, inbound: Inbound) -> bool:
-        """Whether this delivery is in the store (a door may then tell its channel it was received). A message
-        without the channel's id cannot be looked up, and counts as stored once handed over."""
-        if not inbound.external_id:
-            return True
-        async with self.sessionmaker() as session:
-            found = await ConversationStore(session).find_inbound(inbound.channel, inbound.user_id, inbound.external_id)
-        return found is not None
-
     async def recover(self, converse: Converse, now: dt.datetime) -> int:
         """The recovery pass: process the messages left `received` for STUCK_AFTER whose leases are free (their
         process died mid-turn, or they were kept when they could not be taken), each once, oldest first; their

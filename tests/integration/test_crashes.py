@@ -320,30 +320,3 @@ async def test_a_wechat_message_a_dead_process_left_is_answered_by_a_customer_se
         late_copy = server.xml("text", openid=citizen.openid, content=STREET_LIGHT, msg_id="7000000001")
         assert server.read(await server.post(late_copy)) == ""
         assert len(sent_to(wechat_api, "/message/custom/send", citizen.openid)) == 1
-
-
-async def test_wechat_is_told_success_only_once_the_message_is_stored(settings, wechat_api, wechat_config):
-    """A delivery not stored within the reply budget (the citizen's previous message still at work) gets 503, so
-    WeChat sends it again: "success" would make WeChat stop, and a process killed then would lose it."""
-    async with account(settings, wechat_api, wechat_config, wechat_reply_budget=0.5) as (app, server, _):
-        services = app.state.runtime
-        citizen = Follower(server)
-        async with Leases(services.redis, services.dispatcher.inbox.lease) as busy:
-            assert await busy.take(services.keys.citizen_lock("wechat", citizen.openid))
-            delivery = server.xml("text", openid=citizen.openid, content=STREET_LIGHT, msg_id="7000000002")
-            params, body = server.signed(delivery)
-            first = await server.client.post(
-                "/wechat", params=params, content=body.encode("utf-8"), headers={"content-type": "text/xml"}
-            )
-            assert first.status_code == 503 and first.text != "success"
-        # The citizen's turn is over: WeChat's retry (the same query string and body) is answered.
-        retry = await server.client.post(
-            "/wechat", params=params, content=body.encode("utf-8"), headers={"content-type": "text/xml"}
-        )
-        answered = server.read(retry) or "\n".join(
-            m["text"]["content"]
-            for m in await wait_for(lambda: sent_to(wechat_api, "/message/custom/send", citizen.openid))
-        )
-        assert "在哪里" in answered
-        [stored] = await inbound(app, citizen.openid, "wechat")
-        assert stored.external_id == "7000000002" and stored.status == "handled"

@@ -31,7 +31,7 @@ from fastapi.responses import PlainTextResponse
 
 from bot.channels.wechat.protocol import MAX_CLOCK_SKEW, Delivery, Protocol
 from casework.errors import Forged, NotConfigured, TryLater
-from services.conversations import RETRY_AFTER_SECONDS, Inbound, Reply
+from services.conversations import Inbound, Reply
 from services.pushes import send_reply
 from storage.models import utcnow
 from texts import errors as texts
@@ -98,10 +98,6 @@ class WeChatDoor:
                 late = asyncio.create_task(self._send_late(task, delivery.inbound))
                 self._late.add(late)
                 late.add_done_callback(self._late.discard)
-        if not task.done() and not await self.services.dispatcher.inbox.stored(delivery.inbound):
-            # "success" tells WeChat to stop sending this delivery: only once it is stored (a process killed
-            # now leaves it to the recovery pass). Not yet stored: 503, and WeChat sends it again.
-            raise TryLater(RETRY_AFTER_SECONDS, detail=f"{delivery.inbound.external_id} not stored within the budget")
         replies = task.result() if task.done() else []
         return replies if replies and await self._may_answer(delivery.inbound, PASSIVE) else []
 
