@@ -70,13 +70,8 @@ class Dispatcher:
         self.clock = clock
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
-        """Answer one inbound message, once: a repeated delivery gets the replies of the copy that was processed.
-        TryLater when it cannot be taken now (services.conversations.Inbox.handle)."""
+        """Answer one inbound message. A repeated delivery gets the first copy's replies, once."""
         return await self.inbox.handle(inbound, self._converse, self.clock())
-
-    async def recover(self, now: dt.datetime) -> int:
-        """Process the messages nobody finished (services.conversations.Inbox.recover); return how many."""
-        return await self.inbox.recover(self._converse, now)
 
     async def _converse(self, start: TurnStart) -> TurnEnd:
         turn = Turn(

@@ -13,10 +13,9 @@ class Keys:
     def dialogue(self, channel: str, user_id: str) -> str:
         return f"{self.prefix}dialogue:{channel}:{user_id}"
 
-    def delivery(self, channel: str, user_id: str, external_id: str) -> str:
-        """Claimed by the copy of a delivery being processed (a lease); later copies wait for its replies.
-        The sender is part of the key: a client may number its messages per user."""
-        return f"{self.prefix}delivery:{channel}:{user_id}:{external_id}"
+    def delivery(self, channel: str, external_id: str) -> str:
+        """Claimed by the first copy of a delivery; later copies wait for its replies."""
+        return f"{self.prefix}delivery:{channel}:{external_id}"
 
     def citizen_lock(self, channel: str, user_id: str) -> str:
         return f"{self.prefix}lock:citizen:{channel}:{user_id}"

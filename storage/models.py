@@ -163,16 +163,8 @@ class Message(Base):
 
     __tablename__ = "messages"
     __table_args__ = (
-        # Per conversation: ids are the sender's (a client may number its messages per user).
-        UniqueConstraint("conversation_id", "direction", "external_id"),
+        UniqueConstraint("channel", "direction", "external_id"),
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
-        # The recovery pass looks for messages left received every few seconds: only those are indexed.
-        Index(
-            "ix_messages_received_created_at",
-            "created_at",
-            postgresql_where=text("status = 'received'"),
-            sqlite_where=text("status = 'received'"),
-        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
@@ -183,9 +175,7 @@ class Message(Base):
     kind: Mapped[str] = mapped_column(String(20))  # text, image, location, voice, event, ...
     text: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # Inbound: received -> handled | rate_limited | nlu_pending | unsupported | failed, set once (a compare-and-
-    # set from received). Outbound: sent (in the answer to the message), pushed (the answer went out as a push:
-    # the recovery pass), unread (a push waiting for a channel that cannot push).
+    # Inbound: received -> handled | rate_limited | nlu_pending. Outbound: sent.
     status: Mapped[str] = mapped_column(String(20), default="received")
     intent: Mapped[str | None] = mapped_column(String(40))
     confidence: Mapped[float | None] = mapped_column(Float)

@@ -149,38 +149,14 @@ class ConversationStore:
         )
         return message
 
-    async def find_inbound(self, channel: str, user_id: str, external_id: str) -> Message | None:
-        """The stored delivery `external_id` of this sender (ids are the sender's: two users may share one)."""
+    async def find_inbound(self, channel: str, external_id: str) -> Message | None:
         return (
             await self.session.execute(
-                select(Message)
-                .join(Conversation, Conversation.id == Message.conversation_id)
-                .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
-                .where(
-                    ChannelIdentity.channel == channel,
-                    ChannelIdentity.external_id == user_id,
-                    Message.direction == "in",
-                    Message.external_id == external_id,
+                select(Message).where(
+                    Message.channel == channel, Message.direction == "in", Message.external_id == external_id
                 )
-                .execution_options(populate_existing=True)
             )
         ).scalar_one_or_none()
-
-    async def stuck_inbound(self, before: dt.datetime, limit: int) -> list[tuple[Message, str]]:
-        """Inbound messages still `received` that were stored before `before`, oldest first, with their
-        sender's user id: nobody finished them (their process died, or they were kept for later)."""
-        rows = await self.session.execute(
-            select(Message, ChannelIdentity.external_id)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
-            .where(Message.direction == "in", Message.status == "received", Message.created_at < before)
-            .order_by(Message.created_at, Message.id)  # the partial index's order
-            .limit(limit)
-        )
-        return [(message, user_id) for message, user_id in rows.all()]
-
-    async def inbound_status(self, message_id: int) -> str:
-        return (await self.session.execute(select(Message.status).where(Message.id == message_id))).scalar_one()
 
     async def record_outbound(
         self, party: Party, *, text: str, payload: dict[str, Any], in_reply_to: int | None, status: str = "sent"
@@ -227,12 +203,11 @@ class ConversationStore:
         return unread
 
     async def replies_to(self, message_id: int) -> Sequence[Message]:
-        """The replies that answered the message (not those that went out by push: status pushed)."""
         return (
             (
                 await self.session.execute(
                     select(Message)
-                    .where(Message.in_reply_to_id == message_id, Message.direction == "out", Message.status == "sent")
+                    .where(Message.in_reply_to_id == message_id, Message.direction == "out")
                     .order_by(Message.id)
                 )
             )
@@ -248,16 +223,12 @@ class ConversationStore:
         intent: str | None = None,
         confidence: float | None = None,
         topic: str | None = None,
-    ) -> bool:
-        """Give a `received` inbound message its final status; False when it had one already (someone else
-        processed it): compare-and-set, so a message is processed once even if two turns ran it."""
-        result = await self.session.execute(
+    ) -> None:
+        await self.session.execute(
             update(Message)
-            .where(Message.id == message_id, Message.status == "received")
+            .where(Message.id == message_id)
             .values(status=status, intent=intent, confidence=confidence, topic=topic)
-            .execution_options(synchronize_session=False)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def request_human(self, party: Party, message_id: int, answer_by: dt.datetime) -> HumanRequest:
         request = HumanRequest(conversation_id=party.conversation_id, message_id=message_id, answer_by=answer_by)

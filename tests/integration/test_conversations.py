@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from bot.http.app import create_app
 from casework.deadlines import LOCAL
 from nlu.client import RasaParser
-from storage.models import Case, ChannelIdentity, Conversation, Message
+from storage.models import Case, Message
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.integration
@@ -179,40 +179,6 @@ async def test_three_copies_of_one_delivery_are_processed_once(app, client, user
             )
         ).scalar_one()
     assert count == 1
-
-
-async def test_users_who_reuse_a_message_id_each_get_their_own_replies_and_lose_nothing(app, client, user_id):
-    """Message ids are the sender's: a client numbering each user's messages 1, 2, 3... sends the same ids for
-    everyone. Before, the second user got the first one's replies and their own message was dropped."""
-    first, second = f"{user_id}-a", f"{user_id}-b"
-
-    async def send(user: str, text: str, number: int) -> list[str]:
-        body = {"channel": "web", "user_id": user, "text": text, "message_id": str(number)}
-        response = await client.post("/api/messages", json=body)
-        assert response.status_code == 200, response.text
-        return [r["text"] for r in response.json()["replies"]]
-
-    greeting = await send(first, "你好", 1)
-    report = await send(second, "我家楼下的路灯坏了快一个星期了，晚上黑漆漆的", 1)
-    assert any("联络站" in text for text in greeting)
-    assert any("在哪里" in text for text in report) and report != greeting
-    for number in range(2, 31):
-        await asyncio.gather(send(first, f"补充第{number}条", number), send(second, f"第{number}条补充", number))
-    async with app.state.runtime.sessionmaker() as session:
-        stored = (
-            await session.execute(
-                select(ChannelIdentity.external_id, Message.external_id, Message.text, Message.status)
-                .join(Conversation, Conversation.id == Message.conversation_id)
-                .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
-                .where(ChannelIdentity.external_id.in_([first, second]), Message.direction == "in")
-            )
-        ).all()
-    assert len(stored) == 60
-    for user, own in ((first, "补充第"), (second, "条补充")):
-        mine = {number: (text, status) for who, number, text, status in stored if who == user}
-        assert sorted(mine, key=int) == [str(n) for n in range(1, 31)]
-        assert all(own in text for number, (text, _) in mine.items() if number != "1")
-        assert all(status != "received" for _, status in mine.values())
 
 
 async def test_the_api_needs_a_channel_key_unless_it_is_the_local_trial(settings, user_id):
