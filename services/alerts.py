@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.notices import person_request_due
@@ -34,18 +34,14 @@ class Alert:
     new: bool
 
 
-def _mine(user_name: str) -> list[object]:
+def _mine(user_name: str) -> list[ColumnElement[bool]]:
     return [Push.recipient == user_name, Push.recipient_type.in_(RECIPIENT_KINDS)]
 
 
 async def alerts_for(ctx: Context, session: AsyncSession, user_id: int, user_name: str) -> list[Alert]:
     """The user's latest alerts, newest first; they count as seen from now on."""
     rows = (
-        (
-            await session.execute(
-                select(Push).where(*_mine(user_name)).order_by(Push.id.desc()).limit(ALERTS_SHOWN)  # type: ignore[arg-type]
-            )
-        )
+        (await session.execute(select(Push).where(*_mine(user_name)).order_by(Push.id.desc()).limit(ALERTS_SHOWN)))
         .scalars()
         .all()
     )
@@ -59,9 +55,7 @@ async def unseen_count(ctx: Context, session: AsyncSession, user_id: int, user_n
     seen = int(await ctx.redis.get(ctx.keys.alerts_seen(user_id)) or 0)
     return int(
         (
-            await session.execute(
-                select(func.count()).select_from(Push).where(*_mine(user_name), Push.id > seen)  # type: ignore[arg-type]
-            )
+            await session.execute(select(func.count()).select_from(Push).where(*_mine(user_name), Push.id > seen))
         ).scalar_one()
     )
 

@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,11 @@ PAGE_SIZE = 50
 MIN_EXPORT_CHARS = 4
 
 
-def intents() -> list[str]:
-    """The intents of the NLU's domain: the only labels a correction may give."""
+@cache
+def intents() -> tuple[str, ...]:
+    """The intents of the NLU's domain: the only labels a correction may give (read once per process)."""
     domain = yaml.safe_load(DOMAIN.read_text(encoding="utf-8")) or {}
-    return [str(i) for i in domain.get("intents", [])]
+    return tuple(str(i) for i in domain.get("intents", []))
 
 
 def topics() -> tuple[str, ...]:
