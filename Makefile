@@ -5,10 +5,11 @@ RASA_VENV := .venv-rasa
 LIAISON := $(VENV)/bin/liaison
 PIP_QUIET ?= -q
 
-.PHONY: run test test-clocks setup vendor browser model db lint bench clean
+.PHONY: run test test-clocks setup vendor browser model db lint bench bench-million clean
 
+# `make run WORKERS=2`: several web processes (see the README, "Several web processes").
 run: setup
-	$(LIAISON) run
+	$(LIAISON) run $(if $(WORKERS),--workers $(WORKERS))
 
 test: setup browser
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
@@ -56,8 +57,23 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy casework services
 
-bench: setup
-	$(VENV)/bin/python -m bench.roundtrip
+# `make bench` runs every benchmark; `make bench-million` the million cases alone (bench/README.md). CASES sets
+# how many cases bench/seed writes into MILLION_DB (dropped and created): CASES=20000 for a quick run.
+CASES ?= 1000000
+MILLION_DB ?= postgresql+psycopg://postgres@127.0.0.1:5432/liaison_million
+
+bench: setup bench-million
+	$(VENV)/bin/python -m bench.roundtrip --workers 1,2
+	$(VENV)/bin/python -m bench.wechat
+	$(VENV)/bin/python -m bench.figures
+	PYTHONPATH=. $(VENV)/bin/python -m bench.masking
+	$(VENV)/bin/python -m bench.faults --setup both --quick
+	$(VENV)/bin/python -m bench.pushrate --pushes 1200 --chats 200
+	$(VENV)/bin/python -m bench.memory --minutes 2 --every 15
+
+bench-million: $(VENV)/.installed
+	PYTHONPATH=. $(VENV)/bin/python -m bench.seed --cases $(CASES) --database-url $(MILLION_DB)
+	PYTHONPATH=. $(VENV)/bin/python -m bench.million --database-url $(MILLION_DB)
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) models var

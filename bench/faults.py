@@ -3,20 +3,25 @@
     .venv/bin/python -m bench.faults [--setup postgres|default|both] [--quick] [--load-seconds 60] ...
 
 For each set-up (PostgreSQL + Redis, or SQLite + the embedded Redis) it starts `liaison db upgrade`,
-`liaison nlu serve`, `liaison serve` and `liaison worker` as child processes, with its own WeChat account,
+`liaison nlu serve`, `liaison serve --workers N` and `liaison worker` as child processes, with its own WeChat account,
 Telegram bot and channel key, and a local recorder in place of WeChat's and Telegram's APIs; then:
 
 1. the hostile corpus (bench/faultkit/corpus.py): forged, replayed, stale, XXE, entity bomb, oversized,
    malformed, NUL, lone surrogates, invalid UTF-8, unknown types, emoji, impersonation, reused ids, /metrics
    from outside; each request must be refused (4xx) or accepted (2xx) as its kind says;
 2. concurrent retries: each of `--deliveries` deliveries sent 3 times at once, over WeChat and the API;
-3. the load: `--rate` messages a second for `--load-seconds` from `--citizens` citizens, with kill -9 of the
-   web process and of the worker and the NLU stopped for `--rasa-stop` seconds, then `--quiet` seconds of
-   recovery.
+3. the load: `--rate` messages a second for `--load-seconds` from `--citizens` citizens, with kill -9 of one
+   of the server's `--workers` web processes (uvicorn's supervisor replaces it, the others keep answering),
+   kill -9 of the worker and the NLU stopped for `--rasa-stop` seconds, then `--quiet` seconds of recovery;
+4. the crash: the same load for `--crash-seconds` with kill -9 of the whole server (its supervisor and every
+   web process), started again `--restart-after` seconds later, as a single-process deployment or a dead
+   machine meets it; reported apart, with the time the server took to answer again.
 
-It prints one table (5xx, messages stored from forged requests, duplicates, lost, stuck in `received`,
-answered within 5 s) per set-up, writes bench/results/faults-<setup>.json, and exits 1 when any of the first
-five is not zero. Everything it started is stopped and its data deleted at the end, also on Ctrl-C.
+It prints one table per scenario (5xx, messages stored from forged requests, duplicates, lost, lost after a
+2xx, stuck in `received`, answered within 5 s) with a row per set-up, writes bench/results/faults-<setup>.json,
+and exits 1 when any count of the first table but the last is not zero, or in the crash anything but WeChat
+deliveries whose copies all ran out while the server was down. Everything it started is stopped and its data
+deleted at the end, also on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -42,7 +47,10 @@ from bench.faultkit.stack import ROOT, SETUPS, Stack
 from bench.faultkit.store import Snapshot, Store
 
 RESULTS = ROOT / "bench" / "results"
-BLOCKING = ("fivexx", "stored_from_forged", "duplicates", "lost", "stuck_received")
+BLOCKING = ("fivexx", "stored_from_forged", "duplicates", "lost", "lost_after_2xx", "stuck_received")
+# In the crash, a WeChat delivery whose three copies all fell while the server was down is lost whatever the
+# server does (reported, not blocking); everything else is.
+CRASH_BLOCKING = ("fivexx", "duplicates", "lost_after_2xx", "lost_otherwise", "stuck_received")
 STARTED = time.monotonic()
 
 
@@ -54,10 +62,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.faults", description=__doc__.split("\n\n")[0])
     p.add_argument("--setup", choices=(*SETUPS, "both"), default="both")
     p.add_argument("--quick", action="store_true", help="a short run: 20 s of load, 40 deliveries, short outages")
-    p.add_argument("--phases", default="corpus,retries,load", help="which phases to run (comma-separated)")
+    p.add_argument("--phases", default="corpus,retries,load,crash", help="which phases to run (comma-separated)")
+    p.add_argument("--workers", type=int, default=2, help="web processes of the server (liaison serve --workers)")
     p.add_argument("--deliveries", type=int, default=None, help="deliveries sent 3× at once, per door (200)")
     p.add_argument("--rate", type=float, default=30.0, help="messages a second under load")
     p.add_argument("--load-seconds", type=float, default=None, help="how long the load lasts (60)")
+    p.add_argument("--crash-seconds", type=float, default=None, help="how long the load of the crash lasts (30)")
     p.add_argument("--citizens", type=int, default=50)
     p.add_argument(
         "--arrivals",
@@ -73,11 +83,15 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     p.add_argument("--no-outside", action="store_true", help="listen on loopback only (skips /metrics from outside)")
-    p.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, SQLite) for inspection")
+    p.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the temporary directory (logs, SQLite) and the PostgreSQL database for inspection",
+    )
     p.add_argument("--json-stdout", action="store_true", help="print the results as JSON instead of writing files")
     args = p.parse_args(argv)
-    quick = {"deliveries": 40, "load_seconds": 20.0, "rasa_stop": 20.0, "quiet": 60.0}
-    full = {"deliveries": 200, "load_seconds": 60.0, "rasa_stop": 60.0, "quiet": 90.0}
+    quick = {"deliveries": 40, "load_seconds": 20.0, "crash_seconds": 20.0, "rasa_stop": 20.0, "quiet": 60.0}
+    full = {"deliveries": 200, "load_seconds": 60.0, "crash_seconds": 30.0, "rasa_stop": 60.0, "quiet": 90.0}
     for name, value in (quick if args.quick else full).items():
         if getattr(args, name) is None:
             setattr(args, name, value)
@@ -98,21 +112,35 @@ async def run_phases(stack: Stack, recorder: Recorder, store: Store, args: argpa
         if "retries" in phases:
             log(f"retries: {args.deliveries} deliveries per door, 3 copies at once")
             out["retries"] = await retries(doors, store, args.deliveries, args.concurrency, stack.run, log)
-        if "load" in phases:
-            d = args.load_seconds
-            faults = Faults(
-                web_kill_at=0.25 * d,
-                worker_kill_at=0.4 * d,
-                rasa_stop_at=0.5 * d,
-                rasa_stop_for=args.rasa_stop,
-                restart_after=args.restart_after,
-            )
-            log(f"load: {args.rate:g}/s for {d:g} s, {asdict(faults)}")
-            out["load"] = await load(
+        scenarios = {
+            # One web process of several killed (with one, the server is that process).
+            "load": (
+                args.load_seconds,
+                Faults(
+                    **{"web_process_kill_at" if stack.workers > 1 else "server_kill_at": 0.25 * args.load_seconds},
+                    worker_kill_at=0.4 * args.load_seconds,
+                    rasa_stop_at=0.5 * args.load_seconds,
+                    rasa_stop_for=args.rasa_stop,
+                    restart_after=args.restart_after,
+                ),
+            ),
+            "crash": (
+                args.crash_seconds,
+                Faults(server_kill_at=0.25 * args.crash_seconds, restart_after=args.restart_after),
+            ),
+        }
+        for scenario, (seconds, faults) in scenarios.items():
+            if scenario not in phases:
+                continue
+            shown = {k: v for k, v in asdict(faults).items() if v is not None}
+            if faults.rasa_stop_at is None:
+                del shown["rasa_stop_for"]
+            log(f"{scenario}: {args.rate:g}/s for {seconds:g} s, {shown}")
+            out[scenario] = await load(
                 doors,
                 store,
                 rate=args.rate,
-                seconds=d,
+                seconds=seconds,
                 citizens=args.citizens,
                 faults=faults,
                 quiet=args.quiet,
@@ -120,11 +148,18 @@ async def run_phases(stack: Stack, recorder: Recorder, store: Store, args: argpa
                 api_patience=args.api_patience,
                 run=stack.run,
                 log=log,
+                scenario=scenario,
             )
         if "corpus" in phases:
             # Counted last: a forged message stored late (by a recovery pass, a retry) counts too.
             out["corpus"] = asdict(corpus.result(store))
     out["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
+    # Web processes the supervisor found dead that the suite did not kill: it kills one that does not answer its
+    # health check within 5 s (a starved one, on a loaded machine).
+    out["web_processes_killed_by_suite"] = stack.killed_web_processes
+    out["web_processes_killed_by_supervisor"] = [
+        pid for pid in stack.web_deaths() if pid not in stack.killed_web_processes
+    ]
     out["stuck_received_total"] = Snapshot(store).stuck()
     stack.check_alive()
     out["signed_query_strings_logged"] = stack.logged_query_strings()
@@ -132,6 +167,7 @@ async def run_phases(stack: Stack, recorder: Recorder, store: Store, args: argpa
 
 
 def summarise(phases: dict[str, Any]) -> dict[str, Any]:
+    """The first table: everything but the crash (whose figures are its own), and what is stuck at the end."""
     parts = [phases.get(name) or {} for name in ("corpus", "retries", "load")]
     load_counts = phases.get("load") or {}
     return {
@@ -139,10 +175,18 @@ def summarise(phases: dict[str, Any]) -> dict[str, Any]:
         "stored_from_forged": (phases.get("corpus") or {}).get("stored_from_forged", 0),
         "duplicates": sum(p.get("duplicates", 0) for p in parts),
         "lost": sum(p.get("lost", 0) for p in parts),
+        "lost_after_2xx": sum(p.get("lost_after_2xx", 0) for p in parts),
         "stuck_received": phases.get("stuck_received_total", 0),
         "answered_within_5s": load_counts.get("answered_within_5s"),
         "load_messages": load_counts.get("messages"),
     }
+
+
+def failures(result: dict[str, Any]) -> list[str]:
+    """The counts that must be zero and are not."""
+    failed = [k for k in BLOCKING if result["summary"][k]]
+    crash = result.get("crash") or {}
+    return failed + [f"crash {k}" for k in CRASH_BLOCKING if crash.get(k)]
 
 
 def run_setup(setup: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -155,6 +199,7 @@ def run_setup(setup: str, args: argparse.Namespace) -> dict[str, Any]:
             redis_url=args.redis_url,
             outside=not args.no_outside,
             keep=args.keep,
+            workers=args.workers,
             log=log,
         )
         try:
@@ -187,23 +232,51 @@ def _commit() -> str:
     return git("rev-parse", "--short", "HEAD") + ("+changes" if git("status", "--porcelain", "--", ".") else "")
 
 
+SETUP_NAMES = {"postgres": "PostgreSQL + Redis", "default": "SQLite + embedded Redis"}
+
+
+def _answered(answered: int | None, messages: int | None) -> str:
+    if not messages:
+        return "n/a"
+    return f"{answered} / {messages} ({100 * (answered or 0) / messages:.0f} %)"
+
+
 def table(results: list[dict[str, Any]]) -> str:
     rows = [
-        "| set-up | 5xx | stored from forged | duplicates | lost | stuck in `received` | answered within 5 s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| set-up | 5xx | stored from forged | duplicates | lost | lost after a 2xx | stuck in `received` "
+        "| answered within 5 s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         s = r["summary"]
-        answered = "n/a"
-        if s["load_messages"]:
-            share = 100 * s["answered_within_5s"] / s["load_messages"]
-            answered = f"{s['answered_within_5s']} / {s['load_messages']} ({share:.0f} %)"
-        name = {"postgres": "PostgreSQL + Redis", "default": "SQLite + embedded Redis"}[r["setup"]]
         rows.append(
-            f"| {name} | {s['fivexx']} | {s['stored_from_forged']} | {s['duplicates']} | {s['lost']} "
-            f"| {s['stuck_received']} | {answered} |"
+            f"| {SETUP_NAMES[r['setup']]} | {s['fivexx']} | {s['stored_from_forged']} | {s['duplicates']} "
+            f"| {s['lost']} | {s['lost_after_2xx']} | {s['stuck_received']} "
+            f"| {_answered(s['answered_within_5s'], s['load_messages'])} |"
         )
     return "\n".join(rows)
+
+
+def crash_table(results: list[dict[str, Any]]) -> str:
+    """The whole server killed and started again: its own figures."""
+    rows = [
+        "| set-up | answering again after the kill | 5xx | duplicates | WeChat gave up: no copy reached it "
+        "| lost: in flight at the kill, retries while down | lost otherwise | lost after a 2xx "
+        "| stuck in `received` | answered within 5 s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        c = r.get("crash")
+        if not c:
+            continue
+        back = c.get("server_answering_again_s")
+        rows.append(
+            f"| {SETUP_NAMES[r['setup']]} | {f'{back} s' if back is not None else 'not during the run'} "
+            f"| {c['fivexx']} | {c['duplicates']} | {c['wechat_all_copies_failed_while_down']} "
+            f"| {c['lost_while_server_down']} | {c['lost_otherwise']} "
+            f"| {c['lost_after_2xx']} | {c['stuck_received']} | {_answered(c['answered_within_5s'], c['messages'])} |"
+        )
+    return "\n".join(rows) if len(rows) > 2 else ""
 
 
 def details(r: dict[str, Any]) -> str:
@@ -223,13 +296,17 @@ def details(r: dict[str, Any]) -> str:
                 got = p["status"] if p["status"] is not None else p["error"] or "no answer"
                 findings = f" — {'; '.join(p['findings'])}" if p["findings"] else ""
                 out.append(f"    {p['name']}: expected {p['expect']}, got {got}{findings}")
-    for name in ("retries", "load"):
+    for name in ("retries", "load", "crash"):
         counts = r.get(name)
         if counts:
             shown = {k: v for k, v in counts.items() if k != "events"}
             out.append(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
-    for event in (r.get("load") or {}).get("events", []):
-        out.append(f"    t={event['at_s']}s {event['what']}")
+            for event in counts.get("events", []):
+                out.append(f"    t={event['at_s']}s {event['what']}")
+    out.append(
+        f"  web processes killed by the suite {r.get('web_processes_killed_by_suite')}, by uvicorn's supervisor "
+        f"(no answer to its health check within 5 s) {r.get('web_processes_killed_by_supervisor')}"
+    )
     out.append(f"  signed /wechat query strings written to the logs: {r.get('signed_query_strings_logged')}")
     out.append(
         f"  machine load average (1, 5, 15 min): {r.get('load_average_at_start')} at start, "
@@ -262,9 +339,14 @@ def main(argv: list[str] | None = None) -> int:
     for result in results:
         print(details(result), file=sys.stderr)
     print(table(results))
+    crashes = crash_table(results)
+    if crashes:
+        print(f"\nThe whole server killed and started again:\n\n{crashes}")
     if args.json_stdout:
         print(json.dumps(results, ensure_ascii=False, indent=2))
-    failed = [r["setup"] for r in results if any(r["summary"][k] for k in BLOCKING)]
+    failed = {r["setup"]: failures(r) for r in results if failures(r)}
+    for setup, counts in failed.items():
+        print(f"{setup}: not zero: {', '.join(counts)}", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -4,7 +4,10 @@ Starts its own Rasa server and `liaison serve` (SQLite in a temporary directory,
 REDIS_URL is set, embedded otherwise), sends report-flow messages and prints, for each side, the
 median and p90 latency and the throughput (sequential and with concurrent citizens), and their ratio.
 
-    .venv/bin/python -m bench.roundtrip [--citizens 50] [--concurrency 8] [--database-url URL]
+    .venv/bin/python -m bench.roundtrip [--citizens 50] [--concurrency 8] [--database-url URL] [--workers 1,2]
+
+`--workers 1,2` measures the round trips once per number of web processes (`liaison serve --workers N`), one
+after the other against the same Rasa server, and prints the throughput of each against the first.
 
 Both sides send the same messages: each citizen's report (the first 500 characters of a real
 message) and the three answers of the flow (place, contact choice, confirmation).
@@ -16,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import csv
+import math
 import os
 import socket
 import statistics
@@ -55,13 +59,19 @@ def conversation_texts(openings: list[str]) -> list[str]:
     return [text for opening in openings for text in (opening, *FLOW_REPLIES)]
 
 
+def percentile(ordered: list[float], share: float) -> float:
+    """The nearest-rank percentile of sorted values: the smallest value at least `share` of them do not exceed."""
+    return ordered[max(math.ceil(len(ordered) * share) - 1, 0)]
+
+
 def summarise(name: str, latencies: list[float], wall: float) -> dict[str, float | str]:
     ordered = sorted(latencies)
     return {
         "name": name,
         "n": len(latencies),
         "median_ms": statistics.median(ordered) * 1000,
-        "p90_ms": ordered[int(len(ordered) * 0.9) - 1] * 1000,
+        "p90_ms": percentile(ordered, 0.9) * 1000,
+        "p99_ms": percentile(ordered, 0.99) * 1000,
         "per_s": len(latencies) / wall,
     }
 
@@ -87,7 +97,7 @@ async def bare_parse(rasa_url: str, token: str, texts: list[str], concurrency: i
     return seq, con
 
 
-async def round_trips(app_url: str, texts: list[str], concurrency: int) -> tuple[dict, dict]:
+async def round_trips(app_url: str, texts: list[str], concurrency: int, label: str = "") -> tuple[dict, dict]:
     """Each citizen sends a report and answers the bot's questions: 4 messages a citizen."""
     url = f"{app_url}/api/messages"
 
@@ -100,16 +110,17 @@ async def round_trips(app_url: str, texts: list[str], concurrency: int) -> tuple
     citizens = len(texts)
     run = int(time.time())
     async with httpx.AsyncClient(timeout=60) as client:
-        await timed(client, url, {"channel": "bench", "user_id": f"warm-{run}", "text": "你好"})
+        for n in range(concurrency):  # every web process warmed up
+            await timed(client, url, {"channel": "bench", "user_id": f"warm-{run}-{n}", "text": "你好"})
         started = time.perf_counter()
         sequential = [lat for i in range(citizens) for lat in await citizen(client, f"s{run}-{i}", texts[i])]
-        seq = summarise("round trip /api/messages, sequential", sequential, time.perf_counter() - started)
+        seq = summarise(f"round trip /api/messages{label}, sequential", sequential, time.perf_counter() - started)
         started = time.perf_counter()
         nested = await _concurrently(
             [lambda i=i: citizen(client, f"c{run}-{i}", texts[i]) for i in range(citizens)], concurrency
         )
         con = summarise(
-            f"round trip /api/messages, {concurrency} citizens at once",
+            f"round trip /api/messages{label}, {concurrency} citizens at once",
             [lat for group in nested for lat in group],
             time.perf_counter() - started,
         )
@@ -139,9 +150,10 @@ def wait_http(url: str, timeout: float = 60) -> None:
 
 
 @contextlib.contextmanager
-def serving(rasa_url: str, database_url: str = "", **env_extra: str) -> Iterator[str]:
-    """`liaison serve` on a free port with its own database (SQLite in a temporary directory unless
-    `database_url`) and Redis keys; yields its base URL and stops it afterwards."""
+def serving(rasa_url: str, database_url: str = "", workers: int = 1, **env_extra: str) -> Iterator[str]:
+    """`liaison serve --workers N` on a free port with its own database (SQLite in a temporary directory unless
+    `database_url`) and Redis keys; yields its base URL once every web process has started, and stops it
+    afterwards."""
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         env = {
@@ -155,15 +167,22 @@ def serving(rasa_url: str, database_url: str = "", **env_extra: str) -> Iterator
         subprocess.run(
             [sys.executable, "-m", "bot.cli.main", "db", "upgrade"], env=env, check=True, cwd=ROOT, capture_output=True
         )
-        app = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli.main", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        log = Path(tmp) / "serve.log"
+        with log.open("wb") as out:
+            app = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli.main", "serve", "--port", str(port), "--workers", str(workers)],
+                env=env,
+                cwd=ROOT,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         try:
             wait_http(f"http://127.0.0.1:{port}/healthz")
+            deadline = time.monotonic() + 120
+            while log.read_text(errors="replace").count("Application startup complete") < workers:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{workers} web processes did not start")
+                time.sleep(0.3)
             yield f"http://127.0.0.1:{port}"
         finally:
             app.terminate()
@@ -175,27 +194,45 @@ def main() -> None:
     parser.add_argument("--citizens", type=int, default=50, help="report flows of 4 messages each")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--database-url", default="", help="default: SQLite in a temporary directory")
+    parser.add_argument(
+        "--workers", default="1", help="web processes, or several counts to compare (e.g. 1,2), one after the other"
+    )
     args = parser.parse_args()
+    counts = [int(n) for n in args.workers.split(",")]
     openings = corpus(args.citizens)
     model, _ = project.train()
-    with (
-        RasaProcess(free_port(), model=model) as rasa,
-        serving(rasa.url, args.database_url, RASA_TOKEN=rasa.token) as app_url,
-    ):
+    full: dict[int, tuple[dict, dict]] = {}
+    with RasaProcess(free_port(), model=model) as rasa:
         bare = asyncio.run(bare_parse(rasa.url, rasa.token, conversation_texts(openings), args.concurrency))
-        full = asyncio.run(round_trips(app_url, openings, args.concurrency))
-    print("| measurement | messages | median ms | p90 ms | messages/s |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for row in (*bare, *full):
-        print(f"| {row['name']} | {row['n']} | {row['median_ms']:.1f} | {row['p90_ms']:.1f} | {row['per_s']:.1f} |")
+        for count in counts:
+            with serving(rasa.url, args.database_url, count, RASA_TOKEN=rasa.token) as app_url:
+                label = f" ({count} web processes)" if len(counts) > 1 else ""
+                full[count] = asyncio.run(round_trips(app_url, openings, args.concurrency, label))
+    print("| measurement | messages | median ms | p90 ms | p99 ms | messages/s |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for row in (*bare, *(row for count in counts for row in full[count])):
+        print(
+            f"| {row['name']} | {row['n']} | {row['median_ms']:.1f} | {row['p90_ms']:.1f} | {row['p99_ms']:.1f} "
+            f"| {row['per_s']:.1f} |"
+        )
+    first = full[counts[0]]
     print(
         f"\nmedian latency ratio, round trip / bare parse (sequential): "
-        f"{full[0]['median_ms'] / bare[0]['median_ms']:.2f}"
+        f"{first[0]['median_ms'] / bare[0]['median_ms']:.2f}"
     )
     print(
         f"throughput ratio, round trip / bare parse ({args.concurrency} at once): "
-        f"{full[1]['per_s'] / bare[1]['per_s']:.2f}"
+        f"{first[1]['per_s'] / bare[1]['per_s']:.2f}"
     )
+    print(
+        f"p99 ratio, round trip / bare parse ({args.concurrency} at once): {first[1]['p99_ms'] / bare[1]['p99_ms']:.2f}"
+    )
+    for count in counts[1:]:
+        print(
+            f"{count} web processes against {counts[0]}, {args.concurrency} at once: "
+            f"throughput {full[count][1]['per_s'] / first[1]['per_s']:.2f}x, "
+            f"median {full[count][1]['median_ms'] / first[1]['median_ms']:.2f}x"
+        )
     print(
         f"database: {'PostgreSQL' if args.database_url.startswith('postgres') else 'SQLite'}; "
         f"Redis: {os.environ.get('REDIS_URL', 'embedded')}"

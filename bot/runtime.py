@@ -55,7 +55,7 @@ class Runtime:
         sessionmaker = make_sessionmaker(engine)
         redis = redis_connection.connect(settings.redis_url, settings.var_dir)
         keys = Keys(settings.redis_prefix)
-        rasa = RasaParser(settings.rasa_url, settings.rasa_timeout, settings.rasa_token)
+        rasa = RasaParser(settings.rasa_urls, settings.rasa_timeout, settings.rasa_token)
         dispatcher = Dispatcher(Inbox(sessionmaker, redis, keys, deployment), Understanding(rasa), deployment, calendar)
         senders = make_senders(settings, sessionmaker)
         services = cls(
@@ -78,6 +78,17 @@ class Runtime:
         if self.settings.embedded_redis:
             redis_connection.stop_embedded(self.settings.var_dir)
         await self.engine.dispose()
+
+
+async def mirror_once(settings: Settings) -> None:
+    """Mirror config.yml's directory before several web processes start. Each mirrors it again as it starts, and
+    two inserting the same new rows at once would collide; after this they find every row as it should be and
+    write nothing."""
+    engine = make_engine(settings.async_database_url)
+    try:
+        await mirror_directory(make_sessionmaker(engine), load_deployment(settings.config_path))
+    finally:
+        await engine.dispose()
 
 
 async def mirror_directory(sessionmaker: async_sessionmaker[AsyncSession], deployment: Deployment) -> None:

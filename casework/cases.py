@@ -36,6 +36,14 @@ class CaseState(StrEnum):
 STATE_LABELS = {state: texts.STATE_LABELS[state.value] for state in CaseState}
 
 
+class Source(StrEnum):
+    """How a case came in: the citizen's own report online, a deputy's reception, or a split of another case."""
+
+    ONLINE = "online"
+    RECEPTION = "reception"
+    SPLIT = "split"
+
+
 class Role(StrEnum):
     CITIZEN = "citizen"
     STAFF = "staff"
@@ -73,6 +81,49 @@ class Report:
     attachments: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     # People the NLU named in the report (its `person` entities), masked wherever its text is shown.
     named_people: tuple[str, ...] = ()
+    # The problems for several departments the report holds, (topic, text) each: staff split the case.
+    problems: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Intake:
+    """How a report came in and who registered it, written on the case (`source`) and its first event (who,
+    in which role, why). Made by `online_intake`, `reception_intake` or `split_intake`."""
+
+    source: Source
+    actor: str
+    role: Role
+    reason: str
+    # The first event's detail: the booking and deputy of a reception, the case a split part came from.
+    detail: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def online_intake(citizen: str, topic: str) -> Intake:
+    """The citizen reported online: they are the actor (`citizen` is their channel:id)."""
+    return Intake(Source.ONLINE, citizen, Role.CITIZEN, texts.EVENT_REGISTERED.format(topic=topic))
+
+
+def reception_intake(
+    deputy_actor: str,
+    deputy_code: str,
+    deputy_name: str,
+    booking_number: str,
+    topic: str,
+    recorded_by: str | None = None,
+) -> Intake:
+    """A deputy received the citizen at a booked reception and the matter became a case: the deputy's act
+    (`deputy_actor`, their user name), whoever typed it (`recorded_by`: staff recording it for them)."""
+    reason = texts.EVENT_REGISTERED_AT_RECEPTION.format(deputy=deputy_name, booking=booking_number, topic=topic)
+    if recorded_by:
+        reason += texts.EVENT_RECORDED_BY.format(who=recorded_by)
+    detail = {"booking": booking_number, "deputy": deputy_code, **({"recorded_by": recorded_by} if recorded_by else {})}
+    return Intake(Source.RECEPTION, deputy_actor, Role.DEPUTY, reason, detail)
+
+
+def split_intake(actor: str, role: Role, original: str, topic: str) -> Intake:
+    """Staff split case `original` and this part became a case of its own."""
+    reason = texts.EVENT_SPLIT_FROM.format(number=original, topic=topic)
+    return Intake(Source.SPLIT, actor, role, reason, {"split_from": original})
 
 
 @dataclass(frozen=True)
@@ -84,18 +135,28 @@ class Registration:
     deadlines: CaseDeadlines
     event_action: str
     event_reason: str
+    source: Source = Source.ONLINE
+    event_actor: str = ""
+    event_role: Role = Role.CITIZEN
 
 
-def register(report: Report, department_code: str, deadlines: CaseDeadlines) -> Registration:
-    """A confirmed report becomes a received case, routed to the department owning its topic."""
+def register(
+    report: Report, department_code: str, deadlines: CaseDeadlines, intake: Intake | None = None
+) -> Registration:
+    """A confirmed report becomes a received case, routed to the department owning its topic (or the one
+    chosen for it). `intake`: how it came in (default: the citizen online, the actor filled in by the caller)."""
     if not report.description.strip():
         raise ValueError("a case needs a description")
+    intake = intake or online_intake("", report.topic)
     return Registration(
         state=CaseState.RECEIVED,
         department_code=department_code,
         deadlines=deadlines,
         event_action="register",
-        event_reason=texts.EVENT_REGISTERED.format(topic=report.topic),
+        event_reason=intake.reason,
+        source=intake.source,
+        event_actor=intake.actor,
+        event_role=intake.role,
     )
 
 

@@ -10,8 +10,10 @@ Understood: 今天/明天/后天/大后天 (and 今早, 明晚…); 周X, 星期
 day (上午, 中午, 下午, 晚上, with 早上, 傍晚…); times (3点, 两点半, 十点一刻, 9点30分, 14:30).
 Numbers may be Arabic, full-width or Chinese (二十六, 两). A bare weekday is the nearest one from today
 on (today included); a day of the month already past is next month's; a month-day already past is
-next year's. An hour without a part of the day from 1 to 6 is taken as the afternoon (no station
-receives at 3 in the morning).
+next year's when that is near (in December, 1月5日), otherwise it stays this year's, in the past, and is
+flagged `year_unsaid`: the caller asks which day was meant rather than silently reading next year. An
+hour without a part of the day from 1 to 6 is taken as the afternoon (no station receives at 3 in the
+morning).
 
 Pure: no I/O and no clock; the caller passes today's date (Beijing time).
 """
@@ -66,6 +68,8 @@ _WEEKDAYS = {
     "6": 5,
     "7": 6,
 }
+# A month-day already past this year is read as next year's only if that is at most this far ahead.
+NEXT_YEAR_WITHIN_DAYS = 120
 _WEEK_OFFSETS = {"上": -1, "这": 0, "本": 0, "这个": 0, "下": 1, "下个": 1, "下下": 2, "下下个": 2}
 
 NUM = r"(?:\d{1,2}|[零〇一二两三四五六七八九十]{1,3})"
@@ -78,7 +82,8 @@ _WEEKDAY = re.compile(r"(下下个|下下|下个|下|这个|这|本|上)?\s*周(
 _WEEKEND = re.compile(r"(下下个|下下|下个|下|这个|这|本)?\s*周末")
 _WHOLE_WEEK = re.compile(r"(下下个|下下|下个|下|这个|这|本)\s*周(?![一二三四五六日天1-7末])")
 _MONTH = re.compile(r"(下个月|下月|这个月|本月)")
-_DAY_OF_MONTH = re.compile(rf"(?<![月\d零〇一二两三四五六七八九十])({NUM})\s*[日号](?![楼院室栋门线])")
+# Not a house number: 幸福路18号, 3号楼.
+_DAY_OF_MONTH = re.compile(rf"(?<![月\d零〇一二两三四五六七八九十路街巷道弄村])({NUM})\s*[日号](?![楼院室栋门线])")
 _CLOCK = re.compile(r"(?<!\d)([01]?\d|2[0-3])\s*[:：]\s*([0-5]\d)(?!\d)")
 _HOUR = re.compile(rf"(?<![快早晚多少有差])({NUM})\s*(?:点钟|点|时)(?![点儿前])(?:\s*(半|一刻|三刻|({NUM})\s*分?))?")
 
@@ -91,6 +96,9 @@ class When:
     last: dt.date | None = None
     part: str | None = None
     at: dt.time | None = None
+    # A month and day without a year that has passed this year and is far off next year ("11月20日" said on
+    # 23 November): kept in the past, for the caller to ask.
+    year_unsaid: bool = False
 
     def __bool__(self) -> bool:
         return any(v is not None for v in (self.first, self.part, self.at))
@@ -126,13 +134,13 @@ class When:
 def parse_when(text: str, today: dt.date) -> When:
     """The days, part of the day and time written in `text`, relative to `today` (Beijing time)."""
     text = _normalise(text)
-    days, text = _days(text, today)
+    days, text, unsaid = _days(text, today)
     at, text = _time(text)
     part = next((label for word, label in _PART_WORDS if word in text), None)
     if at is not None:
         at, part = _settle_hour(at, part)
     first, last = days if days else (None, None)
-    return When(first=first, last=last, part=part, at=at)
+    return When(first=first, last=last, part=part, at=at, year_unsaid=unsaid)
 
 
 def chinese_number(word: str) -> int | None:
@@ -159,14 +167,15 @@ def _normalise(text: str) -> str:
     return text
 
 
-def _days(text: str, today: dt.date) -> tuple[tuple[dt.date, dt.date] | None, str]:
-    """The first date expression found, as (first, last), and the text without it."""
+def _days(text: str, today: dt.date) -> tuple[tuple[dt.date, dt.date] | None, str, bool]:
+    """The first date expression found, as (first, last), the text without it, and whether it is a month-day
+    without a year left in the past (see `_month_day`)."""
     for finder in (_full_date, _month_day, _relative_day, _weekend, _weekday, _whole_week, _month, _day_of_month):
         found = finder(text, today)
         if found is not None:
             (first, last), (start, end) = found
-            return (first, last), text[:start] + " " + text[end:]
-    return None, text
+            return (first, last), text[:start] + " " + text[end:], finder is _month_day and first < today
+    return None, text, False
 
 
 Found = tuple[tuple[dt.date, dt.date], tuple[int, int]] | None
@@ -186,7 +195,10 @@ def _month_day(text: str, today: dt.date) -> Found:
             month, day_of_month = chinese_number(match.group(1)), chinese_number(match.group(2))
             day = _date(today.year, month, day_of_month)
             if day is not None and day < today:
-                day = _date(today.year + 1, month, day_of_month)
+                later = _date(today.year + 1, month, day_of_month)
+                # Next year's only when near (1月5日 said in December); else left in the past, for the caller to ask.
+                if later is not None and (later - today).days <= NEXT_YEAR_WITHIN_DAYS:
+                    day = later
             if day is not None:
                 return (day, day), match.span()
     return None

@@ -15,6 +15,7 @@ note for the log only, and `fields` are extra values a caller needs (rendered be
     ├── TooLarge                       413 body_too_large
     ├── TooManyAttempts                429 too_many_attempts: sign-ins locked out for a while
     ├── NotConfigured                  503 not_configured: the door's channel has no credentials
+    ├── TryLater                       503 try_later (+ Retry-After): a message that cannot be taken now
     └── Refusal                        a rule of the loop refuses; status from the code (below)
         ├── casework.lifecycle.IllegalTransition (services.cases.CaseChanged, CaseNotFound)
         ├── casework.bookings.Refused
@@ -134,8 +135,22 @@ class NotConfigured(LiaisonError):
     text = texts.NOT_CONFIGURED
 
 
+class TryLater(LiaisonError):
+    """A message that cannot be taken now: the citizen's previous message (or another copy of this delivery)
+    is still being answered past the wait. 503 with Retry-After, so the channel sends it again; a message
+    is never answered 200 with nothing in its place."""
+
+    code = "try_later"
+    status = 503
+    text = texts.TRY_LATER.format(seconds=5)
+
+    def __init__(self, retry_after: int = 5, *, detail: str = "") -> None:
+        super().__init__(texts.TRY_LATER.format(seconds=retry_after), detail=detail, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
 # Refusal codes that mean "not you" rather than "not now".
-FORBIDDEN_CODES = frozenset({"forbidden_role", "not_your_department", "not_your_case", "not_on_duty"})
+FORBIDDEN_CODES = frozenset({"forbidden_role", "not_your_department", "not_your_case", "not_on_duty", "same_person"})
 
 
 def refusal_status(code: str) -> int:
@@ -167,6 +182,7 @@ __all__ = [
     "Refusal",
     "TooLarge",
     "TooManyAttempts",
+    "TryLater",
     "Unauthenticated",
     "refusal_status",
 ]

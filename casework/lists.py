@@ -5,8 +5,9 @@
 - 办理效果清单 (results): the cases that reached 已办结 or 已升级 in the month, with the answer and rating.
 
 Lists are published, so identities are always masked, whoever reads them (DESIGN.md, Privacy): the
-citizen's name and phone, and inside every text the names of people, phone numbers in every form and
-ID-card numbers (`casework.privacy`); the names of the deployment's deputies (`public`) stay.
+citizen's name and phone, and inside every text the names of people, phone numbers in every form,
+ID-card numbers and the numbers of an address below the street (house, building, unit, room); the place
+column is cut to the street (`casework.privacy`). The names of the deployment's deputies (`public`) stay.
 Pure functions; no I/O but jieba's dictionary (see casework.privacy).
 """
 
@@ -21,7 +22,7 @@ from casework.cases import CaseState
 from casework.history import CaseHistory
 from casework.lifecycle import Action
 from casework.metrics import Month, case_record, local_date, on_the_spot_answer
-from casework.privacy import mask_name, mask_phone, mask_text, summary
+from casework.privacy import mask_name, mask_phone, mask_text, public_line, street_level
 from casework.workdays import WorkingCalendar
 from texts import public as texts
 
@@ -132,6 +133,11 @@ def _names(history: CaseHistory) -> tuple[str | None, ...]:
     return (history.citizen_name, *history.named_people)
 
 
+def _place(history: CaseHistory, public: Collection[str]) -> str:
+    """The place at street level, names masked: 阳光小区3栋2单元501室 -> 阳光小区."""
+    return street_level(mask_text(history.place, _names(history), public))
+
+
 def suggestion_list(month: Month, histories: Sequence[CaseHistory], public: Collection[str] = ()) -> PublicList:
     rows = tuple(
         SuggestionRow(
@@ -140,8 +146,8 @@ def suggestion_list(month: Month, histories: Sequence[CaseHistory], public: Coll
             topic=h.topic,
             citizen=texts.ANONYMOUS if h.anonymous else mask_name(h.citizen_name),
             phone="" if h.anonymous else mask_phone(h.citizen_phone),
-            summary=summary(h.description, _names(h), public),
-            place=mask_text(h.place, _names(h), public),
+            summary=public_line(h.description, _names(h), public),
+            place=_place(h, public),
             deputy=h.deputy_name or "",
             state=_state_label(h),
         )
@@ -167,8 +173,8 @@ def assignment_list(
                 number=h.number,
                 transferred_on=_day(record.transferred_at),
                 topic=h.topic,
-                summary=summary(h.description, _names(h), public),
-                place=mask_text(h.place, _names(h), public),
+                summary=public_line(h.description, _names(h), public),
+                place=_place(h, public),
                 department=h.department or "",
                 reply_due=_day(record.reply_due_at),
                 state=_state_label(h),
@@ -217,9 +223,9 @@ def result_list(
                 received_on=_day(h.created_at),
                 ended_on=_day(h.closed_at),
                 topic=h.topic,
-                summary=summary(h.description, _names(h), public),
+                summary=public_line(h.description, _names(h), public),
                 handled_by=handled_by,
-                answer=summary(answer, _names(h), public),
+                answer=public_line(answer, _names(h), public),
                 working_days=record.working_days_to_answer(calendar),
                 on_time=texts.NONE if on_time is None else texts.YES if on_time else texts.NO,
                 rating=rating,

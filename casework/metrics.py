@@ -15,6 +15,11 @@ need, `figures_by` groups the records and counts. How each figure is counted:
 - unrated: cases closed as 逾期未评价. Re-handled, escalated: cases that went to 重新办理 / 已升级.
 - median handling time: working days from the day received to the day of the first answer
   (`WorkingCalendar.working_days_between`, Beijing dates), over the answered cases.
+
+Two roads lead to the same counts. `case_record` and `tally` reduce one case's history to a `Tally` of one
+case; the console's figures instead ask the database for tallies of many cases at once (storage/figures.py
+counts the same facts with GROUP BY, one tally per group, day received and day first answered). Either
+way `combine` is the one place that adds tallies up into `Figures` and computes the rates and the median.
 """
 
 from __future__ import annotations
@@ -78,6 +83,16 @@ class Month:
 
     def __contains__(self, moment: dt.datetime) -> bool:
         return self.start <= moment < self.end
+
+    def plus(self, months: int) -> Month:
+        """The month `months` later (earlier when negative): Month(2026, 1).plus(-1) is 2025-12."""
+        index = self.year * 12 + self.month - 1 + months
+        return Month(index // 12, index % 12 + 1)
+
+    def days(self) -> list[dt.date]:
+        """Every day of the month, in order."""
+        first = self.start.date()
+        return [first + dt.timedelta(days=n) for n in range((self.end.date() - first).days)]
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
@@ -194,6 +209,7 @@ class Figures:
     rehandled: int = 0
     escalated: int = 0
     median_working_days: float | None = None
+    key: str = ""  # what names the group in a link to its cases (a department's id...); "" when unknown
 
     @property
     def transfer_rate(self) -> float | None:
@@ -235,32 +251,103 @@ class Figures:
         }
 
 
+@dataclass(frozen=True)
+class Tally:
+    """How many cases of one group, received on one day (Beijing) and first answered on another (None: not
+    yet), count towards each figure. One case makes a tally of 1 (`tally`); the database sums many
+    (storage/figures.py). `key` names the group for a link to its cases (a department's id...), if known."""
+
+    group: str
+    received_on: dt.date
+    answered_on: dt.date | None = None
+    cases: int = 1
+    transfers_due: int = 0
+    transferred_on_time: int = 0
+    answers_due: int = 0
+    answered_on_time: int = 0
+    closed: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    unrated: int = 0
+    rehandled: int = 0
+    escalated: int = 0
+    key: str = ""
+
+
+# The counts a tally holds, in the order of `Figures`.
+COUNTS = (
+    "transfers_due",
+    "transferred_on_time",
+    "answers_due",
+    "answered_on_time",
+    "closed",
+    "rated",
+    "satisfied",
+    "unrated",
+    "rehandled",
+    "escalated",
+)
+
+
+def tally(record: CaseRecord, group: str, as_of: dt.datetime) -> Tally:
+    """What one case counts towards, as of `as_of` (what is still open is judged against that moment)."""
+    r = record
+    transfer_due = r.transferred_at is not None or r.transfer_due_at < (r.left_received_at or as_of)
+    answer_due = r.answered_at is not None or r.reply_due_at < (r.closed_at or as_of)
+    return Tally(
+        group=group,
+        received_on=local_date(r.received_at),
+        answered_on=None if r.answered_at is None else local_date(r.answered_at),
+        transfers_due=int(transfer_due),
+        transferred_on_time=int(r.transferred_at is not None and r.transferred_at <= r.transfer_due_at),
+        answers_due=int(answer_due),
+        answered_on_time=int(bool(r.answered_on_time)),
+        closed=int(r.state is CaseState.CLOSED),
+        rated=int(bool(r.ratings)),
+        satisfied=int(bool(r.ratings) and r.ratings[-1] in SATISFIED),
+        unrated=int(r.closed_unrated),
+        rehandled=int(r.rehandled),
+        escalated=int(r.escalated),
+    )
+
+
+def weighted_median(values: Iterable[tuple[int, int]]) -> float | None:
+    """The median of values given as (value, how many times): what `statistics.median` gives of the list
+    with each value repeated, the mean of the two middle ones when the count is even."""
+    ordered = sorted((value, count) for value, count in values if count > 0)
+    total = sum(count for _, count in ordered)
+    if not total:
+        return None
+    middle = ((total - 1) // 2, total // 2)  # the positions of the middle values, from 0
+    found: list[int] = []
+    seen = 0
+    for value, count in ordered:
+        found += [value for position in middle if seen <= position < seen + count]
+        seen += count
+    return float(statistics.mean(found))
+
+
+def combine(group: str, tallies: Iterable[Tally], calendar: WorkingCalendar, key: str = "") -> Figures:
+    """The figures of some tallies added up: the counts summed, the median of the working days from receipt
+    to the first answer over the answered cases."""
+    counts: dict[str, int] = defaultdict(int)
+    days: dict[int, int] = defaultdict(int)
+    spans: dict[tuple[dt.date, dt.date], int] = {}
+    for t in tallies:
+        counts["received"] += t.cases
+        for name in COUNTS:
+            counts[name] += getattr(t, name)
+        if t.answered_on is not None:
+            span = (t.received_on, t.answered_on)
+            if span not in spans:
+                spans[span] = calendar.working_days_between(*span)
+            days[spans[span]] += t.cases
+    return Figures(group=group, median_working_days=weighted_median(days.items()), key=key, **counts)
+
+
 def figures(group: str, records: Iterable[CaseRecord], calendar: WorkingCalendar, as_of: dt.datetime) -> Figures:
     """The figures of `records` as of `as_of` (what is still open is judged against that moment)."""
-    counts: dict[str, int] = defaultdict(int)
-    days: list[int] = []
-    for r in records:
-        counts["received"] += 1
-        if r.transferred_at is not None:
-            counts["transfers_due"] += 1
-            counts["transferred_on_time"] += r.transferred_at <= r.transfer_due_at
-        elif r.transfer_due_at < (r.left_received_at or as_of):
-            counts["transfers_due"] += 1
-        if r.answered_at is not None:
-            counts["answers_due"] += 1
-            counts["answered_on_time"] += r.answered_at <= r.reply_due_at
-            days.append(calendar.working_days_between(local_date(r.received_at), local_date(r.answered_at)))
-        elif r.reply_due_at < (r.closed_at or as_of):
-            counts["answers_due"] += 1
-        counts["closed"] += r.state is CaseState.CLOSED
-        if r.ratings:
-            counts["rated"] += 1
-            counts["satisfied"] += r.ratings[-1] in SATISFIED
-        counts["unrated"] += r.closed_unrated
-        counts["rehandled"] += r.rehandled
-        counts["escalated"] += r.escalated
-    median = float(statistics.median(days)) if days else None
-    return Figures(group=group, median_working_days=median, **counts)
+    return combine(group, (tally(r, group, as_of) for r in records), calendar)
 
 
 def group_of(record: CaseRecord, by: Grouping) -> str:
@@ -288,15 +375,20 @@ def figures_by(
     records: Iterable[CaseRecord], by: Grouping, calendar: WorkingCalendar, as_of: dt.datetime
 ) -> FiguresReport:
     """The figures of each group (sorted by name) and of all the records together."""
-    records = list(records)
-    groups: dict[str, list[CaseRecord]] = defaultdict(list)
-    for record in records:
-        groups[group_of(record, by)].append(record)
+    return report_of([tally(r, group_of(r, by), as_of) for r in records], by, calendar, as_of)
+
+
+def report_of(tallies: Iterable[Tally], by: Grouping, calendar: WorkingCalendar, as_of: dt.datetime) -> FiguresReport:
+    """The figures of each group of tallies (sorted by name, then key) and of them all."""
+    tallies = list(tallies)
+    groups: dict[tuple[str, str], list[Tally]] = defaultdict(list)
+    for t in tallies:
+        groups[(t.group, t.key)].append(t)
     return FiguresReport(
         by=by,
         as_of=as_of,
-        groups=tuple(figures(name, members, calendar, as_of) for name, members in sorted(groups.items())),
-        total=figures(texts.TOTAL, records, calendar, as_of),
+        groups=tuple(combine(name, members, calendar, key) for (name, key), members in sorted(groups.items())),
+        total=combine(texts.TOTAL, tallies, calendar),
     )
 
 

@@ -10,12 +10,13 @@ import datetime as dt
 from dataclasses import dataclass
 
 from casework.cases import STATE_LABELS, CaseState
-from casework.deadlines import LOCAL
+from casework.deadlines import LOCAL, transfer_alert
 from casework.lifecycle import (
     AWAITING_RATING,
     NOTIFY_DEPARTMENT,
     NOTIFY_STAFF,
     RATING_REQUESTED,
+    WITH_DEPARTMENT,
     Action,
     Transition,
 )
@@ -57,6 +58,8 @@ class Notice:
     buttons: tuple[str, ...] = ()
     # What citizens following someone else's case get instead (they cannot rate it), if it differs.
     follower_text: str | None = None
+    # A DEPARTMENT notice for another department than the case's (the one an assignment took it from).
+    department_id: int | None = None
 
 
 def _day(moment: dt.datetime) -> str:
@@ -69,8 +72,16 @@ def _brief(text: str, limit: int = 60) -> str:
     return flat if len(flat) <= limit else flat[:limit] + "…"
 
 
-def after_transition(case: CaseView, transition: Transition, event_id: int, reply_text: str = "") -> list[Notice]:
-    """The pushes a recorded transition calls for; `reply_text` is the approved reply or on-the-spot answer."""
+def after_transition(
+    case: CaseView,
+    transition: Transition,
+    event_id: int,
+    reply_text: str = "",
+    *,
+    former_department_id: int | None = None,
+) -> list[Notice]:
+    """The pushes a recorded transition calls for; `reply_text` is the approved reply or on-the-spot answer.
+    `former_department_id`: the department an assignment took the case from (told it no longer holds it)."""
     key = f"case:{case.id}:event:{event_id}"
     notices: list[Notice] = []
     action, effects = transition.action, transition.effects
@@ -86,13 +97,31 @@ def after_transition(case: CaseView, transition: Transition, event_id: int, repl
                 follower_text=citizen.NOTICE_REPLY_TO_FOLLOWER.format(number=case.number, reply=reply_text),
             )
         )
+    elif action is Action.RECORD_COMMITTEE_ACTION:
+        notices.append(_committee_notice(case, transition, f"{key}:citizen"))
+    elif action is Action.SPLIT:
+        notices.append(_split_notice(case, transition, f"{key}:citizen"))
     elif transition.from_state != transition.to_state and action not in (Action.RATE, Action.WITHDRAW):
         notices.append(Notice("case_status", CITIZEN, _status_text(case, transition), f"{key}:citizen"))
     if NOTIFY_DEPARTMENT in effects:
         notices.append(Notice("case_status", DEPARTMENT, _department_text(case, transition), f"{key}:department"))
+    if (
+        former_department_id is not None
+        and _department_changed(transition)
+        and transition.from_state in WITH_DEPARTMENT
+    ):
+        notices.append(
+            Notice(
+                "case_status",
+                DEPARTMENT,
+                staff.NOTICE_REASSIGNED_AWAY.format(number=case.number, department=case.department),
+                f"{key}:former_department",
+                department_id=former_department_id,
+            )
+        )
     if NOTIFY_STAFF in effects:
         notices.append(Notice("case_status", STAFF, _staff_text(case, transition), f"{key}:staff"))
-    if case.has_deputy and transition.from_state != transition.to_state:
+    if case.has_deputy and (transition.from_state != transition.to_state or action is Action.RECORD_COMMITTEE_ACTION):
         notices.append(
             Notice(
                 "case_status",
@@ -108,6 +137,43 @@ def after_transition(case: CaseView, transition: Transition, event_id: int, repl
             )
         )
     return notices
+
+
+def _department_changed(transition: Transition) -> bool:
+    """An assignment that moved the case to another department."""
+    moved = transition.detail.get("department", {})
+    return transition.action is Action.ASSIGN and moved.get("from") != moved.get("to")
+
+
+def _committee_notice(case: CaseView, transition: Transition, key: str) -> Notice:
+    """The citizen (and those following the case) hear what the standing committee did and what came of it."""
+    done = citizen.COMMITTEE_DONE[transition.kind or ""]
+    outcome = str(transition.detail.get("outcome", ""))
+    return Notice(
+        "case_status",
+        CITIZEN,
+        citizen.NOTICE_COMMITTEE_ACTION.format(number=case.number, done=done, outcome=outcome),
+        key,
+        follower_text=citizen.NOTICE_COMMITTEE_ACTION_TO_FOLLOWER.format(
+            number=case.number, done=done, outcome=outcome
+        ),
+    )
+
+
+def _split_notice(case: CaseView, transition: Transition, key: str) -> Notice:
+    """The citizen is told the numbers of the new cases their report was split into, one line each."""
+    lines = "\n".join(
+        citizen.NOTICE_SPLIT_LINE.format(number=number, topic=part.topic, summary=_brief(part.description, 40))
+        for number, part in zip(transition.split_into, transition.parts, strict=True)
+    )
+    count = len(transition.parts)
+    return Notice(
+        "case_status",
+        CITIZEN,
+        citizen.NOTICE_SPLIT.format(number=case.number, count=count, lines=lines),
+        key,
+        follower_text=citizen.NOTICE_SPLIT_TO_FOLLOWER.format(number=case.number, count=count, lines=lines),
+    )
 
 
 def person_requested(request_id: int, who: str, answer_by: dt.datetime, recent: list[str]) -> Notice:
@@ -182,7 +248,16 @@ def _department_text(case: CaseView, transition: Transition) -> str:
     if transition.action is Action.ADD_INFO:
         return staff.NOTICE_ADDED_INFO.format(number=number, reason=reason)
     if transition.action is Action.SEND_BACK_REPLY:
-        return staff.NOTICE_SENT_BACK.format(number=number, reason=reason)
+        return staff.NOTICE_SENT_BACK.format(number=number, why=_why(reason), reply_due=_day(case.reply_due_at))
+    if _department_changed(transition):
+        return staff.NOTICE_REASSIGNED_TO.format(
+            number=number,
+            topic=case.topic,
+            reply_due=_day(case.reply_due_at),
+            description=_brief(case.description, 200),
+            place=case.place,
+            reason=reason,
+        )
     return staff.NOTICE_CASE.format(number=number, reason=reason)
 
 
@@ -204,15 +279,20 @@ def due(case: CaseView, now: dt.datetime, calendar: WorkingCalendar, *, rated: b
     key = f"case:{case.id}"
     state = case.state
     if state is CaseState.RECEIVED:
-        if now >= case.transfer_due_at:
-            notices.append(
-                Notice(
-                    "deadline_alert",
-                    STAFF,
-                    staff.NOTICE_TRANSFER_LATE.format(number=case.number),
-                    f"{key}:transfer_alert",
-                )
+        alert = transfer_alert(case.transfer_due_at, now, calendar)
+        if alert is not None and alert.stage == "late":
+            text = staff.NOTICE_TRANSFER_LATE.format(number=case.number)
+            notices.append(Notice("deadline_alert", STAFF, text, f"{key}:{alert.key}"))
+        elif alert is not None:
+            text = staff.NOTICE_TRANSFER_SERIOUSLY_LATE.format(
+                number=case.number,
+                transfer_due=f"{case.transfer_due_at.astimezone(LOCAL):%m-%d %H:%M}",
+                hours=int((now - case.transfer_due_at).total_seconds() // 3600),
             )
+            notices += [
+                Notice("deadline_alert", who, text, f"{key}:{alert.key}:{who}")
+                for who in (STAFF,) + ((DEPUTY,) if case.has_deputy else ())
+            ]
         elif now >= case.transfer_due_at - TRANSFER_REMINDER_BEFORE:
             transfer_due = f"{case.transfer_due_at.astimezone(LOCAL):%m-%d %H:%M}"
             notices.append(

@@ -34,10 +34,12 @@ from collections.abc import Callable, Collection, Iterable
 __all__ = [
     "SUMMARY_LENGTH",
     "find_names",
+    "mask_address",
     "mask_name",
     "mask_phone",
     "mask_text",
     "person_names",
+    "public_line",
     "public_summary",
     "street_level",
     "summary",
@@ -307,7 +309,10 @@ def find_names(text: str, public: Collection[str] = ()) -> list[str]:
 
 
 def _public_spans(text: str, public: Collection[str]) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for name in public if name for m in re.finditer(re.escape(name), text)]
+    # A city has hundreds of deputies: a substring test first, a regular expression only for the names present.
+    return [
+        (m.start(), m.end()) for name in public if name and name in text for m in re.finditer(re.escape(name), text)
+    ]
 
 
 def mask_name(name: str | None) -> str:
@@ -355,26 +360,68 @@ def summary(
 _LONGEST_NUMBER = 32
 
 
-# Places
+# Places: addresses are shown down to the street (road, lane, village, residential compound), never below it:
+# no house, building, unit, floor or room numbers. `mask_address` stars those numbers inside a text,
+# `street_level` cuts a place before the first of them.
 
-# A building, unit, house or room number: 3栋, 2单元, 56号, 5号楼, 12弄, 501室, 十二栋.
+_DIGITS = r"[0-9０-９]+"
 _NUMERAL = r"[0-9０-９一二三四五六七八九十百零〇两]+"
-HOUSE_NUMBER = re.compile(rf"{_NUMERAL}\s*(?:号楼|号院|栋|幢|座|单元|号|弄|室|户|楼|层|组)")
+# A 号 that is a day of the month (5号上午, 3号前), a metro line or a document, not a house number.
+_NOT_A_HOUSE = r"(?!线|文件|那天|当天|上午|下午|晚上|早上|中午|凌晨|之前|以前|之后|以后|前|后|起|开始|左右|至|到)"
+# A house, building, unit, room, lane or village-group number, in digits or Chinese numerals: 56号, 88-2号,
+# 5号楼, 7号院, 3栋, 十二幢, 2单元, 12弄, 501室, 3组; not a date (11月5号) nor a line (3号线).
+_NUMBERED = re.compile(
+    rf"(?<![月0-9０-９A-Za-z])(?P<number>{_NUMERAL}(?:[-－之]{_DIGITS})?)(?P<unit>\s*(?:号楼|号院|栋|幢|单元|弄|室|组|号{_NOT_A_HOUSE}))"
+)
+# A building by a letter or a number: A座, B栋, 3座, C单元, A区.
+_LETTERED = re.compile(
+    r"(?<![A-Za-zＡ-Ｚａ-ｚ0-9０-９])(?P<number>[A-Za-zＡ-Ｚａ-ｚ]|[0-9０-９]+)(?P<unit>\s*(?:座|栋|幢|单元|区))"
+)
+# 3#楼, 3# ; a floor in digits: 5楼, 12层; a room or flat by its number: 501房, 1202户.
+_HASHED = re.compile(r"(?<![0-9０-９])(?P<number>[0-9０-９]+)(?P<unit>\s*[#＃]\s*楼?)")
+_FLOOR = re.compile(r"(?<![月0-9０-９])(?P<number>[0-9０-９]{1,2})(?P<unit>\s*[楼层])")
+_ROOM = re.compile(r"(?<![0-9０-９])(?P<number>[0-9０-９]{3,4})(?P<unit>\s*[房户])")
+# Building-unit-room written with dashes: 3-2-501.
+_DASHED = re.compile(
+    r"(?<![0-9０-９\-－])(?P<number>[0-9０-９]{1,3}[-－][0-9０-９]{1,2}[-－][0-9０-９]{2,4})(?P<unit>)(?![0-9０-９\-－])"
+)
+ADDRESS_PARTS = (_DASHED, _NUMBERED, _LETTERED, _HASHED, _FLOOR, _ROOM)
+# The room number written bare after its building or unit: 3栋1202, A座1203, 2单元501.
+_BARE_ROOM = re.compile(r"(?P<before>\*\s*(?:栋|幢|座|单元|号楼|#楼|#))(?P<number>[0-9０-９]{3,4})(?![0-9０-９])")
+
+
+def _star(match: re.Match[str]) -> str:
+    return "*" + match["unit"]
+
+
+def mask_address(text: str) -> str:
+    """`text` with every number below the street starred: 阳光小区3栋2单元501室 -> 阳光小区*栋*单元*室,
+    望江路56号门口 -> 望江路*号门口, A座1203 -> *座*, 3-2-501 -> *. Roads, streets, villages and the names of
+    residential compounds stay; so do dates (11月5号) and counts (两层楼, 三户人家)."""
+    if not text:
+        return text
+    for pattern in ADDRESS_PARTS:
+        text = pattern.sub(_star, text)
+    return _BARE_ROOM.sub(lambda m: m["before"] + "*", text)
 
 
 def street_level(place: str) -> str:
     """The place without its building, house and room numbers: 阳光小区3栋2单元501室 -> 阳光小区,
     望江路56号 -> 望江路; what follows the first number goes too (门口, 楼下)."""
     flat = " ".join(place.split())
-    match = HOUSE_NUMBER.search(flat)
-    return (flat[: match.start()] if match else flat).strip(" ,，、")
+    starts = [m.start() for pattern in ADDRESS_PARTS if (m := pattern.search(flat))]
+    return (flat[: min(starts)] if starts else flat).strip(" ,，、")
+
+
+def public_line(
+    text: str, names: Iterable[str | None] = (), public: Collection[str] = (), limit: int = SUMMARY_LENGTH
+) -> str:
+    """One line of a text as the public reads it (the three lists): `summary`'s masking of names, phone and
+    ID numbers, and the address cut to the street (`mask_address`)."""
+    return summary(mask_address(_mask_numbers(text)), names, public, limit)
 
 
 def public_summary(text: str, names: Iterable[str | None] = (), public: Collection[str] = (), limit: int = 30) -> str:
     """What a stranger may read of someone's report (a follower, a similar-case offer): a short masked
     line with the building, house and room numbers taken out too (3栋 -> *栋)."""
-    return summary(HOUSE_NUMBER.sub(_hide_number, text), names, public, limit)
-
-
-def _hide_number(match: re.Match[str]) -> str:
-    return re.sub(_NUMERAL, "*", match.group(), count=1)
+    return public_line(text, names, public, limit)

@@ -1,11 +1,12 @@
-"""The staff, department and deputy web console (/console/) and its static files; it calls services only."""
+"""The staff, department and deputy web console (/console/), the public pages (/public/) and their static files;
+it calls services only."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from console import alerts, conversations, home, nlu, signin
+from console import alerts, cases, conversations, deputy, figures, home, nlu, public, publish, reception, signin, users
 from console.web import STATIC
 
 
@@ -16,3 +17,10 @@ def install(app: FastAPI) -> None:
     app.include_router(conversations.router)
     app.include_router(alerts.router)
     app.include_router(nlu.router)
+    app.include_router(cases.router)
+    app.include_router(reception.router)
+    app.include_router(deputy.router)
+    app.include_router(users.router)
+    app.include_router(figures.router)
+    app.include_router(publish.router)
+    app.include_router(public.router)

@@ -1,4 +1,5 @@
-"""Which flow answers a message: menu digits, words every flow knows, the NLU's intent.
+"""Which flow answers a message: menu digits and buttons, chat commands, words every flow knows, the NLU's
+intent; in the middle of a flow, whether the message answers its question (`handlers.detours`).
 
 Channel adapters build an `Inbound` and call `Dispatcher.handle`; they get back the replies. The pipeline
 around the flows (log, de-duplicate, lock, rate-limit, commit) is services.conversations.Inbox.
@@ -6,15 +7,17 @@ around the flows (log, de-duplicate, lock, rate-limit, commit) is services.conve
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import re
 from collections.abc import Awaitable, Callable
 
 from casework.cases import find_case_numbers
 from casework.workdays import WorkingCalendar
-from handlers import booking, deputies, events, followup, progress, rating, report, smalltalk
+from handlers import booking, deputies, detours, events, followup, progress, rating, report, smalltalk
 from handlers.turn import Turn
-from nlu.client import Understanding
+from nlu.client import NluResult, Understanding
 from services.conversations import Inbound, Inbox, Reply, TurnEnd, TurnStart
 from settings import Deployment
 from texts import citizen as texts
@@ -44,10 +47,28 @@ MENU_FLOWS: dict[str, Flow] = {
     "4": smalltalk.request_human,
     "5": booking.start,
 }
-HELP = re.compile(r"^(帮助|菜单|help|功能|你能做什么|能做什么|怎么用)[?？。!！\s]*$", re.I)
+# The flows in progress and the step that takes their next message.
+RESUMES: dict[str, Flow] = {
+    report.FLOW: report.resume,
+    booking.FLOW: booking.resume,
+    followup.FLOW: followup.resume,
+    followup.WITHDRAW_FLOW: followup.confirm_withdraw,
+}
+# The greeting's buttons (smalltalk.greet), understood as the menu digits they stand for.
+BUTTONS = {"反映问题": "1", "查询进度": "2", "联络站": "3", "转人工": "4", "预约见代表": "5"}
+# Chat commands (Telegram's /start when a chat opens, with a deep link's payload: /start deputy-CODE).
+COMMAND = re.compile(r"^/(start|help|menu)(?:@\w+)?(?:\s+(\S+))?\s*$", re.I)
+DEPUTY_LINK = re.compile(r"^deputy[-_:](.+)$")
 # Below this Rasa's guess is not trusted; a long message is then still taken as a report.
 MIN_CONFIDENCE = 0.45
 LONG_MESSAGE = 40
+# Characters beyond a place's name that make a message about it ("的井盖松了").
+SOMETHING_ABOUT_IT = 4
+
+
+def _names_a_place(turn: Turn) -> bool:
+    place = turn.nlu.entity("place") if turn.nlu else None
+    return bool(place) and len(turn.text) >= len(place or "") + SOMETHING_ABOUT_IT and not turn.is_question
 
 
 class Dispatcher:
@@ -70,10 +91,29 @@ class Dispatcher:
         self.clock = clock
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
-        """Answer one inbound message. A repeated delivery gets the first copy's replies, once."""
-        return await self.inbox.handle(inbound, self._converse, self.clock())
+        """Answer one inbound message, once: a repeated delivery gets the replies of the copy that was processed.
+        TryLater when it cannot be taken now (services.conversations.Inbox.handle).
 
-    async def _converse(self, start: TurnStart) -> TurnEnd:
+        A text is sent to the NLU at once, while the inbox stores the message and takes the citizen's lease:
+        the parse and the writes overlap instead of adding up. A turn that needs no parse (a menu digit, a
+        duplicate, a held conversation) drops it."""
+        ahead = (
+            asyncio.create_task(self.understanding.understand(inbound.text))
+            if inbound.kind == "text" and inbound.text
+            else None
+        )
+        try:
+            return await self.inbox.handle(inbound, functools.partial(self._converse, ahead=ahead), self.clock())
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
+
+    async def recover(self, now: dt.datetime) -> int:
+        """Process the messages nobody finished (services.conversations.Inbox.recover); return how many."""
+        return await self.inbox.recover(self._converse, now)
+
+    async def _converse(self, start: TurnStart, ahead: asyncio.Task[NluResult] | None = None) -> TurnEnd:
         turn = Turn(
             inbound=start.inbound,
             party=start.party,
@@ -84,17 +124,21 @@ class Dispatcher:
             calendar=self.calendar,
             now=start.now,
         )
-        status = await self._route(turn)
+        started_in = turn.state.flow
+        status = await self._route(turn, ahead)
+        detours.offer(turn, started_in)
         return TurnEnd(
             turn.replies,
             status,
             intent=turn.nlu.intent if turn.nlu else None,
             confidence=turn.nlu.confidence if turn.nlu else None,
-            topic=turn.nlu.topic if turn.nlu and turn.nlu.source != "none" else None,
+            # The topic of a text a flow read as a problem; a menu digit or 确认 has none worth keeping.
+            topic=turn.nlu.topic if turn.nlu and turn.nlu.source != "none" and turn.nlu.topic_read else None,
         )
 
-    async def _route(self, turn: Turn) -> str:
-        """Pick the flow for this message and run it; return the inbound message's status."""
+    async def _route(self, turn: Turn, ahead: asyncio.Task[NluResult] | None = None) -> str:
+        """Pick the flow for this message and run it; return the inbound message's status. `ahead`: the parse
+        of the message's text, already under way."""
         inbound, state = turn.inbound, turn.state
         if inbound.kind == "voice" and not turn.text:
             turn.say(texts.VOICE_NO_TEXT)
@@ -102,7 +146,9 @@ class Dispatcher:
         if inbound.kind in ("image", "location"):
             if turn.text:  # a caption
                 turn.nlu = await self.understanding.understand(turn.text)
-            await (report.resume if state.flow == "report" else report.start)(turn)
+            if state.flow not in (None, report.FLOW):
+                detours.set_aside(turn)  # a photo in the middle of a booking begins a report; the booking waits
+            await (report.resume if state.flow == report.FLOW else report.start)(turn)
             return "handled"
         if inbound.kind == "event":
             return await events.handle(turn, self.inbox.subscriptions)
@@ -111,18 +157,20 @@ class Dispatcher:
             return "unsupported"
         if inbound.kind == "text" and await deputies.handle(turn, self.inbox.bind_codes):
             return "handled"
-        if state.flow is None and turn.text in MENU_FLOWS:
+        if command := COMMAND.match(turn.text):
+            await self._command(turn, command.group(1).lower(), command.group(2) or "")
+            return "handled"
+        if state.flow is None and BUTTONS.get(turn.text, turn.text) in MENU_FLOWS:
             await self._menu_choice(turn)
             return "handled"
-        turn.nlu = await self.understanding.understand(inbound.text)
-        if state.flow == "report":
-            await report.resume(turn)
+        if detours.wants_back(turn):
+            await detours.take_back(turn)
             return "handled"
-        if state.flow == "withdraw":
-            await followup.confirm_withdraw(turn)
+        turn.nlu = await (ahead if ahead is not None else self.understanding.understand(inbound.text))
+        if await detours.handle(turn, INTENT_FLOWS, self._word_flow):
             return "handled"
-        if state.flow == booking.FLOW:
-            await booking.resume(turn)
+        if resume := RESUMES.get(state.flow or ""):
+            await resume(turn)
             return "handled"
         if flow := self._word_flow(turn):
             await flow(turn)
@@ -136,8 +184,12 @@ class Dispatcher:
 
     def _word_flow(self, turn: Turn) -> Flow | None:
         """Flows recognised by their words alone, so they work while the NLU is down."""
-        if HELP.match(turn.text):
+        if smalltalk.HELP.match(turn.text):
             return smalltalk.help_
+        if report.OPENING.match(turn.text):
+            return report.start  # "我要反映问题", "我想投诉": a report, its problem asked next
+        if booking.MY_BOOKINGS.match(turn.text):
+            return booking.list_bookings
         if rating.RATING_START.match(turn.text):
             return rating.rate
         if booking.OFFER_REPLY.match(turn.text):
@@ -148,6 +200,8 @@ class Dispatcher:
             return booking.cancel
         if followup.ADD_INFO.match(turn.text):
             return followup.add_info
+        if followup.PLACE_FIX.match(turn.text) and not turn.is_question:
+            return followup.correct_place
         if followup.WITHDRAW.match(turn.text):
             return followup.withdraw
         return None
@@ -164,10 +218,27 @@ class Dispatcher:
             return INTENT_FLOWS[nlu.intent]
         if len(turn.text) >= LONG_MESSAGE:
             return report.start
+        if nlu.intent in ("nlu_fallback", "report_issue") and _names_a_place(turn):
+            # "柳荫街17号的井盖松了": a place and something about it, the model unsure: a report, most likely.
+            return report.start
         return smalltalk.fallback
 
+    async def _command(self, turn: Turn, command: str, payload: str) -> None:
+        """/start opens the chat (through a deputy's link, with that deputy); /help and /menu show the help. In
+        the middle of a flow, a greeting and the flow's question again."""
+        if turn.state.flow in detours.QUESTIONS:
+            turn.nlu = NluResult(turn.text, "greet", 1.0, source="rules")
+            if await detours.handle(turn, INTENT_FLOWS, self._word_flow):
+                return
+        if command != "start":
+            await smalltalk.help_(turn)
+            return
+        link = DEPUTY_LINK.match(payload)
+        await events.welcome(turn, f"{events.DEPUTY_SCENE}{link.group(1)}" if link else "")
+
     async def _menu_choice(self, turn: Turn) -> None:
-        choice, state = turn.text, turn.state
+        state = turn.state
+        choice = BUTTONS.get(turn.text, turn.text)
         if choice == "1" and state.pending_text:
             # The message kept while the NLU was down becomes the report.
             pending, state.pending_text = state.pending_text, None

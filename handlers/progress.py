@@ -15,7 +15,7 @@ from services import cases
 from services.cases import Case
 from texts import citizen as texts
 
-EVENT_LABELS = {"register": "群众反映，已受理"}
+EVENT_LABELS = texts.PROGRESS_EVENT_LABELS
 SHOWN_EVENTS = 5
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from casework.deadlines import LOCAL
 from handlers.turn import Turn
 from services import conversations
 from texts import citizen as texts
+
+HELP = re.compile(r"^(帮助|菜单|help|功能|你能做什么|能做什么|怎么用)[?？。!！\s]*$", re.I)
 
 
 def _station(turn: Turn) -> dict[str, str]:

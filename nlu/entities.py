@@ -42,14 +42,31 @@ _COMPOUND_SUFFIX = (
     r"幼儿园|小学|中学|学校|学院|大学|医院|卫生院|卫生室|诊所|工业园|园区)"
 )
 _UNIT = rf"(?:{_NUM}(?:期|区|栋|幢|号楼|单元|楼|号|室))"
+# A spot at a building: 门口, 楼下, 东门…
+_SPOT = r"(?:门口|大门口|楼下|楼道|东门|西门|南门|北门|后门|电梯口)"
+# Structures along a road: bridges, underpasses, stops.
+_LANDMARK = (
+    r"(?:铁路桥|立交桥|高架桥|人行天桥|天桥|大桥|桥洞|桥|隧道|地下通道|地道|涵洞"
+    r"|公交站台|公交车站|公交站|站台|环岛|转盘)"
+)
+_BESIDE = r"(?:下面|下方|底下|下边|旁边|边上|附近|对面)的?"
+# 里 ending a compound's name (幸福里), not "in" (家里, 村里, 小区里)
+_LI = r"(?<![家村城镇院楼屋店厂区这那哪心手夜水园里])里"
 
+# Each pattern's candidate is trimmed at its start with jieba's tags (`_refine`); a pattern with a `head` group
+# is trimmed on its head only (the tail, 5栋门口 or 下面的地道, holds words the trimming would stop at).
 PLACE_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
     # road + number (+ building/unit/room): 望江路56号, 和平路18号3栋2单元
     (6, re.compile(rf"{_ROAD}{_NUM}号(?:院)?{_UNIT}*")),
+    # road + a structure on it (+ what is beside or under it): 人民路铁路桥下面的地道, 建设路公交站
+    (5, re.compile(rf"(?P<head>{_ROAD}){_NAME}{{0,4}}?{_LANDMARK}(?:{_BESIDE}{_LANDMARK})?")),
     # two roads meeting: 梧桐路与银杏路交叉口, 石榴路和云杉路路口
     (5, re.compile(rf"{_ROAD}(?:与|和|跟|、|/){_ROAD}(?:交叉口|交汇处|十字路口|路口)?")),
-    # compound + building: 翠竹苑5栋, 锦绣花园三期2单元
-    (5, re.compile(rf"{_NAME}{{1,8}}?{_COMPOUND_SUFFIX}{_UNIT}+")),
+    # compound + building (+ a spot at it): 翠竹苑5栋, 锦绣花园三期2单元, 幸福里小区5栋门口
+    (5, re.compile(rf"(?P<head>{_NAME}{{1,8}}?{_COMPOUND_SUFFIX}){_UNIT}+{_SPOT}?")),
+    # a compound named …里 (幸福里, 仁和里小区), with its building: 里 alone is "inside", so only so
+    (5, re.compile(rf"(?P<head>{_NAME}{{1,4}}?{_LI}(?:小区|社区|花园|新村)?){_UNIT}+{_SPOT}?")),
+    (3, re.compile(rf"{_NAME}{{1,4}}?{_LI}(?:小区|社区|花园|新村)")),
     # road + crossing: 青年路口, 长青路十字路口
     (4, re.compile(rf"{_NAME}{{1,6}}?(?:路|街)(?:交叉口|十字路口|路口|口)")),
     # street office / town + community / village / compound: 示范街道红星社区, 青山镇南溪村
@@ -59,6 +76,9 @@ PLACE_PATTERNS: list[tuple[int, re.Pattern[str]]] = [
     # bare road
     (2, re.compile(_ROAD)),
 ]
+BARE_ROAD = 2
+# A "road" whose name holds a building or a spot is a misreading: 小区5栋门口路(灯).
+_NOT_A_ROAD = re.compile(rf"{_UNIT}|{_SPOT}|小区|[0-9０-９]")
 
 # Spans that end like a place but are not one (or are too generic on their own).
 _GENERIC = {
@@ -354,6 +374,9 @@ def _refine(text: str, start: int, end: int) -> tuple[int, int]:
         if word in ("与", "和", "跟", "、") and i > 0 and i + 1 < len(inside):
             kept = i
             continue
+        if word == "里" and i == len(inside) - 1 and i > 0:  # the end of a name such as 和平里 (see _LI)
+            kept = i
+            continue
         if (
             word in _STOP_WORDS
             or flag in _STOP_FLAGS
@@ -376,7 +399,13 @@ def find_places(text: str) -> list[dict]:
     found: list[tuple[int, int, int]] = []
     for rank, pattern in PLACE_PATTERNS:
         for m in pattern.finditer(text):
-            cleaned = _clean_place(text, *_refine(text, m.start(), m.end()))
+            head_end = m.end("head") if "head" in pattern.groupindex else m.end()
+            start, refined_end = _refine(text, m.start(), head_end)
+            if refined_end <= start:
+                continue
+            if rank == BARE_ROAD and _NOT_A_ROAD.search(text[start : m.end() - 1]):
+                continue
+            cleaned = _clean_place(text, start, m.end())
             if cleaned:
                 found.append((rank, *cleaned))
     found.sort(key=lambda t: (-t[0], -(t[2] - t[1]), t[1]))
@@ -423,6 +452,26 @@ def plausible_place(value: str) -> bool:
     )
 
 
+def _widen_places(text: str, result: list[dict]) -> None:
+    """A place the model cut short (滨江路 of 滨江路和光明街交叉口) becomes the rules' longer span around it."""
+    places = find_places(text)
+    for i, ent in enumerate(result):
+        if ent.get("entity") != "place" or not isinstance(ent.get("start"), int) or not isinstance(ent.get("end"), int):
+            continue
+        wider = next(
+            (
+                p
+                for p in places
+                if p["start"] <= ent["start"]
+                and ent["end"] <= p["end"]
+                and p["end"] - p["start"] > ent["end"] - ent["start"]
+            ),
+            None,
+        )
+        if wider is not None:
+            result[i] = dict(wider)
+
+
 def supplement(text: str, entities: list[dict]) -> list[dict]:
     """Rasa's entities plus what the rules find and Rasa missed (see the module docstring)."""
     text = text or ""
@@ -462,6 +511,8 @@ def supplement(text: str, entities: list[dict]) -> list[dict]:
             if not any(_overlaps((place["start"], place["end"]), span) for span in taken):
                 result.append(place)
                 break
+    else:
+        _widen_places(text, result)
 
     result.sort(key=lambda e: e.get("start", 0) if isinstance(e.get("start"), int) else 0)
     return result

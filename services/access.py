@@ -14,14 +14,24 @@
     ID numbers masked, and the phone the citizen left for the handling staff as written (only when they
     agreed to be contacted; an anonymous case has none); never a channel id;
   - a deputy following the case reads the texts masked and the contact phone masked; never a channel id;
+  - the contact (consent and phone) is read through one door, `services.cases.case_contact`, which records
+    every read (who, when, whether unmasked: `reads_contact`); a case's JSON carries the phone masked for
+    everyone, and only staff may list who read a contact (`may_audit_contact_views`);
   - the citizen reads their own case as they wrote it (in the chat);
   - a citizen following someone else's case, or offered it as a similar case, reads only its public
     summary: the topic, a short masked line without house numbers, the place at street level, and its
     progress; never its text or contact;
-  - the published lists and their exports are masked, whoever reads them (casework.lists);
+  - the published lists and their exports are masked, whoever reads them (casework.lists), and on the public
+    pages (/public/) addresses are cut to the street too; only the months staff published are shown there;
   - a push is masked as its reader: as written to the case's citizen and the staff, masked to a
     department, a deputy or a follower.
   The deployment's deputies are public officials: their names stay as written (`public_names`).
+- The console's desks: the reception desk is for staff and admins; a deputy's own page (their cases,
+  bookings, points, card and chats) for that deputy; the users page and its record of admin acts for admins.
+
+Figures (the console's /console/figures) carry no identities: staff and admins read those of every case, a
+department those of its own cases, the very cases it sees (`figures_filter`); deputies read their own record
+instead. Staff and admins choose the months published (`may_publish`).
 
 Every door asks the same questions with plain data, so the console's live streams can too:
 `may_see_case(actor, CaseScope)`, `may_see_conversation(actor, ConversationScope)`, and for lists the SQL
@@ -51,12 +61,15 @@ __all__ = [
     "ALL_SEEING",
     "UNMASKED",
     "OPERATOR",
+    "booking_push_topic",
     "CaseScope",
     "ConversationScope",
     "View",
+    "booking_phone_for",
     "case_filter",
     "case_scope",
     "case_view",
+    "contact_for",
     "contact_phone_for",
     "conversation_filter",
     "conversation_scope",
@@ -64,17 +77,25 @@ __all__ = [
     "follower_summary",
     "is_staff",
     "masked_for",
+    "may_administer_users",
+    "may_audit_contact_views",
+    "figures_filter",
+    "may_publish",
     "may_read_deputy_record",
+    "may_read_figures",
     "may_read_reports",
+    "may_run_reception_desk",
     "may_see",
     "may_see_case",
     "may_see_conversation",
     "may_see_session_bookings",
+    "may_use_deputy_page",
     "message_filter",
     "name_for",
     "phone_for",
     "public_names",
     "push_masked",
+    "reads_contact",
     "scope_as_dict",
     "scope_from_dict",
     "sees_booking_contacts",
@@ -161,11 +182,15 @@ def case_filter(actor: Actor) -> ColumnElement[bool]:
     return false()
 
 
-async def case_scope(session: AsyncSession, case: Case) -> CaseScope:
-    """The scope of a stored case: whether it was ever transferred, and who follows it."""
-    transferred = (
-        await session.execute(select(exists().where(CaseEvent.case_id == case.id, CaseEvent.action == TRANSFER)))
-    ).scalar_one()
+async def case_scope(session: AsyncSession, case: Case, events: Sequence[CaseEvent] | None = None) -> CaseScope:
+    """The scope of a stored case: whether it was ever transferred (from its `events` when already read), and
+    who follows it."""
+    if events is not None:
+        transferred = any(event.action == TRANSFER for event in events)
+    else:
+        transferred = (
+            await session.execute(select(exists().where(CaseEvent.case_id == case.id, CaseEvent.action == TRANSFER)))
+        ).scalar_one()
     followers = (
         (await session.execute(select(CaseFollower.citizen_id).where(CaseFollower.case_id == case.id))).scalars().all()
     )
@@ -292,6 +317,22 @@ def may_read_reports(actor: Actor) -> bool:
     return is_staff(actor)
 
 
+def may_read_figures(actor: Actor) -> bool:
+    """The console's figures: staff and admins, and a department (of its own cases, `figures_filter`)."""
+    return is_staff(actor) or (actor.role is Role.DEPARTMENT and actor.department_id is not None)
+
+
+def figures_filter(actor: Actor) -> ColumnElement[bool]:
+    """The where-clause on `Case` of the cases counted in the actor's figures: every case for staff, a
+    department's own (those it sees: `case_filter`), none for anyone else."""
+    return case_filter(actor) if may_read_figures(actor) else false()
+
+
+def may_publish(actor: Actor) -> bool:
+    """Choosing the months whose lists and figures are published at /public/: staff and admins."""
+    return is_staff(actor)
+
+
 def may_read_deputy_record(actor: Actor, deputy_code: str) -> bool:
     """A deputy's 履职档案: staff and admins, and the deputy themself."""
     if actor.role in UNMASKED:
@@ -307,10 +348,51 @@ def may_see_session_bookings(actor: Actor | None, session_deputies: Sequence[str
     return actor.role is Role.DEPUTY and actor.deputy_code is not None and actor.deputy_code in session_deputies
 
 
+def may_see_bookings_in_conversations(actor: Actor) -> bool:
+    """Whether a conversation's page shows the citizen's bookings: to staff, and to a deputy (who sees only the
+    conversations of citizens who came to them, `conversation_filter`, and receives such citizens)."""
+    return unmasked(actor) or (actor.role is Role.DEPUTY and actor.deputy_id is not None)
+
+
+def booking_push_topic(topic: str, public: Collection[str]) -> str:
+    """A booking's matter as the pushes to the deputies on duty tell it (a new booking, a cancellation, the
+    morning digest): names, phone numbers and ID numbers in it masked, as a deputy reads any text (a number
+    written in it is no call-back request). The call-back phone the citizen left at the booking's phone step
+    goes with it as written: they asked the deputy to call them back."""
+    return mask_text(topic, (), public)
+
+
 def sees_booking_contacts(actor: Actor | None) -> bool:
     """Whether the booking citizens' phone numbers are shown unmasked: to staff, and to the deputy on duty
     who receives (and may call back) the citizen. The command line shows them masked."""
     return actor is not None and actor.role in (*UNMASKED, Role.DEPUTY)
+
+
+def booking_phone_for(actor: Actor | None, phone: str | None) -> str | None:
+    """A booking's call-back phone as the actor reads it: as written to those who see booking contacts, else
+    masked."""
+    if phone is None or sees_booking_contacts(actor):
+        return phone
+    return mask_phone(phone)
+
+
+# The console's desks
+
+
+def may_run_reception_desk(actor: Actor) -> bool:
+    """The reception desk (a week of sessions, their bookings and waiting lists; closing a session, naming its
+    deputies): staff and admins."""
+    return is_staff(actor)
+
+
+def may_use_deputy_page(actor: Actor) -> bool:
+    """A deputy's own page: a user acting as a deputy of config.yml (their cases, bookings, points, card)."""
+    return actor.role is Role.DEPUTY and actor.deputy_code is not None
+
+
+def may_administer_users(actor: Actor) -> bool:
+    """Adding, disabling and re-enabling users, resetting passwords and tokens, reading the record: admins."""
+    return actor.role is Role.ADMIN
 
 
 # Masking
@@ -338,14 +420,39 @@ def event_actor_for(actor: Actor | None, role: str, name: str) -> str:
     return name if role != Role.CITIZEN.value or unmasked(actor) else Role.CITIZEN.value
 
 
+def reads_contact(actor: Actor | None, case: CaseScope) -> bool:
+    """Whether the actor reads the phone a citizen left "for the handling staff" as written: staff and admins,
+    and the department handling the case (once it was transferred to them)."""
+    if actor is None:
+        return False
+    if actor.role in UNMASKED:
+        return True
+    return actor.role is Role.DEPARTMENT and case_view(actor, case) is View.FULL
+
+
+def contact_for(actor: Actor | None, case: Case, scope: CaseScope) -> tuple[str | None, bool]:
+    """(the phone the citizen left on the case as the actor may read it, whether as written): as written to
+    those who `reads_contact`, masked to anyone else; (None, False) when the citizen did not agree to be
+    contacted, left no number or reported anonymously. The caller records the read."""
+    if case.anonymous or not case.contact_consent or not case.contact_phone:
+        return None, False
+    if reads_contact(actor, scope):
+        return case.contact_phone, True
+    return mask_phone(case.contact_phone), False
+
+
 def contact_phone_for(actor: Actor | None, case: Case) -> str | None:
-    """The phone the citizen left on the case, as the actor may read it: as written to staff and to the
-    handling department (the citizen left it for the handling staff to call), masked to anyone else; none
-    when the citizen did not agree to be contacted or reported anonymously."""
+    """The phone the citizen left on the case, as a case's JSON (lists, detail) carries it: masked for every
+    reader, so that no read of it as written goes unrecorded (`contact_for`, through `case_contact`); none when
+    the citizen did not agree to be contacted or reported anonymously."""
     if case.anonymous or not case.contact_consent or not case.contact_phone:
         return None
-    handling = actor is not None and actor.role is Role.DEPARTMENT and actor.department_id == case.department_id
-    return case.contact_phone if unmasked(actor) or handling else mask_phone(case.contact_phone)
+    return mask_phone(case.contact_phone)
+
+
+def may_audit_contact_views(actor: Actor | None) -> bool:
+    """Who may list the reads of a citizen's contact: staff and admins."""
+    return is_staff(actor)
 
 
 def follower_summary(case: Case, public: Collection[str] = ()) -> tuple[str, str]:

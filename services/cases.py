@@ -9,30 +9,47 @@ once; on a refusal nothing is kept. The decisions are casework's (`casework.life
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from casework import notices
 from casework.actors import Actor
-from casework.cases import CaseState, Registration, Report, Role, format_case_number, local_day, register
+from casework.cases import (
+    CaseState,
+    Intake,
+    Registration,
+    Report,
+    Role,
+    format_case_number,
+    local_day,
+    online_intake,
+    register,
+    split_intake,
+)
 from casework.deadlines import CaseDeadlines, case_deadlines
 from casework.lifecycle import (
     AWAITING_RATING,
+    DEFAULT_POLICY,
     FINAL_STATES,
     OPEN_STATES,
     Action,
     CaseFacts,
     Command,
     IllegalTransition,
+    Policy,
+    SplitPart,
     Transition,
     allowed_actions,
     decide,
+    numbered_split,
 )
 from casework.notices import after_transition, similar_found
+from casework.replies import ReplyTemplate, fill, templates_for
 from casework.routing import route
 from casework.similarity import Sketch, groups, similar_cases
 from casework.workdays import WorkingCalendar
@@ -40,14 +57,21 @@ from services import access
 from services.context import Context
 from services.pushes import case_view, queue
 from settings import TOPICS, Deployment
-from storage.models import Case, CaseEvent, Department, Deputy, Station
-from storage.repositories import CaseStore, DirectoryStore, Party, PushStore, RecipientStore
+from storage.models import Case, CaseEvent, Department, Deputy
+from storage.repositories import CaseStore, DirectoryStore, Party, PushStore, RecipientStore, UserStore
 from storage.watch import WatchStore
 from texts import deputy as deputy_texts
 from texts import staff as texts
 
 # How much of their own earlier case a citizen is shown when it is offered again.
 OFFER_SUMMARY_LENGTH = 30
+# The event written on the surviving case of a merge (not a lifecycle action: its state does not change).
+MERGED_IN = "merged_in"
+
+
+def case_policy(deployment: Deployment) -> Policy:
+    """The deployment's choices the lifecycle follows (config.yml `cases`)."""
+    return Policy(same_person_may_approve=deployment.cases.same_person_may_approve)
 
 
 async def register_case(
@@ -58,30 +82,42 @@ async def register_case(
     party: Party,
     report: Report,
     now: dt.datetime,
+    *,
+    intake: Intake | None = None,
+    department_code: str | None = None,
+    deadlines: CaseDeadlines | None = None,
 ) -> tuple[Case, Registration]:
-    """Turn a confirmed report into a received case with its number, deadlines, event and attachments."""
-    department = route(report.topic, deployment)
+    """Turn a confirmed report into a received case with its number, deadlines, event and attachments.
+
+    `intake`: how it came in (default: `party`'s citizen reporting online), written on the case (`source`) and
+    its first event. `department_code`: the department chosen for it (default: the one owning its topic).
+    `deadlines`: promises already made to the citizen (a split part keeps its original's), else counted from
+    now."""
+    code = department_code or route(report.topic, deployment).code
     limits = deployment.deadlines
-    deadlines = case_deadlines(
+    deadlines = deadlines or case_deadlines(
         now,
         calendar,
         transfer_hours=limits.transfer_hours,
         reply_working_days=limits.reply_working_days,
         overdue_working_days=limits.overdue_working_days,
     )
-    registration = register(report, department.code, deadlines)
+    intake = intake or online_intake(f"{party.channel}:{party.user_id}", report.topic)
+    registration = register(report, code, deadlines, intake)
     day = local_day(now)
     number = format_case_number(deployment.case_prefix, day, await cases.next_sequence(day))
-    stations = await directory.ids(Station)
-    departments = await directory.ids(Department)
-    deputies = await directory.ids(Deputy)
+    station_id, department_id, deputy_id = await directory.case_ids(
+        station=deployment.main_station.code, department=registration.department_code, deputy=report.deputy_code
+    )
+    if station_id is None or department_id is None:
+        raise LookupError(f"the directory has no station {deployment.main_station.code} or department {code}")
     case = await cases.create(
         number=number,
         citizen_id=party.citizen_id,
-        conversation_id=party.conversation_id,
-        station_id=stations[deployment.main_station.code],
-        department_id=departments[registration.department_code],
-        deputy_id=deputies.get(report.deputy_code) if report.deputy_code else None,
+        conversation_id=party.conversation_id or None,
+        station_id=station_id,
+        department_id=department_id,
+        deputy_id=deputy_id,
         state=registration.state.value,
         topic=report.topic,
         topic_confidence=report.topic_confidence,
@@ -91,6 +127,7 @@ async def register_case(
         contact_consent=report.contact_consent,
         contact_phone=report.contact_phone,
         named_people=list(report.named_people),
+        source=registration.source.value,
         created_at=now,
         updated_at=now,
         transfer_due_at=deadlines.transfer_due_at,
@@ -100,24 +137,33 @@ async def register_case(
     await cases.add_event(
         case,
         action=registration.event_action,
-        actor=f"{party.channel}:{party.user_id}",
-        actor_role=Role.CITIZEN.value,
+        actor=registration.event_actor,
+        actor_role=registration.event_role.value,
         from_state=None,
         to_state=registration.state.value,
         reason=registration.event_reason,
         at=now,
+        detail=dict(intake.detail) | _problems_detail(report.problems),
     )
     for item in report.attachments:
         await cases.attach(case.id, **item)
     return case, registration
 
 
+def _problems_detail(problems: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The registration's note of the problems a report holds for several departments: the split staff are
+    asked to make (the case page offers it filled in)."""
+    return {"problems": [{"topic": topic, "text": text} for topic, text in problems]} if problems else {}
+
+
 async def similar_open_cases(cases: CaseStore, sketch: Sketch) -> list[tuple[Case, float]]:
     """Open cases of the same problem as `sketch` (a draft or a new case), most similar first."""
     candidates = await cases.open_of_topic(sketch.topic, [s.value for s in OPEN_STATES])
-    by_number = {c.number: c for c in candidates}
-    found = similar_cases(sketch, [Sketch(c.number, c.topic, c.place, c.description) for c in candidates])
-    return [(by_number[s.number], score) for s, score in found]
+    found = similar_cases(sketch, [Sketch(*candidate) for candidate in candidates])
+    if not found:
+        return []
+    by_number = await cases.by_numbers([s.number for s, _ in found])
+    return [(by_number[s.number], score) for s, score in found if s.number in by_number]
 
 
 @dataclass(frozen=True)
@@ -165,8 +211,13 @@ class CaseChanged(IllegalTransition):
         super().__init__("conflict", texts.CASE_CHANGED.format(number=number))
 
 
-async def case_facts(cases: CaseStore, case: Case) -> CaseFacts:
+async def case_facts(cases: CaseStore, case: Case, departments: dict[int, str] | None = None) -> CaseFacts:
+    """What the rules read of a case; `departments`: the names by id when already read."""
     pending, approved, unsatisfied, rated = await cases.answers(case.id)
+    pending_reply = await cases.pending_reply(case.id) if pending else None
+    escalated = case.state == CaseState.ESCALATED
+    if departments is None:
+        departments = await DirectoryStore(cases.session).names(Department)
     return CaseFacts(
         state=CaseState(case.state),
         number=case.number,
@@ -174,6 +225,10 @@ async def case_facts(cases: CaseStore, case: Case) -> CaseFacts:
         replies_approved=approved,
         unsatisfied_ratings=unsatisfied,
         rated_current_reply=approved in rated,
+        pending_reply_by=pending_reply.author if pending_reply else None,
+        committee_actions=await cases.count_events(case.id, Action.RECORD_COMMITTEE_ACTION.value) if escalated else 0,
+        topic=case.topic,
+        department=departments.get(case.department_id or 0, ""),
     )
 
 
@@ -184,17 +239,43 @@ async def carry_out(
     now: dt.datetime,
     *,
     department_id: int | None = None,
-    topic: str | None = None,
     rehandling_deadlines: CaseDeadlines | None = None,
+    policy: Policy = DEFAULT_POLICY,
 ) -> tuple[Transition, CaseEvent]:
     """Decide `command` on `case` and record it: state, reply or rating, and the event.
 
     Raises IllegalTransition when the rules refuse it, CaseChanged when another change won the race
     (the caller's session must then be rolled back). The caller commits, then acts on the effects.
-    A re-handling case gets new reply deadlines, counted from now.
+    A re-handling case gets new reply deadlines, counted from now; an assigned one `department_id`.
     """
     facts = await case_facts(cases, case)
-    transition = decide(facts, command)
+    transition = decide(facts, command, policy)
+    event = await record(
+        cases,
+        case,
+        command,
+        transition,
+        facts,
+        now,
+        department_id=department_id,
+        rehandling_deadlines=rehandling_deadlines,
+    )
+    return transition, event
+
+
+async def record(
+    cases: CaseStore,
+    case: Case,
+    command: Command,
+    transition: Transition,
+    facts: CaseFacts,
+    now: dt.datetime,
+    *,
+    department_id: int | None = None,
+    rehandling_deadlines: CaseDeadlines | None = None,
+) -> CaseEvent:
+    """Write a decided `transition` (from `facts`): the case's new state with a compare-and-set, the reply
+    or rating it carries, and the event with its detail. Raises CaseChanged when another change won."""
     values: dict[str, Any] = {"state": transition.to_state.value, "updated_at": now}
     if transition.to_state in FINAL_STATES:
         values["closed_at"] = now
@@ -205,8 +286,10 @@ async def carry_out(
     if transition.to_state is CaseState.REHANDLING and rehandling_deadlines is not None:
         values["reply_due_at"] = rehandling_deadlines.reply_due_at
         values["overdue_at"] = rehandling_deadlines.overdue_at
-    if command.action is Action.ASSIGN:
-        values.update({k: v for k, v in (("department_id", department_id), ("topic", topic)) if v is not None})
+    if transition.action is Action.ASSIGN:
+        values["topic"] = transition.topic or case.topic
+        if department_id is not None:
+            values["department_id"] = department_id
     if not await cases.compare_and_set(case, **values):
         raise CaseChanged(case.number)
     match command.action:
@@ -228,7 +311,7 @@ async def carry_out(
                 comment=command.reason,
                 at=now,
             )
-    event = await cases.add_event(
+    return await cases.add_event(
         case,
         action=transition.action.value,
         actor=command.actor,
@@ -237,13 +320,51 @@ async def carry_out(
         to_state=transition.to_state.value,
         reason=transition.reason,
         at=now,
+        detail=transition.detail,
     )
-    return transition, event
 
 
 class CaseNotFound(IllegalTransition):
     def __init__(self, number: str) -> None:
         super().__init__("not_found", texts.CASE_NOT_FOUND.format(number=number))
+
+
+def _check_actor(case: Case, actor: Actor) -> None:
+    """What the state machine cannot check of who acts: a department acts only on its own cases, a deputy only
+    on the cases they follow."""
+    if actor.role is Role.DEPARTMENT and case.department_id != actor.department_id:
+        raise IllegalTransition("not_your_department", texts.CASE_NOT_YOUR_DEPARTMENT.format(number=case.number))
+    if actor.role is Role.DEPUTY and (case.deputy_id is None or case.deputy_id != actor.deputy_id):
+        raise IllegalTransition("not_your_case", deputy_texts.CASE_NOT_YOURS.format(number=case.number))
+
+
+async def _destination(
+    directory: DirectoryStore, deployment: Deployment, topic: str | None, department_code: str | None
+) -> tuple[int | None, str | None]:
+    """(id, name) of the department a case goes to with `topic` and `department_code` (default: the one owning
+    the topic; (None, None) when neither is given); refuses an unknown topic or department."""
+    if topic is not None and topic not in TOPICS:
+        topics = texts.CASE_TOPICS_JOINER.join(TOPICS)
+        raise IllegalTransition("bad_topic", texts.CASE_BAD_TOPIC.format(topic=topic, topics=topics))
+    if department_code is None and topic is not None:
+        department_code = route(topic, deployment).code
+    if department_code is None:
+        return None, None
+    department_id = (await directory.ids(Department)).get(department_code)
+    if department_id is None:
+        raise IllegalTransition("bad_department", texts.CASE_BAD_DEPARTMENT.format(code=department_code))
+    return department_id, (await directory.names(Department))[department_id]
+
+
+@dataclass(frozen=True)
+class Acted:
+    """What `act` did: the case (as it is now), the transition, its event, and the department an assignment
+    took the case from (None unless one did)."""
+
+    case: Case
+    transition: Transition
+    event: CaseEvent
+    former_department_id: int | None = None
 
 
 async def act(
@@ -258,34 +379,27 @@ async def act(
     *,
     topic: str | None = None,
     department_code: str | None = None,
-) -> tuple[Case, Transition, CaseEvent]:
+) -> Acted:
     """One operation on a case by number, with the checks the state machine cannot make itself:
     the case exists, a department acts only on its own cases, a citizen only on theirs, a merge
-    target exists, a new topic or department is known."""
+    target exists, a new topic or department is known. A split goes through `split_case` (it makes cases)."""
     case = await cases.by_number(number)
     if case is None:
         raise CaseNotFound(number)
-    if actor.role is Role.DEPARTMENT and case.department_id != actor.department_id:
-        raise IllegalTransition("not_your_department", texts.CASE_NOT_YOUR_DEPARTMENT.format(number=case.number))
-    if actor.role is Role.DEPUTY and (case.deputy_id is None or case.deputy_id != actor.deputy_id):
-        raise IllegalTransition("not_your_case", deputy_texts.CASE_NOT_YOURS.format(number=case.number))
+    _check_actor(case, actor)
+    if command.action is Action.SPLIT:
+        raise IllegalTransition("split_needs_parts", texts.CASE_SPLIT_NEEDS_PARTS)
     if actor.role is Role.CITIZEN:
-        command = Command(**{**command.__dict__, "is_own_case": case.citizen_id == actor.citizen_id})
+        command = replace(command, is_own_case=case.citizen_id == actor.citizen_id)
     if command.action is Action.MERGE and command.merged_into:
         target = await cases.by_number(command.merged_into)
         if target is None or target.id == case.id:
             raise IllegalTransition("bad_merge", texts.CASE_NO_MERGE_TARGET.format(number=command.merged_into))
     department_id = None
+    former = case.department_id
     if command.action is Action.ASSIGN:
-        if topic is not None and topic not in TOPICS:
-            topics = texts.CASE_TOPICS_JOINER.join(TOPICS)
-            raise IllegalTransition("bad_topic", texts.CASE_BAD_TOPIC.format(topic=topic, topics=topics))
-        if department_code is None and topic is not None:
-            department_code = route(topic, deployment).code
-        if department_code is not None:
-            department_id = (await directory.ids(Department)).get(department_code)
-            if department_id is None:
-                raise IllegalTransition("bad_department", texts.CASE_BAD_DEPARTMENT.format(code=department_code))
+        department_id, department = await _destination(directory, deployment, topic, department_code)
+        command = replace(command, topic=topic, department=department)
     limits = deployment.deadlines
     rehandling = case_deadlines(
         now,
@@ -295,9 +409,42 @@ async def act(
         overdue_working_days=limits.overdue_working_days,
     )
     transition, event = await carry_out(
-        cases, case, command, now, department_id=department_id, topic=topic, rehandling_deadlines=rehandling
+        cases,
+        case,
+        command,
+        now,
+        department_id=department_id,
+        rehandling_deadlines=rehandling,
+        policy=case_policy(deployment),
     )
-    return case, transition, event
+    moved = transition.action is Action.ASSIGN and former is not None and former != case.department_id
+    return Acted(case, transition, event, former if moved else None)
+
+
+async def _gather_followers(cases: CaseStore, merged: Case, actor: Actor, now: dt.datetime) -> int:
+    """A merged case's citizen, and those following it, follow the surviving case from now on: they hear its
+    progress and replies and may ask for it by number (its public summary, services/access.py). The surviving
+    case's history says what was merged into it. Returns how many began to follow."""
+    target = await cases.by_number(merged.merged_into or "")
+    if target is None:
+        return 0
+    people = [(merged.citizen_id, merged.conversation_id), *await cases.followers(merged.id)]
+    added = 0
+    for citizen_id, conversation_id in people:
+        if conversation_id is not None and citizen_id != target.citizen_id:
+            added += await cases.add_follower(target.id, citizen_id, conversation_id)
+    await cases.add_event(
+        target,
+        action=MERGED_IN,
+        actor=actor.name,
+        actor_role=actor.role.value,
+        from_state=target.state,
+        to_state=target.state,
+        reason=texts.EVENT_MERGED_IN.format(number=merged.number),
+        at=now,
+        detail={"merged": merged.number},
+    )
+    return added
 
 
 async def register_report(
@@ -309,12 +456,14 @@ async def register_report(
     now: dt.datetime,
     *,
     from_message_id: int | None = None,
+    intake: Intake | None = None,
 ) -> tuple[Case, Registration]:
     """Register a confirmed report, link it to open cases of the same problem and tell the staff. The messages
-    of the conversation from `from_message_id` on (the report's) belong to the case from now on.
+    of the conversation from `from_message_id` on (the report's) belong to the case from now on. `intake`: how
+    it came in, when not the citizen's own report online (a deputy's reception).
     Within the caller's unit of work (a conversation turn): the caller commits."""
     cases, directory = CaseStore(session), DirectoryStore(session)
-    case, registration = await register_case(cases, directory, deployment, calendar, party, report, now)
+    case, registration = await register_case(cases, directory, deployment, calendar, party, report, now, intake=intake)
     if from_message_id is not None:
         await WatchStore(session).attach_to_case(party.conversation_id, case.id, from_message_id)
     similar = await link_similar(cases, case)
@@ -345,7 +494,7 @@ async def apply(
     """Carry out `command` with its pushes within the caller's unit of work (a conversation turn, a job);
     the caller commits. A refusal (IllegalTransition) is raised before anything is written."""
     cases, directory = CaseStore(session), DirectoryStore(session)
-    case, transition, event = await act(
+    acted = await act(
         cases,
         directory,
         deployment,
@@ -357,6 +506,9 @@ async def apply(
         topic=topic,
         department_code=department_code,
     )
+    case, transition = acted.case, acted.transition
+    if transition.action is Action.MERGE:
+        await _gather_followers(cases, case, actor, now)
     answer = ""
     if transition.action is Action.APPROVE_REPLY:
         answer = next(r.text for r in reversed(await cases.replies(case.id)) if r.status == "approved")
@@ -364,9 +516,10 @@ async def apply(
         answer = command.answer or ""
     departments = await directory.names(Department)
     view = case_view(case, departments.get(case.department_id or 0, ""))
-    await queue(
-        PushStore(session), RecipientStore(session), case, after_transition(view, transition, event.id, answer), now
+    notices = after_transition(
+        view, transition, acted.event.id, answer, former_department_id=acted.former_department_id
     )
+    await queue(PushStore(session), RecipientStore(session), case, notices, now)
     return case, transition
 
 
@@ -388,6 +541,193 @@ async def perform(
     )
     await session.commit()
     return case, transition
+
+
+@dataclass(frozen=True)
+class NewPart:
+    """One problem of a case being split, as staff give it: its own text, its topic, the code of the department
+    for it (default: the one owning the topic) and its place (default: the original's)."""
+
+    description: str
+    topic: str
+    department: str | None = None
+    place: str = ""
+
+
+async def split_case(
+    session: AsyncSession,
+    deployment: Deployment,
+    calendar: WorkingCalendar,
+    number: str,
+    actor: Actor,
+    parts: Sequence[NewPart],
+    now: dt.datetime,
+    *,
+    reason: str = "",
+) -> tuple[Case, list[Case]]:
+    """Split a case that holds several problems into one new case per part, each with its own text, topic and
+    department; commits. Returns the original and the new cases, in the parts' order.
+
+    The original is closed as split rather than kept as the first part: what the citizen wrote is never
+    rewritten, each part gets its own number, department, reply and rating (the 交办清单 lists one item per
+    department), and a station reads "拆分为 …" in the original's history. The parts keep what the original
+    promised: its citizen, contact, deputy, attachments and its deadlines (the 24 hours and the working days
+    run from the original's receipt); they start 已受理, to be transferred each to its department. The
+    original's event names the new numbers and each part's first event the original (their `detail` links
+    them); the citizen is told the new numbers, and whoever followed the original follows every part.
+
+    Raises IllegalTransition (CaseNotFound, bad_topic, bad_department, the lifecycle's refusals of a split)
+    with nothing kept; CaseChanged when another change won the race.
+    """
+    cases, directory = CaseStore(session), DirectoryStore(session)
+    case = await cases.by_number(number)
+    if case is None:
+        raise CaseNotFound(number)
+    _check_actor(case, actor)
+    destinations = [await _destination(directory, deployment, p.topic, p.department) for p in parts]
+    command = Command(
+        Action.SPLIT,
+        actor.role,
+        actor.name,
+        reason=reason,
+        parts=tuple(
+            SplitPart(p.description, p.topic, name or "", p.place)
+            for p, (_, name) in zip(parts, destinations, strict=True)
+        ),
+    )
+    facts = await case_facts(cases, case)
+    transition = decide(facts, command, case_policy(deployment))
+    department_codes = {id_: code for code, id_ in (await directory.ids(Department)).items()}
+    deputy_codes = {id_: code for code, id_ in (await directory.ids(Deputy)).items()}
+    promised = CaseDeadlines(case.transfer_due_at, case.reply_due_at, case.overdue_at)
+    party = Party(case.citizen_id, 0, case.conversation_id or 0, "", "")
+    attachments = tuple(
+        {
+            "kind": a.kind,
+            "media_ref": a.media_ref,
+            "label": a.label,
+            "latitude": a.latitude,
+            "longitude": a.longitude,
+            "message_id": a.message_id,
+        }
+        for a in case.attachments
+    )
+    made: list[Case] = []
+    for part, (department_id, _) in zip(transition.parts, destinations, strict=True):
+        report = Report(
+            description=part.description,
+            place=part.place or case.place,
+            topic=part.topic,
+            topic_confidence=1.0,
+            anonymous=case.anonymous,
+            contact_consent=case.contact_consent,
+            contact_phone=case.contact_phone,
+            deputy_code=deputy_codes.get(case.deputy_id or 0),
+            attachments=attachments,
+            named_people=tuple(case.named_people),
+        )
+        new, _ = await register_case(
+            cases,
+            directory,
+            deployment,
+            calendar,
+            party,
+            report,
+            now,
+            intake=split_intake(actor.name, actor.role, case.number, part.topic),
+            department_code=department_codes.get(department_id or 0),
+            deadlines=promised,
+        )
+        made.append(new)
+    transition = numbered_split(transition, [c.number for c in made])
+    event = await record(cases, case, command, transition, facts, now)
+    for citizen_id, conversation_id in await cases.followers(case.id):
+        for new in made:
+            await cases.add_follower(new.id, citizen_id, conversation_id)
+    departments = await directory.names(Department)
+    view = case_view(case, departments.get(case.department_id or 0, ""))
+    await queue(PushStore(session), RecipientStore(session), case, after_transition(view, transition, event.id), now)
+    await session.commit()
+    return case, made
+
+
+@dataclass(frozen=True)
+class CaseContact:
+    """The contact a citizen left on a case for the handling staff, as one reader may read it.
+
+    `consent`: they agreed to be contacted (never for an anonymous case). `phone`: the number they left, as
+    written when `unmasked`, else masked; None when they left none (or reported anonymously).
+    """
+
+    number: str
+    anonymous: bool
+    consent: bool
+    phone: str | None
+    unmasked: bool
+
+
+async def case_contact(session: AsyncSession, actor: Actor, number: str, now: dt.datetime) -> CaseContact:
+    """The citizen's contact consent and phone on case `number`, as `actor` may read them (services/access.py:
+    the phone as written to staff and to the department handling the case, masked to a deputy following it);
+    every read is recorded (who, in which role, when, whether unmasked) and committed. CaseNotFound when the
+    case does not exist or the actor may not read it in full (the same answer, so numbers cannot be probed)."""
+    cases = CaseStore(session)
+    case = await cases.by_number(number)
+    scope = None if case is None else await access.case_scope(session, case)
+    if case is None or scope is None or access.case_view(actor, scope) is not access.View.FULL:
+        raise CaseNotFound(number)
+    phone, unmasked = access.contact_for(actor, case, scope)
+    user = await UserStore(session).by_name(actor.name)
+    await cases.record_contact_view(
+        case.id,
+        user_id=user.id if user is not None else None,
+        actor=actor.name,
+        actor_role=actor.role.value,
+        unmasked=unmasked,
+        at=now,
+    )
+    consent = bool(case.contact_consent) and not case.anonymous
+    await session.commit()
+    return CaseContact(case.number, case.anonymous, consent, phone, unmasked)
+
+
+async def contact_views(session: AsyncSession, actor: Actor, number: str) -> list[dict[str, Any]]:
+    """Who read the contact of case `number`, and when, oldest first: for staff (services/access.py
+    `may_audit_contact_views`); CaseNotFound for anyone else and for a case that does not exist."""
+    case = await CaseStore(session).by_number(number)
+    if case is None or not access.may_audit_contact_views(actor):
+        raise CaseNotFound(number)
+    return [
+        {"actor": v.actor, "role": v.actor_role, "unmasked": v.unmasked, "at": v.at.isoformat()}
+        for v in await CaseStore(session).contact_views(case.id)
+    ]
+
+
+async def reply_templates(
+    session: AsyncSession, deployment: Deployment, actor: Actor, number: str
+) -> list[dict[str, str]]:
+    """The reply templates for case `number` (casework/replies.py: its topic's, then the general ones), with its
+    number, department, topic and place written in (the place as the actor may read it). CaseNotFound when the
+    case does not exist or the actor may not read it in full."""
+    case = await CaseStore(session).by_number(number)
+    scope = None if case is None else await access.case_scope(session, case)
+    if case is None or scope is None or access.case_view(actor, scope) is not access.View.FULL:
+        raise CaseNotFound(number)
+    configured = {
+        topic: [ReplyTemplate(t.title, t.text) for t in found]
+        for topic, found in deployment.cases.reply_templates.items()
+    }
+    departments = await DirectoryStore(session).names(Department)
+    facts = {
+        "case_no": case.number,
+        "department": departments.get(case.department_id or 0, ""),
+        "topic": case.topic,
+        "place": access.masked_for(actor, case.place, case.named_people, await access.public_names(session)),
+    }
+    return [
+        {"title": filled.title, "text": filled.text}
+        for filled in (fill(t, facts) for t in templates_for(case.topic, configured))
+    ]
 
 
 def citizen_actor(party: Party) -> Actor:
@@ -439,6 +779,9 @@ def case_json(case: Case, departments: dict[int, str], events: bool = True) -> d
         "place": case.place,
         "description": case.description,
         "anonymous": case.anonymous,
+        "source": case.source,
+        "merged_into": case.merged_into,
+        "escalation_level": case.escalation_level,
         "created_at": case.created_at.isoformat(),
         "updated_at": case.updated_at.isoformat(),
         "reply_due_at": case.reply_due_at.isoformat(),
@@ -452,6 +795,7 @@ def case_json(case: Case, departments: dict[int, str], events: bool = True) -> d
                 "from": e.from_state,
                 "to": e.to_state,
                 "reason": e.reason,
+                "detail": e.detail or {},
                 "at": e.at.isoformat(),
             }
             for e in case.events
@@ -470,7 +814,20 @@ def for_actor(data: dict[str, Any], case: Case, actor: Actor, public: frozenset[
     for event in data.get("events", ()):
         event["reason"] = access.masked_for(actor, event["reason"], names, public)
         event["actor"] = access.event_actor_for(actor, event["role"], event["actor"])
+        if "detail" in event:
+            event["detail"] = _masked_detail(actor, event["detail"], names, public)
     return data
+
+
+def _masked_detail(actor: Actor, value: Any, names: Sequence[str], public: frozenset[str]) -> Any:
+    """An event's detail as the actor may read it: every text in it masked like the reason."""
+    if isinstance(value, str):
+        return access.masked_for(actor, value, names, public)
+    if isinstance(value, dict):
+        return {k: _masked_detail(actor, v, names, public) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked_detail(actor, v, names, public) for v in value]
+    return value
 
 
 async def list_cases(
@@ -488,15 +845,34 @@ async def list_cases(
     return [for_actor(case_json(c, departments, events=events), c, actor, public) for c in cases]
 
 
-async def case_detail(session: AsyncSession, actor: Actor, number: str) -> tuple[Case, dict[str, Any]]:
-    """A case with its events, replies, pushes and the actions `actor` may take; CaseNotFound when it does
-    not exist or `actor` may not see it (the same answer, so numbers cannot be probed)."""
+async def case_detail(
+    session: AsyncSession, actor: Actor, number: str, *, policy: Policy = DEFAULT_POLICY
+) -> tuple[Case, dict[str, Any]]:
+    """A case with its events, replies, pushes and the actions `actor` may take (`policy`: the deployment's,
+    `case_policy`); CaseNotFound when it does not exist or `actor` may not see it (the same answer, so numbers
+    cannot be probed). The contact phone in it is masked for everyone: read it with `case_contact`."""
     cases = CaseStore(session)
-    case = await cases.by_number(number)
-    if case is None or not access.may_see_case(actor, await access.case_scope(session, case)):
+    # The case, its events and attachments and its department's name in one statement.
+    department = select(Department.name).where(Department.id == Case.department_id).scalar_subquery()
+    found = (
+        (
+            await session.execute(
+                select(Case, department)
+                .where(Case.number == number.upper())
+                .options(joinedload(Case.events), joinedload(Case.attachments))
+            )
+        )
+        .unique()
+        .first()
+    )
+    if found is None:
         raise CaseNotFound(number)
-    departments = await DirectoryStore(session).names(Department)
-    public = await access.public_names(session)
+    case, department_name = found
+    if not access.may_see_case(actor, await access.case_scope(session, case, case.events)):
+        raise CaseNotFound(number)
+    departments = {case.department_id: department_name} if case.department_id is not None else {}
+    # Staff read every text as written: the public names only spare words from masking.
+    public = frozenset() if access.unmasked(actor) else await access.public_names(session)
     data = for_actor(case_json(case, departments), case, actor, public)
     data["replies"] = [
         {
@@ -508,7 +884,9 @@ async def case_detail(session: AsyncSession, actor: Actor, number: str) -> tuple
         }
         for r in await cases.replies(case.id)
     ]
-    data["allowed_actions"] = [a.value for a in allowed_actions(await case_facts(cases, case), actor.role)]
+    facts = await case_facts(cases, case, departments)
+    offered = allowed_actions(facts, actor.role, actor=actor.name, policy=policy)
+    data["allowed_actions"] = [a.value for a in offered]
     data["pushes"] = [
         {
             "kind": p.kind,

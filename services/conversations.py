@@ -1,13 +1,16 @@
 """Conversations, the application layer: every inbound message from any channel is logged, de-duplicated,
-rate-limited and answered here, one turn per message; plus the citizens waiting for a person.
+rate-limited and answered here, exactly once, one turn per message; plus the citizens waiting for a person.
 
-    claim the delivery ─► lock the citizen ─► log the message (committed) ─► load the dialogue
-        ─► rate limit ─► converse (the handlers) ─► log the replies, mark the message (committed)
-        ─► save the dialogue
+    lease the delivery ─► lease the citizen ─► log the message (committed) ─► load the dialogue
+        ─► rate limit ─► converse (the handlers) ─► log the replies, mark the message (compare-and-set
+        from `received`; committed) ─► save the dialogue
 
 A turn is two transactions: the inbound message is written before anything acts on it, so nothing is
-lost if the process dies mid-way; everything the turn did (cases, pushes, replies) commits together.
-The handlers decide what to say; they get the turn's session as their unit of work and never commit.
+lost if the process dies mid-way; everything the turn did (cases, pushes, replies) commits together with
+the message's final status. The handlers decide what to say; they get the turn's session as their unit of
+work and never commit. A message left `received` (its process died, or it could not be taken and was kept)
+is processed by the channel's retry of it, or else by the recovery pass (`Inbox.recover`, a worker job),
+which sends the replies as a push.
 """
 
 from __future__ import annotations
@@ -17,14 +20,14 @@ import datetime as dt
 import logging
 import math
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from casework.errors import InvalidInput
+from casework.errors import InvalidInput, TryLater
 from casework.handoff import human_answer_by
 from casework.notices import person_requested
 from casework.workdays import WorkingCalendar
@@ -33,6 +36,8 @@ from services.pushes import queue_direct
 from settings import Deployment
 from storage.dialogues import BindCodes, DialogueStore, Subscriptions
 from storage.keys import Keys
+from storage.leases import Leases
+from storage.models import Message
 from storage.repositories import ConversationStore, Party, PushStore, RecipientStore
 from storage.watch import WatchStore
 
@@ -41,9 +46,19 @@ from texts import citizen as texts
 from texts import errors as error_texts
 
 log = logging.getLogger("liaison.conversations")
-# How long a repeated delivery waits for the first copy's replies.
-DUPLICATE_WAIT_SECONDS = 8.0
-DELIVERY_TTL_SECONDS = 3600
+# A delivery's and a citizen's leases last this long unless renewed (every third of it, while a turn runs).
+LEASE_SECONDS = 10.0
+# A message waits for a lease (another copy of its delivery at work, the citizen's previous message) half a
+# lease longer than a lease lasts, so that a dead holder's lease lapses within the wait.
+WAIT_FACTOR = 1.5
+POLL_SECONDS = 0.1
+# What a message that cannot be taken within the wait tells the channel: send it again after this.
+RETRY_AFTER_SECONDS = 5
+# The recovery pass takes a message left `received` this long, once its leases are free: a crashed turn's
+# retries, and a kept message's retry after Retry-After, come well before.
+STUCK_AFTER = dt.timedelta(seconds=30)
+RECOVER_PER_RUN = 50
+RECEIVED = "received"
 # Lone surrogates (from JSON's "\ud800") cannot be encoded; PostgreSQL refuses NUL in text columns.
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MAX_CHANNEL, MAX_ID = 20, 128  # the columns' sizes
@@ -126,6 +141,9 @@ class DialogueState:
     pending_text: str | None = None
     # The deputy a citizen came to through a deputy's card (QR scene), followed by their reports.
     deputy_code: str | None = None
+    # Unfinished flows set aside when the citizen turned to something else ({"flow", "step", "draft"}), oldest
+    # first, one per flow; "继续" takes the latest back (handlers.detours).
+    parked: list[dict[str, Any]] = field(default_factory=list)
 
     def reset_flow(self) -> None:
         self.flow = None
@@ -160,58 +178,167 @@ Converse = Callable[[TurnStart], Awaitable[TurnEnd]]
 
 
 class Inbox:
-    """The inbound pipeline every channel shares (through handlers.dispatch.Dispatcher)."""
+    """The inbound pipeline every channel shares (through handlers.dispatch.Dispatcher).
+
+    Leases (storage.leases, renewed while the turn runs, `lease` seconds unless renewed): one on the delivery
+    (channel, sender, external id), so that its copies wait for one answer, and one on the citizen, so that
+    their messages are answered one at a time. A process that dies holding them frees them within a lease.
+    Exactly once is the database's: the message's final status is a compare-and-set from `received`, and a
+    turn that loses it undoes its work."""
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, keys: Keys, deployment: Deployment
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        redis: Redis,
+        keys: Keys,
+        deployment: Deployment,
+        *,
+        lease: float = LEASE_SECONDS,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.redis = redis
         self.keys = keys
         self.deployment = deployment
+        self.lease = lease
+        # Longer than a lease: the leases of a process that died lapse while a message waits for them.
+        self.wait = lease * WAIT_FACTOR
         self.dialogues = DialogueStore(redis, keys)
         self.subscriptions = Subscriptions(redis, keys)
         self.bind_codes = BindCodes(redis, keys)
 
     async def handle(self, inbound: Inbound, converse: Converse, now: dt.datetime) -> list[Reply]:
-        """Answer one inbound message. A repeated delivery gets the first copy's replies, once."""
-        if inbound.external_id and not await self._claim_delivery(inbound):
-            return await self._replies_of_first_copy(inbound)
-        lock = self.redis.lock(
-            self.keys.citizen_lock(inbound.channel, inbound.user_id), timeout=60, blocking_timeout=30
-        )
-        try:
-            async with lock, self.sessionmaker() as session:
-                return await self._turn(session, inbound, converse, now)
-        except Exception:
-            # Unanswered: let the channel's retry of this delivery be processed instead of waiting on us.
+        """Answer one inbound message. Copies of a delivery get the replies of the one that was processed; a
+        stored copy nobody finished (its process died) is processed now. TryLater when the message cannot be
+        taken within the wait; a message with an id is then kept, for its retry or the recovery pass."""
+        async with Leases(self.redis, self.lease) as leases:
             if inbound.external_id:
-                await self.redis.delete(self.keys.delivery(inbound.channel, inbound.external_id))
-            raise
+                answered = await self._claim_delivery(leases, inbound)
+                if answered is not None:
+                    return answered
+            citizen = self.keys.citizen_lock(inbound.channel, inbound.user_id)
+            if not await leases.take(citizen):
+                # The citizen's previous message is in a turn. A delivery is stored before waiting for it: a
+                # channel that hangs up meanwhile (WeChat after 5 s) and a process killed meanwhile lose nothing.
+                if inbound.external_id:
+                    await self._keep(inbound)
+                if not await leases.take(citizen, self.wait):
+                    raise TryLater(RETRY_AFTER_SECONDS, detail=f"{inbound.channel} citizen busy past {self.wait} s")
+            async with self.sessionmaker() as session:
+                return await self._turn(session, inbound, converse, now)
+
+    async def stored(self, inbound: Inbound) -> bool:
+        """Whether this delivery is in the store (a door may then tell its channel it was received). A message
+        without the channel's id cannot be looked up, and counts as stored once handed over."""
+        if not inbound.external_id:
+            return True
+        async with self.sessionmaker() as session:
+            found = await ConversationStore(session).find_inbound(inbound.channel, inbound.user_id, inbound.external_id)
+        return found is not None
+
+    async def recover(self, converse: Converse, now: dt.datetime) -> int:
+        """The recovery pass: process the messages left `received` for STUCK_AFTER whose leases are free (their
+        process died mid-turn, or they were kept when they could not be taken), each once, oldest first; their
+        replies go to the citizen by push. Return how many were processed."""
+        async with self.sessionmaker() as session:
+            stuck = await ConversationStore(session).stuck_inbound(now - STUCK_AFTER, RECOVER_PER_RUN)
+        recovered = 0
+        for message, user_id in stuck:
+            try:
+                recovered += await self._recover(stored_inbound(message, user_id), message.id, converse, now)
+            except Exception:  # noqa: BLE001 - one message that cannot be processed must not hold up the others
+                log.exception("recovering message %s failed", message.id)
+        return recovered
+
+    async def _claim_delivery(self, leases: Leases, inbound: Inbound) -> list[Reply] | None:
+        """Take the lease on this delivery: None once taken, for a delivery not yet answered; the replies of
+        the copy that was answered. While another copy holds the lease, wait for it (its answer, or its
+        lease lapsing); TryLater past the wait."""
+        assert inbound.external_id is not None
+        key = self.keys.delivery(inbound.channel, inbound.user_id, inbound.external_id)
+        deadline = asyncio.get_running_loop().time() + self.wait
+        while True:
+            taken = await leases.take(key)
+            async with self.sessionmaker() as session:
+                conversations = ConversationStore(session)
+                message = await conversations.find_inbound(inbound.channel, inbound.user_id, inbound.external_id)
+                if message is not None and message.status != RECEIVED:
+                    return await _answer_again(session, conversations, message)
+            if taken:
+                return None
+            if asyncio.get_running_loop().time() > deadline:
+                raise TryLater(RETRY_AFTER_SECONDS, detail=f"another copy of {inbound.external_id} is at work")
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def _keep(self, inbound: Inbound) -> None:
+        """Store a delivery not taken yet, `received`: this turn, its retry or the recovery pass answers it."""
+        async with self.sessionmaker() as session:
+            conversations = ConversationStore(session)
+            party = await conversations.identify(inbound.channel, inbound.user_id)
+            await conversations.record_inbound(
+                party, kind=inbound.kind, text=inbound.text, payload=inbound.payload(), external_id=inbound.external_id
+            )
+            await session.commit()
 
     async def _turn(self, session: AsyncSession, inbound: Inbound, converse: Converse, now: dt.datetime) -> list[Reply]:
         conversations = ConversationStore(session)
         party = await conversations.identify(inbound.channel, inbound.user_id)
-        message = await conversations.record_inbound(
+        message_id = await conversations.record_inbound(
             party, kind=inbound.kind, text=inbound.text, payload=inbound.payload(), external_id=inbound.external_id
         )
-        if message is None:
+        if message_id is None:
+            # Stored before: by a process that died mid-turn, or kept when it could not be taken. Ours now.
             assert inbound.external_id is not None
-            return await _stored_replies(session, inbound.external_id, inbound.channel)
-        message_id = message.id
+            message = await conversations.find_inbound(inbound.channel, inbound.user_id, inbound.external_id)
+            assert message is not None
+            if message.status != RECEIVED:
+                return await _answer_again(session, conversations, message)
+            message_id = message.id
         # Pushes that waited for this citizen's next message (channels that cannot push) come first.
-        waiting = [
-            Reply(m.text, tuple(m.payload.get("buttons", [])))
-            for m in await conversations.take_unread(party.conversation_id)
-        ]
-        # Pushes that waited for this citizen's messaging window (WeChat's 48 hours) can go now.
-        await PushStore(session).reopen_window(inbound.channel, inbound.user_id, now)
+        waiting = _replies(await conversations.take_unread(party.conversation_id)) if party.unread else []
+        if party.waiting_window:
+            # Pushes that waited for this citizen's messaging window (WeChat's 48 hours) can go now.
+            await PushStore(session).reopen_window(inbound.channel, inbound.user_id, now)
         await session.commit()  # written before the bot acts on it
-
         await live.publish(
             self.redis, self.keys, live.MESSAGE, conversation_id=party.conversation_id, message_id=message_id
         )
+        replies = await self._process(session, party, inbound, message_id, converse, now)
+        if replies is None:
+            replies = _replies(await conversations.replies_to(message_id))
+        return waiting + replies
 
+    async def _recover(self, inbound: Inbound, message_id: int, converse: Converse, now: dt.datetime) -> bool:
+        async with Leases(self.redis, self.lease) as leases:
+            if inbound.external_id and not await leases.take(
+                self.keys.delivery(inbound.channel, inbound.user_id, inbound.external_id)
+            ):
+                return False  # a copy of it is at work
+            if not await leases.take(self.keys.citizen_lock(inbound.channel, inbound.user_id)):
+                return False  # the citizen is in a turn: the next pass
+            async with self.sessionmaker() as session:
+                conversations = ConversationStore(session)
+                if await conversations.inbound_status(message_id) != RECEIVED:
+                    return False  # answered since the pass looked
+                party = await conversations.identify(inbound.channel, inbound.user_id)
+                await session.commit()
+                log.info("recovering message %s of %s", message_id, inbound.channel)
+                return await self._process(session, party, inbound, message_id, converse, now, by_push=True) is not None
+
+    async def _process(
+        self,
+        session: AsyncSession,
+        party: Party,
+        inbound: Inbound,
+        message_id: int,
+        converse: Converse,
+        now: dt.datetime,
+        *,
+        by_push: bool = False,
+    ) -> list[Reply] | None:
+        """Converse on a stored `received` message, log the replies and mark it, in one transaction; save the
+        dialogue. The replies; None when another turn had processed the message first (this one's work is
+        undone). `by_push`: the citizen is not waiting on this turn, so the replies go out as one push."""
+        conversations = ConversationStore(session)
         state = DialogueState(**await self.dialogues.load(inbound.channel, inbound.user_id))
         if party.held:
             # A person answers this citizen (services.takeover): the message is kept and shown, the bot is silent.
@@ -228,26 +355,35 @@ class Inbox:
                 await session.rollback()
                 state = DialogueState(**await self.dialogues.load(inbound.channel, inbound.user_id))
                 end = TurnEnd([Reply(texts.FLOW_FAILED)], "failed")
-        for reply in end.replies:
-            await conversations.record_outbound(
-                party, text=reply.text, payload={"buttons": list(reply.buttons)}, in_reply_to=message_id
-            )
-        await conversations.mark(
+        await conversations.record_replies(
+            party,
+            [(reply.text, {"buttons": list(reply.buttons)}) for reply in end.replies],
+            in_reply_to=message_id,
+            status="pushed" if by_push else "sent",
+        )
+        if by_push and end.replies:
+            await _push_replies(PushStore(session), party, message_id, end.replies, now)
+        marked = await conversations.mark(
             message_id, status=end.status, intent=end.intent, confidence=end.confidence, topic=end.topic
         )
+        if not marked:
+            await session.rollback()
+            log.warning("message %s was processed by another turn; this turn's work is undone", message_id)
+            return None
         await WatchStore(session).note_turn(
             party.conversation_id,
             status=end.status,
             confidence=end.confidence,
             flow=state.flow,
             deputy_code=state.deputy_code,
+            last_reply=end.replies[-1].text if end.replies else None,
         )
         await session.commit()
         await self.dialogues.save(inbound.channel, inbound.user_id, None if state == DialogueState() else asdict(state))
         await live.publish(
             self.redis, self.keys, live.MESSAGE, conversation_id=party.conversation_id, message_id=message_id
         )
-        return waiting + end.replies
+        return end.replies
 
     async def _flooded(self, inbound: Inbound, now: dt.datetime) -> bool:
         limit = self.deployment.rate_limit
@@ -264,31 +400,59 @@ class Inbox:
         key = self.keys.rate_notice(inbound.channel, inbound.user_id, window)
         return bool(await self.redis.set(key, "1", nx=True, ex=limit.per_seconds * 2))
 
-    async def _claim_delivery(self, inbound: Inbound) -> bool:
-        assert inbound.external_id is not None
-        key = self.keys.delivery(inbound.channel, inbound.external_id)
-        return bool(await self.redis.set(key, "1", nx=True, ex=DELIVERY_TTL_SECONDS))
 
-    async def _replies_of_first_copy(self, inbound: Inbound) -> list[Reply]:
-        """Wait until the first copy of this delivery has been answered, then give the same answer."""
-        assert inbound.external_id is not None
-        deadline = asyncio.get_running_loop().time() + DUPLICATE_WAIT_SECONDS
-        while True:
-            async with self.sessionmaker() as session:
-                message = await ConversationStore(session).find_inbound(inbound.channel, inbound.external_id)
-                if message is not None and message.status != "received":
-                    return await _stored_replies(session, inbound.external_id, inbound.channel)
-            if asyncio.get_running_loop().time() > deadline:
-                return []
-            await asyncio.sleep(0.1)
+def stored_inbound(message: Message, user_id: str) -> Inbound:
+    """The `Inbound` a stored message was made from."""
+    payload = message.payload or {}
+    return Inbound(
+        channel=message.channel,
+        user_id=user_id,
+        kind=message.kind,
+        text=message.text,
+        media_ref=payload.get("media_ref", ""),
+        latitude=payload.get("latitude"),
+        longitude=payload.get("longitude"),
+        label=payload.get("label", ""),
+        external_id=message.external_id,
+        event=payload.get("event", ""),
+        event_key=payload.get("event_key", ""),
+    )
 
 
-async def _stored_replies(session: AsyncSession, external_id: str, channel: str) -> list[Reply]:
-    conversations = ConversationStore(session)
-    message = await conversations.find_inbound(channel, external_id)
-    if message is None:
-        return []
-    return [Reply(m.text, tuple(m.payload.get("buttons", []))) for m in await conversations.replies_to(message.id)]
+async def _answer_again(session: AsyncSession, conversations: ConversationStore, message: Message) -> list[Reply]:
+    """What a later copy of an answered message gets: the replies that answered it; for a message the recovery
+    pass answered by push on a channel that cannot push (the API, the terminal), that answer, waiting unread in
+    the conversation, is taken now (with any other push waiting there) instead of with the next message."""
+    replies = _replies(await conversations.replies_to(message.id))
+    if not replies:
+        replies = _replies(await conversations.take_unread(message.conversation_id))
+        await session.commit()
+    return replies
+
+
+def _replies(messages: Sequence[Message]) -> list[Reply]:
+    return [Reply(m.text, tuple(m.payload.get("buttons", []))) for m in messages]
+
+
+async def _push_replies(
+    pushes: PushStore, party: Party, message_id: int, replies: list[Reply], now: dt.datetime
+) -> None:
+    """A recovered message's replies, as one push to the citizen (a customer-service message on WeChat, a
+    message on Telegram, an unread message shown with their next reply on the API), queued in the turn's
+    transaction so that it exists exactly when the message is marked."""
+    await pushes.enqueue(
+        dedupe_key=f"reply:{message_id}",
+        kind="reply",
+        recipient_type="citizen",
+        recipient=f"{party.channel}:{party.user_id}",
+        channel=party.channel,
+        address=party.user_id,
+        text="\n\n".join(r.text for r in replies),
+        buttons=list(replies[-1].buttons),
+        status="queued",
+        next_attempt_at=now,
+        created_at=now,
+    )
 
 
 async def open_human_requests(session: AsyncSession) -> list[dict[str, Any]]:

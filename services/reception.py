@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casework import bookings as rules
 from casework.actors import Actor
 from casework.bookings import BookingFacts, OutcomeRow, Refused, SessionFacts, SlotView, WaitFacts
-from casework.cases import Report, Role
+from casework.cases import Report, Role, reception_intake
 from casework.deadlines import LOCAL
 from casework.notices import CITIZEN, DEPUTY, Notice
 from casework.points import Deed
@@ -114,12 +114,15 @@ def session_facts(session: ReceptionSession, names: Directory) -> SessionFacts:
 
 
 def booking_facts(booking: Booking, slot: SlotView, session: ReceptionSession, names: Directory) -> BookingFacts:
+    """A booking as the pushes tell it. Its matter is read by the deputies on duty only (the citizen's pushes
+    never repeat it), masked as a deputy reads texts; the call-back phone as the citizen left it, since they
+    asked to be called back (services/access.py `booking_push_topic`, `sees_booking_contacts`)."""
     _, address, phone = names.stations.get(session.station_id, ("", "", ""))
     return BookingFacts(
         id=booking.id,
         number=booking.number,
         slot=slot,
-        topic=booking.topic,
+        topic=access.booking_push_topic(booking.topic, names.deputy_names.values()),
         phone=booking.phone,
         address=address,
         station_phone=phone,
@@ -792,14 +795,17 @@ async def record_outcome(
     deputy_code: str | None = None,
     answer: str = "",
     topic: str | None = None,
+    place: str | None = None,
     guess_topic: Callable[[str], str] | None = None,
     commit: bool = True,
 ) -> tuple[Booking, Case | None]:
     """After the session: record what came of a booking, once. A deputy records for their own sessions
     (as the one who received the citizen); staff for any, naming the deputy when several were on duty.
-    "case" registers a case from the booking (through `services.cases.register_report`), followed by that
-    deputy; its topic is `topic`, or what `guess_topic` makes of the booking's topic and the answer, or 其他.
-    Returns the booking and the case.
+    "case" registers a case from the booking (through `services.cases.register_report`) as that deputy's act
+    (source reception, the deputy its first event's actor), followed by them; its text is the booking's
+    matter and the note, its contact the booking's call-back phone, its place `place` (default: the station
+    where it was raised), its topic `topic`, or what `guess_topic` makes of the booking's topic and the
+    answer, or 其他. Returns the booking and the case.
 
     Raises Refused: bad_outcome, not_found, not_active, not_started, forbidden_role, not_on_duty,
     deputy_required, answer_required, outcome_recorded, no_citizen.
@@ -837,9 +843,13 @@ async def record_outcome(
             assert received_by is not None
             if not topic:
                 topic = guess_topic(f"{booking.topic} {answer}") if guess_topic else OTHER_TOPIC
-            case = await _open_case(session, deployment, calendar, booking, received_by, answer, topic, now)
-            await store.change_booking(booking.id, ACTIVE, case_id=case.id)
             names = await directory(session, deployment)
+            station = names.stations.get(row.station_id, ("",))[0]
+            place = (place or "").strip() or staff_texts.RECEPTION_CASE_PLACE.format(station=station)
+            case = await _open_case(
+                session, deployment, calendar, booking, actor, received_by, answer, topic, place, now
+            )
+            await store.change_booking(booking.id, ACTIVE, case_id=case.id)
             facts = booking_facts(booking, slot_view(slot, row, names), row, names)
             await _push(
                 session,
@@ -876,13 +886,17 @@ async def _open_case(
     deployment: Deployment,
     calendar: WorkingCalendar,
     booking: Booking,
+    actor: Actor,
     deputy_code: str,
     note: str,
     topic: str,
+    place: str,
     now: dt.datetime,
 ) -> Case:
-    """Register the booking's matter as a case, followed by the deputy who received the citizen (the one
-    registration of every report, without its commit: this use case commits)."""
+    """Register the booking's matter as a case, the act of the deputy who received the citizen and followed by
+    them (the one registration of every report, without its commit: this use case commits). The first event's
+    actor is the deputy: the user recording it, or when staff record it for them, the deputy's own user (or
+    their code, if they have none), with the staff member named in the reason."""
     who = await ReceptionStore(session).party_of(booking.conversation_id) if booking.conversation_id else None
     if who is None:
         raise Refused("no_citizen", staff_texts.RECEPTION_NO_CITIZEN)
@@ -897,7 +911,7 @@ async def _open_case(
     description = booking.topic + (citizen_texts.BOOKING_CASE_NOTE.format(note=note.strip()) if note.strip() else "")
     report = Report(
         description=description,
-        place="",
+        place=place,
         topic=topic,
         topic_confidence=1.0,
         anonymous=False,
@@ -905,7 +919,21 @@ async def _open_case(
         contact_phone=booking.phone,
         deputy_code=deputy_code,
     )
-    case, _ = await register_report(session, deployment, calendar, party, report, now)
+    deputy = deployment.deputy(deputy_code)
+    if actor.role is Role.DEPUTY:
+        intake = reception_intake(actor.name, deputy_code, deputy.name if deputy else "", booking.number, topic)
+    else:
+        deputy_id = (await DirectoryStore(session).ids(Deputy)).get(deputy_code, -1)
+        users = await RecipientStore(session).users([Role.DEPUTY.value], deputy_id=deputy_id)
+        intake = reception_intake(
+            users[0].name if users else deputy_code,
+            deputy_code,
+            deputy.name if deputy else "",
+            booking.number,
+            topic,
+            recorded_by=actor.name,
+        )
+    case, _ = await register_report(session, deployment, calendar, party, report, now, intake=intake)
     return case
 
 
@@ -949,6 +977,7 @@ async def perform(
         deputy_code=fields.get("deputy"),
         answer=fields.get("answer") or "",
         topic=fields.get("topic"),
+        place=fields.get("place"),
         guess_topic=guess_topic,
     )
     done = staff_texts.RECEPTION_OUTCOME_DONE.format(

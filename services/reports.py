@@ -147,6 +147,22 @@ async def load_list(
     """One of the three lists of `month`, masked for publication whoever reads it (services/access.py).
     Staff only (the lists are published once checked)."""
     _require(access.may_read_reports(actor))
+    return await month_list(session, deployment, calendar, month, kind)
+
+
+async def load_lists(
+    session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, actor: Actor, month: Month
+) -> tuple[PublicList, ...]:
+    """代表建议清单, 交办清单 and 办理效果清单 of `month`, in that order."""
+    _require(access.may_read_reports(actor))
+    return tuple([await month_list(session, deployment, calendar, month, kind) for kind in LIST_KINDS])
+
+
+async def month_list(
+    session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, month: Month, kind: ListKind
+) -> PublicList:
+    """One of the three lists of `month`, masked. No check of who reads: `load_list` lets staff read any month,
+    services/publication.py anyone a published month."""
     store = ReportStore(session)
     days = deployment.deadlines.reply_working_days
     public = await access.public_names(session)
@@ -160,13 +176,6 @@ async def load_list(
             found = histories(await store.ended_between(month.start, month.end, RESULT_STATES))
             return result_list(month, found, calendar, days, public)
     raise ValueError(f"unknown list {kind!r}")
-
-
-async def load_lists(
-    session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, actor: Actor, month: Month
-) -> tuple[PublicList, ...]:
-    """代表建议清单, 交办清单 and 办理效果清单 of `month`, in that order."""
-    return tuple([await load_list(session, deployment, calendar, actor, month, kind) for kind in LIST_KINDS])
 
 
 async def load_deputy_record(
@@ -250,20 +259,28 @@ def list_csv(public_list: PublicList) -> bytes:
 def lists_xlsx(lists: tuple[PublicList, ...]) -> bytes:
     """One workbook, one sheet per list, named by its Chinese title, the header row bold and frozen."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
-    book = Workbook()
-    book.remove(book.active)
+    # Write-only: a month's lists hold tens of thousands of rows, streamed out as they are added; so the columns
+    # are measured and the header styled before the rows go in.
+    book = Workbook(write_only=True)
     for public_list in lists:
+        table = public_list.table()
         sheet = book.create_sheet(public_list.title)
-        for row in public_list.table():
-            sheet.append(row)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
+        for index, column in enumerate(zip(*table, strict=True), start=1):
+            longest = max(display_width("" if value is None else str(value)) for value in column)
+            sheet.column_dimensions[get_column_letter(index)].width = min(max(longest + 2, 8), 60)
         sheet.freeze_panes = "A2"
-        for column in sheet.columns:
-            longest = max(display_width("" if c.value is None else str(c.value)) for c in column)
-            sheet.column_dimensions[column[0].column_letter].width = min(max(longest + 2, 8), 60)
+        header = []
+        for value in table[0]:
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.font = Font(bold=True)
+            header.append(cell)
+        sheet.append(header)
+        for row in table[1:]:
+            sheet.append(row)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

@@ -23,6 +23,16 @@ class SendError(Exception):
         self.code = code
 
 
+class Throttled(Exception):
+    """The channel refused the message for going too fast (nothing was delivered) and asks to wait
+    `retry_after` seconds: before sending to this recipient again, or to anyone when `whole_channel`."""
+
+    def __init__(self, message: str, *, retry_after: float, whole_channel: bool) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.whole_channel = whole_channel
+
+
 class WindowClosed(Exception):
     """The channel allows no message to this person now (e.g. WeChat's 48-hour window); the push waits."""
 
@@ -36,7 +46,14 @@ class PushSender(abc.ABC):
 
     @abc.abstractmethod
     async def send(self, push: Push) -> None:
-        """Deliver the push or raise SendError / WindowClosed. Must not be called twice for one push."""
+        """Deliver the push or raise SendError / Throttled / WindowClosed. Must not be called twice for one push
+        (unless it raised Throttled: then nothing was delivered)."""
+
+    async def entry_link(self, scene: str) -> str | None:
+        """What a printed QR code carries so that scanning it opens a conversation with the station on this
+        channel, tagged with `scene` (a deputy's card: "deputy:<code>"); None when the channel has no such
+        codes. Raises SendError when the platform refuses."""
+        return None
 
     async def close(self) -> None:
         return None

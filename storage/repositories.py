@@ -9,11 +9,14 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, or_, select, update
+from sqlalchemy import insert as insert_rows
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -28,6 +31,7 @@ from storage.models import (
     CaseReply,
     ChannelIdentity,
     Citizen,
+    ContactView,
     Conversation,
     Department,
     Deputy,
@@ -39,6 +43,7 @@ from storage.models import (
     User,
     utcnow,
 )
+from storage.watch import preview
 
 
 @dataclass(frozen=True)
@@ -52,11 +57,15 @@ class Party:
     user_id: str
     # A member of staff holds the conversation (接管): the bot stays silent.
     held: bool = False
+    # Pushes wait for this citizen's next message: unread in the conversation (a channel that cannot push),
+    # or for their messaging window to open again (WeChat's 48 hours). Read with the party, in one statement.
+    unread: bool = False
+    waiting_window: bool = False
 
 
-def _preview(kind: str, text: str) -> str:
-    """What the console's list shows of a message: its text, or what kind of message it was."""
-    return (text or f"[{kind}]")[:200]
+def _insert(session: AsyncSession) -> Any:
+    """The INSERT of the session's database, which knows ON CONFLICT (SQLite's and PostgreSQL's alike)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 class ConversationStore:
@@ -86,9 +95,26 @@ class ConversationStore:
         return party
 
     async def _find(self, channel: str, user_id: str) -> Party | None:
+        unread = (
+            select(Message.id)
+            .where(Message.conversation_id == Conversation.id, Message.direction == "out", Message.status == "unread")
+            .exists()
+        )
+        waiting_window = (
+            select(Push.id)
+            .where(Push.status == "waiting_window", Push.channel == channel, Push.address == user_id)
+            .exists()
+        )
         row = (
             await self.session.execute(
-                select(ChannelIdentity.id, ChannelIdentity.citizen_id, Conversation.id, Conversation.held_by_id)
+                select(
+                    ChannelIdentity.id,
+                    ChannelIdentity.citizen_id,
+                    Conversation.id,
+                    Conversation.held_by_id,
+                    unread,
+                    waiting_window,
+                )
                 .join(Conversation, Conversation.identity_id == ChannelIdentity.id)
                 .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == user_id)
             )
@@ -102,6 +128,8 @@ class ConversationStore:
             channel=channel,
             user_id=user_id,
             held=row[3] is not None,
+            unread=bool(row[4]),
+            waiting_window=bool(row[5]),
         )
 
     async def record_inbound(
@@ -113,10 +141,11 @@ class ConversationStore:
         payload: dict[str, Any],
         external_id: str | None,
         status: str = "received",
-    ) -> Message | None:
-        """Store an inbound message; None when this delivery (channel, external_id) is already stored."""
+    ) -> int | None:
+        """Store an inbound message; its id, or None when this delivery (the sender's external_id) is already
+        stored. One INSERT that skips a stored delivery, rather than a savepoint around a failing one."""
         now = utcnow()
-        message = Message(
+        insert = _insert(self.session)(Message).values(
             conversation_id=party.conversation_id,
             channel=party.channel,
             direction="in",
@@ -127,11 +156,9 @@ class ConversationStore:
             status=status,
             created_at=now,
         )
-        try:
-            async with self.session.begin_nested():
-                self.session.add(message)
-                await self.session.flush()
-        except IntegrityError:
+        stored = insert.on_conflict_do_nothing(index_elements=["conversation_id", "direction", "external_id"])
+        message_id: int | None = (await self.session.execute(stored.returning(Message.id))).scalar_one_or_none()
+        if message_id is None:
             return None
         await self.session.execute(
             update(Conversation)
@@ -139,7 +166,7 @@ class ConversationStore:
             .values(
                 last_message_at=now,
                 last_inbound_at=now,
-                last_text=_preview(kind, text),
+                last_text=preview(kind, text),
                 last_direction="in",
                 last_status=status,
             )
@@ -147,16 +174,40 @@ class ConversationStore:
         await self.session.execute(
             update(ChannelIdentity).where(ChannelIdentity.id == party.identity_id).values(last_inbound_at=now)
         )
-        return message
+        return message_id
 
-    async def find_inbound(self, channel: str, external_id: str) -> Message | None:
+    async def find_inbound(self, channel: str, user_id: str, external_id: str) -> Message | None:
+        """The stored delivery `external_id` of this sender (ids are the sender's: two users may share one)."""
         return (
             await self.session.execute(
-                select(Message).where(
-                    Message.channel == channel, Message.direction == "in", Message.external_id == external_id
+                select(Message)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+                .where(
+                    ChannelIdentity.channel == channel,
+                    ChannelIdentity.external_id == user_id,
+                    Message.direction == "in",
+                    Message.external_id == external_id,
                 )
+                .execution_options(populate_existing=True)
             )
         ).scalar_one_or_none()
+
+    async def stuck_inbound(self, before: dt.datetime, limit: int) -> list[tuple[Message, str]]:
+        """Inbound messages still `received` that were stored before `before`, oldest first, with their
+        sender's user id: nobody finished them (their process died, or they were kept for later)."""
+        rows = await self.session.execute(
+            select(Message, ChannelIdentity.external_id)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(ChannelIdentity, ChannelIdentity.id == Conversation.identity_id)
+            .where(Message.direction == "in", Message.status == "received", Message.created_at < before)
+            .order_by(Message.created_at, Message.id)  # the partial index's order
+            .limit(limit)
+        )
+        return [(message, user_id) for message, user_id in rows.all()]
+
+    async def inbound_status(self, message_id: int) -> str:
+        return (await self.session.execute(select(Message.status).where(Message.id == message_id))).scalar_one()
 
     async def record_outbound(
         self, party: Party, *, text: str, payload: dict[str, Any], in_reply_to: int | None, status: str = "sent"
@@ -177,9 +228,35 @@ class ConversationStore:
         await self.session.execute(
             update(Conversation)
             .where(Conversation.id == party.conversation_id)
-            .values(last_message_at=message.created_at, last_text=_preview("text", text), last_direction="out")
+            .values(last_message_at=message.created_at, last_text=preview("text", text), last_direction="out")
         )
         return message
+
+    async def record_replies(
+        self, party: Party, replies: Sequence[tuple[str, dict[str, Any]]], *, in_reply_to: int, status: str
+    ) -> None:
+        """Log a turn's replies (text, payload), in order, in one INSERT. The conversation's preview is the turn's
+        to update, once, with the last of them (`storage.watch.WatchStore.note_turn`)."""
+        if not replies:
+            return
+        now = utcnow()
+        await self.session.execute(
+            insert_rows(Message),
+            [
+                {
+                    "conversation_id": party.conversation_id,
+                    "channel": party.channel,
+                    "direction": "out",
+                    "kind": "text",
+                    "text": text,
+                    "payload": payload,
+                    "status": status,
+                    "in_reply_to_id": in_reply_to,
+                    "created_at": now,
+                }
+                for text, payload in replies
+            ],
+        )
 
     async def take_unread(self, conversation_id: int) -> Sequence[Message]:
         """Pushes waiting in the conversation for a channel that cannot push; marked sent as they are taken."""
@@ -203,11 +280,12 @@ class ConversationStore:
         return unread
 
     async def replies_to(self, message_id: int) -> Sequence[Message]:
+        """The replies that answered the message (not those that went out by push: status pushed)."""
         return (
             (
                 await self.session.execute(
                     select(Message)
-                    .where(Message.in_reply_to_id == message_id, Message.direction == "out")
+                    .where(Message.in_reply_to_id == message_id, Message.direction == "out", Message.status == "sent")
                     .order_by(Message.id)
                 )
             )
@@ -223,12 +301,16 @@ class ConversationStore:
         intent: str | None = None,
         confidence: float | None = None,
         topic: str | None = None,
-    ) -> None:
-        await self.session.execute(
+    ) -> bool:
+        """Give a `received` inbound message its final status; False when it had one already (someone else
+        processed it): compare-and-set, so a message is processed once even if two turns ran it."""
+        result = await self.session.execute(
             update(Message)
-            .where(Message.id == message_id)
+            .where(Message.id == message_id, Message.status == "received")
             .values(status=status, intent=intent, confidence=confidence, topic=topic)
+            .execution_options(synchronize_session=False)
         )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def request_human(self, party: Party, message_id: int, answer_by: dt.datetime) -> HumanRequest:
         request = HumanRequest(conversation_id=party.conversation_id, message_id=message_id, answer_by=answer_by)
@@ -317,6 +399,7 @@ class CaseStore:
         to_state: str,
         reason: str = "",
         at: dt.datetime | None = None,
+        detail: dict[str, Any] | None = None,
     ) -> CaseEvent:
         event = CaseEvent(
             case_id=case.id,
@@ -326,6 +409,7 @@ class CaseStore:
             from_state=from_state,
             to_state=to_state,
             reason=reason,
+            detail=detail or {},
             at=at or utcnow(),
         )
         self.session.add(event)
@@ -369,6 +453,25 @@ class CaseStore:
             statuses.count("approved"),
             sum(1 for _, r in ratings if r == "不满意"),
             {n for n, _ in ratings},
+        )
+
+    async def pending_reply(self, case_id: int) -> CaseReply | None:
+        """The reply awaiting review, if any (there is at most one)."""
+        return (
+            await self.session.execute(
+                select(CaseReply).where(CaseReply.case_id == case_id, CaseReply.status == "pending").limit(1)
+            )
+        ).scalar_one_or_none()
+
+    async def count_events(self, case_id: int, action: str) -> int:
+        return int(
+            (
+                await self.session.execute(
+                    select(func.count())
+                    .select_from(CaseEvent)
+                    .where(CaseEvent.case_id == case_id, CaseEvent.action == action)
+                )
+            ).scalar_one()
         )
 
     async def answered_at(self, case_id: int) -> dt.datetime | None:
@@ -430,19 +533,22 @@ class CaseStore:
             await self.session.flush()
         return row
 
-    async def open_of_topic(self, topic: str, open_states: Sequence[str], limit: int = 300) -> Sequence[Case]:
-        return (
-            (
-                await self.session.execute(
-                    select(Case)
-                    .where(Case.topic == topic, Case.state.in_(open_states))
-                    .order_by(Case.id.desc())
-                    .limit(limit)
-                )
-            )
-            .scalars()
-            .all()
+    async def open_of_topic(
+        self, topic: str, open_states: Sequence[str], limit: int = 300
+    ) -> Sequence[tuple[str, str, str, str]]:
+        """The latest open cases of a topic as (number, topic, place, description): what similarity compares,
+        without loading whole cases (a report compares itself with up to `limit` of them)."""
+        rows = await self.session.execute(
+            select(Case.number, Case.topic, Case.place, Case.description)
+            .where(Case.topic == topic, Case.state.in_(open_states))
+            .order_by(Case.id.desc())
+            .limit(limit)
         )
+        return [(number, topic_, place, description) for number, topic_, place, description in rows.all()]
+
+    async def by_numbers(self, numbers: Collection[str]) -> dict[str, Case]:
+        rows = await self.session.execute(select(Case).where(Case.number.in_(numbers)))
+        return {case.number: case for case in rows.scalars()}
 
     async def link(self, case_id: int, similar_case_id: int, score: float) -> None:
         self.session.add(CaseLink(case_id=case_id, similar_case_id=similar_case_id, score=score))
@@ -463,15 +569,49 @@ class CaseStore:
 
     async def follow(self, case_id: int, party: Party) -> bool:
         """The citizen follows the case; False when they already did."""
+        return await self.add_follower(case_id, party.citizen_id, party.conversation_id)
+
+    async def add_follower(self, case_id: int, citizen_id: int, conversation_id: int) -> bool:
+        """The citizen of `conversation_id` follows the case (hears what its citizen hears, reads its public
+        summary); False when they already did."""
         try:
             async with self.session.begin_nested():
-                self.session.add(
-                    CaseFollower(case_id=case_id, citizen_id=party.citizen_id, conversation_id=party.conversation_id)
-                )
+                self.session.add(CaseFollower(case_id=case_id, citizen_id=citizen_id, conversation_id=conversation_id))
                 await self.session.flush()
         except IntegrityError:
             return False
         return True
+
+    async def followers(self, case_id: int) -> Sequence[tuple[int, int]]:
+        """(citizen id, conversation id) of each citizen following the case, in the order they began."""
+        rows = await self.session.execute(
+            select(CaseFollower.citizen_id, CaseFollower.conversation_id)
+            .where(CaseFollower.case_id == case_id)
+            .order_by(CaseFollower.id)
+        )
+        return [(citizen_id, conversation_id) for citizen_id, conversation_id in rows.all()]
+
+    async def record_contact_view(
+        self, case_id: int, *, user_id: int | None, actor: str, actor_role: str, unmasked: bool, at: dt.datetime
+    ) -> ContactView:
+        view = ContactView(
+            case_id=case_id, user_id=user_id, actor=actor, actor_role=actor_role, unmasked=unmasked, at=at
+        )
+        self.session.add(view)
+        await self.session.flush()
+        return view
+
+    async def contact_views(self, case_id: int) -> Sequence[ContactView]:
+        """Who read the case's contact, oldest first."""
+        return (
+            (
+                await self.session.execute(
+                    select(ContactView).where(ContactView.case_id == case_id).order_by(ContactView.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
 
     async def follower_conversations(self, case_id: int) -> Sequence[int]:
         return (
@@ -587,6 +727,22 @@ class DirectoryStore:
     async def ids(self, model: type[Station] | type[Department] | type[Deputy]) -> dict[str, int]:
         return {code: id_ for code, id_ in (await self.session.execute(select(model.code, model.id))).all()}
 
+    async def case_ids(
+        self, *, station: str, department: str, deputy: str | None
+    ) -> tuple[int | None, int | None, int | None]:
+        """The ids of a new case's station, department and deputy (by code; None where there is no such code),
+        in one statement."""
+
+        def id_of(model: type[Station] | type[Department] | type[Deputy], code: str | None) -> Any:
+            return select(model.id).where(model.code == code).scalar_subquery()
+
+        row = (
+            await self.session.execute(
+                select(id_of(Station, station), id_of(Department, department), id_of(Deputy, deputy))
+            )
+        ).one()
+        return row[0], row[1], row[2]
+
     async def names(self, model: type[Station] | type[Department] | type[Deputy]) -> dict[int, str]:
         return {id_: name for id_, name in (await self.session.execute(select(model.id, model.name))).all()}
 
@@ -685,20 +841,33 @@ class PushStore:
             return None
         return push
 
-    async def claim_next(self, now: dt.datetime) -> Push | None:
-        """Claim the oldest due push (queued, or a retry whose time has come) and commit the claim.
+    async def claim_next(
+        self,
+        now: dt.datetime,
+        *,
+        skip_channels: Collection[str] = (),
+        skip_recipients: Collection[tuple[str, str]] = (),
+    ) -> Push | None:
+        """Claim the oldest due push (queued, or a retry whose time has come) and commit the claim; none on the
+        `skip_channels` nor to the (channel, address) of `skip_recipients` (held back by their pace).
 
-        One at a time, so that a worker dying mid-send leaves only the push it was sending in doubt.
+        One at a time, so that a worker dying mid-send leaves only the pushes it was sending in doubt.
         """
+        query = (
+            select(Push.id)
+            .where(Push.status.in_(("queued", "retry")), Push.next_attempt_at <= now)
+            .order_by(Push.id)
+            .limit(1)
+        )
+        if skip_channels:
+            query = query.where(or_(Push.channel.is_(None), Push.channel.not_in(skip_channels)))
+        held: dict[str, list[str]] = {}
+        for channel, address in skip_recipients:
+            held.setdefault(channel, []).append(address)
+        for channel, addresses in held.items():
+            query = query.where(or_(Push.channel.is_distinct_from(channel), Push.address.not_in(addresses)))
         for _ in range(10):
-            push_id = (
-                await self.session.execute(
-                    select(Push.id)
-                    .where(Push.status.in_(("queued", "retry")), Push.next_attempt_at <= now)
-                    .order_by(Push.id)
-                    .limit(1)
-                )
-            ).scalar_one_or_none()
+            push_id = (await self.session.execute(query)).scalar_one_or_none()
             if push_id is None:
                 return None
             result = await self.session.execute(
@@ -733,6 +902,22 @@ class PushStore:
         await self.session.execute(update(Push).where(Push.id == push_id, Push.status == "sending").values(**values))
         await self.session.commit()
 
+    async def release(self, push_id: int, *, next_attempt_at: dt.datetime, error: str = "") -> None:
+        """Give back a claimed push that was not sent (held back by its pace): due again at `next_attempt_at`,
+        and its claim not counted as an attempt."""
+        await self.session.execute(
+            update(Push)
+            .where(Push.id == push_id, Push.status == "sending")
+            .values(
+                status=sql_case((Push.attempts > 1, "retry"), else_="queued"),
+                attempts=Push.attempts - 1,
+                next_attempt_at=next_attempt_at,
+                **({"last_error": error[:2000]} if error else {}),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.commit()
+
     async def reopen_window(self, channel: str, address: str, now: dt.datetime) -> int:
         """The person wrote again: pushes that waited for their messaging window go back in the queue."""
         result = await self.session.execute(
@@ -755,14 +940,26 @@ class PushStore:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def listing(
-        self, *, status: str | None = None, case_id: int | None = None, limit: int = 100
+        self, *, status: str | None = None, case_id: int | None = None, limit: int = 100, offset: int = 0
     ) -> Sequence[Push]:
-        query = select(Push).order_by(Push.id.desc()).limit(limit)
-        if status:
-            query = query.where(Push.status == status)
-        if case_id:
-            query = query.where(Push.case_id == case_id)
+        """Pushes newest first, `offset` rows skipped."""
+        query = select(Push).order_by(Push.id.desc()).limit(limit).offset(offset)
+        for condition in self._filters(status, case_id):
+            query = query.where(condition)
         return (await self.session.execute(query)).scalars().all()
+
+    async def count(self, *, status: str | None = None, case_id: int | None = None) -> int:
+        query = select(func.count()).select_from(Push)
+        for condition in self._filters(status, case_id):
+            query = query.where(condition)
+        return int((await self.session.execute(query)).scalar_one())
+
+    @staticmethod
+    def _filters(status: str | None, case_id: int | None) -> list[Any]:
+        return [
+            *([Push.status == status] if status else []),
+            *([Push.case_id == case_id] if case_id else []),
+        ]
 
 
 class RecipientStore:

@@ -21,7 +21,13 @@ from storage.models import (
     HumanRequest,
     Message,
     User,
+    utcnow,
 )
+
+
+def preview(kind: str, text: str) -> str:
+    """What the console's list shows of a message: its text, or what kind of message it was."""
+    return (text or f"[{kind}]")[:200]
 
 
 @dataclass(frozen=True)
@@ -38,11 +44,21 @@ class WatchStore:
         self.session = session
 
     async def note_turn(
-        self, conversation_id: int, *, status: str, confidence: float | None, flow: str | None, deputy_code: str | None
+        self,
+        conversation_id: int,
+        *,
+        status: str,
+        confidence: float | None,
+        flow: str | None,
+        deputy_code: str | None,
+        last_reply: str | None = None,
     ) -> None:
-        """After a turn: the latest inbound message's status and confidence, the dialogue's flow, and the deputy
-        whose card brought the citizen (kept once known)."""
+        """After a turn: the latest inbound message's status and confidence, the dialogue's flow, the deputy
+        whose card brought the citizen (kept once known), and the turn's `last_reply` as the list's preview (the
+        replies are logged by `ConversationStore.record_replies`): one UPDATE for the whole turn."""
         values: dict[str, object] = {"last_status": status, "last_confidence": confidence, "flow": flow}
+        if last_reply is not None:
+            values |= {"last_message_at": utcnow(), "last_text": preview("text", last_reply), "last_direction": "out"}
         if deputy_code:
             values["deputy_id"] = select(Deputy.id).where(Deputy.code == deputy_code).scalar_subquery()
         await self.session.execute(update(Conversation).where(Conversation.id == conversation_id).values(**values))

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import hypothesis
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -18,10 +19,20 @@ from settings import Settings
 from storage.db import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
+# Hypothesis fails an example that runs longer than its deadline (200 ms): a timing assertion, which a busy
+# machine breaks. The rules are checked, not their speed.
+hypothesis.settings.register_profile("liaison", deadline=None)
+hypothesis.settings.load_profile("liaison")
+
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 # One database per test run, so that runs side by side (two checkouts, two CI jobs) never drop each other's.
 POSTGRES_DB = f"liaison_test_{os.getpid()}"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# The case stores the integration tests run on, each test once per store. scripts/test-clocks.sh narrows it to
+# SQLite for the moments where the store's kind plays no part (the dates are the app's, not the database's).
+DATABASES = tuple(os.environ.get("LIAISON_TEST_DATABASES", "sqlite,postgres").split(","))
+if not DATABASES or not set(DATABASES) <= {"sqlite", "postgres"}:
+    raise ValueError(f"LIAISON_TEST_DATABASES lists sqlite and/or postgres, not {DATABASES!r}")
 # The auth token of the tests' Rasa server (tests/integration/conftest.py), which every test's settings carry.
 RASA_TOKEN = f"test-rasa-{uuid.uuid4().hex}"
 

@@ -55,10 +55,17 @@ SUMMARY = (
     "问题：{description}\n"
     "地点：{place}\n"
     "类别：{topic}（拟转交{department}）\n"
-    "联系：{contact}{attachments}\n\n"
+    "联系：{contact}{attachments}{several}\n\n"
     "回复“确认”提交；回复“修改”更正；回复“取消”放弃。也可以直接发送“地点改为…”或“补充…”。"
 )
 SUMMARY_MAX_DESCRIPTION = 300
+# A report that holds problems for several departments (handlers/report.py `several_departments`).
+SEVERAL_PROBLEMS = (
+    "\n\n您反映的内容里有{count}个问题，分属不同部门：\n{parts}\n"
+    "提交后先登记为一件，工作人员会按问题拆分，分别转交各部门办理，新的编号会通知您。"
+)
+SEVERAL_PROBLEMS_PART = "{n}. {text}（{topic}，{department}）"
+SEVERAL_PROBLEMS_PART_MAX = 30
 CONTACT_YES = "同意联系（{phone}）"
 CONTACT_NO = "不需要联系"
 CONTACT_ANONYMOUS = "匿名反映"
@@ -74,12 +81,20 @@ REGISTERED = (
     "我们会在24小时内转交{department}办理，{reply_due}前答复您（3个工作日内）。\n"
     "随时发送“查询 {number}”查看进度。"
 )
+REGISTERED_SEVERAL = "\n您反映的{count}个问题会由工作人员拆分，分别转交各部门，新的编号会另行通知您。"
 SIMILAR_OFFER = "已有市民反映过类似问题，正在办理：{number}（{state}）“{summary}”。回复“关注”即可跟进该案件，办理结果会同样通知您；回复“确认”则仍单独提交。"
 SIMILAR_OWN = (
     "您之前反映过类似问题，正在办理：{number}（{state}）“{summary}”。回复“关注”不再重复提交；回复“确认”则仍单独提交。"
 )
 FOLLOWING = "好的，已为您关注案件 {number}，办理进展和答复会通知您。发送“查询 {number}”可随时查看。"
 REPORT_STARTED_WITH_MEDIA = "收到。请再用文字说说您要反映的问题，照片和位置会一并附上。"
+# A message that does not answer the report's question (handlers/report.py `ask_again`): what was wanted.
+CONFIRM_AGAIN = "您的反映还没有提交：回复“确认”提交；回复“修改”更正；回复“取消”放弃。"
+DESCRIPTION_UNCLEAR = "还没看到问题的具体内容。"
+PLACE_UNCLEAR = "“{answer}”好像不是一个地点。"
+PLACE_VAGUE = "没关系，说个大概就行，比如附近的路名、小区名或标志性的建筑。"
+CONFIRM_UNCLEAR = "没看明白“{answer}”的意思。"
+EDIT_UNCLEAR = "请回复序号。"
 
 # --- progress flow
 CASE_STATUS = (
@@ -99,6 +114,12 @@ FOLLOWED_CASE_STATUS = (
     "进展：\n{events}"
 )
 CASE_DUE = "\n预计 {reply_due} 前答复。"
+# How an event reads in the progress, when its state's label does not say it (the state did not change).
+PROGRESS_EVENT_LABELS = {
+    "register": "群众反映，已受理",
+    "merged_in": "同一问题的反映已并入本案",
+    "record_committee_action": "人大常委会跟进督办",
+}
 CASE_NOT_FOUND = "没有找到您名下编号为 {number} 的案件，请核对编号（格式如 {example}）。"
 MY_CASES = "您反映过的问题（最近{count}件）：\n{lines}\n发送编号可查看详情。"
 MY_CASES_LINE = "{number}｜{state}｜{summary}"
@@ -116,6 +137,30 @@ ADDED_TO_CASE = "已把您补充的内容加入案件 {number}，承办人员会
 CONFIRM_WITHDRAW = "确定要撤回案件 {number} 吗？撤回后将不再办理。回复“确认撤回”撤回，回复其他内容则保留。"
 NOT_WITHDRAWN = "好的，案件 {number} 保留，继续办理。"
 WITHDRAWN = "案件 {number} 已撤回。以后有需要，随时再来反映。"
+# Which of several open cases (handlers/followup.py)
+WHICH_CASE = "您有{count}件正在办理的案件，要{what}哪一件？请回复序号或案件编号：\n{lines}"
+WHICH_CASE_WHAT = {"add": "补充到", "place": "更正", "withdraw": "撤回"}
+WHICH_CASE_LINE = "{n}. {number}｜{summary}"
+PICK_CASE_AGAIN = "请回复序号（1-{count}）或案件编号；回复“算了”不改了。"
+CASE_UNCHANGED = "好的，案件没有改动。"
+PLACE_CORRECTION = "地点更正为：{place}"
+PLACE_CORRECTED = "已把更正后的地点“{place}”加入案件 {number}，承办人员会看到。"
+
+# --- a reply that is not an answer, in the middle of a flow (handlers/detours.py)
+BACK_TO_REPORT = "我们接着刚才的反映：\n"
+BACK_TO_BOOKING = "我们接着刚才的预约：\n"
+GREET_IN_FLOW = "您好！"
+THANKS_IN_FLOW = "不客气！"
+OUT_OF_SCOPE_IN_FLOW = "抱歉，这个问题我回答不了。"
+QUESTION_IN_FLOW = "这个问题我暂时答不上来，需要的话可以回复“转人工”，工作人员会看到。"
+HOW_LONG = "提交后，我们会在{transfer_hours}小时内转交承办部门，一般{reply_days}个工作日内答复您，最长不超过{overdue_days}个工作日。"
+GOODBYE_UNFINISHED = "好的，再见！"
+REPORT_PARKED = "您还有一条未提交的反映，回复“继续”接着填写。"
+BOOKING_PARKED = "您还有一个未办完的预约，回复“继续”接着办理。"
+PARKED_DROPPED = "好的，没提交的内容已放弃。需要时随时再来。"
+TAKE_YOUR_TIME = "好的，不着急。想好了直接回复就行，刚才填的内容都保留着。"
+NOTHING_TO_RESUME = "目前没有需要接着填写的内容。要反映问题，直接告诉我遇到了什么；要预约见代表，回复“预约”。"
+RESUME_BUTTON = "继续"
 
 # --- channel events (WeChat) and deputies in the chat
 DEPUTY_WELCOME = (
@@ -140,7 +185,10 @@ BOOKING_NEAREST = "近期可以预约的接待时段："
 BOOKING_NO_MATCH = "{asked}没有可预约的接待。最近可以预约的时段："
 BOOKING_PAST = "{asked}已经过去了。最近可以预约的时段："
 BOOKING_FULL = "{slot}已经约满。回复“候补”可以排队，有人取消时按顺序通知您；也可以选择其他时段："
-BOOKING_WEEK_TAKEN = "您在{asked}这一周已有预约（每人每周限约一次），如需换时间请回复“改约”。其他周可以预约的时段："
+BOOKING_WEEK_TAKEN = (
+    "您在{week}这一周已有预约 {number}（{slot}），每人每周限约一次，如需换时间请回复“改约”。其他周可以预约的时段："
+)
+BOOKING_WEEK_TAKEN_ANY = "您要约的那一周已有预约（每人每周限约一次），如需换时间请回复“改约”。其他周可以预约的时段："
 BOOKING_SLOT_LINE = "{n}. {slot}，{deputies}代表{kind}（余{free}个名额）"
 BOOKING_COUNCIL = "·议事日"
 BOOKING_CHOOSE = "请回复序号选择；也可以直接说想约的时间，如“周四下午”“下周二上午”。回复“取消”退出。"
@@ -188,7 +236,7 @@ BOOKING_WAITING = "已为您排队候补 {slot}，目前排第 {place} 位。有
 BOOKING_TAKEN_NOW = "很抱歉，{slot}刚刚被约满了。回复“候补”可以排队，或选择其他时段："
 BOOKING_SLOT_GONE = "很抱歉，这个时段刚刚取消或已过。请另选时间："
 BOOKING_ROOM_NOW = "这个时段刚好空出了名额，可以直接预约："
-BOOKING_ONE_A_WEEK = "每位群众每周只能预约一次，您这一周已有预约 {number}（{slot}）。如需换时间，请回复“改约”。"
+BOOKING_ONE_A_WEEK = "每位群众每周只能预约一次，您在{week}这一周已有预约 {number}（{slot}）。如需换时间，请回复“改约”。"
 BOOKING_ABANDONED = "好的，本次预约已取消，没有提交。需要时随时再约。"
 BOOKING_UNCHANGED = "好的，您的预约保持不变。"
 BOOKING_CHANGE_ABANDONED = "好的，原预约 {number}（{slot}）保留不变。"
@@ -206,6 +254,13 @@ BOOKING_OFFER_TAKEN = "预约成功！预约号 {number}\n时间：{slot}\n地�
 BOOKING_OFFER_DECLINED = "好的，名额已让给下一位。需要时随时再约。"
 BOOKING_NO_OFFER = "您目前没有待确认的候补名额。"
 BOOKING_OFFER_EXPIRED = "很抱歉，为您保留的名额已过确认时间，已让给下一位。如仍需要，请回复“预约”另选时间。"
+BOOKING_PAST_NO_YEAR = "{asked}今年已经过去了，请问您想约哪一天？最近可以预约的时段："
+MY_BOOKINGS = "您的预约：\n{lines}\n如需改约或取消，请回复“改约”或“取消预约”。"
+# A message that does not answer the booking's question (handlers/booking.py `ask_again`)
+BOOKING_TOPIC_UNCLEAR = "请用一句话说说想和代表谈的事情，比如“小区停车难”。"
+BOOKING_CONFIRM_UNCLEAR = "没看明白“{answer}”的意思。"
+BOOKING_CONFIRM_AGAIN = "预约还没有提交：回复“确认”预约；回复“重选”换时间；回复“取消”放弃。"
+BOOKING_CANCEL_AGAIN = "请回复“确认取消”取消 {slot} 的预约（{number}），或回复“保留”。"
 BOOKING_ASKED_DAY = "{month}月{day}日（{weekday}）"
 BOOKING_ASKED_DAYS = "{month}月{day}日至{last_month}月{last_day}日"
 BOOKING_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
@@ -273,10 +328,30 @@ NOTICE_IN_PROGRESS = "{department}已开始办理您反映的问题（编号 {nu
 NOTICE_ESCALATED = "您反映的问题（编号 {number}）已提请人大常委会跟进督办，我们会继续告诉您进展。"
 NOTICE_REJECTED = "很抱歉，您反映的问题（编号 {number}）不予受理，原因：{why}。如有疑问请回复“人工”。"
 NOTICE_CLOSED_UNRATED = "您反映的问题（编号 {number}）已答复，7天内没有收到您的评价，案件已办结。感谢您的参与！"
-NOTICE_MERGED = "您反映的问题（编号 {number}）与案件 {merged_into} 是同一问题，已并入该案件一并办理，进展会继续通知您。"
+NOTICE_MERGED = (
+    "您反映的问题（编号 {number}）与案件 {merged_into} 是同一问题，已并入该案件一并办理，进展和答复会继续通知您。"
+    "发送“查询 {merged_into}”可随时查看。"
+)
 NOTICE_CLOSED = "您反映的问题（编号 {number}）已办结{why}。感谢您的参与！"
 NOTICE_CLOSED_WHY = "：{why}"
 NOTICE_STATE = "您反映的问题（编号 {number}）状态更新为“{state}”。"
+# After escalation: what the standing committee did (约见 / 评议 / 询问), and its outcome.
+COMMITTEE_DONE = {
+    "约见": "人大常委会约见了承办部门负责人",
+    "评议": "人大常委会对承办部门的办理情况进行了评议",
+    "询问": "人大常委会就此事向承办部门提出了询问",
+}
+NOTICE_COMMITTEE_ACTION = (
+    "您反映的问题（编号 {number}）有了新进展：{done}。\n结果：{outcome}\n后续进展我们会继续告诉您。"
+)
+NOTICE_COMMITTEE_ACTION_TO_FOLLOWER = "您关注的案件 {number} 有了新进展：{done}。\n结果：{outcome}"
+# A case holding several problems, split into one case per problem (each for its own department).
+NOTICE_SPLIT = (
+    "您反映的问题（编号 {number}）涉及多个方面，为了分别交给相应部门办理，已拆分为{count}件：\n{lines}\n"
+    "各件的办理进展和答复会分别通知您，发送“查询 编号”可随时查看。"
+)
+NOTICE_SPLIT_TO_FOLLOWER = "您关注的案件 {number} 已拆分为{count}件分别办理：\n{lines}\n发送“查询 编号”可随时查看。"
+NOTICE_SPLIT_LINE = "· {number}（{topic}）：{summary}"
 NOTICE_RATING_REMINDER = "您反映的问题（编号 {number}）已答复，还没收到您的评价。请回复“满意”“基本满意”或“不满意”，{deadline}后将按未评价办结。"
 
 # --- refusals of the state machine that only a citizen meets (casework/lifecycle.py; `code` in brackets)

@@ -36,3 +36,18 @@ DEPUTY_CASE_ENDED = "案件 {number} 已{state}，无需跟进。"  # closed
 DEPUTY_CASE_TAKEN = "案件 {number} 已有代表跟进。"  # taken
 DEPUTY_NOT_FOLLOWED = "您没有跟进案件 {number}。可先发送“我来跟进 {number}”。"  # not_followed
 DEPUTY_NO_FOLLOWED_CASE = "您目前没有跟进中的案件。"  # no_case
+
+
+# --- the deputy's own page in the console (services/deputy_page.py, casework/agenda.py)
+DEPUTY_PAGE_ONLY = "这个页面只供人大代表本人使用。"
+DUE_TRANSFER = "待联络站转办，{time} 前"
+DUE_TRANSFER_LATE = "转办已超时（应于 {time} 前）"
+DUE_REPLY = "{day} 前答复"
+DUE_REPLY_SOON = "即将到期：{day} 前答复"
+DUE_REPLY_LATE = "已超期（应于 {day} 前答复）"
+DUE_REPLY_OVERDUE = "严重超期（应于 {day} 前答复）"
+DUE_RATING = "已答复，等待群众评价"
+QR_NOT_CONFIGURED = "公众号尚未配置，暂时无法生成二维码，请联系联络站工作人员。"
+QR_FAILED = "暂时无法从公众号取得二维码，请稍后再试。"
+QR_CARD_INVITE = "扫码联系{name}代表"
+QR_CARD_HINT = "微信扫一扫，关注后直接向代表反映问题、预约接待"

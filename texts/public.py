@@ -1,4 +1,5 @@
-"""Texts of what the station publishes: the three lists (三张清单), their titles and column headers."""
+"""Texts of what the station publishes: the three lists (三张清单), their titles and column headers, and the
+public pages at /public/ (console/public.py)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,10 @@ NOT_RATED = "未评价"
 YES = "是"
 NO = "否"
 NONE = "—"
+
+
+# The public pages (/public/)
+
+NOT_PUBLISHED = "没有找到这个月的清单：可能尚未公布，或已撤回。"
+NOT_PUBLISHED_MONTH = "{month}的清单尚未公布，或已撤回。"
+NO_SUCH_PAGE = "没有这个页面。"

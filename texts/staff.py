@@ -30,6 +30,7 @@ RECEPTION_CLOSED = "接待 {key} 已关闭，已通知 {count} 位预约群众�
 RECEPTION_DEPUTIES_SET = "接待 {key} 的值班代表：{deputies}。"
 RECEPTION_OUTCOME_DONE = "预约 {number}：{outcome}"
 RECEPTION_OUTCOME_CASE = "，已登记为案件 {case_number}"
+RECEPTION_CASE_PLACE = "{station}（接待时反映）"
 RECEPTION_NO_SESSIONS = "（这段时间没有接待场次）"
 RECEPTION_NO_BOOKINGS = "（暂无预约）"
 RECEPTION_SESSION_CLOSED = "已关闭：{reason}"
@@ -42,14 +43,21 @@ NOTICE_TRANSFER = (
 )
 NOTICE_REHANDLING = "【重新办理】群众对案件 {number} 的答复不满意，请重新办理，{reply_due} 前再次答复。\n{reason}"
 NOTICE_ADDED_INFO = "【补充】案件 {number} 的群众补充了情况：{reason}"
-NOTICE_SENT_BACK = "【退回】案件 {number} 的答复被退回修改。{reason}"
+NOTICE_SENT_BACK = "【退回】案件 {number} 的答复被退回，请修改后重新提交（{reply_due} 前答复）。\n退回原因：{why}"
 NOTICE_CASE = "案件 {number}：{reason}"
+NOTICE_REASSIGNED_TO = (
+    "【改派】案件 {number}（{topic}）改由贵单位办理，{reply_due} 前答复。\n问题：{description}\n地点：{place}\n{reason}"
+)
+NOTICE_REASSIGNED_AWAY = "【改派】案件 {number} 已改由{department}办理，贵单位无需再办理。"
 NOTICE_ESCALATED = "【升级】案件 {number} 已升级，请安排约见、评议或询问。{reason}"
 NOTICE_PERSON_DUE_SOON = "【转人工即将超时】{who} 的人工答复承诺在 {answer_by} 到期，请尽快在工作台接管并回复。"
 NOTICE_PERSON_MISSED = "【转人工已超时】{who} 的人工答复承诺已于 {answer_by} 到期，仍未答复，请立即处理。"
 NOTICE_PERSON_REQUESTED = "【转人工】{who} 请求工作人员回复，已承诺 {answer_by} 前答复。\n最近留言：\n{said}"
 NOTICE_SIMILAR = "【共性问题】新案件 {number}（{topic}，{place}）与在办案件 {similar} 相似，请一并研究。"
 NOTICE_TRANSFER_LATE = "【超时】案件 {number} 受理已超过24小时仍未转办，请尽快处理。"
+NOTICE_TRANSFER_SERIOUSLY_LATE = (
+    "【严重超时】案件 {number} 的转办期限（{transfer_due}）已过去 {hours} 小时，仍未转办，请立即处理。"
+)
 NOTICE_TRANSFER_SOON = "【提醒】案件 {number} 需在 {transfer_due} 前转办。"
 NOTICE_SERIOUSLY_OVERDUE = "【严重超期】案件 {number} 已超过5个工作日仍未答复，请督办。"
 NOTICE_OVERDUE = "【逾期】案件 {number} 已超过答复期限（{reply_due}），请尽快答复。"
@@ -87,6 +95,38 @@ FIGURES_NOTE = (
     "注：转办、按期答复只计应转办、应答复的案件；满意率以已评价案件为分母、最近一次评价为准；"
     "用时为受理至首次答复的工作日数。"
 )
+
+# --- the console's figures and the months published (console/figures.py, services/figures.py)
+
+FIGURES_FORBIDDEN = "只有工作人员和承办部门可以查看统计"
+PUBLISH_FORBIDDEN = "只有工作人员可以公布或撤回清单"
+FIGURE_HEADERS: dict[str, str] = {
+    "group": "分组",
+    "received": "受理",
+    "transfers_due": "应转办",
+    "transferred_on_time": "24小时内转办",
+    "transfer_rate": "24小时转办率(%)",
+    "answers_due": "应答复",
+    "answered_on_time": "按期答复",
+    "on_time_rate": "按期办理率(%)",
+    "closed": "办结",
+    "closed_rate": "办结率(%)",
+    "rated": "已评价",
+    "satisfied": "满意",
+    "satisfaction_rate": "满意率(%)",
+    "unrated": "逾期未评价",
+    "rehandled": "重新办理",
+    "escalated": "升级",
+    "median_working_days": "用时中位数(工作日)",
+}
+FIGURES_SHEETS: dict[str, str] = {
+    "department": "按承办部门",
+    "station": "按联络站",
+    "deputy": "按跟进代表",
+    "trend": "近12个月",
+}
+FIGURES_SHEET_HEADING = "{month}受理案件（{sheet}），统计至 {as_of}"
+FIGURES_TREND_HEADING = "{first}至{last}受理案件（按月份），统计至 {as_of}"
 
 RECORD_TITLE = "{name} {year}年度履职档案"
 RECORD_IDENTITY = "代表编码：{code}    层级：{level}级人大代表"
@@ -133,6 +173,8 @@ ACTION_VERBS: dict[str, str] = {
     "escalate": "升级案件",
     "answer_on_spot": "当场答复",
     "add_info": "补充情况",
+    "split": "拆分案件",
+    "record_committee_action": "记录人大常委会的跟进情况",
 }
 ROLE_LABELS: dict[str, str] = {
     "citizen": "反映人本人",
@@ -161,6 +203,15 @@ CASE_REFUSED_NO_MERGE_TARGET = "请填写要并入的案件编号。"  # bad_mer
 CASE_REFUSED_MERGE_SELF = "案件 {number} 不能并入自身。"  # bad_merge
 CASE_REFUSED_BAD_LEVEL = "请选择升级层级：区县或市。"  # bad_level
 CASE_REFUSED_ANSWER_REQUIRED = "当场答复必须填写答复内容。"  # answer_required
+CASE_REFUSED_SAME_PERSON = "案件 {number} 的这份答复是您录入的，请由另一位工作人员审核。"  # same_person
+CASE_REFUSED_NO_COMMITTEE_ACTION = (
+    "案件 {number} 已升级，请先记录人大常委会的跟进情况（约见、评议或询问）及结果，再办结。"  # no_committee_action
+)
+CASE_REFUSED_BAD_COMMITTEE_KIND = "请选择人大常委会的跟进方式：约见、评议或询问。"  # bad_committee_kind
+CASE_REFUSED_COMMITTEE_OUTCOME = "请填写人大常委会{kind}的结果。"  # outcome_required
+CASE_REFUSED_ASSIGN_UNCHANGED = "请选择新的类别或承办部门（与现在的相同）。"  # assign_unchanged
+CASE_REFUSED_SPLIT_TOO_FEW = "拆分至少要分成两件。"  # split_too_few
+CASE_REFUSED_SPLIT_PART_EMPTY = "拆分后的每一件都要写明问题内容和类别。"  # split_part_empty
 # What needs a reason, in "{what}必须填写原因。"
 REASON_FOR_SEND_BACK = "退回答复"
 REASON_FOR_CLOSE_UNANSWERED = "案件尚未答复（当前状态为“{state}”），办结"
@@ -173,7 +224,13 @@ REASON_FOR_ESCALATE = "升级案件"
 # services/deputies.py); shown in the history and quoted in pushes
 EVENT_WITH_NOTE = "{base}：{note}"
 EVENT_REGISTERED = "群众在线反映，预测类别：{topic}"
+EVENT_REGISTERED_AT_RECEPTION = "{deputy}代表接待群众时登记（预约号 {booking}），类别：{topic}"
+EVENT_RECORDED_BY = "（{who} 代为录入）"
 EVENT_ASSIGNED = "调整案件分类或承办部门"
+EVENT_ASSIGNED_TOPIC = "类别 {before} → {after}"
+EVENT_ASSIGNED_DEPARTMENT = "承办部门 {before} → {after}"
+EVENT_CHANGES_JOINER = "；"
+NOTHING = "（无）"
 EVENT_TRANSFERRED = "转承办部门办理"
 EVENT_ACKNOWLEDGED = "承办部门已签收，开始办理"
 EVENT_BY_DEPARTMENT = "承办部门"
@@ -188,11 +245,18 @@ EVENT_RATED_ESCALATED = "{base}（第{count}次），案件升级"
 EVENT_CLOSED_UNRATED = "逾期未评价"
 EVENT_CLOSED = "工作人员办结"
 EVENT_CLOSED_WITH_REASON = "工作人员办结：{reason}"
+EVENT_CLOSED_AFTER_COMMITTEE = "人大常委会跟进后办结"
+EVENT_COMMITTEE_ACTION = "人大常委会{kind}：{outcome}"
+EVENT_SPLIT = "拆分为{count}件分别办理（{topics}）"
+EVENT_SPLIT_INTO = "拆分为 {parts} 分别办理"
+EVENT_SPLIT_PART = "{number}（{topic}）"
+EVENT_SPLIT_FROM = "由案件 {number} 拆分登记，类别：{topic}"
 EVENT_REJECTED = "不予受理：{reason}"
 EVENT_WITHDRAWN = "{who}：{reason}"
 EVENT_WITHDRAWN_BY_CITIZEN = "群众撤回"
 EVENT_WITHDRAWN_BY_STAFF = "工作人员代群众撤回"
 EVENT_MERGED = "并入 {target}"
+EVENT_MERGED_IN = "案件 {number} 并入本案，其反映人一并关注本案的办理进展"
 EVENT_ESCALATED = "升级至{level}人大：{reason}"
 EVENT_ANSWERED_ON_SPOT_MARK = "当场答复："  # casework/metrics.py reads the answer back after it
 EVENT_ANSWERED_ON_SPOT = "{who}" + EVENT_ANSWERED_ON_SPOT_MARK + "{answer}"
@@ -210,6 +274,63 @@ CASE_NO_MERGE_TARGET = "没有可并入的案件 {number}。"  # bad_merge
 CASE_BAD_TOPIC = "没有“{topic}”这个类别，可选：{topics}。"  # bad_topic
 CASE_TOPICS_JOINER = "、"
 CASE_BAD_DEPARTMENT = "没有编码为 {code} 的部门。"  # bad_department
+CASE_SPLIT_NEEDS_PARTS = "拆分案件请逐件写明问题内容、类别和承办部门（拆分接口）。"  # split_needs_parts
+CASE_CONTACT_NONE = "（未留联系方式）"
+
+
+# --- reply templates (casework/replies.py): per first-level topic, and 通用 for every topic; config.yml
+# `cases.reply_templates` replaces a topic's. (title, text); 【…】 is for the handler to fill in.
+REPLY_TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
+    "通用": (
+        (
+            "已办结",
+            "您好！您反映的问题（编号 {case_no}）已由{department}办理：【写明采取的措施和结果】。"
+            "感谢您对我们工作的支持和监督。",
+        ),
+        (
+            "解释说明",
+            "您好！关于您反映的问题（编号 {case_no}），经{department}核实：【写明核实情况】。"
+            "目前暂时无法解决，原因是【写明原因】，下一步将【写明后续安排】。感谢您的理解。",
+        ),
+    ),
+    "城乡建设": (
+        (
+            "已维修",
+            "您好！您反映的{place}的问题，{department}已安排人员现场核实并完成维修：【写明维修内容和完成时间】。"
+            "如仍有问题，欢迎继续反映。",
+        ),
+        (
+            "纳入计划",
+            "您好！您反映的{place}的问题，{department}已到现场查看，已纳入【年度或季度】改造计划，"
+            "预计【时间】前实施，届时会另行告知您。",
+        ),
+    ),
+    "环境保护": (
+        (
+            "执法检查",
+            "您好！接到您反映的{place}的问题后，{department}已派执法人员到现场检查：【写明检查情况】，"
+            "已责令相关单位【写明整改要求】，并将跟踪复查。",
+        ),
+    ),
+    "交通运输": (
+        (
+            "现场处置",
+            "您好！您反映的{place}的交通问题，{department}已会同相关单位到现场处置：【写明采取的措施】。",
+        ),
+    ),
+    "教育文体": (("协调处理", "您好！您反映的问题，{department}已联系相关学校或场馆了解情况：【写明处理结果】。"),),
+    "劳动和社会保障": (
+        (
+            "立案调查",
+            "您好！您反映的劳动保障问题，{department}已立案调查：【写明调查进展】。"
+            "如需进一步帮助，也可以拨打 12333 咨询。",
+        ),
+    ),
+    "商贸旅游": (("检查处理", "您好！您反映的经营问题，{department}已到现场检查：【写明检查和处理结果】。"),),
+    "卫生计生": (("核查处理", "您好！您反映的问题，{department}已组织核查：【写明核查结果和处理意见】。"),),
+}
+
+REPLY_TEMPLATE_BLANKS = {"case_no": "【编号】", "department": "【承办单位】", "topic": "【类别】", "place": "【地点】"}
 
 
 # --- users and tokens (services/users.py; CLI and API)
@@ -222,6 +343,10 @@ USER_EXISTS = "用户 {name} 已存在"
 
 # --- the `liaison` command (bot/cli/)
 CLI_EMPTY_PASSWORD = "密码不能为空：请在标准输入的第一行给出密码"
+CLI_CONTACT = "{number}  联系意愿：{consent}  电话：{phone}"
+CLI_CONTACT_YES = "同意联系"
+CLI_CONTACT_NO = "未同意联系"
+CLI_SPLIT_DONE = "{number} 已拆分为 {parts}。"
 
 # --- the console's sign-in (services/signin.py, console/)
 SIGN_IN_FAILED = "用户名或密码不正确。"
@@ -285,3 +410,62 @@ CALENDAR_TO_DO = (
     "缺少国务院公布的 {year} 年调休放假和调休上班日期。公布后请升级 chinese-calendar，"
     "或在 config.yml 的 calendar.years.{year} 下填写 holidays（全部放假日期）和 workdays（调休上班日期）。"
 )
+
+# --- the case desk (casework/worklist.py, services/casedesk.py, console/cases.py)
+CASE_NEED_LABELS = {
+    "overdue": "已超期",
+    "transfer_soon": "2 小时内须转办",
+    "review": "答复待审核",
+    "unsatisfied": "群众不满意",
+    "escalated": "已升级待跟进",
+    "none": "",
+}
+DESK_BAD_FILTER = "筛选条件无效：{name}。"
+DESK_BAD_SORT = "未知的排序方式：{sort}。"
+DESK_NO_DEPARTMENT = "请选择承办部门。"
+TIMELINE_MESSAGE_IN = "群众留言"
+TIMELINE_MESSAGE_OUT = "机器人回复"
+TIMELINE_REPLY_RECORDED = "录入答复（{author}）"
+TIMELINE_REPLY_REVIEWED = {"approved": "答复审核通过（{reviewer}）", "sent_back": "答复被退回（{reviewer}）"}
+TIMELINE_RATING = "群众评价：{rating}"
+TIMELINE_PUSH = "推送给{recipient}（{status}）"
+TIMELINE_REGISTERED = "受理登记"
+PUSH_STATUS_LABELS = {
+    "queued": "待发送",
+    "sending": "发送中",
+    "retry": "稍后重试",
+    "sent": "已送达",
+    "failed": "发送失败",
+    "waiting_window": "等待群众发消息后发送",
+    "unread": "待群众下次发消息时送达",
+    "no_channel": "未绑定接收渠道，未送达",
+}
+
+# --- the console's reception desk (services/reception_desk.py, console/reception.py)
+RECEPTION_DESK_STAFF_ONLY = "只有工作人员可以使用接待台。"
+RECEPTION_DESK_BAD_WEEK = "日期格式应为 2026-11-23。"
+WAIT_STATUS_LABELS = {"waiting": "候补中", "offered": "已为其保留名额"}
+CITIZEN_UNNAMED = "（未留姓名）"
+
+# --- the console's users page (services/admin.py, console/users.py)
+ADMIN_ONLY = "只有管理员可以管理用户。"
+ADMIN_ACTION_LABELS = {
+    "add": "新增用户",
+    "disable": "停用",
+    "enable": "重新启用",
+    "reset_password": "重置密码",
+    "reset_token": "重置接口令牌",
+}
+ADMIN_DETAIL_ADDED = "角色：{role}{unit}"
+ADMIN_DETAIL_UNIT = "（{unit}）"
+ADMIN_NAME_INVALID = "用户名须为 1 到 100 个字符，不能含空格。"
+ADMIN_ROLE_INVALID = "角色只能是：{roles}。"
+ADMIN_NEEDS_DEPARTMENT = "部门用户需要选择所属部门。"
+ADMIN_NEEDS_DEPUTY = "代表用户需要选择对应的代表。"
+ADMIN_PASSWORD_TOO_SHORT = "密码至少 {length} 位。"
+ADMIN_PASSWORD_TOO_LONG = "密码不能超过 {length} 位。"
+ADMIN_NO_USER = "没有这个用户。"  # not_found
+ADMIN_NOT_SELF = "不能停用自己的账号。"  # self
+ADMIN_ALREADY = "用户 {name} 已经是{state}状态。"  # unchanged
+ADMIN_STATE_ACTIVE = "启用"
+ADMIN_STATE_DISABLED = "停用"

@@ -8,9 +8,11 @@ Load: `rate` messages a second for `seconds` from `citizens` citizens (half WeCh
 messages on a schedule (one every citizens/rate seconds). Paced arrivals (the default): a citizen sends the
 next message on schedule but not before the previous one was answered or given up (WeChat: 3 copies, 5 s
 apart; API: retried until `api_patience`), as people in a chat do; open arrivals: every message on schedule
-whatever became of the earlier ones. During it: kill -9 of the web process (started again a few seconds
-later), kill -9 of the worker (started again), the NLU stopped for a while and started again. Then a quiet
-period for the recovery before anything is counted.
+whatever became of the earlier ones. During it, the faults of its scenario (`Faults`): kill -9 of one web
+process of the server (uvicorn's supervisor starts another; the others keep answering), of the whole server
+(started again a few seconds later: a single-process deployment, or the machine dying), of the worker (started
+again), the NLU stopped for a while and started again. Then a quiet period for the recovery before anything is
+counted.
 """
 
 from __future__ import annotations
@@ -79,11 +81,14 @@ async def retries(doors: Doors, store: Store, deliveries: int, concurrency: int,
 
 @dataclass
 class Faults:
-    web_kill_at: float
-    worker_kill_at: float
-    rasa_stop_at: float
-    rasa_stop_for: float
-    restart_after: float
+    """The faults of one load, each at its second from the start of the load (None: not in this scenario)."""
+
+    web_process_kill_at: float | None = None  # one web process; the supervisor replaces it
+    server_kill_at: float | None = None  # the whole server; the suite starts it again after `restart_after`
+    worker_kill_at: float | None = None  # `liaison worker`; started again after `restart_after`
+    rasa_stop_at: float | None = None
+    rasa_stop_for: float = 0.0
+    restart_after: float = 3.0
 
 
 async def load(
@@ -99,24 +104,32 @@ async def load(
     api_patience: float,
     run: str,
     log: Log,
+    scenario: str = "load",
 ) -> dict[str, Any]:
+    """One load with the faults of its scenario; `scenario` names its citizens and message ids (each scenario
+    has its own, so the counts of one are not mixed with another's)."""
     stack = doors.stack
     total = int(rate * seconds)
     scripts = {c: dialogues.load_script(c) for c in range(citizens)}
     plans: list[Delivery] = []
+    tag = scenario.capitalize()
     for k in range(total):
         c = k % citizens
         door = "wechat" if c % 2 == 0 else "api"
-        user = f"oLoad{run}{c:03d}" if door == "wechat" else f"load-{run}-{c:03d}"
+        user = f"o{tag}{run}{c:03d}" if door == "wechat" else f"{scenario}-{run}-{c:03d}"
         text = scripts[c][k // citizens % len(scripts[c])]
-        plans.append(Delivery(door, user, doors.wechat.msg_id() if door == "wechat" else f"l-{run}-{k}", text))
+        external_id = doors.wechat.msg_id() if door == "wechat" else f"{scenario[0]}-{run}-{k}"
+        plans.append(Delivery(door, user, external_id, text))
     # A client of its own for each citizen, as their messages come from separate clients (and one pool for
     # thousands of waiting requests would spend the load generator's time matching them to connections).
     clients = {user: http_client(stack.url, connections=40) for user in dict.fromkeys(d.user for d in plans)}
     # One exchange per door first, so the load does not meet a process that has answered nothing yet.
-    await doors.api_say(f"warm-{run}", "你好")
-    await doors.wechat_say(f"oWarm{run}", "你好")
+    await doors.api_say(f"warm-{scenario}-{run}", "你好")
+    await doors.wechat_say(f"oWarm{tag}{run}", "你好")
     events: list[dict[str, Any]] = []
+    # When the whole server was down: from its kill to its first answer again (absolute times).
+    outages: list[list[float]] = []
+    timings: dict[str, Any] = {}
     t0 = time.time() + 1.0
     # The quiet period starts when the schedule has ended and every fault is over (the NLU answers again);
     # until then the API's clients keep retrying.
@@ -137,24 +150,53 @@ async def load(
     def until(moment: float) -> bool:
         return pause(t0 + moment - time.time())
 
-    def crash_web() -> None:
-        if until(faults.web_kill_at):
+    def kill_web_process() -> None:
+        """kill -9 of one web process: the others must keep answering while the supervisor replaces it."""
+        if faults.web_process_kill_at is None or until(faults.web_process_kill_at):
             return
-        stack.kill_web()
-        event("kill -9 web")
+        before = stack.startups()
+        if not stack.web_processes():
+            event("no web process to kill: the server is not running")
+            return
+        victim = stack.kill_web_process()
+        killed = time.time()
+        event(f"kill -9 of web process {victim} (1 of {stack.workers})")
+        probes = answered = 0
+        while stack.startups() <= before:
+            probes += 1
+            answered += stack.web_answers()
+            if pause(0.5):
+                return
+        timings["replacement_ready_s"] = round(time.time() - killed, 1)
+        timings["healthz_answered_while_replacing"] = f"{answered} / {probes}"
+        event(
+            f"a replacement web process ready {timings['replacement_ready_s']} s after the kill "
+            f"(/healthz answered {answered} of {probes} times meanwhile)"
+        )
+
+    def kill_server() -> None:
+        """kill -9 of the whole server, started again `restart_after` seconds later."""
+        if faults.server_kill_at is None or until(faults.server_kill_at):
+            return
+        stack.kill_server()
+        outage = [time.time(), float("inf")]
+        outages.append(outage)
+        event(f"kill -9 of the whole server (the supervisor and its {stack.workers} web processes)")
         if pause(faults.restart_after):
             return
         stack.start_web()
-        event("web started again")
+        event("server started again")
         while not stack.web_answers():
             if pause(0.5):
                 return
-        event("web answering again")
+        outage[1] = time.time()
+        timings["server_answering_again_s"] = round(outage[1] - outage[0], 1)
+        event(f"server answering again {timings['server_answering_again_s']} s after the kill")
 
     def watch_pushes() -> None:
         """How long the push job stood still around the worker's kill -9 (defect 5): the moments its next run
         was set, from the Redis the processes share (not the embedded one: the app runs the jobs there too)."""
-        if stack.setup != "postgres":
+        if stack.setup != "postgres" or faults.worker_kill_at is None:
             return
         key = Keys(stack.redis_prefix).job_next_run("send_pushes")
         client = redis.Redis.from_url(stack.redis_url, decode_responses=True)
@@ -170,7 +212,7 @@ async def load(
             client.close()
 
     def crash_worker() -> None:
-        if until(faults.worker_kill_at):
+        if faults.worker_kill_at is None or until(faults.worker_kill_at):
             return
         stack.kill_worker()
         event("kill -9 worker")
@@ -181,7 +223,7 @@ async def load(
         event("worker started again")
 
     def stop_nlu() -> None:
-        if until(faults.rasa_stop_at):
+        if faults.rasa_stop_at is None or until(faults.rasa_stop_at):
             return
         stack.stop_rasa()
         event("NLU stopped")
@@ -217,7 +259,9 @@ async def load(
         d.planned_at = t0 + k / rate
     log(f"  {total} messages at {rate:g}/s for {seconds:g} s from {citizens} citizens, {arrivals} arrivals")
     watcher = asyncio.create_task(asyncio.to_thread(watch_pushes))
-    fault_tasks = [asyncio.create_task(asyncio.to_thread(f)) for f in (crash_web, crash_worker, stop_nlu)]
+    fault_tasks = [
+        asyncio.create_task(asyncio.to_thread(f)) for f in (kill_web_process, kill_server, crash_worker, stop_nlu)
+    ]
     if arrivals == "open":
         senders = [asyncio.create_task(send(d)) for d in plans]
     else:
@@ -239,9 +283,9 @@ async def load(
         await asyncio.gather(*(client.aclose() for client in clients.values()), return_exceptions=True)
     sent = [d for d in plans if d.first_sent]
     snapshot = Snapshot(store)
-    counts = evaluate(sent, snapshot, doors.recorder)
+    counts = evaluate(sent, snapshot, doors.recorder, [(start, end) for start, end in outages])
     if stack.keep:
-        dump(plans, stack.work / "load-deliveries.jsonl", snapshot)
+        dump(plans, stack.work / f"{scenario}-deliveries.jsonl", snapshot)
     lags = [d.first_sent - d.planned_at for d in sent]
     span = max([seconds, *(d.first_sent - t0 for d in sent)])
     # Only workers run the jobs on this set-up: the first run after the killed one was replaced.
@@ -250,8 +294,9 @@ async def load(
         push_job_ran_again_after_worker_kill_s=(
             round(after_kill[0] - faults.worker_kill_at, 1) if after_kill else "not during the run"
         )
-        if stack.setup == "postgres"
+        if stack.setup == "postgres" and faults.worker_kill_at is not None
         else None,
+        **timings,
         messages=len(sent),
         planned=total,
         max_send_lag_s=round(max(lags, default=0.0), 2),

@@ -1,5 +1,5 @@
 """The product as a user starts it, as child processes: `liaison db upgrade`, the NLU (`liaison nlu serve`),
-the web app (`liaison serve`) and a worker (`liaison worker`), on one of two set-ups:
+the web app (`liaison serve --workers N`) and a worker (`liaison worker`), on one of two set-ups:
 
 - postgres: a fresh PostgreSQL database (dropped at the end) and the real Redis under a prefix of its own
   (its keys deleted at the end);
@@ -7,7 +7,8 @@ the web app (`liaison serve`) and a worker (`liaison worker`), on one of two set
   at the end, and the suite notes whether a clean stop of the app left it running).
 
 Each child runs in a session of its own, so Ctrl-C reaches only the suite, which stops them in order. The
-stack can kill -9 the web process or the worker and start them again, and stop and restart the NLU.
+stack can kill -9 one web process of the server (uvicorn's supervisor replaces it), the whole server (started
+again by the suite) or the worker (started again), and stop and restart the NLU.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -34,6 +36,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SETUPS = ("postgres", "default")
+STARTUP_COMPLETE = "Application startup complete"
+CHILD_DIED = re.compile(r"Child process \[(\d+)\] died")
 
 
 @dataclass(frozen=True)
@@ -82,10 +86,12 @@ class Stack:
         redis_url: str,
         outside: bool,
         keep: bool,
+        workers: int = 2,
         log=print,  # noqa: ANN001 - print-like
     ) -> None:
         assert setup in SETUPS
         self.setup = setup
+        self.workers = workers
         self.credentials = Credentials()
         self.run = secrets.token_hex(4)
         self.work = Path(tempfile.mkdtemp(prefix=f"liaison-faults-{setup}-"))
@@ -109,6 +115,8 @@ class Stack:
         self.rasa: subprocess.Popen[bytes] | None = None
         self._starts: dict[str, int] = {}
         self._created_database = False
+        self.server_killed = False
+        self.killed_web_processes: list[int] = []
         self.closed = False
         self.notes: list[str] = []
 
@@ -209,7 +217,9 @@ class Stack:
 
     def start_web(self) -> None:
         host = "0.0.0.0" if self.outside_host else "127.0.0.1"  # noqa: S104 - to be reached from outside
-        self.web = self._spawn("web", ["serve", "--host", host, "--port", str(self.port)])
+        self.web = self._spawn(
+            "web", ["serve", "--host", host, "--port", str(self.port), "--workers", str(self.workers)]
+        )
 
     def start_worker(self) -> None:
         self.worker = self._spawn("worker", ["worker"])
@@ -232,8 +242,53 @@ class Stack:
             return -1, "timed out"
         return done.returncode, (done.stdout + done.stderr).decode(errors="replace")
 
-    def kill_web(self) -> None:
-        self.web = _kill9(self.web)
+    def web_processes(self) -> list[int]:
+        """The pids of the processes answering requests: the web processes uvicorn's supervisor runs
+        (multiprocessing's spawned children, not its resource tracker), or the server itself with one worker."""
+        if self.web is None or self.web.poll() is not None:
+            return []
+        if self.workers == 1:
+            return [self.web.pid]
+        found = []
+        with contextlib.suppress(psutil.NoSuchProcess):
+            for child in psutil.Process(self.web.pid).children():
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    if "spawn_main" in " ".join(child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
+                        found.append(child.pid)
+        return sorted(found)
+
+    def kill_web_process(self) -> int:
+        """kill -9 of one web process of the server (what a crash or the OOM killer does to one of them); its
+        pid. uvicorn's supervisor notices within about a second and starts another in its place."""
+        assert self.workers > 1, "with one web process, killing it is killing the server"
+        victim = self.web_processes()[0]
+        os.kill(victim, signal.SIGKILL)
+        self.killed_web_processes.append(victim)
+        return victim
+
+    def kill_server(self) -> None:
+        """kill -9 of the whole server: the supervisor and every web process (its process group), as when the
+        machine or container running it dies. The embedded redis-server is a daemon in a session of its own: it
+        outlives the kill, and the server started again joins it."""
+        if self.web is not None and self.web.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.web.pid, signal.SIGKILL)
+            self.web.wait()
+        self.web = None
+        self.server_killed = True
+
+    def startups(self) -> int:
+        """How many web processes have finished their start-up so far, in all the server's starts."""
+        return self.log_text("web").count(STARTUP_COMPLETE)
+
+    def web_deaths(self) -> list[int]:
+        """The web processes uvicorn's supervisor found dead (killed, or killed by it because they did not answer
+        its health check within 5 s) and replaced, from its log."""
+        return [int(pid) for pid in CHILD_DIED.findall(self.log_text("web"))]
+
+    def log_text(self, name: str) -> str:
+        path = self.logs / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def kill_worker(self) -> None:
         self.worker = _kill9(self.worker)
@@ -289,8 +344,7 @@ class Stack:
         )
 
     def tail(self, name: str, lines: int = 30) -> str:
-        path = self.logs / f"{name}.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+        return "\n".join(self.log_text(name).splitlines()[-lines:])
 
     # --- the end
 
@@ -301,7 +355,9 @@ class Stack:
         self.web = _stop(self.web)
         self.rasa = _stop(self.rasa)
         self._stop_embedded_redis()
-        if self._created_database:
+        if self._created_database and self.keep:
+            self.log(f"kept the database {self.database} (dropdb -h 127.0.0.1 -U postgres {self.database})")
+        elif self._created_database:
             with contextlib.suppress(Exception):
                 import psycopg
 
@@ -332,7 +388,17 @@ class Stack:
             process = psutil.Process(pid)
             if "redis" not in process.name():
                 return
-            self.notes.append("a clean stop of the app left the embedded redis-server running (stopped by the suite)")
+            if self.server_killed:
+                # The server started after the kill joined the orphan instead of starting its own, so it is not
+                # its to stop.
+                self.notes.append(
+                    "the embedded redis-server outlived the kill -9 of the whole server and was joined by the server "
+                    "started again, which left it running at its clean stop (stopped by the suite)"
+                )
+            else:
+                self.notes.append(
+                    "a clean stop of the app left the embedded redis-server running (stopped by the suite)"
+                )
             process.terminate()
             with contextlib.suppress(psutil.TimeoutExpired):
                 process.wait(10)

@@ -52,7 +52,7 @@ def nlu_serve(port: int | None) -> None:
             "RASA_TOKEN is not set: Rasa's API answers only to a token, and the bot's processes need the same one "
             "(e.g. export RASA_TOKEN=$(openssl rand -hex 24) for both)"
         )
-    sys.exit(project.serve(port or port_of(settings.rasa_url), host=settings.rasa_host, token=settings.rasa_token))
+    sys.exit(project.serve(port or port_of(settings.rasa_urls[0]), host=settings.rasa_host, token=settings.rasa_token))
 
 
 @nlu.command("parse")
@@ -80,7 +80,7 @@ async def _understanding(settings: Settings) -> AsyncIterator[Understanding]:
     process = None
     if not await parser.ready():
         await parser.close()
-        process = RasaProcess(port_of(settings.rasa_url))
+        process = RasaProcess(port_of(settings.rasa_urls[0]))
         process.start()
         process.wait_ready()
         parser = RasaParser(process.url, PARSE_TIMEOUT, process.token)

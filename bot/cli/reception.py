@@ -65,8 +65,15 @@ def reception_set_deputies(key: str, deputies: tuple[str, ...], user_name: str) 
 @click.option("--answer", default="", help="the answer given on the spot (answered), or a note")
 @click.option("--deputy", default=None, help="the deputy who received the citizen (staff, several on duty)")
 @click.option("--topic", default=None, help="the case's topic (case); guessed from the text if omitted")
+@click.option("--place", default=None, help="where the problem is (case); default: the station")
 def reception_outcome(
-    number: str, outcome: str, user_name: str, answer: str, deputy: str | None, topic: str | None
+    number: str,
+    outcome: str,
+    user_name: str,
+    answer: str,
+    deputy: str | None,
+    topic: str | None,
+    place: str | None,
 ) -> None:
     """After the session: what came of a booking. "case" registers a case followed by the deputy."""
     echo_done(
@@ -80,6 +87,7 @@ def reception_outcome(
                 answer=answer,
                 deputy=deputy,
                 topic=topic,
+                place=place,
             )
         )
     )

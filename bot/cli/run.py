@@ -7,6 +7,10 @@ keeps the messages. Ctrl-C stops the web app, then Rasa.
 `serve` and `run` start the ASGI app of bot/http (its factory, `create_app`): launching it is what they are
 for. They import it inside the command, and no other CLI module imports bot/http. The factory keeps query strings
 out of uvicorn's access log (`bot.http.logs`), before uvicorn writes its first line.
+
+`--workers N` runs N web processes on one port under uvicorn's own supervisor, which starts a new one when one
+dies. Each builds its app from the environment (`bot.http.app:app_from_environment`), and they share the
+database and Redis; with the embedded Redis, the supervising process starts it before them and stops it after.
 """
 
 from __future__ import annotations
@@ -26,26 +30,31 @@ if TYPE_CHECKING:
     from settings import Settings
 
 
+WORKERS = click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="web processes sharing the database and Redis (a dead one is replaced)",
+)
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
+@WORKERS
+def serve(host: str, port: int, workers: int) -> None:
     """Run the web app (webhooks, console, API)."""
-    import uvicorn
-
-    from bot.http.app import create_app
-
-    settings = load_settings()
-    app = create_app(settings, local_trial=_loopback(host))
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    serve_web(load_settings(), host, port, workers, log_level="info")
 
 
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def run(host: str, port: int) -> None:
+@WORKERS
+def run(host: str, port: int, workers: int) -> None:
     """Start the Rasa server and the web app together (what `make run` does); Ctrl-C stops both."""
-    sys.exit(run_all(load_settings(), host, port))
+    sys.exit(run_all(load_settings(), host, port, workers))
 
 
 @click.command("chat")
@@ -68,17 +77,62 @@ def _loopback(host: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1")
 
 
-def run_all(settings: Settings, host: str, port: int) -> int:
+def serve_web(settings: Settings, host: str, port: int, workers: int, log_level: str) -> None:
+    """The web app on host:port: in this process, or in `workers` processes under uvicorn's supervisor."""
+    import os
+
     import uvicorn
 
-    from bot.http.app import create_app
+    from bot.http.app import LOCAL_TRIAL_ENV, create_app
+
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings, local_trial=_loopback(host)), host=host, port=port, workers=1, log_level=log_level
+        )
+        return
+
+    import socket
+
+    from uvicorn.supervisors import Multiprocess
+
+    from bot.runtime import mirror_once
+    from storage import redis as redis_connection
+
+    os.environ[LOCAL_TRIAL_ENV] = "1" if _loopback(host) else "0"
+    asyncio.run(mirror_once(settings))
+    config = uvicorn.Config(
+        "bot.http.app:app_from_environment", factory=True, host=host, port=port, workers=workers, log_level=log_level
+    )
+    # What uvicorn.run does for workers > 1, but for one option: uvicorn binds the shared socket without naming TCP,
+    # so asyncio leaves Nagle's algorithm on for its connections and every request on a kept-alive connection
+    # after the first waits about 40 ms for a delayed ACK (Kludex/uvicorn#3149). Accepted connections inherit
+    # TCP_NODELAY from the listening socket.
+    listener = config.bind_socket()
+    if listener.family in (socket.AF_INET, socket.AF_INET6):
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        if settings.embedded_redis:
+            redis_connection.start_embedded(settings.var_dir)
+        Multiprocess(config, sockets=[listener]).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        listener.close()
+        if settings.embedded_redis:
+            redis_connection.stop_embedded(settings.var_dir)
+
+
+def run_all(settings: Settings, host: str, port: int, workers: int = 1) -> int:
+    import os
+
     from nlu.server import RasaProcess, port_of
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     log = settings.var_dir / "rasa.log"
     # Without RASA_TOKEN, a token for this run only, known to Rasa and the web app.
-    rasa = RasaProcess(port_of(settings.rasa_url), log_path=log, host=settings.rasa_host, token=settings.rasa_token)
+    rasa = RasaProcess(port_of(settings.rasa_urls[0]), log_path=log, host=settings.rasa_host, token=settings.rasa_token)
     settings = settings.model_copy(update={"rasa_token": rasa.token})
+    os.environ["RASA_TOKEN"] = rasa.token  # for the web processes of --workers, which read the environment
     print(f"正在启动 NLU 服务（Rasa，约 40 秒），日志：{log}")
     rasa.start()
     threading.Thread(target=_announce_when_ready, args=(rasa,), daemon=True).start()
@@ -94,8 +148,7 @@ def run_all(settings: Settings, host: str, port: int) -> int:
         f"按 Ctrl-C 停止。\n"
     )
     try:
-        app = create_app(settings, local_trial=_loopback(host))
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        serve_web(settings, host, port, workers, log_level="warning")
     finally:
         print("正在停止 NLU 服务……")
         rasa.stop()

@@ -4,6 +4,7 @@ the routers of every area."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,9 @@ from bot.http.limits import BodyLimit, no_nul_in_url, storable_json
 from bot.runtime import Runtime
 from bot.worker.runner import Worker
 from settings import Settings, get_settings
+
+# Set by `liaison serve` for the web processes it starts: "1" when they listen on loopback only (the local trial).
+LOCAL_TRIAL_ENV = "LIAISON_LOCAL_TRIAL"
 
 
 def create_app(settings: Settings | None = None, *, local_trial: bool = True) -> FastAPI:
@@ -54,3 +58,9 @@ def create_app(settings: Settings | None = None, *, local_trial: bool = True) ->
     console.install(app)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one web process of `liaison serve --workers N`, its settings read from the environment: uvicorn
+    imports this factory by name in each process it starts (and in the one it starts after a death)."""
+    return create_app(get_settings(), local_trial=os.environ.get(LOCAL_TRIAL_ENV) == "1")

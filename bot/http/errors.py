@@ -1,7 +1,7 @@
 """The one place where refusals become HTTP responses: JSON `{"code", "message", "detail", ...}`.
 
 - `casework.errors.LiaisonError` (and every refusal built on it: lifecycle, bookings, deputies, the
-  WeChat protocol, the doors) with its own code and status;
+  WeChat protocol, the doors) with its own code and status; `TryLater` also with `Retry-After`;
 - FastAPI's `RequestValidationError`: 422, code `malformed_json` when the body is not JSON, else
   `invalid_request`, with the fields at fault (never the values sent: they may be infinite, or hold
   lone surrogates, and would make the answer itself fail);
@@ -23,7 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from casework.errors import InvalidInput, LiaisonError, Refusal
+from casework.errors import InvalidInput, LiaisonError, Refusal, TryLater
 from texts import errors as texts
 
 log = logging.getLogger("liaison.http")
@@ -51,7 +51,10 @@ class SafeJSONResponse(JSONResponse):
 
 
 def render(error: LiaisonError) -> JSONResponse:
-    return SafeJSONResponse(error.as_dict(), status_code=error.status)
+    response = SafeJSONResponse(error.as_dict(), status_code=error.status)
+    if isinstance(error, TryLater):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 async def liaison_error(request: Request, exc: Exception) -> JSONResponse:

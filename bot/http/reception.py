@@ -56,6 +56,9 @@ class Outcome(BaseModel):
     topic: str | None = Field(
         default=None, max_length=40, description="the case's topic (case); guessed from the text if omitted"
     )
+    place: str | None = Field(
+        default=None, max_length=300, description="where the problem is (case); default: the station"
+    )
 
 
 @router.get("/sessions")
@@ -116,6 +119,7 @@ async def record_outcome(
         answer=body.answer,
         deputy=body.deputy,
         topic=body.topic,
+        place=body.place,
     )
 
 

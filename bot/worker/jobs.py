@@ -1,7 +1,8 @@
 """The timed jobs, registered in JOBS (arq's habit); each is a use case of services/.
 
 Every job may run again after a worker died halfway: what it creates carries a de-duplication key
-(pushes) or is a compare-and-set on the case (automatic closing), so its effects happen once.
+(pushes) or is a compare-and-set (a case's automatic closing, a message's final status), so its effects
+happen once.
 """
 
 from __future__ import annotations
@@ -23,7 +24,14 @@ class Job:
     timeout: dt.timedelta
 
 
+async def recover_messages(services: Runtime, now: dt.datetime) -> int:
+    """Messages left `received` by a process that died (or kept when they could not be taken): processed once,
+    answered by push."""
+    return await services.dispatcher.recover(now)
+
+
 JOBS = (
+    Job("recover_messages", recover_messages, every=dt.timedelta(seconds=5), timeout=dt.timedelta(minutes=2)),
     Job("send_pushes", pushes.send_due, every=dt.timedelta(seconds=2), timeout=dt.timedelta(minutes=2)),
     Job("console_alerts", alerts.announce, every=dt.timedelta(seconds=2), timeout=dt.timedelta(minutes=1)),
     Job(

@@ -48,11 +48,15 @@ class Worker:
     async def run_forever(self, stop: asyncio.Event, tick: float = 1.0) -> None:
         log.info("worker %s started with jobs %s", self.name, ", ".join(j.name for j in self.jobs))
         while not stop.is_set():
+            started = asyncio.get_running_loop().time()
             await self.run_due()
-            try:
-                await asyncio.wait_for(stop.wait(), tick)
-            except TimeoutError:
-                pass
+            # `tick` is the period: after a long round (a backlog of pushes) the next starts at once.
+            rest = tick - (asyncio.get_running_loop().time() - started)
+            if rest > 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), rest)
+                except TimeoutError:
+                    pass
 
     async def _is_due(self, job: Job, now: dt.datetime) -> bool:
         next_run = await self.services.redis.get(self.services.keys.job_next_run(job.name))

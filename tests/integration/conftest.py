@@ -6,12 +6,13 @@ import os
 import re
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from nlu import project
 from nlu.server import RasaProcess
-from tests.conftest import RASA_TOKEN, make_settings
+from tests.conftest import DATABASES, RASA_TOKEN, make_settings
 
 
 def _at_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -29,6 +30,14 @@ def _at_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv("LD_PRELOAD", raising=False)
     for name in [name for name in os.environ if name.startswith("FAKETIME")]:
         monkeypatch.delenv(name)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here talks to the real parts: marked `integration`, so that `-m` can pick them out."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.integration)
 
 
 def _free_port() -> int:
@@ -52,7 +61,7 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         rasa.stop()
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(f"{request.param}_url")
 

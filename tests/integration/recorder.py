@@ -18,6 +18,7 @@ Answer = Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]] | None]
 class RecordingApi:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.arrived: list[float] = []  # time.monotonic() of each call, in the order of `calls`
         self.answers: list[Answer] = []  # consulted in order; None means "not mine"
         self.delay = 0.0
         self._lock = threading.Lock()
@@ -36,6 +37,12 @@ class RecordingApi:
     def calls_to(self, suffix: str) -> list[dict[str, Any]]:
         with self._lock:
             return [body for path, body in self.calls if path.endswith(suffix)]
+
+    def times_to(self, suffix: str) -> list[tuple[float, dict[str, Any]]]:
+        """(arrival time, body) of each call to a path ending in `suffix`."""
+        with self._lock:
+            calls = zip(self.calls, self.arrived, strict=True)
+            return [(at, body) for (path, body), at in calls if path.endswith(suffix)]
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         api = self
@@ -58,6 +65,7 @@ class RecordingApi:
                 body = {**body, **{k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}}
                 with api._lock:
                     api.calls.append((path, body))
+                    api.arrived.append(time.monotonic())
                     answer = next((a for a in (f(path, body) for f in api.answers) if a is not None), None)
                 if api.delay:  # after recording: the call arrived, the caller is still waiting
                     time.sleep(api.delay)

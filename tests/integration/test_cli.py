@@ -47,6 +47,60 @@ async def test_case_list_and_show(settings, user_id):
     assert missing.returncode != 0 and "没有编号为" in missing.stderr
 
 
+async def test_case_contact_templates_split_and_the_committees_follow_up(settings, user_id):
+    app = create_app(settings)
+    async for client in client_for(app):
+        number = await Citizen(client, user_id).report(
+            f"明{uuid.uuid4().hex[:4]}路的路灯坏了，路口红绿灯也不亮", place=f"明{uuid.uuid4().hex[:4]}路口"
+        )
+    staff = f"staff-{uuid.uuid4().hex[:6]}"
+    async with one_session(settings.async_database_url) as session:
+        await UserStore(session).add(name=staff, role="staff")
+        await session.commit()
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "LIAISON_REDIS_PREFIX": settings.redis_prefix,
+    }
+    contact = json.loads(_run(["case", "contact", number, "--json"], env).stdout)
+    assert contact == {"case_no": number, "anonymous": False, "consent": False, "phone": None, "unmasked": False}
+    views = json.loads(_run(["case", "contact-views", number, "--json"], env).stdout)
+    assert [(v["actor"], v["role"]) for v in views] == [("operator", "admin")]
+    templates = json.loads(_run(["case", "templates", number, "--json"], env).stdout)
+    assert templates[-1]["title"] == "解释说明" and number in templates[-1]["text"]
+
+    split = _run(
+        [
+            "case",
+            "split",
+            number,
+            "--as",
+            staff,
+            "--part",
+            "城乡建设",
+            "路灯坏了",
+            "--part",
+            "交通运输:jiaotong",
+            "红绿灯不亮",
+        ],
+        env,
+    )
+    assert split.returncode == 0, split.stderr
+    parts = [p.split("（")[0] for p in split.stdout.split("已拆分为 ")[1].rstrip("。\n").split("、")]
+    assert len(parts) == 2 and f"{number} 已拆分为" in split.stdout
+    part = parts[1]
+    for args in (
+        ["escalate", part, "--level", "区县", "--reason", "跨部门"],
+        ["record-committee-action", part, "--kind", "评议", "--reason", "交通局限期一周修复"],
+        ["close", part],
+    ):
+        done = _run(["case", *args[:2], "--as", staff, *args[2:]], env)
+        assert done.returncode == 0, done.stderr
+    assert "已办结" in done.stdout and "人大常委会跟进后办结" in done.stdout
+    shown = json.loads(_run(["case", "show", part, "--json"], env).stdout)
+    assert [e["action"] for e in shown["events"]][-3:] == ["escalate", "record_committee_action", "close"]
+
+
 def test_nlu_parse_prints_the_contract(rasa_url):
     result = _run(
         ["nlu", "parse"],

@@ -44,8 +44,9 @@ def listening_on(port: int) -> set[str]:
     return found
 
 
-def wait_until(check, timeout: float = 300.0) -> None:  # type: ignore[no-untyped-def]
-    """Poll `check` until it is true: a hang guard for processes that start, not a speed limit."""
+def wait_until(check, *logs: Path, timeout: float = 300.0) -> None:  # type: ignore[no-untyped-def]
+    """Poll `check` until it is true: a hang guard for processes that start, not a speed limit. On a timeout
+    the failure shows the end of the processes' `logs`, which say why."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -54,7 +55,8 @@ def wait_until(check, timeout: float = 300.0) -> None:  # type: ignore[no-untype
         except httpx.HTTPError:
             pass
         time.sleep(0.5)
-    pytest.fail("timed out waiting")
+    ends = [f"{log.name}: {log.read_text(errors='replace')[-3000:] if log.exists() else '(none)'}" for log in logs]
+    pytest.fail("timed out waiting\n" + "\n".join(ends))
 
 
 @contextmanager
@@ -162,7 +164,7 @@ def test_the_access_log_of_liaison_serve_has_no_query_strings(sqlite_url, real_r
     log = tmp_path / "serve.log"
     with liaison(["serve", "--port", str(port)], env, log):
         base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: httpx.get(f"{base}/healthz", timeout=2).status_code == 200, timeout=120)
+        wait_until(lambda: httpx.get(f"{base}/healthz", timeout=2).status_code == 200, log, timeout=120)
         params, body = wechat.signed(wechat.xml("text", openid=citizen, content="你好"))
         params["openid"] = citizen
         posted = httpx.post(f"{base}/wechat", params=params, content=body.encode(), timeout=30)
@@ -193,8 +195,11 @@ def test_liaison_run_keeps_rasa_on_loopback_behind_a_token_of_its_own(real_redis
         [LIAISON, "db", "upgrade"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert upgraded.returncode == 0 and str(tmp_path / "liaison.db") in upgraded.stdout, upgraded.stderr
-    with liaison(["run", "--port", str(web)], env, tmp_path / "run.log"):
-        wait_until(lambda: httpx.get(f"http://127.0.0.1:{web}/healthz", timeout=5).json()["nlu"])
+    log = tmp_path / "run.log"
+    with liaison(["run", "--port", str(web)], env, log):
+        wait_until(
+            lambda: httpx.get(f"http://127.0.0.1:{web}/healthz", timeout=5).json()["nlu"], log, tmp_path / "rasa.log"
+        )
         assert listening_on(nlu) == {"127.0.0.1"}
         assert httpx.get(f"http://127.0.0.1:{nlu}/status", timeout=5).status_code == 401
     assert (tmp_path / "liaison.db").stat().st_size > 0

@@ -116,8 +116,8 @@ async def test_the_lists_and_their_exports_hold_no_name_phone_or_id_number_writt
     listed = json.dumps(shown, ensure_ascii=False)
     assert _leaks(listed) == []
     assert shown["suggestions"]["summary"].startswith(
-        f"{street}3栋楼下的路灯坏了三盏，晚上一片漆黑 我叫王**，联系人李*"
-    )
+        f"{street}*栋楼下的路灯坏了三盏，晚上一片漆黑 我叫王**，联系人李*"
+    ), "the published lists mask addresses below the street (casework.privacy.mask_address)"
     assert shown["suggestions"]["phone"] == "137****2109"
     assert "王**" in shown["results"]["answer"] and "138****5678" in shown["results"]["answer"]
 
@@ -193,7 +193,17 @@ async def test_the_department_reads_the_contact_left_for_it_and_never_a_raw_id_n
     assert seen.status_code == 200, seen.text
     case = seen.json()
     assert _leaks(seen.text) == [] and "110101********123X" in case["description"] and "王**" in case["description"]
-    assert case["contact_phone"] == CONTACT  # left for the handling staff
+    assert case["contact_phone"] == "137****2109"  # read as written only through the recorded door
+    contact = await client.get(f"/api/cases/{number}/contact", headers=_auth(tokens["jianshe"]))
+    assert contact.json() == {  # left for the handling staff
+        "case_no": number,
+        "anonymous": False,
+        "consent": True,
+        "phone": CONTACT,
+        "unmasked": True,
+    }
+    other = await client.get(f"/api/cases/{number}/contact", headers=_auth(tokens["jiaotong"]))
+    assert other.status_code == 404 and CONTACT not in other.text
     listed = await client.get("/api/cases", params={"limit": 1000}, headers=_auth(tokens["jianshe"]))
     assert _leaks(json.dumps(next(c for c in listed.json() if c["case_no"] == number), ensure_ascii=False)) == []
     pushed = [c["text"] for c in telegram.calls_to("/sendMessage") if str(c["chat_id"]) == tokens["department_chat"]]
@@ -208,8 +218,22 @@ async def test_the_department_reads_the_contact_left_for_it_and_never_a_raw_id_n
         await session.commit()
     followed = (await client.get(f"/api/cases/{number}", headers=_auth(deputy))).json()
     assert followed["contact_phone"] == "137****2109" and _leaks(json.dumps(followed, ensure_ascii=False)) == []
+    as_deputy = (await client.get(f"/api/cases/{number}/contact", headers=_auth(deputy))).json()
+    assert (as_deputy["phone"], as_deputy["unmasked"]) == ("137****2109", False)
     full = (await client.get(f"/api/cases/{number}", headers=_auth(tokens["staff1"]))).json()
-    assert ID_NUMBER in full["description"] and full["contact_phone"] == CONTACT
+    assert ID_NUMBER in full["description"] and full["contact_phone"] == "137****2109"
+    as_staff = (await client.get(f"/api/cases/{number}/contact", headers=_auth(tokens["staff1"]))).json()
+    assert (as_staff["phone"], as_staff["consent"]) == (CONTACT, True)
+    # Every read was recorded, with who and whether the number was shown as written; staff alone list them.
+    views = await client.get(f"/api/cases/{number}/contact/views", headers=_auth(tokens["staff1"]))
+    assert [(v["role"], v["unmasked"]) for v in views.json()] == [
+        ("department", True),
+        ("deputy", False),
+        ("staff", True),
+    ]
+    assert views.json()[0]["actor"].startswith("jianshe-")
+    refused = await client.get(f"/api/cases/{number}/contact/views", headers=_auth(tokens["jianshe"]))
+    assert refused.status_code == 403
 
 
 async def test_an_anonymous_case_shows_its_reporters_channel_id_to_staff_only(station, telegram, user_id):
@@ -244,6 +268,8 @@ async def test_an_anonymous_case_shows_its_reporters_channel_id_to_staff_only(st
         detail = await client.get(f"/api/cases/{number}", headers=_auth(token))
         assert detail.status_code == 200 and user_id not in detail.text
         assert detail.json()["contact_phone"] is None
+        contact = (await client.get(f"/api/cases/{number}/contact", headers=_auth(token))).json()
+        assert (contact["anonymous"], contact["consent"], contact["phone"]) == (True, False, None)
         listed = await client.get("/api/cases", params={"limit": 1000}, headers=_auth(token))
         assert user_id not in listed.text
     assert not [c for c in telegram.calls_to("/sendMessage") if number in c["text"] and user_id in c["text"]]

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from casework.deadlines import LOCAL
 from nlu.client import RasaParser
 from services import reception
-from storage.models import Booking, BookingWait, Case, Deputy, Push, ReceptionSession, ReceptionSlot
+from storage.models import Booking, BookingWait, Case, CaseEvent, Deputy, Push, ReceptionSession, ReceptionSlot, User
 from storage.reception import ReceptionStore
 from storage.repositories import ConversationStore, DirectoryStore, UserStore
 from tests.conftest import RASA_TOKEN, make_settings
@@ -85,6 +85,7 @@ def first_slot_of(session: dict) -> str:
     return f"{day_words(session)}{start:%H:%M}有代表吗"
 
 
+@pytest.mark.dated
 async def test_a_citizen_books_in_the_chat_and_the_deputy_hears_at_once(
     station,  # noqa: F811
     telegram,  # noqa: F811
@@ -117,6 +118,7 @@ async def test_a_citizen_books_in_the_chat_and_the_deputy_hears_at_once(
     assert told == on_duty
 
 
+@pytest.mark.dated
 async def test_reminders_digests_and_offers_are_fired_by_the_worker(station, telegram, user_id, clock):  # noqa: F811
     app, client, tokens = station
     chats, _ = await deputies_on_telegram(app)
@@ -186,6 +188,7 @@ async def test_reminders_digests_and_offers_are_fired_by_the_worker(station, tel
     assert "有空位了" in told and "已过确认时间" in told
 
 
+@pytest.mark.dated
 async def test_staff_close_a_session_name_deputies_and_record_outcomes(
     station,  # noqa: F811
     telegram,  # noqa: F811
@@ -279,6 +282,15 @@ async def test_staff_close_a_session_name_deputies_and_record_outcomes(
         deputy_ids = await DirectoryStore(session).ids(Deputy)
     assert opened.deputy_id == deputy_ids[on_duty[-1]] and opened.state == "received"
     assert "楼道里的电动车" in opened.description and opened.topic != ""
+    # The deputy's act at the reception, not the citizen's online report: its source, its actor, its place.
+    assert opened.source == "reception" and opened.place == "示范街道人大代表联络站（接待时反映）"
+    [registered] = await query(app, select(CaseEvent).where(CaseEvent.case_id == opened.id))
+    assert (registered.action, registered.actor_role) == ("register", "deputy")
+    # A user of the deputy's own (staff recorded it for them); other tests may have given that deputy users too.
+    deputy_users = await query(app, select(User.name).where(User.deputy_id == deputy_ids[on_duty[-1]]))
+    assert registered.actor in deputy_users
+    assert f"代表接待群众时登记（预约号 {numbers[1]}）" in registered.reason and "代为录入" in registered.reason
+    assert registered.detail["booking"] == numbers[1] and registered.detail["deputy"] == on_duty[-1]
     year = held_day.year
     record = (await client.get(f"/api/deputies/{on_duty[0]}/record", params={"year": year}, headers=staff)).json()
     rules = {(p["rule"], p["case_no"]) for p in record["points"]}
@@ -299,6 +311,38 @@ async def test_staff_close_a_session_name_deputies_and_record_outcomes(
     assert refused.returncode != 0 and "没有用户" in refused.stderr
 
 
+@pytest.mark.dated
+async def test_the_morning_digest_masks_numbers_in_the_matter_and_keeps_a_call_back_number(
+    station,  # noqa: F811
+    user_id,
+    clock,
+):
+    app, client, tokens = station
+    services = app.state.runtime
+    ahead = await open_session_ahead(station, {"authorization": f"Bearer {tokens['staff1']}"}, clock.today())
+    day = dt.date.fromisoformat(ahead["day"])
+    matters = (
+        ("小区停车难，物业电话 0571-8888 1234，我的手机 138 1234 5678，身份证11010119900307123X", None),
+        ("楼下的路灯一直不亮", "13912345678"),  # left at the phone step: a call-back asked for
+    )
+    async with services.sessionmaker() as session:
+        [row] = [r for r in await ReceptionStore(session).sessions_between(day, day) if r.key == ahead["key"]]
+        slot_id, on_duty = row.slots[0].id, len(row.deputies)
+        for i, (topic, phone) in enumerate(matters):
+            party = await ConversationStore(session).identify("web", f"{user_id}-digest-{i}")
+            await session.commit()
+            await reception.book(session, services.deployment, party, slot_id, topic, phone, clock.now())
+        digest_at = dt.datetime.combine(day, dt.time(7, 30), tzinfo=LOCAL)
+        assert await reception.queue_reminders(session, services.deployment, digest_at) >= on_duty
+    digests = await query(app, select(Push).where(Push.dedupe_key.like(f"reception:{ahead['key']}:digest:%")))
+    assert digests
+    for digest in digests:
+        assert "【今日接待】" in digest.text and "小区停车难" in digest.text and "楼下的路灯一直不亮" in digest.text
+        for raw in ("0571-8888 1234", "138 1234 5678", "11010119900307123X", "8888 1234", "1234 5678"):
+            assert raw not in digest.text, digest.text
+        assert "（回电 13912345678）" in digest.text
+
+
 def ahead_codes(session: dict) -> set[str]:
     return {d["code"] for d in session["deputies"]}
 
@@ -307,14 +351,14 @@ async def test_fifty_citizens_race_for_the_last_place_of_a_slot(postgres_url, re
     """On PostgreSQL: the last place goes to exactly one; the others are offered the waiting list."""
     settings = make_settings(postgres_url, real_redis_url, var_dir, rasa_url=rasa_url)
     bot, close = await build_dispatcher(settings, RasaParser(rasa_url, 30.0, RASA_TOKEN))
-    # A Monday in a year no other test books in, no public holiday near it.
-    clock.freeze(dt.datetime(2031, 3, 3, 10, 0, tzinfo=LOCAL))
+    # A Monday of a week no other test books in (the run's tests share the database), no public holiday near it.
+    clock.freeze(dt.datetime(2031, 11, 3, 10, 0, tzinfo=LOCAL))
     bot.clock = clock
     run = uuid.uuid4().hex[:6]
     try:
 
         async def to_confirmation(user: str) -> None:
-            assert "1. 3月4日（周二）09:00-09:30" in await say(bot, user, "3月4日上午9点有代表吗")
+            assert "1. 11月4日（周二）09:00-09:30" in await say(bot, user, "11月4日上午9点有代表吗")
             await say(bot, user, "1")
             await say(bot, user, "想反映小区物业的问题")
             assert "请确认预约" in await say(bot, user, "不用")
@@ -333,7 +377,7 @@ async def test_fifty_citizens_race_for_the_last_place_of_a_slot(postgres_url, re
                 await session.execute(
                     select(ReceptionSlot)
                     .join(ReceptionSession)
-                    .where(ReceptionSession.key == "demo:2031-03-04:0900")
+                    .where(ReceptionSession.key == "demo:2031-11-04:0900")
                     .order_by(ReceptionSlot.starts_at)
                     .limit(1)
                 )

@@ -21,20 +21,20 @@ from casework.metrics import Month
 from storage.db import upgrade
 from storage.models import Case, Citizen, Department, Deputy
 from storage.repositories import DirectoryStore, UserStore
-from tests.conftest import drop_postgres, fresh_postgres
+from tests.conftest import DATABASES, drop_postgres, fresh_postgres
 from tests.integration import test_loop
 from tests.integration.test_cli import _run
 from tests.integration.test_conversations import Citizen as ChatCitizen
 from tests.integration.test_loop import burst, do
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.dated]
 REPORTS_DB = f"liaison_reports_test_{os.getpid()}"
 PHONE = "13812348000"
 # The app with a recording Telegram API and staff and department users (see test_loop).
 station, telegram = test_loop.station, test_loop.telegram
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty case store for each test (overriding the shared one), so the figures count this test's cases."""
     if request.param == "postgres":

@@ -107,6 +107,16 @@ async def test_a_report_over_telegram(client, telegram, user_id):
     assert channel == "telegram"
 
 
+async def test_start_opens_the_chat_and_a_deputys_link_names_the_deputy(client, telegram):
+    """Issue 12, item 3: Telegram sends /start when a chat opens; it was not understood."""
+    citizen = TelegramCitizen(client, telegram)
+    welcome = await citizen.send(text="/start")
+    assert "欢迎来到示范街道人大代表联络站" in welcome and "1. 反映问题" in welcome
+    assert "请说说您遇到的问题" in await citizen.send(text="反映问题")
+    linked = await TelegramCitizen(client, telegram).send(text="/start deputy-zhang-hua")
+    assert "您正在联系 张华 代表" in linked
+
+
 async def test_a_repeated_update_is_answered_once(client, telegram, user_id):
     citizen = TelegramCitizen(client, telegram, abs(hash(user_id + "r")) % 10**9)
     results = await asyncio.gather(

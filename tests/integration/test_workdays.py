@@ -14,7 +14,7 @@ from casework.deadlines import LOCAL
 from tests.conftest import client_for, make_settings
 from tests.factories import config_with_calendar
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.dated]
 
 WARNING_2027 = "2027 年的调休安排尚未配置，仅按法定节假日计算"
 

@@ -54,6 +54,26 @@ def test_a_years_published_arrangement_is_read_and_checked(tmp_path):
         load_deployment(config_with_calendar(tmp_path, both))
 
 
+def test_case_rules_are_read_and_their_templates_checked(tmp_path):
+    demo = load_deployment(ROOT / "config.yml")
+    assert demo.cases.same_person_may_approve is False and demo.cases.reply_templates == {}
+    rules = (
+        "cases:\n  same_person_may_approve: true\n  reply_templates:\n    城乡建设:\n"
+        "      - title: 已维修\n        text: 您好！{place}的路灯已由{department}修复。\n"
+    )
+    text = (ROOT / "config.yml").read_text(encoding="utf-8")
+    start, end = text.index("cases:\n"), text.index("\ndeadlines:")
+    configured = load_deployment(_write(tmp_path, text[:start] + rules + text[end:])).cases
+    assert configured.same_person_may_approve is True
+    assert [t.title for t in configured.reply_templates["城乡建设"]] == ["已维修"]
+    unknown_fact = rules.replace("{department}", "{citizen}")
+    with pytest.raises(ConfigError, match=r"cases.reply_templates.城乡建设.0: text: unknown \{citizen\}"):
+        load_deployment(_write(tmp_path, text[:start] + unknown_fact + text[end:]))
+    unknown_topic = rules.replace("    城乡建设:", "    水电煤:")
+    with pytest.raises(ConfigError, match="reply_templates: unknown topic '水电煤'"):
+        load_deployment(_write(tmp_path, text[:start] + unknown_topic + text[end:]))
+
+
 def _environment(monkeypatch, **variables: str) -> Settings:
     """Settings as a process gets them from exactly these variables (no .env file)."""
     for name in ("DATABASE_URL", "LIAISON_VAR", "WECHAT_AES_KEY", "WECHAT_SAFE_MODE", "LIAISON_API_KEY"):

@@ -86,6 +86,8 @@ class WeChatSender(PushSender):
         self.kf_account = config.kf_account
         self.config = config
         self.clock = clock
+        # Permanent QR codes by scene: the same scene always has the same code, asked of WeChat once a process.
+        self.entry_links: dict[str, str] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> WeChatSender:
@@ -114,6 +116,20 @@ class WeChatSender(PushSender):
             await self.api.send_template(openid, template.template_id, data, template.url)
         except WeChatError as exc:
             raise await self._refused(exc, openid) from exc
+
+    async def entry_link(self, scene: str) -> str | None:
+        """The content of the account's permanent QR code for `scene` (QR_LIMIT_STR_SCENE): a follow or scan
+        through it reaches handlers/events.py with the scene."""
+        if scene not in self.entry_links:
+            try:
+                answer = await self.api.create_qrcode(scene)
+            except WeChatError as exc:
+                raise SendError(f"微信拒绝创建二维码：{exc}", retryable=exc.retryable, code=exc.code) from exc
+            url = answer.get("url")
+            if not url:
+                raise SendError("微信没有返回二维码内容", retryable=True)
+            self.entry_links[scene] = str(url)
+        return self.entry_links[scene]
 
     async def close(self) -> None:
         await self.api.close()

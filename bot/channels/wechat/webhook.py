@@ -5,8 +5,10 @@ the same delivery again (three times in all), so the message is answered passive
 replies are ready within a budget well under that (WECHAT_REPLY_BUDGET, 4 s); otherwise the answer
 is "success" at once and the replies follow as a customer-service message, recorded in the push
 queue. The Dispatcher stores the message before anything else and answers a repeated delivery
-(MsgId; for events sender + CreateTime) once, with the first copy's replies. Refusals (a forged
-signature, a malformed body, too large...) are raised as `casework.errors` and rendered by `bot.http.errors`.
+(MsgId; for events sender + CreateTime) once, with the replies of the copy that was processed. A message
+that cannot be taken within the budget (TryLater) gets 503, so WeChat sends it again; past the budget it
+is kept and the recovery pass answers it by push. Refusals (a forged signature, a malformed body, too
+large...) are raised as `casework.errors` and rendered by `bot.http.errors`.
 
 WeChat's retries repeat the query string and the body exactly. Each (timestamp, nonce) is remembered in Redis with
 a digest of the query string and body for as long as its timestamp is accepted: the same again is a retry and
@@ -28,8 +30,8 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from bot.channels.wechat.protocol import MAX_CLOCK_SKEW, Delivery, Protocol
-from casework.errors import Forged, NotConfigured
-from services.conversations import Inbound, Reply
+from casework.errors import Forged, NotConfigured, TryLater
+from services.conversations import RETRY_AFTER_SECONDS, Inbound, Reply
 from services.pushes import send_reply
 from storage.models import utcnow
 from texts import errors as texts
@@ -96,6 +98,10 @@ class WeChatDoor:
                 late = asyncio.create_task(self._send_late(task, delivery.inbound))
                 self._late.add(late)
                 late.add_done_callback(self._late.discard)
+        if not task.done() and not await self.services.dispatcher.inbox.stored(delivery.inbound):
+            # "success" tells WeChat to stop sending this delivery: only once it is stored (a process killed
+            # now leaves it to the recovery pass). Not yet stored: 503, and WeChat sends it again.
+            raise TryLater(RETRY_AFTER_SECONDS, detail=f"{delivery.inbound.external_id} not stored within the budget")
         replies = task.result() if task.done() else []
         return replies if replies and await self._may_answer(delivery.inbound, PASSIVE) else []
 
@@ -114,6 +120,9 @@ class WeChatDoor:
             replies = await task
             if replies and await self._may_answer(inbound, LATE):
                 await deliver_late(self.services, inbound, replies)
+        except TryLater:
+            # WeChat was answered already; the message is another copy's, or kept for the recovery pass.
+            log.info("WeChat delivery %s could not be taken in time; it is answered by push", inbound.external_id)
         except Exception:  # noqa: BLE001 - a background task has nobody else to tell
             log.exception("a late WeChat reply to %s failed", inbound.external_id)
 

@@ -14,13 +14,13 @@ from casework.errors import TooManyAttempts, Unauthenticated
 from services.signin import SignIn, SignInPolicy
 from storage.models import User
 from storage.repositories import UserStore
-from tests.conftest import client_for, make_settings
+from tests.conftest import DATABASES, client_for, make_settings
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.dated]
 PASSWORD = "长城-Great-Wall-2026"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=DATABASES)
 async def console(request, real_redis_url, var_dir):
     settings = make_settings(request.getfixturevalue(f"{request.param}_url"), real_redis_url, var_dir)
     app = create_app(settings)

@@ -28,7 +28,7 @@ from tests.integration.test_wechat import Follower, WeChatAnswers, account, sent
 from texts import citizen as citizen_texts
 from texts import staff as staff_texts
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.dated]
 
 
 async def staff_member(runtime, role: str = "staff") -> StaffMember:

@@ -2,7 +2,18 @@ import datetime as dt
 
 import pytest
 
-from casework.cases import CaseState, Report, find_case_numbers, format_case_number, register
+from casework.cases import (
+    CaseState,
+    Report,
+    Role,
+    Source,
+    find_case_numbers,
+    format_case_number,
+    online_intake,
+    reception_intake,
+    register,
+    split_intake,
+)
 from casework.deadlines import LOCAL, case_deadlines
 from casework.handoff import human_answer_by
 from casework.routing import route
@@ -69,3 +80,36 @@ def test_registering_produces_a_received_case_routed_by_topic():
 def test_a_person_answers_within_office_hours(now, expected):
     answer_by = human_answer_by(now.replace(tzinfo=LOCAL), WorkingCalendar())
     assert answer_by == expected.replace(tzinfo=LOCAL)
+
+
+def test_how_a_case_came_in_is_recorded_with_its_registration():
+    deadlines = case_deadlines(
+        dt.datetime(2026, 11, 23, 10, tzinfo=LOCAL),
+        WorkingCalendar(),
+        transfer_hours=24,
+        reply_working_days=3,
+        overdue_working_days=5,
+    )
+    report = Report("路灯坏了", "", "城乡建设", 1.0, False, True, "13812345678", deputy_code="wang-min")
+    online = register(report, "jianshe", deadlines, online_intake("wechat:o1", "城乡建设"))
+    assert (online.source, online.event_actor, online.event_role) == (Source.ONLINE, "wechat:o1", Role.CITIZEN)
+    assert online.event_reason == "群众在线反映，预测类别：城乡建设"
+
+    by_deputy = reception_intake("wangmin", "wang-min", "王敏", "YY20261123001", "城乡建设")
+    at_reception = register(report, "jianshe", deadlines, by_deputy)
+    assert (at_reception.source, at_reception.event_actor, at_reception.event_role) == (
+        Source.RECEPTION,
+        "wangmin",
+        Role.DEPUTY,
+    )
+    assert at_reception.event_reason == "王敏代表接待群众时登记（预约号 YY20261123001），类别：城乡建设"
+    assert by_deputy.detail == {"booking": "YY20261123001", "deputy": "wang-min"}
+    for_them = reception_intake("wangmin", "wang-min", "王敏", "YY20261123001", "城乡建设", recorded_by="staff1")
+    assert for_them.reason.endswith("（staff1 代为录入）") and for_them.detail["recorded_by"] == "staff1"
+
+    part = split_intake("staff1", Role.STAFF, "LL20261122001", "交通运输")
+    assert (part.source, part.reason, part.detail) == (
+        Source.SPLIT,
+        "由案件 LL20261122001 拆分登记，类别：交通运输",
+        {"split_from": "LL20261122001"},
+    )

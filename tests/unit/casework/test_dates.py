@@ -39,7 +39,8 @@ def day(d, part=None, at=None):
         ("11月26日", day(D(2026, 11, 26))),
         ("12月3号上午10点", day(D(2026, 12, 3), "上午", T(10, 0))),
         ("十二月三日", day(D(2026, 12, 3))),
-        ("1月5日", day(D(2027, 1, 5))),  # already past this year: next year's
+        ("1月5日", day(D(2027, 1, 5))),  # already past this year, and near next year: next year's
+        ("幸福路18号", When()),  # a house number, not the 18th
         ("2026年12月1日", day(D(2026, 12, 1))),
         ("2026-12-01 14:30", day(D(2026, 12, 1), "下午", T(14, 30))),
         ("12/3", day(D(2026, 12, 3))),
@@ -78,3 +79,12 @@ def test_chinese_numbers():
     words = ("12", "二十六", "十一", "十", "两", "三十一", "零")
     assert [chinese_number(w) for w in words] == [12, 26, 11, 10, 2, 31, 0]
     assert chinese_number("明") is None
+
+
+def test_a_past_month_day_without_a_year_is_not_silently_next_year():
+    """Issue 12: "11月20日" said on 24 November became 20 November 2027; the caller now asks instead."""
+    passed = parse_when("11月20日有代表吗", TODAY)
+    assert passed == When(D(2026, 11, 20), D(2026, 11, 20), year_unsaid=True) and passed.is_past(TODAY)
+    assert parse_when("5月1日", TODAY).year_unsaid and parse_when("11/20", TODAY).year_unsaid
+    assert not parse_when("2026年11月20日", TODAY).year_unsaid  # the year said: just past
+    assert not parse_when("1月5日", TODAY).year_unsaid and not parse_when("3号", TODAY).year_unsaid

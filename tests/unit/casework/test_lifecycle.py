@@ -9,6 +9,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from casework.cases import CaseState, Role
 from casework.lifecycle import (
+    COMMITTEE_KINDS,
     FINAL_STATES,
     OPEN_STATES,
     RATINGS,
@@ -17,14 +18,20 @@ from casework.lifecycle import (
     CaseFacts,
     Command,
     IllegalTransition,
+    Policy,
+    SplitPart,
     Transition,
     allowed_actions,
     apply,
     decide,
+    numbered_split,
 )
 
 NUMBER = "LL20261122001"
 OTHER = "LL20261122002"
+# States nothing leaves; an escalated case still takes the standing committee's follow-up and its closing.
+ENDED_STATES = FINAL_STATES - {CaseState.ESCALATED}
+TWO_PARTS = (SplitPart("幸福路路灯不亮", "城乡建设", "区住房和城乡建设局"), SplitPart("路口红绿灯坏了", "交通运输"))
 
 
 def new_case(state: CaseState = CaseState.RECEIVED, **kw) -> CaseFacts:
@@ -245,13 +252,104 @@ def test_escalate_needs_a_level_and_a_reason():
 
 
 def test_assign_and_add_info_keep_the_state():
-    facts, ts = run(new_case(CaseState.TRANSFERRED), cmd(Action.ASSIGN, Role.STAFF, reason="改为交通运输类"))
+    before = new_case(CaseState.TRANSFERRED, topic="城乡建设", department="区住房和城乡建设局")
+    move = cmd(Action.ASSIGN, Role.STAFF, reason="改为交通运输类", topic="交通运输", department="区交通运输局")
+    facts, ts = run(before, move)
     assert facts.state is CaseState.TRANSFERRED and {"reassigned", "notify_department"} <= ts[0].effects
+    assert (facts.topic, facts.department) == ("交通运输", "区交通运输局")
     facts, ts = run(facts, cmd(Action.ADD_INFO, Role.CITIZEN, reason="补充照片"))
     assert facts.state is CaseState.TRANSFERRED and "notify_department" in ts[0].effects
     assert ts[0].reason == "群众补充情况：补充照片"
     assert refused(facts, cmd(Action.ADD_INFO, Role.DEPARTMENT)).code == "forbidden_role"
     assert refused(facts, cmd(Action.ASSIGN, Role.DEPUTY)).code == "forbidden_role"
+
+
+def test_assign_records_the_topic_and_department_before_and_after():
+    before = new_case(CaseState.IN_PROGRESS, topic="城乡建设", department="区住房和城乡建设局")
+    moved = decide(before, cmd(Action.ASSIGN, Role.STAFF, topic="交通运输", department="区交通运输局", reason="属交通"))
+    assert (
+        moved.reason
+        == "调整案件分类或承办部门：类别 城乡建设 → 交通运输；承办部门 区住房和城乡建设局 → 区交通运输局：属交通"
+    )
+    assert moved.detail == {
+        "topic": {"from": "城乡建设", "to": "交通运输"},
+        "department": {"from": "区住房和城乡建设局", "to": "区交通运输局"},
+    }
+    only_topic = decide(before, cmd(Action.ASSIGN, Role.STAFF, topic="交通运输"))
+    assert only_topic.reason == "调整案件分类或承办部门：类别 城乡建设 → 交通运输"
+    assert only_topic.detail["department"] == {"from": "区住房和城乡建设局", "to": "区住房和城乡建设局"}
+    same = cmd(Action.ASSIGN, Role.STAFF, topic="城乡建设", department="区住房和城乡建设局")
+    assert refused(before, same).code == "assign_unchanged"
+    assert refused(before, cmd(Action.ASSIGN, Role.STAFF)).code == "assign_unchanged"
+
+
+def test_the_author_of_a_reply_may_not_approve_it_unless_the_deployment_allows_it():
+    by_staff = cmd(Action.RECORD_REPLY, Role.STAFF, reason="已修复")
+    facts, _ = run(new_case(CaseState.IN_PROGRESS), by_staff)
+    assert facts.pending_reply_by == "staff-1"
+    own = cmd(Action.APPROVE_REPLY, Role.STAFF)  # actor staff-1, the author
+    error = refused(facts, own)
+    assert error.code == "same_person" and "另一位工作人员" in error.message
+    assert Action.APPROVE_REPLY not in allowed_actions(facts, Role.STAFF, actor="staff-1")
+    assert Action.APPROVE_REPLY in allowed_actions(facts, Role.STAFF, actor="staff-2")
+    assert decide(facts, Command(Action.APPROVE_REPLY, Role.STAFF, "staff-2")).to_state is CaseState.REPLIED
+    allowed = Policy(same_person_may_approve=True)
+    assert decide(facts, own, allowed).to_state is CaseState.REPLIED
+    assert Action.APPROVE_REPLY in allowed_actions(facts, Role.STAFF, actor="staff-1", policy=allowed)
+    # Sending it back is no approval: the author may withdraw their own draft.
+    sent_back, _ = run(facts, cmd(Action.SEND_BACK_REPLY, Role.STAFF, reason="再核实"))
+    assert sent_back.pending_reply_by is None and not sent_back.pending_reply
+
+
+def test_an_escalated_case_takes_the_committees_follow_up_and_then_closes():
+    escalated = new_case(CaseState.ESCALATED, replies_approved=2, unsatisfied_ratings=2, rated_current_reply=True)
+    assert allowed_actions(escalated, Role.STAFF) == [Action.RECORD_COMMITTEE_ACTION]
+    assert allowed_actions(escalated, Role.DEPARTMENT) == allowed_actions(escalated, Role.CITIZEN) == []
+    close = cmd(Action.CLOSE, Role.STAFF, reason="已解决")
+    error = refused(escalated, close)
+    assert error.code == "no_committee_action" and "约见、评议或询问" in error.message
+    assert refused(escalated, cmd(Action.RECORD_COMMITTEE_ACTION, Role.STAFF, reason="x")).code == (
+        "bad_committee_kind"
+    )
+    assert refused(escalated, cmd(Action.RECORD_COMMITTEE_ACTION, Role.STAFF, kind="视察", reason="x")).code == (
+        "bad_committee_kind"
+    )
+    missing = refused(escalated, cmd(Action.RECORD_COMMITTEE_ACTION, Role.STAFF, kind="约见", reason=" "))
+    assert missing.code == "outcome_required" and "约见" in missing.message
+    assert refused(escalated, cmd(Action.RECORD_COMMITTEE_ACTION, Role.DEPARTMENT, kind="约见", reason="x")).code == (
+        "forbidden_role"
+    )
+    assert refused(escalated, cmd(Action.TRANSFER, Role.STAFF)).code == "final_state"
+    met = cmd(Action.RECORD_COMMITTEE_ACTION, Role.STAFF, kind="约见", reason="区住建局承诺月底前更换全部路灯")
+    facts, ts = run(escalated, met)
+    assert facts.state is CaseState.ESCALATED and facts.committee_actions == 1
+    assert ts[0].reason == "人大常委会约见：区住建局承诺月底前更换全部路灯"
+    assert ts[0].kind == "约见" and ts[0].detail == {"kind": "约见", "outcome": "区住建局承诺月底前更换全部路灯"}
+    assert "committee_outcome" in ts[0].effects
+    assert allowed_actions(facts, Role.STAFF) == [Action.CLOSE, Action.RECORD_COMMITTEE_ACTION]
+    closed, ts = run(facts, cmd(Action.CLOSE, Role.STAFF))
+    assert closed.state is CaseState.CLOSED and ts[0].reason == "人大常委会跟进后办结"
+    assert allowed_actions(closed, Role.STAFF) == []
+    assert [k for k in COMMITTEE_KINDS] == ["约见", "评议", "询问"]
+
+
+def test_a_split_closes_the_case_and_names_its_parts():
+    facts = new_case(CaseState.TRANSFERRED)
+    assert refused(facts, cmd(Action.SPLIT, Role.STAFF, parts=TWO_PARTS[:1])).code == "split_too_few"
+    empty = (*TWO_PARTS, SplitPart(" ", "环境保护"))
+    assert refused(facts, cmd(Action.SPLIT, Role.STAFF, parts=empty)).code == "split_part_empty"
+    assert refused(facts, cmd(Action.SPLIT, Role.DEPARTMENT, parts=TWO_PARTS)).code == "forbidden_role"
+    assert refused(new_case(CaseState.REPLIED), cmd(Action.SPLIT, Role.STAFF, parts=TWO_PARTS)).code == "wrong_state"
+    split = decide(facts, cmd(Action.SPLIT, Role.STAFF, parts=TWO_PARTS, reason="涉及两个部门"))
+    assert split.to_state is CaseState.CLOSED and {"split_into_parts", "notify_department"} <= split.effects
+    assert split.reason == "拆分为2件分别办理（城乡建设、交通运输）：涉及两个部门"
+    named = numbered_split(split, [OTHER, "LL20261122003"])
+    assert named.reason == f"拆分为 {OTHER}（城乡建设）、LL20261122003（交通运输） 分别办理：涉及两个部门"
+    assert named.split_into == (OTHER, "LL20261122003")
+    assert [p["case_no"] for p in named.detail["parts"]] == [OTHER, "LL20261122003"]
+    with pytest.raises(ValueError):
+        numbered_split(split, [OTHER])
+    assert "notify_department" not in decide(new_case(), cmd(Action.SPLIT, Role.STAFF, parts=TWO_PARTS)).effects
 
 
 def test_acknowledge_only_from_transferred():
@@ -268,13 +366,16 @@ def test_role_messages_name_who_may():
     )
 
 
-@pytest.mark.parametrize("state", sorted(FINAL_STATES))
+@pytest.mark.parametrize("state", sorted(ENDED_STATES))
 @pytest.mark.parametrize("action", list(Action))
 def test_nothing_is_allowed_from_a_final_state(state, action):
     facts = new_case(state, pending_reply=True)
     for role in Role:
         assert allowed_actions(facts, role) == []
-        error = refused(facts, cmd(action, role, reason="x", rating="满意", merged_into=OTHER, answer="x", level="市"))
+        error = refused(
+            facts,
+            cmd(action, role, reason="x", rating="满意", merged_into=OTHER, answer="x", level="市", kind="约见"),
+        )
         assert error.code == "final_state"
         assert error.message.startswith(f"案件 {NUMBER} 已")
 
@@ -290,6 +391,7 @@ def test_allowed_actions_for_a_console():
         Action.MERGE,
         Action.ESCALATE,
         Action.ANSWER_ON_SPOT,
+        Action.SPLIT,
     ]
     assert allowed_actions(facts, Role.ADMIN) == allowed_actions(facts, Role.STAFF)
     assert allowed_actions(facts, Role.CITIZEN) == [Action.WITHDRAW, Action.ADD_INFO]
@@ -320,6 +422,9 @@ commands = st.builds(
     answer=st.sampled_from([None, "", "已答复"]),
     level=st.sampled_from([None, "区县", "市", "省"]),
     is_own_case=st.booleans(),
+    kind=st.sampled_from([None, "约见", "视察"]),
+    topic=st.sampled_from([None, "交通运输"]),
+    parts=st.sampled_from([(), TWO_PARTS[:1], TWO_PARTS]),
 )
 
 
@@ -328,14 +433,23 @@ def well_formed(action: Action, role: Role, rating: str = "满意") -> Command:
     return Command(
         action=action,
         role=role,
-        actor="someone",
+        # The one who records a reply is never the one who approves it.
+        actor=f"someone-{action.value}",
         reason="原因",
         rating=rating,
         merged_into=OTHER,
         answer="已答复",
         level="市",
         is_own_case=True,
+        kind="评议",
+        topic="交通运输",
+        parts=TWO_PARTS,
     )
+
+
+def may_act_from(state: CaseState, action: Action) -> bool:
+    """A final state allows only what its rule names (an escalated case: the committee's follow-up, closing)."""
+    return state not in FINAL_STATES or state in RULES[action].from_states
 
 
 def check_step(before: CaseFacts, command: Command) -> CaseFacts:
@@ -356,13 +470,19 @@ def check_step(before: CaseFacts, command: Command) -> CaseFacts:
             "bad_merge",
             "bad_level",
             "answer_required",
+            "same_person",
+            "bad_committee_kind",
+            "outcome_required",
+            "assign_unchanged",
+            "split_too_few",
+            "split_part_empty",
         )
-        if before.state in FINAL_STATES:
+        if not may_act_from(before.state, command.action):
             assert error.code == "final_state"
         return before
     after = apply(before, transition)
     rule_ = RULES[command.action]
-    assert before.state not in FINAL_STATES
+    assert may_act_from(before.state, command.action)
     assert command.role in rule_.roles
     assert command.action in allowed_actions(before, command.role)
     assert transition.from_state is before.state and before.state in rule_.from_states
@@ -398,7 +518,7 @@ def test_random_commands_from_any_state(start, pending, sequence):
 @given(
     facts=st.builds(
         CaseFacts,
-        state=st.sampled_from(sorted(FINAL_STATES)),
+        state=st.sampled_from(sorted(ENDED_STATES)),
         number=st.just(NUMBER),
         pending_reply=st.booleans(),
         replies_approved=st.integers(0, 3),
@@ -439,7 +559,7 @@ class CaseMachine(RuleBasedStateMachine):
         offered = allowed_actions(self.facts, role)
         if not offered:
             return
-        command = well_formed(offered[pick % len(offered)], role, rating)
+        command = self.well_formed(offered[pick % len(offered)], role, rating)
         before = self.facts
         transition = decide(before, command)  # offered + well formed: never refused
         self.facts = check_step(before, command)
@@ -455,10 +575,15 @@ class CaseMachine(RuleBasedStateMachine):
         offered = [a for a in allowed_actions(self.facts, role) if a not in EXITS]
         if not offered:
             return
-        command = well_formed(offered[pick % len(offered)], role, rating)
+        command = self.well_formed(offered[pick % len(offered)], role, rating)
         transition = decide(self.facts, command)
         self.facts = check_step(self.facts, command)
         self.history.append(transition)
+
+    def well_formed(self, action: Action, role: Role, rating: str) -> Command:
+        """`well_formed`, assigning the case to a topic other than its own."""
+        command = well_formed(action, role, rating)
+        return replace(command, topic="环境保护" if self.facts.topic == "交通运输" else "交通运输")
 
     @rule(command=commands)
     def any_command(self, command):
@@ -480,8 +605,12 @@ class CaseMachine(RuleBasedStateMachine):
     def ratings_are_bounded(self):
         assert 0 <= self.facts.unsatisfied_ratings <= 2
         if self.facts.unsatisfied_ratings == 2:
-            assert self.facts.state is CaseState.ESCALATED
-            assert self.history[-1].action is Action.RATE
+            # Escalated by the second 不满意; afterwards only the committee's follow-up and the closing.
+            escalation = next(i for i, t in enumerate(self.history) if t.to_state is CaseState.ESCALATED)
+            assert self.history[escalation].action is Action.RATE
+            after = {t.action for t in self.history[escalation + 1 :]}
+            assert after <= {Action.RECORD_COMMITTEE_ACTION, Action.CLOSE}
+            assert self.facts.state in (CaseState.ESCALATED, CaseState.CLOSED)
 
     @invariant()
     def replies_match_approvals(self):
@@ -495,7 +624,7 @@ class CaseMachine(RuleBasedStateMachine):
             assert t.from_state is state
             state = t.to_state
         assert state is self.facts.state
-        assert all(t.from_state not in FINAL_STATES for t in self.history)
+        assert all(may_act_from(t.from_state, t.action) for t in self.history)
 
 
 TestCaseMachine = CaseMachine.TestCase

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from casework.lists import AssignmentRow, assignment_list, result_list, suggestion_list
 from casework.metrics import Month
 from tests.unit.casework.test_metrics import CALENDAR, national_day_cases
@@ -26,6 +28,7 @@ def test_the_suggestion_list_masks_whoever_reported():
         "已办结",
     )
     assert a.summary == "幸福路路灯坏了，张*的电话138****8000"
+    assert a.place == "幸福路"  # 幸福路18号, cut to the street
     b = suggestions.rows[0]
     assert (b.citizen, b.phone) == ("匿名", "")
     assert suggestions.title == "代表建议清单"
@@ -50,7 +53,7 @@ def test_the_assignment_list_has_the_transfers_of_the_month_and_the_first_deadli
             "2026-09-30",
             "城乡建设",
             "路灯坏了",
-            "幸福路18号",
+            "幸福路",  # 幸福路18号 at street level
             "区住房和城乡建设局",
             "2026-10-09",
             "已升级",
@@ -60,7 +63,7 @@ def test_the_assignment_list_has_the_transfers_of_the_month_and_the_first_deadli
             "2026-09-30",
             "城乡建设",
             "幸福路路灯坏了，张*的电话138****8000",
-            "幸福路18号",
+            "幸福路",  # 幸福路18号 at street level
             "区住房和城乡建设局",
             "2026-10-10",
             "已办结",
@@ -98,3 +101,18 @@ def test_the_result_list_has_the_cases_ended_in_the_month_with_answer_and_rating
     as_json = result_list(OCTOBER, national_day_cases(), CALENDAR, 3).as_dict()
     assert as_json["title"] == "办理效果清单" and as_json["month"] == "2026-10"
     assert as_json["columns"][0] == {"key": "number", "header": "案件编号"} and len(as_json["rows"]) == 3
+
+
+def test_no_list_shows_an_address_below_the_street():
+    a = replace(
+        national_day_cases()[0],
+        description="我叫赵丽华，住锦绣花园5号楼302，身份证110101199003071234，电话0571-88881234，楼道灯坏了",
+        place="锦绣花园5号楼302室",
+        named_people=("赵丽华",),
+    )
+    suggestions = suggestion_list(SEPTEMBER, [a])
+    row = suggestions.rows[0]
+    assert row.place == "锦绣花园"
+    assert row.summary == "我叫赵**，住锦绣花园*号楼*，身份证110101********1234，电话0571-****1234，楼道灯坏了"
+    results = result_list(OCTOBER, [a], CALENDAR, 3)
+    assert results.rows[0].summary == row.summary

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import statistics
+from collections import defaultdict
+from dataclasses import astuple, fields, replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from casework.deadlines import LOCAL, end_of_day
 from casework.history import CaseHistory, EventRow, RatingRow, ReplyRow
-from casework.metrics import Figures, Month, case_record, figures_by
+from casework.metrics import COUNTS, Figures, Month, Tally, case_record, combine, figures_by, tally, weighted_median
 from casework.workdays import WorkingCalendar
 
 CALENDAR = WorkingCalendar()
@@ -282,6 +287,46 @@ def test_months_are_beijing_months():
     assert Month.of(dt.datetime(2026, 10, 31, 16, 30, tzinfo=dt.UTC)) == Month(2026, 11)  # 00:30 on 1 Nov
     assert Month(2026, 12).end == dt.datetime(2027, 1, 1, tzinfo=LOCAL)
     assert at(2026, 11, 30, 23) in Month(2026, 11) and at(2026, 12, 1) not in Month(2026, 11)
+    assert Month(2026, 1).plus(-1) == Month(2025, 12) and Month(2026, 11).plus(13) == Month(2027, 12)
+    assert Month(2026, 3).plus(-11) == Month(2025, 4) and Month(2026, 3).plus(0) == Month(2026, 3)
+    assert len(Month(2028, 2).days()) == 29 and Month(2026, 12).days()[-1] == dt.date(2026, 12, 31)
     for wrong in ("2026-13", "2026/11", "11-2026", ""):
         with pytest.raises(ValueError, match="YYYY-MM"):
             Month.parse(wrong)
+
+
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 5)), max_size=30))
+def test_the_weighted_median_is_the_median_of_the_repeated_values(values):
+    repeated = [value for value, count in values for _ in range(count)]
+    expected = float(statistics.median(repeated)) if repeated else None
+    assert weighted_median(values) == expected
+
+
+def test_tallies_of_one_case_each_add_up_as_tallies_summed_per_day():
+    """What the database returns (one tally per group, day received and day answered, summed) gives the
+    figures the cases give one by one."""
+    cases = records() * 3  # the same five cases three times: days shared
+    one_each = [tally(r, "合计", AS_OF) for r in cases]
+    summed: dict[tuple, list[int]] = defaultdict(lambda: [0] * (1 + len(COUNTS)))
+    for t in one_each:
+        counts = summed[(t.received_on, t.answered_on)]
+        for i, value in enumerate((t.cases, *(getattr(t, name) for name in COUNTS))):
+            counts[i] += value
+    per_day = [
+        Tally("合计", received, answered, counts[0], *counts[1:]) for (received, answered), counts in summed.items()
+    ]
+    assert len(per_day) < len(one_each)
+    assert combine("合计", per_day, CALENDAR) == combine("合计", one_each, CALENDAR)
+    assert combine("合计", per_day, CALENDAR) == replace(
+        figures_by(cases, "station", CALENDAR, AS_OF).total, group="合计"
+    )
+
+
+def test_a_tally_of_one_case_counts_each_fact_once():
+    a, b, c, d, e = (tally(r, "g", AS_OF) for r in records())
+    assert astuple(a)[3:-1] == (1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0)  # cases..escalated: A did everything right
+    assert (b.transferred_on_time, b.answered_on_time, b.satisfied, b.rehandled, b.escalated) == (0, 0, 0, 1, 1)
+    assert (c.transfers_due, c.answers_due, c.answered_on_time, c.unrated) == (0, 1, 1, 1)
+    assert (d.answered_on, d.transfers_due, d.answers_due) == (None, 1, 1)
+    assert e.received_on == dt.date(2026, 10, 8) and sum(getattr(e, n) for n in COUNTS) == 0
+    assert [f.name for f in fields(Tally)][3:-1] == ["cases", *COUNTS]

@@ -1,8 +1,9 @@
 import datetime as dt
+from dataclasses import replace
 
 from casework.cases import CaseState, Role
 from casework.deadlines import LOCAL
-from casework.lifecycle import Action, CaseFacts, Command, decide
+from casework.lifecycle import Action, CaseFacts, Command, SplitPart, decide, numbered_split
 from casework.notices import CITIZEN, DEPARTMENT, DEPUTY, STAFF, CaseView, after_transition, due, unrated_expired
 from casework.workdays import WorkingCalendar
 
@@ -84,3 +85,99 @@ def test_who_hears_of_each_transition():
     second = CaseFacts(CaseState.REPLIED, "LL20260928001", replies_approved=2, unsatisfied_ratings=1)
     escalate = decide(second, Command(Action.RATE, Role.CITIZEN, "web:u1", rating="不满意", reason="还是不亮"))
     assert ("case_status", STAFF) in kinds(after_transition(view(CaseState.ESCALATED, deputy=False), escalate, 5))
+
+
+def test_a_case_left_received_is_alerted_until_transferred_late_then_seriously_late_each_working_day():
+    case = view(CaseState.RECEIVED, deputy=True)  # received Monday 28 September 10:00, due to transfer by 29th 10:00
+
+    def alerts(moment):
+        return [n for n in due(case, moment, CAL, rated=False, rating_days=7) if n.kind == "deadline_alert"]
+
+    late = alerts(at(2026, 9, 29, 11))
+    assert [(n.recipient, n.dedupe_key) for n in late] == [(STAFF, "case:7:transfer_alert")]
+    assert "超过24小时" in late[0].text
+    assert [n.dedupe_key for n in alerts(at(2026, 9, 30, 9, 59))] == ["case:7:transfer_alert"]  # the same push
+    serious = alerts(at(2026, 9, 30, 10))
+    assert kinds(serious) == [("deadline_alert", DEPUTY), ("deadline_alert", STAFF)]
+    assert {n.dedupe_key for n in serious} == {
+        "case:7:transfer_alert:serious:20260930:staff",
+        "case:7:transfer_alert:serious:20260930:deputy",
+    }
+    assert "【严重超时】" in serious[0].text and "09-29 10:00" in serious[0].text and "24 小时" in serious[0].text
+    # Later that day: the same alert (same key); during the National Day holiday: nothing.
+    assert {n.dedupe_key for n in alerts(at(2026, 9, 30, 18))} == {n.dedupe_key for n in serious}
+    assert alerts(at(2026, 10, 3, 10)) == []
+    # The next working day, from 9:00: again, under the day's key.
+    assert alerts(at(2026, 10, 9, 8)) == []
+    again = alerts(at(2026, 10, 9, 9))
+    assert {n.dedupe_key for n in again} == {
+        "case:7:transfer_alert:serious:20261009:staff",
+        "case:7:transfer_alert:serious:20261009:deputy",
+    }
+    # Transferred: no transfer alert any more.
+    transferred = view(CaseState.TRANSFERRED)
+    assert not [n for n in due(transferred, at(2026, 10, 9, 9), CAL, rated=False, rating_days=7) if "转办" in n.text]
+
+
+def test_the_committees_follow_up_reaches_the_citizen_the_followers_and_the_deputy():
+    escalated = CaseFacts(CaseState.ESCALATED, "LL20260928001", unsatisfied_ratings=2)
+    met = decide(
+        escalated,
+        Command(Action.RECORD_COMMITTEE_ACTION, Role.STAFF, "staff1", kind="询问", reason="区住建局答复本月内修复"),
+    )
+    notices = after_transition(view(CaseState.ESCALATED), met, event_id=9)
+    assert kinds(notices) == [("case_status", CITIZEN), ("case_status", DEPUTY)]
+    told = notices[0]
+    assert told.text == (
+        "您反映的问题（编号 LL20260928001）有了新进展：人大常委会就此事向承办部门提出了询问。\n"
+        "结果：区住建局答复本月内修复\n后续进展我们会继续告诉您。"
+    )
+    assert told.follower_text and told.follower_text.startswith("您关注的案件 LL20260928001 有了新进展")
+    closed = decide(
+        CaseFacts(CaseState.ESCALATED, "LL20260928001", committee_actions=1),
+        Command(Action.CLOSE, Role.STAFF, "staff1"),
+    )
+    closing = after_transition(view(CaseState.CLOSED, deputy=False), closed, event_id=10)
+    assert [n.text for n in closing] == [
+        "您反映的问题（编号 LL20260928001）已办结：人大常委会跟进后办结。感谢您的参与！"
+    ]
+
+
+def test_a_split_tells_the_citizen_the_new_numbers_and_a_send_back_its_reason_to_the_department():
+    parts = (SplitPart("幸福路路灯不亮", "城乡建设"), SplitPart("路口红绿灯坏了两天", "交通运输"))
+    split = decide(
+        CaseFacts(CaseState.TRANSFERRED, "LL20260928001"), Command(Action.SPLIT, Role.STAFF, "s", parts=parts)
+    )
+    split = numbered_split(split, ["LL20260929001", "LL20260929002"])
+    notices = after_transition(view(CaseState.CLOSED, deputy=False), split, event_id=11)
+    assert kinds(notices) == [("case_status", CITIZEN), ("case_status", DEPARTMENT)]
+    assert (
+        "· LL20260929001（城乡建设）：幸福路路灯不亮\n· LL20260929002（交通运输）：路口红绿灯坏了两天"
+        in notices[0].text
+    )
+    assert "已拆分为2件" in notices[0].text
+
+    pending = CaseFacts(CaseState.IN_PROGRESS, "LL20260928001", pending_reply=True, pending_reply_by="jianshe")
+    back = decide(pending, Command(Action.SEND_BACK_REPLY, Role.STAFF, "staff1", reason="请写明维修的具体路段"))
+    to_department = [n for n in after_transition(view(CaseState.IN_PROGRESS), back, 12) if n.recipient == DEPARTMENT]
+    assert [n.text for n in to_department] == [
+        "【退回】案件 LL20260928001 的答复被退回，请修改后重新提交（10月8日 前答复）。\n退回原因：请写明维修的具体路段"
+    ]
+
+
+def test_an_assignment_to_another_department_tells_both_departments():
+    facts = CaseFacts(CaseState.IN_PROGRESS, "LL20260928001", topic="城乡建设", department="区住房和城乡建设局")
+    move = decide(facts, Command(Action.ASSIGN, Role.STAFF, "staff1", topic="交通运输", department="区交通运输局"))
+    moved = replace(view(CaseState.IN_PROGRESS, deputy=False), topic="交通运输", department="区交通运输局")
+    notices = after_transition(moved, move, 13, former_department_id=3)
+    departments = [n for n in notices if n.recipient == DEPARTMENT]
+    assert [(n.department_id, n.text.split("\n")[0]) for n in departments] == [
+        (None, "【改派】案件 LL20260928001（交通运输）改由贵单位办理，10月8日 前答复。"),
+        (3, "【改派】案件 LL20260928001 已改由区交通运输局办理，贵单位无需再办理。"),
+    ]
+    # Only the topic changed: the department holding it is told, nobody else.
+    retopic = decide(facts, Command(Action.ASSIGN, Role.STAFF, "staff1", topic="交通运输"))
+    only = [n for n in after_transition(moved, retopic, 14, former_department_id=None) if n.recipient == DEPARTMENT]
+    assert len(only) == 1 and only[0].text.startswith(
+        "案件 LL20260928001：调整案件分类或承办部门：类别 城乡建设 → 交通运输"
+    )

@@ -1,5 +1,6 @@
 """Masking identities in texts: every form of phone number, ID-card numbers, people's names found by the
-tagger and the patterns that introduce them, and what a stranger may read of someone's report."""
+tagger and the patterns that introduce them, addresses below the street, and what a stranger may read of
+someone's report."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import pytest
 
 from casework.privacy import (
     find_names,
+    mask_address,
     mask_name,
     mask_phone,
     mask_text,
     person_names,
+    public_line,
     public_summary,
     street_level,
     summary,
@@ -187,3 +190,56 @@ def test_what_a_stranger_reads_of_a_report():
 
 def test_the_nlus_person_entities_that_name_someone():
     assert person_names(["王小明", "王代表", "张师傅", "李", "王小明", "Tom", " 李华 "]) == ("王小明", "李华")
+
+
+@pytest.mark.parametrize(
+    ("written", "masked"),
+    [
+        ("阳光小区3栋2单元501室门口", "阳光小区*栋*单元*室门口"),
+        ("望江路56号门口的路灯", "望江路*号门口的路灯"),
+        ("和平路88-2号", "和平路*号"),
+        ("幸福里小区十二栋三单元", "幸福里小区*栋*单元"),
+        ("锦绣花园5号楼302", "锦绣花园*号楼*"),
+        ("金桥大厦A座1203", "金桥大厦*座*"),
+        ("时代广场B栋12楼", "时代广场*栋*楼"),
+        ("南苑3#楼下", "南苑*#楼下"),
+        ("东城小区3-2-501", "东城小区*"),
+        ("人民路12弄7号", "人民路*弄*号"),
+        ("石桥村3组", "石桥村*组"),
+        ("住在1202房", "住在*房"),
+        ("西湖区北山街道保俶路", "西湖区北山街道保俶路"),
+    ],
+)
+def test_addresses_are_starred_below_the_street(written, masked):
+    assert mask_address(written) == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "11月5号那天路灯就坏了",
+        "五月三号开始施工",
+        "地铁3号线出口",
+        "楼高两层，住着三户人家",
+        "请在12号前答复",
+        "案件LL20261103001号已办结",
+        "2026-11-05 晚上",
+        "人民路与解放路交叉口往北50米",
+    ],
+)
+def test_dates_lines_counts_and_crossroads_stay(text):
+    assert mask_address(text) == text
+
+
+def test_a_place_is_cut_to_the_street():
+    assert street_level("金桥大厦A座1203") == "金桥大厦"
+    assert street_level("南苑3#楼") == "南苑"
+    assert street_level("东城小区3-2-501") == "东城小区"
+    assert street_level("幸福路东段") == "幸福路东段"
+
+
+def test_a_public_line_masks_names_phones_id_numbers_and_addresses_together():
+    text = "我叫王小明，身份证110101199003071234，住阳光小区3栋2单元501室，电话13812345678，楼下路灯坏了"
+    line = public_line(text, limit=120)
+    assert line == "我叫王**，身份证110101********1234，住阳光小区*栋*单元*室，电话138****5678，楼下路灯坏了"
+    assert public_line("和平路18号张建国家门口积水", names=["张建国"]) == "和平路*号张**家门口积水"

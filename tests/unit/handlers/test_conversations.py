@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from casework.cases import format_case_number
 from casework.privacy import mask_text
 from services import access
-from storage.models import Case, CaseAttachment, HumanRequest, Message, Push
+from services.conversations import Inbound, TurnEnd, TurnStart
+from storage.models import Case, CaseAttachment, ChannelIdentity, HumanRequest, Message, Push
 from tests.conftest import make_settings
 from tests.factories import ScriptedParser, build_dispatcher, say
 
@@ -185,6 +186,34 @@ async def test_a_repeated_delivery_is_answered_once_with_the_same_reply(bot, use
     copies = await asyncio.gather(*[say(bot, user_id, STREET_LIGHT, external_id="msg-1") for _ in range(3)])
     assert copies[0] == copies[1] == copies[2] and "在哪里" in copies[0]
     assert await _count(bot, Message, Message.external_id == "msg-1") == 1
+
+
+async def test_a_turn_that_lost_its_leases_undoes_its_work_when_another_turn_processed_the_message(bot, user_id):
+    """Exactly once is the database's: a turn whose leases lapsed (its process stalled) while the channel's
+    retry took the message over finds the message processed when it marks it, undoes its work and answers
+    with the retry's replies: one case, not two."""
+    await _report_to_confirmation(bot, user_id)
+    confirm = Inbound(channel="web", user_id=user_id, text="确认", external_id="confirm-1")
+    inbox, keys = bot.inbox, bot.inbox.keys
+    retried = []
+
+    async def stalled(start: TurnStart) -> TurnEnd:
+        await inbox.redis.delete(keys.delivery("web", user_id, "confirm-1"), keys.citizen_lock("web", user_id))
+        retried.extend(await bot.handle(confirm))
+        return await bot._converse(start)  # awake again, it does the same work
+
+    replies = await inbox.handle(confirm, stalled, bot.clock())
+    assert "已受理，编号" in replies[0].text and replies == retried
+    async with bot.sessionmaker() as session:
+        cases = (
+            await session.execute(
+                select(func.count())
+                .select_from(Case)
+                .join(ChannelIdentity, ChannelIdentity.citizen_id == Case.citizen_id)
+                .where(ChannelIdentity.external_id == user_id)
+            )
+        ).scalar_one()
+    assert cases == 1
 
 
 async def test_a_request_for_a_person_is_recorded(bot, user_id):

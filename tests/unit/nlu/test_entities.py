@@ -106,3 +106,26 @@ def test_implausible_places_from_the_model_are_dropped_so_the_bot_asks():
     assert plausible_place("幸福路18号") and plausible_place("阳光小区3栋") and plausible_place("人民医院")
     rasa = [{"entity": "place", "value": "走路", "start": 5, "end": 7}]
     assert [e for e in supplement("晚上出门走路很黑", rasa) if e["entity"] == "place"] == []
+
+
+def test_places_are_not_cut_short():
+    """Issue 12, item 7: crossings, structures on a road and a compound's building door kept whole."""
+    cases = {
+        "滨江路和光明街交叉口的红绿灯坏了": "滨江路和光明街交叉口",
+        "人民路铁路桥下面的地道积水很深": "人民路铁路桥下面的地道",
+        "幸福里小区5栋门口路灯不亮": "幸福里小区5栋门口",
+        "和平里3号楼门口有个坑": "和平里3号楼门口",
+        "建设路公交站的站牌倒了": "建设路公交站",
+    }
+    for text, expected in cases.items():
+        assert values(supplement(text, []), "place") == [expected], text
+    for text in ("村里的路灯坏了", "我家里3号楼漏水", "小区里5号楼电梯坏了"):
+        assert values(supplement(text, []), "place") == [], text
+
+
+def test_a_place_the_model_cut_short_is_widened():
+    text = "滨江路和光明街交叉口的红绿灯坏了"
+    rasa = [{"entity": "place", "value": "滨江路", "start": 0, "end": 3, "extractor": "CRFEntityExtractor"}]
+    assert values(supplement(text, rasa), "place") == ["滨江路和光明街交叉口"]
+    kept = [{"entity": "place", "value": "樱花路", "start": 0, "end": 3}]
+    assert values(supplement("樱花路上的路灯坏了", kept), "place") == ["樱花路"]

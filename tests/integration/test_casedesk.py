@@ -1,0 +1,235 @@
+"""The case desk's services on both databases: the worklist's order of work computed in SQL agrees with the rule
+(casework.worklist), its filters, counts, paging and search, who sees which cases, and one case's page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from bot.http.app import create_app
+from casework.actors import Actor
+from casework.cases import CaseState, Role
+from casework.errors import InvalidInput
+from casework.metrics import Month
+from casework.worklist import Need, WorkItem, need
+from services import casedesk
+from services.cases import CaseNotFound
+from storage.models import Case, CaseEvent, CaseReply, Citizen, Department, Station
+from storage.repositories import DirectoryStore
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.integration
+STAFF = Actor("desk-staff", Role.STAFF)
+NOW = dt.datetime(2031, 6, 4, 3, 0, tzinfo=dt.UTC)  # a Wednesday of 2031: the run's date never matters
+HOUR = dt.timedelta(hours=1)
+_serial = itertools.count(1)
+
+
+@pytest.fixture
+async def desk(settings):
+    app = create_app(settings)
+    async for _ in client_for(app):
+        runtime = app.state.runtime
+        async with runtime.sessionmaker() as session:
+            departments = await DirectoryStore(session).ids(Department)
+            station = (await session.execute(select(Station.id).limit(1))).scalar_one()
+            citizen = Citizen(display_name="赵六")
+            session.add(citizen)
+            await session.commit()
+        yield runtime.sessionmaker, departments, station, citizen.id, runtime.deployment
+
+
+async def add_case(db, departments, station, citizen, **fields) -> Case:
+    """A case as registration leaves it, with the fields given; a transferred one has its transfer event."""
+    number = f"ZZ20310604{next(_serial):03d}{uuid.uuid4().int % 1000:03d}"
+    values = {
+        "number": number,
+        "citizen_id": citizen,
+        "station_id": station,
+        "department_id": departments["jianshe"],
+        "state": "received",
+        "topic": "城乡建设",
+        "topic_confidence": 0.9,
+        "description": "路灯坏了",
+        "created_at": NOW - 3 * HOUR,
+        "updated_at": NOW - 3 * HOUR,
+        "transfer_due_at": NOW + 21 * HOUR,
+        "reply_due_at": NOW + 72 * HOUR,
+        "overdue_at": NOW + 120 * HOUR,
+        **fields,
+    }
+    async with db() as session:
+        case = Case(**values)
+        session.add(case)
+        await session.flush()
+        if values["state"] != "received":
+            session.add(
+                CaseEvent(case_id=case.id, action="transfer", actor="x", actor_role="staff", to_state="transferred")
+            )
+        await session.commit()
+    return case
+
+
+def words(tag: str) -> str:
+    return f"{tag}路灯坏了"
+
+
+async def test_the_worklist_puts_what_needs_action_first_as_the_rule_says(desk):
+    db, departments, station, citizen, deployment = desk
+    tag = uuid.uuid4().hex[:6]
+    made = {
+        Need.OVERDUE: await add_case(
+            db, departments, station, citizen, description=words(tag), transfer_due_at=NOW - HOUR
+        ),
+        Need.TRANSFER_SOON: await add_case(
+            db, departments, station, citizen, description=words(tag), transfer_due_at=NOW + HOUR
+        ),
+        Need.REVIEW: await add_case(db, departments, station, citizen, description=words(tag), state="in_progress"),
+        Need.UNSATISFIED: await add_case(db, departments, station, citizen, description=words(tag), state="rehandling"),
+        Need.ESCALATED: await add_case(db, departments, station, citizen, description=words(tag), state="escalated"),
+        Need.NONE: await add_case(db, departments, station, citizen, description=words(tag), state="closed"),
+    }
+    # Late to reply, with the department: overdue as well.
+    late = await add_case(
+        db, departments, station, citizen, description=words(tag), state="in_progress", reply_due_at=NOW - HOUR
+    )
+    async with db() as session:
+        session.add(CaseReply(case_id=made[Need.REVIEW].id, text="已修复", author="jianshe", author_role="department"))
+        await session.commit()
+        listing = await casedesk.worklist(session, STAFF, casedesk.WorklistFilters(q=tag), NOW)
+    assert listing.total == 7
+    order = [row.number for row in listing.rows]
+    assert order.index(made[Need.OVERDUE].number) < order.index(made[Need.TRANSFER_SOON].number)
+    assert order[-1] == made[Need.NONE].number
+    by_number = {row.number: row for row in listing.rows}
+    for expected, case in made.items():
+        row = by_number[case.number]
+        assert row.need is expected
+        # The database's order and the rule agree on every row.
+        assert row.need is need(
+            WorkItem(case.state, case.transfer_due_at, case.reply_due_at, expected is Need.REVIEW), NOW
+        )
+    assert by_number[late.number].need is Need.OVERDUE
+    assert [r.need for r in listing.rows] == sorted(r.need for r in listing.rows)
+    counts = {f.value: f.count for f in listing.facets["need"]}
+    assert counts == {"overdue": 2, "transfer_soon": 1, "review": 1, "unsatisfied": 1, "escalated": 1}
+
+
+async def test_filters_counts_paging_and_search(desk):
+    db, departments, station, citizen, deployment = desk
+    tag = uuid.uuid4().hex[:6]
+    for i in range(casedesk.PAGE_SIZE + 5):
+        await add_case(db, departments, station, citizen, description=f"{tag} 第{i}盏路灯不亮")
+    other = await add_case(
+        db,
+        departments,
+        station,
+        citizen,
+        description=f"{tag} 公交站台的顶棚漏雨",
+        topic="交通运输",
+        department_id=departments["jiaotong"],
+        created_at=NOW - dt.timedelta(days=40),
+    )
+    async with db() as session:
+        first = await casedesk.worklist(session, STAFF, casedesk.WorklistFilters(q=tag), NOW, sort="newest")
+        second = await casedesk.worklist(session, STAFF, casedesk.WorklistFilters(q=tag), NOW, sort="newest", page=2)
+        assert first.total == casedesk.PAGE_SIZE + 6 and first.pages == 2
+        assert len(first.rows) == casedesk.PAGE_SIZE and len(second.rows) == 6
+        assert not {r.number for r in first.rows} & {r.number for r in second.rows}
+        assert second.rows[-1].number == other.number  # the oldest last
+        departments_counted = {f.value: f.count for f in first.facets["department"]}
+        assert departments_counted == {
+            str(departments["jianshe"]): casedesk.PAGE_SIZE + 5,
+            str(departments["jiaotong"]): 1,
+        }
+
+        # A department's filter keeps the other facets' counts under it, and its own facet's under the rest.
+        filters = casedesk.WorklistFilters.parse({"q": tag, "department": str(departments["jiaotong"])})
+        narrowed = await casedesk.worklist(session, STAFF, filters, NOW)
+        assert [r.number for r in narrowed.rows] == [other.number]
+        assert {f.value: f.count for f in narrowed.facets["topic"]} == {"交通运输": 1}
+        assert len(narrowed.facets["department"]) == 2
+
+        month = Month.of(other.created_at)
+        by_month = casedesk.WorklistFilters(q=tag, month=month)
+        assert [r.number for r in (await casedesk.worklist(session, STAFF, by_month, NOW)).rows] == [other.number]
+        by_words = casedesk.WorklistFilters(q=f"{tag} 顶棚")
+        assert [r.number for r in (await casedesk.worklist(session, STAFF, by_words, NOW)).rows] == [other.number]
+        by_number = casedesk.WorklistFilters(q=other.number.lower())
+        assert [r.number for r in (await casedesk.worklist(session, STAFF, by_number, NOW)).rows] == [other.number]
+        # Wildcards typed in the search box are words, not patterns.
+        assert (await casedesk.worklist(session, STAFF, casedesk.WorklistFilters(q=f"{tag}%_"), NOW)).total == 0
+
+
+async def test_the_desk_opens_on_unconcluded_cases_a_state_or_search_reaches_others(desk, monkeypatch):
+    db, departments, station, citizen, deployment = desk
+    tag = uuid.uuid4().hex[:6]
+    open_case = await add_case(db, departments, station, citizen, description=tag, state="escalated", created_at=NOW)
+    await add_case(db, departments, station, citizen, description=tag, state="closed")
+    closed = await add_case(db, departments, station, citizen, description=tag, state="closed", created_at=NOW)
+    monkeypatch.setattr(casedesk, "COUNT_CAP", 1)
+    async with db() as session:
+        opening = await casedesk.worklist(session, STAFF, casedesk.WorklistFilters(), NOW, sort="newest")
+        assert opening.filters.at_desk and opening.rows[0].number == open_case.number
+        assert closed.number not in {r.number for r in opening.rows}
+        states = {f.value: f for f in opening.facets["state"]}
+        assert states["closed"] == casedesk.FacetCount("closed", "已办结", 1, capped=True)  # 2 or more, counted to 1
+        assert states["escalated"].count >= 1 and not states["escalated"].capped
+        by_state = casedesk.WorklistFilters.parse({"state": "closed"})
+        assert (await casedesk.worklist(session, STAFF, by_state, NOW, sort="newest")).rows[0].number == closed.number
+        searched = await casedesk.worklist(session, STAFF, casedesk.WorklistFilters(q=tag), NOW)
+        assert closed.number in {r.number for r in searched.rows} and searched.total == 3
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"state": "nonsense"}, {"department": "x1"}, {"month": "2031-13"}, {"topic": "不存在"}, {"need": "soon"}],
+)
+def test_a_bad_filter_is_refused_by_name(query):
+    with pytest.raises(InvalidInput) as refused:
+        casedesk.WorklistFilters.parse(query)
+    assert next(iter(query)) in refused.value.message
+
+
+async def test_a_department_sees_its_transferred_cases_masked_and_a_deputy_none_of_others(desk):
+    db, departments, station, citizen, deployment = desk
+    tag = uuid.uuid4().hex[:6]
+    text = f"{tag} 我叫王小明，电话13812345678，楼道灯坏了"
+    mine = await add_case(db, departments, station, citizen, description=text, state="transferred")
+    not_yet = await add_case(db, departments, station, citizen, description=text)
+    elsewhere = await add_case(
+        db, departments, station, citizen, description=text, state="transferred", department_id=departments["jiaotong"]
+    )
+    department = Actor("jianshe-user", Role.DEPARTMENT, department_id=departments["jianshe"])
+    async with db() as session:
+        seen = await casedesk.worklist(session, department, casedesk.WorklistFilters(q=tag), NOW)
+        assert [r.number for r in seen.rows] == [mine.number]
+        assert "13812345678" not in seen.rows[0].summary and "王小明" not in seen.rows[0].summary
+        staff_view = await casedesk.worklist(session, STAFF, casedesk.WorklistFilters(q=tag), NOW)
+        assert {r.number for r in staff_view.rows} == {mine.number, not_yet.number, elsewhere.number}
+        assert any("13812345678" in r.summary for r in staff_view.rows)
+        deputy = Actor("deputy-user", Role.DEPUTY, deputy_id=999_999)
+        assert (await casedesk.worklist(session, deputy, casedesk.WorklistFilters(q=tag), NOW)).total == 0
+        with pytest.raises(CaseNotFound):
+            await casedesk.case_page(session, deployment, department, elsewhere.number, NOW)
+
+
+async def test_the_case_page_shows_the_timeline_and_what_the_user_may_do(desk):
+    db, departments, station, citizen, deployment = desk
+    case = await add_case(
+        db, departments, station, citizen, description="幸福路路灯坏了", topic_confidence=0.2, state="in_progress"
+    )
+    async with db() as session:
+        session.add(CaseReply(case_id=case.id, text="路灯已修复", author="jianshe", author_role="department"))
+        await session.commit()
+        page = await casedesk.case_page(session, deployment, STAFF, case.number, NOW)
+    assert page.low_topic_confidence
+    assert page.need is Need.REVIEW
+    assert {"approve_reply", "send_back_reply", "escalate"} <= set(page.allowed)
+    assert [e.kind for e in page.timeline].count("reply") == 1
+    assert any(code == "jiaotong" for code, _ in page.departments)
+    assert page.data["state"] == CaseState.IN_PROGRESS.value

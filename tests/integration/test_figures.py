@@ -1,0 +1,271 @@
+"""The console's figures and the public lists on both databases, on synthetic cases written straight into the
+store (bench/casegen.py: cases walked through the loop by its rules):
+
+- the figures the database counts (services/figures.py, one GROUP BY) are the figures casework counts from
+  every case's history (services/reports.py load_figures), for every grouping, month and moment;
+- a department counts its own cases only, a deputy none; the Excel workbook holds the same numbers;
+- only published months reach the public, a page at a time, and nothing on a public page or in its download
+  shows a name, a phone number, an ID number or an address below the street.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+import random
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bench import casegen
+from bot.runtime import mirror_directory
+from casework.actors import Actor
+from casework.cases import Role
+from casework.deadlines import LOCAL
+from casework.metrics import Month, case_record, figures_by
+from casework.workdays import WorkingCalendar
+from services import figures, publication, reports
+from services.figures import NotAllowed
+from services.publication import MayNotPublish, NotPublished
+from settings import Deployment, load_deployment
+from storage.db import make_engine, make_sessionmaker, upgrade
+from storage.models import Department, Station
+from storage.reports import ReportStore
+from tests.conftest import DATABASES, ROOT, drop_postgres, fresh_postgres
+from texts import staff as staff_texts
+
+pytestmark = pytest.mark.integration
+FIGURES_DB = f"liaison_figures_test_{os.getpid()}"
+STAFF = Actor("staff-figures", Role.STAFF)
+AUGUST, SEPTEMBER, OCTOBER = Month(2026, 8), Month(2026, 9), Month(2026, 10)
+# The cases stop where they were at noon on 20 October (Beijing); the figures are counted then and later.
+GENERATED = dt.datetime(2026, 10, 20, 12, tzinfo=LOCAL)
+MOMENTS = (GENERATED, dt.datetime(2026, 12, 20, 12, tzinfo=LOCAL))
+
+
+@dataclass
+class Store:
+    session: async_sessionmaker[AsyncSession]
+    deployment: Deployment
+    calendar: WorkingCalendar
+
+
+def _prefix() -> str:
+    return "".join(random.choices(string.ascii_uppercase, k=3))
+
+
+@pytest.fixture(params=DATABASES)
+async def store(request: pytest.FixtureRequest, tmp_path: Path):
+    """An empty case store with the deployment's directory and a second station."""
+    if request.param == "postgres":
+        url = fresh_postgres(FIGURES_DB)
+        engine = make_engine(url)
+    else:
+        url = f"sqlite:///{tmp_path / 'figures.db'}"
+        upgrade(url)
+        engine = make_engine(url.replace("sqlite://", "sqlite+aiosqlite://", 1))
+    deployment = load_deployment(ROOT / "config.yml")
+    db = make_sessionmaker(engine)
+    await mirror_directory(db, deployment)
+    async with db() as session:
+        session.add(Station(code="east", name="东区人大代表联络站", address="东区", hours="", phone=""))
+        await session.commit()
+    try:
+        yield Store(db, deployment, WorkingCalendar.configured(deployment.calendar))
+    finally:
+        await engine.dispose()
+        if request.param == "postgres":
+            drop_postgres(FIGURES_DB)
+
+
+async def seed(
+    store: Store, count: int, start: dt.datetime, end: dt.datetime, as_of: dt.datetime, seed: int
+) -> list[casegen.Synthetic]:
+    async with store.session() as session:
+        found = await casegen.directory(session)
+        made = casegen.generate(count, start, end, as_of, found, store.calendar, seed=seed, prefix=_prefix())
+        await casegen.write(session, made)
+        await session.commit()
+    return made
+
+
+def _rows(report) -> list[dict]:
+    return [f.as_dict() for f in report.groups] + [report.total.as_dict()]
+
+
+async def test_the_database_counts_what_casework_counts_from_every_history(store):
+    made = await seed(store, 500, AUGUST.start, OCTOBER.end, GENERATED, seed=7)
+    assert {c.state for c in made} >= {"received", "in_progress", "replied", "closed", "escalated", "rehandling"}
+    async with store.session() as session:
+        for as_of in MOMENTS:
+            for month in (AUGUST, SEPTEMBER, OCTOBER):
+                for by in ("department", "station", "deputy", "month"):
+                    counted = await figures.month_figures(
+                        session, store.deployment, store.calendar, STAFF, month, by, as_of
+                    )
+                    expected = await reports.load_figures(
+                        session, store.deployment, store.calendar, STAFF, month, by, as_of
+                    )
+                    assert _rows(counted) == _rows(expected), (month, by, as_of)
+                    if by != "month":
+                        assert all(f.key for f in counted.groups if not f.group.startswith("（"))
+        totals = {
+            m: (await reports.load_figures(session, store.deployment, store.calendar, STAFF, m, "station", MOMENTS[1]))
+            for m in (AUGUST, SEPTEMBER, OCTOBER)
+        }
+        trend = await figures.trend(session, store.deployment, store.calendar, STAFF, OCTOBER, MOMENTS[1])
+    assert [f.key for f in trend] == [str(OCTOBER.plus(n)) for n in range(-11, 1)]
+    assert [f.group for f in trend][-3:] == ["2026年8月", "2026年9月", "2026年10月"]
+    for f, month in zip(trend[-3:], (AUGUST, SEPTEMBER, OCTOBER), strict=True):
+        assert {**f.as_dict(), "group": ""} == {**totals[month].total.as_dict(), "group": ""}
+    assert all(f.received == 0 and f.closed_rate is None for f in trend[:-3])
+    assert sum(f.received for f in trend) == 500
+    by_station = {f.group for f in totals[SEPTEMBER].groups}
+    assert by_station == {"东区人大代表联络站", store.deployment.stations[0].name}
+
+
+async def test_a_department_counts_its_own_cases_and_a_deputy_none(store):
+    await seed(store, 300, SEPTEMBER.start, SEPTEMBER.end, GENERATED, seed=11)
+    async with store.session() as session:
+        departments = dict((await session.execute(select(Department.name, Department.id))).all())
+        name, department_id = next(iter(sorted(departments.items())))
+        department = Actor("dept-figures", Role.DEPARTMENT, department_id=department_id)
+        counted = await figures.month_figures(
+            session, store.deployment, store.calendar, department, SEPTEMBER, "department", MOMENTS[1]
+        )
+        everything = reports.histories(await ReportStore(session).received_between(SEPTEMBER.start, SEPTEMBER.end))
+        # What a department sees: its own cases once transferred to it (services/access.py).
+        theirs = [h for h in everything if h.department == name and any(e.action == "transfer" for e in h.events)]
+        records = [case_record(h, store.calendar, store.deployment.deadlines.reply_working_days) for h in theirs]
+        expected = figures_by(records, "department", store.calendar, MOMENTS[1])
+        assert theirs and len(theirs) < len([h for h in everything if h.department == name])
+        assert _rows(counted) == _rows(expected)
+        assert [f.key for f in counted.groups] == [str(department_id)]
+        deputy = Actor("deputy-figures", Role.DEPUTY, deputy_id=1, deputy_code="wang-min")
+        with pytest.raises(NotAllowed):
+            await figures.figures_page(
+                session, store.deployment, store.calendar, deputy, SEPTEMBER, "department", MOMENTS[1]
+            )
+
+
+async def test_the_figures_page_and_its_workbook_hold_the_same_numbers(store):
+    await seed(store, 200, AUGUST.start, OCTOBER.end, GENERATED, seed=5)
+    async with store.session() as session:
+        page = await figures.figures_page(
+            session, store.deployment, store.calendar, STAFF, SEPTEMBER, "deputy", MOMENTS[0]
+        )
+        alone = await figures.month_figures(
+            session, store.deployment, store.calendar, STAFF, SEPTEMBER, "deputy", MOMENTS[0]
+        )
+        export = await figures.export_figures(session, store.deployment, store.calendar, STAFF, SEPTEMBER, MOMENTS[0])
+    assert _rows(page.report) == _rows(alone)
+    assert [f.key for f in page.trend][-2:] == ["2026-08", "2026-09"] and page.trend[
+        -1
+    ].received == alone.total.received
+    book = openpyxl.load_workbook(io.BytesIO(export.content))
+    assert book.sheetnames == ["按承办部门", "按联络站", "按跟进代表", "近12个月"]
+    sheet = [list(row) for row in book["按跟进代表"].iter_rows(values_only=True)]
+    assert sheet[0][0].startswith("2026年9月受理案件（按跟进代表）")
+    assert sheet[1] == list(staff_texts.FIGURE_HEADERS.values())
+    assert sheet[-1] == list(alone.total.as_dict().values())
+    assert [row[0] for row in sheet[2:-1]] == [f.group for f in alone.groups]
+    months = [list(row) for row in book["近12个月"].iter_rows(values_only=True)][2:]
+    assert len(months) == 12 and months[-1][0] == "2026年9月" and months[-1][1] == alone.total.received
+    assert export.name == "figures-2026-09.xlsx"
+
+
+# The public lists
+
+SECRET_NAMES = ["欧阳娜娜", "司马相如", "赵丽华"]
+SECRETS = ["欧阳娜娜", "司马相如", "赵丽华", "13812345678", "138-1234-5678", "330106199001011234", "0571-88881234"]
+ADDRESS_PARTS = ["88号", "3栋", "2单元", "501室", "5号楼", "1202"]
+
+
+def _private(cases: list[casegen.Synthetic]) -> None:
+    """Identities and full addresses in the texts of the first cases, as citizens write them."""
+    texts = [
+        (
+            "我叫欧阳娜娜，住幸福路88号阳光小区3栋2单元501室，电话13812345678，身份证330106199001011234，楼道灯坏了",
+            "幸福路88号阳光小区3栋2单元501室",
+        ),
+        ("司马相如反映：锦绣花园5号楼1202楼上漏水，联系138-1234-5678", "锦绣花园5号楼1202"),
+        ("赵丽华家门口的下水道堵了，座机0571-88881234", "建设路东段3栋"),
+    ]
+    for case, (description, place) in zip(cases, texts, strict=False):
+        case.description = description
+        case.place = place
+        case.contact_phone = "13812345678"
+        case.named_people = ["欧阳娜娜"]
+
+
+async def test_only_published_months_reach_the_public_and_never_unmasked(store):
+    start = SEPTEMBER.start
+    async with store.session() as session:
+        found = await casegen.directory(session)
+        made = casegen.generate(70, start, SEPTEMBER.end, MOMENTS[1], found, store.calendar, seed=3, prefix=_prefix())
+        _private(made)
+        await casegen.write(session, made, names=SECRET_NAMES)
+        await session.commit()
+    department = Actor("dept-publish", Role.DEPARTMENT, department_id=1)
+    now = MOMENTS[1]
+    async with store.session() as session:
+        with pytest.raises(NotPublished, match="2026年9月的清单尚未公布"):
+            await publication.public_month(session, store.deployment, store.calendar, SEPTEMBER, "suggestions", 1, now)
+        with pytest.raises(NotPublished):
+            await publication.public_workbook(session, store.deployment, store.calendar, SEPTEMBER)
+        preview = await publication.preview_month(
+            session, store.deployment, store.calendar, STAFF, SEPTEMBER, "suggestions", 1, now
+        )
+        assert preview.published is None and preview.counts["suggestions"] == 70
+        with pytest.raises(MayNotPublish):
+            await publication.publish(session, department, SEPTEMBER, now)
+        assert await publication.publish(session, STAFF, SEPTEMBER, now)
+        assert not await publication.publish(session, STAFF, SEPTEMBER, now)
+
+    async with store.session() as session:
+        assert [p.month for p in await publication.published_months(session)] == [SEPTEMBER]
+        offered = {m.month: m for m in await publication.publication_months(session, STAFF, OCTOBER)}
+        assert offered[SEPTEMBER].received == 70 and offered[SEPTEMBER].published.published_by == STAFF.name
+        assert list(offered) == [SEPTEMBER], "months without cases are not offered"
+        shown = []
+        for kind in publication.LIST_KINDS:
+            view = await publication.public_month(session, store.deployment, store.calendar, SEPTEMBER, kind, 1, now)
+            total = view.counts[kind]
+            rows = list(view.shown.rows.records())
+            if view.shown.pages > 1:
+                second = await publication.public_month(
+                    session, store.deployment, store.calendar, SEPTEMBER, kind, 2, now
+                )
+                rows += second.shown.rows.records()
+                assert second.shown.page == 2 and len(second.shown.rows.rows) == total - publication.PAGE_SIZE
+            assert len(rows) == total, kind
+            shown += rows
+        whole = await publication.public_workbook(session, store.deployment, store.calendar, SEPTEMBER)
+    assert view.headline.received == 70 and view.published.month == SEPTEMBER
+    numbers = [r["number"] for r in shown[:70]]
+    assert numbers == sorted(numbers), "the 代表建议清单 in the order received"
+    book = openpyxl.load_workbook(io.BytesIO(whole.content))
+    cells = [[c for c in row] for name in book.sheetnames for row in book[name].iter_rows(values_only=True)]
+    everything = json.dumps([shown, cells], ensure_ascii=False, default=str)
+    for secret in SECRETS + ADDRESS_PARTS:
+        assert secret not in everything, secret
+    first = next(r for r in shown if r["number"] == made[0].number)
+    assert first["citizen"] == "欧***" and first["phone"] == "138****5678" and first["place"] == "幸福路"
+    assert first["summary"].startswith(
+        "我叫欧***，住幸福路*号阳光小区*栋*单元*室，电话138****5678，身份证330106********1234"
+    )
+    assert next(r for r in shown if r["number"] == made[1].number)["place"] == "锦绣花园"
+
+    async with store.session() as session:
+        assert await publication.withdraw(session, STAFF, SEPTEMBER)
+        assert not await publication.withdraw(session, STAFF, SEPTEMBER)
+        with pytest.raises(NotPublished):
+            await publication.public_month(session, store.deployment, store.calendar, SEPTEMBER, "results", 1, now)
+        assert await publication.published_months(session) == []
