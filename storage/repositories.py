@@ -854,7 +854,7 @@ class PushStore:
         One at a time, so that a worker dying mid-send leaves only the pushes it was sending in doubt.
         """
         query = (
-            select(Push.id)
+            select(Push.id, Push.attempts)
             .where(Push.status.in_(("queued", "retry")), Push.next_attempt_at <= now)
             .order_by(Push.id)
             .limit(1)
@@ -867,23 +867,35 @@ class PushStore:
         for channel, addresses in held.items():
             query = query.where(or_(Push.channel.is_distinct_from(channel), Push.address.not_in(addresses)))
         for _ in range(10):
-            push_id = (await self.session.execute(query)).scalar_one_or_none()
-            if push_id is None:
+            seen = (await self.session.execute(query)).one_or_none()
+            if seen is None:
                 return None
-            result = await self.session.execute(
-                update(Push)
-                .where(Push.id == push_id, Push.status.in_(("queued", "retry")))
-                .values(status="sending", claimed_at=now, attempts=Push.attempts + 1)
-                .execution_options(synchronize_session=False)
-            )
-            await self.session.commit()
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                return (
-                    await self.session.execute(
-                        select(Push).where(Push.id == push_id).execution_options(populate_existing=True)
-                    )
-                ).scalar_one()
+            if claimed := await self.claim(seen.id, attempts=seen.attempts, now=now):
+                return claimed
         return None
+
+    async def claim(self, push_id: int, *, attempts: int, now: dt.datetime) -> Push | None:
+        """Claim a push as it was seen (due, `attempts` tried) and commit the claim; None if it changed since.
+
+        Due and its attempts unchanged, not merely queued or retry: another sender may have claimed it, failed
+        and put it back as a retry for later in between, and it must not go out again at once."""
+        result = await self.session.execute(
+            update(Push)
+            .where(
+                Push.id == push_id,
+                Push.status.in_(("queued", "retry")),
+                Push.attempts == attempts,
+                Push.next_attempt_at <= now,
+            )
+            .values(status="sending", claimed_at=now, attempts=Push.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.commit()
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        return (
+            await self.session.execute(select(Push).where(Push.id == push_id).execution_options(populate_existing=True))
+        ).scalar_one()
 
     async def finish(
         self,
