@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import pytest
 
 from nlu import project
 from nlu.server import RasaProcess
-from tests.conftest import DATABASES, RASA_TOKEN, make_settings
+from storage.db import upgrade
+from tests.conftest import DATABASES, POSTGRES_DB, RASA_TOKEN, drop_postgres, fresh_postgres, make_settings
 
 
 def _at_real_time(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,8 +64,21 @@ def rasa_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(params=DATABASES)
-def database_url(request: pytest.FixtureRequest) -> str:
-    return request.getfixturevalue(f"{request.param}_url")
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The run's database of that kind, shared by its tests; a new one for a test marked `own_database`.
+
+    A test that runs the worker at moments days ahead needs its own: in the shared one the worker would also
+    work every earlier test's cases and send their pushes, at the channels' pace (minutes a test)."""
+    if request.node.get_closest_marker("own_database") is None:
+        yield request.getfixturevalue(f"{request.param}_url")
+    elif request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'own.db'}"
+        upgrade(url)
+        yield url
+    else:
+        name = f"{POSTGRES_DB}_{uuid.uuid4().hex[:8]}"
+        yield fresh_postgres(name)
+        drop_postgres(name)
 
 
 @pytest.fixture

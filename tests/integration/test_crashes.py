@@ -33,7 +33,7 @@ from tests.conftest import client_for
 from tests.integration import test_wechat
 from tests.integration.test_wechat import Follower, account, sent_to, wait_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_database]
 STREET_LIGHT = "我家楼下的路灯坏了快一个星期了，晚上黑漆漆的，老人孩子走路很危险"
 PLACE = "幸福路18号阳光小区东门"
 # The WeChat door's fixtures: its API recorder and a config.yml with templates.

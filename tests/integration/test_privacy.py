@@ -25,7 +25,7 @@ from tests.integration.test_conversations import Citizen
 from tests.integration.test_loop import burst, do
 from tests.integration.test_reports import _department_token
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_database]
 # The app with a recording Telegram API and staff and department users (see test_loop).
 station, telegram = test_loop.station, test_loop.telegram
 

@@ -25,7 +25,7 @@ from tests.integration.test_conversations import Citizen
 from tests.integration.test_loop import burst, station, telegram  # noqa: F401 - fixtures
 from tests.integration.test_telegram import TelegramCitizen
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_database]
 NUMBER = re.compile(r"预约号 (YY\d+)")
 
 

@@ -27,7 +27,7 @@ from tests.integration.test_cli import _run
 from tests.integration.test_conversations import Citizen as ChatCitizen
 from tests.integration.test_loop import burst, do
 
-pytestmark = [pytest.mark.integration, pytest.mark.dated]
+pytestmark = [pytest.mark.integration, pytest.mark.dated, pytest.mark.own_database]
 REPORTS_DB = f"liaison_reports_test_{os.getpid()}"
 PHONE = "13812348000"
 # The app with a recording Telegram API and staff and department users (see test_loop).

@@ -43,7 +43,7 @@ from tests.integration.recorder import RecordingApi
 from tests.integration.test_loop import burst
 from texts import citizen as texts
 
-pytestmark = [pytest.mark.integration, pytest.mark.dated]
+pytestmark = [pytest.mark.integration, pytest.mark.dated, pytest.mark.own_database]
 FIXTURES = ROOT / "tests" / "fixtures" / "wechat"
 TOKEN = "liaison-test-token"
 AES_KEY = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode().rstrip("=")

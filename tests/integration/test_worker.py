@@ -25,7 +25,7 @@ from tests.conftest import ROOT, make_settings
 from tests.integration.test_loop import do, station, telegram  # noqa: F401 - fixtures
 from tests.integration.test_telegram import TelegramCitizen
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.own_database]
 
 
 async def _pushes(app, number):
