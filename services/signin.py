@@ -2,7 +2,8 @@
 
 A session is a random token in an HttpOnly cookie; Redis keeps only its hash, with the user's id and the
 session's CSRF token, and forgets it after `idle` without use or `lifetime` after sign-in, whichever comes
-first. The user is read again on every request, so a deactivated user or a changed role takes effect at once.
+first. The user is read again on every request, so a deactivated user or a changed role takes effect at once,
+and a session opened with a password that has since been reset ends (it keeps a stamp of the password's hash).
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class SignIn:
             await self.redis.delete(key)
             raise Unauthenticated(texts.SIGN_IN_EXPIRED, code="sign_in_required")
         user = await session.get(User, int(stored["user_id"]))
-        if user is None or not user.active:
+        if user is None or not user.active or not hmac.compare_digest(stored.get("stamp", ""), _stamp(user)):
             await self.redis.delete(key)
             raise Unauthenticated(texts.SIGN_IN_EXPIRED, code="sign_in_required")
         await self.redis.expire(key, self.policy.idle)
@@ -96,7 +97,9 @@ class SignIn:
     async def _open(self, session: AsyncSession, user: User, now: dt.datetime) -> ConsoleSession:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         key = self.keys.console_session(_hashed(token))
-        await self.redis.hset(key, mapping={"user_id": user.id, "csrf": csrf, "started": now.timestamp()})
+        await self.redis.hset(
+            key, mapping={"user_id": user.id, "csrf": csrf, "started": now.timestamp(), "stamp": _stamp(user)}
+        )
         await self.redis.expire(key, self.policy.idle)
         return ConsoleSession(token, csrf, user.id, await actor_of(session, user))
 
@@ -112,3 +115,8 @@ def check_csrf(console: ConsoleSession, given: str) -> None:
 
 def _hashed(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _stamp(user: User) -> str:
+    """What a session remembers of the password it was opened with: a new password ends the session."""
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]

@@ -10,7 +10,10 @@ import uuid
 import pytest
 
 from bot.http.app import create_app
+from casework.actors import Actor
+from casework.cases import Role
 from casework.errors import TooManyAttempts, Unauthenticated
+from services.admin import Admin, reset_password
 from services.signin import SignIn, SignInPolicy
 from storage.models import User
 from storage.repositories import UserStore
@@ -145,6 +148,24 @@ async def test_sessions_end_when_idle_too_long_after_sign_in_or_when_the_user_is
             await signin.resume(session, again.token, start)
         with pytest.raises(Unauthenticated):
             await signin.sign_in(session, name, PASSWORD, "10.0.0.1", start)
+
+
+async def test_a_password_reset_ends_the_sessions_opened_with_the_old_one(console, clock):
+    app, _ = console
+    runtime = app.state.runtime
+    signin = SignIn(runtime.redis, runtime.keys)
+    name, admin_name = await add_staff(app), await add_staff(app, role="admin")
+    now = clock.now()
+    async with runtime.sessionmaker() as session:
+        old = await signin.sign_in(session, name, PASSWORD, "10.0.0.2", now)
+        user, boss = await UserStore(session).by_name(name), await UserStore(session).by_name(admin_name)
+        assert isinstance(user, User) and isinstance(boss, User)
+        acting = Admin(Actor(boss.name, Role.ADMIN), boss.id)
+        await reset_password(session, acting, user.id, "新密码-New-Password-2027", now)
+        with pytest.raises(Unauthenticated):
+            await signin.resume(session, old.token, now)
+        new = await signin.sign_in(session, name, "新密码-New-Password-2027", "10.0.0.2", now)
+        assert (await signin.resume(session, new.token, now)).actor.name == name
 
 
 async def test_a_locked_out_address_is_refused_before_the_password_is_checked(console):
