@@ -1,7 +1,7 @@
 """The case desk in real headless Chromium: staff find a citizen's report at the top of the worklist, transfer it
 to the department they choose, the department signs for it and records a reply, staff send it back with a reason
 the department reads, then approve the second; the citizen gets the answer. Screenshots go to
-test-output/console/ (scripts/console-screenshots.sh copies them to docs/console/)."""
+test-output/console/ (docs/console/ keeps copies for the README)."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ chromium) against the real app served by uvicorn on PostgreSQL and Redis, with a
 A staff member reads the month's figures as charts (ECharts draws SVG) and tables, clicks a bar and lands on
 the worklist of the cases behind it, exports the workbook, publishes the month; the public reads it on a
 phone-sized screen, masked, and downloads it; once withdrawn it answers 404 with a Chinese page. A department
-reads its own figures only, a deputy none. Screenshots go to docs/console/ (figures.png, publish.png,
-public-list-phone.png), which the README shows."""
+reads its own figures only, a deputy none. Screenshots go to test-output/console/ (figures.png, publish.png,
+public-list-phone.png; docs/console/ keeps copies for the README)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from tests.integration.console.test_browser import console as _console  # noqa: 
 from tests.integration.test_figures import ADDRESS_PARTS, SECRET_NAMES, SECRETS, _private
 
 pytestmark = pytest.mark.integration
-DOCS = ROOT / "docs" / "console"
+SHOTS = ROOT / "test-output" / "console"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
@@ -46,10 +46,10 @@ def live(request: pytest.FixtureRequest):
 
 async def shoot(page: Page, name: str, height: int | None = None) -> None:
     """The whole page, or its top `height` pixels."""
-    DOCS.mkdir(parents=True, exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
     width = page.viewport_size["width"] if page.viewport_size else 1280
     clip = {"x": 0, "y": 0, "width": width, "height": height} if height else None
-    await page.screenshot(path=str(DOCS / f"{name}.png"), full_page=True, clip=clip)
+    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True, clip=clip)
 
 
 async def seed_month(db, months_ago: int) -> tuple[Month, list[casegen.Synthetic]]:
