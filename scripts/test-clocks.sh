@@ -14,10 +14,10 @@
 # and run once in `make test`; running them four times more would only make CI slower.
 #
 # Which stores: each moment names the case stores its integration tests run on (LIAISON_TEST_DATABASES,
-# tests/conftest.py). Both at the two moments around the turn of the year, where a date computed in SQL
-# (months and years of the figures, Beijing's date against UTC's) could part from Python's; SQLite alone at
-# the holiday and the weekend, which only the app's own calendar (casework/, services/workdays) reads. That
-# keeps CI within its time.
+# tests/conftest.py). Both on New Year's morning, where a date computed in SQL (months and years of the
+# figures) could part from Python's: Beijing is in 2027 and UTC still in 2026. SQLite alone at the other
+# moments, where Beijing's date and UTC's agree and only the app's own calendar (casework/, services/workdays)
+# tells the year end, the holiday and the weekend apart. That keeps CI within its time.
 #
 # How the clock is faked, and what it reaches:
 # - The moment is turned into seconds since the epoch in Asia/Shanghai here (`TZ=... date`), so neither the
@@ -46,7 +46,7 @@ PYTHON=${PYTHON:-.venv/bin/python}
 CLOCK_TESTS=${CLOCK_TESTS-not integration or dated}
 ZONE=Asia/Shanghai
 # moment (Beijing time) | what it is | the stores (default: both)
-DEFAULT_MOMENTS="2026-12-31 23:50|year end: deadlines run into 2027, a year chinese-calendar 1.11 does not know|sqlite,postgres
+DEFAULT_MOMENTS="2026-12-31 23:50|year end: deadlines run into 2027, a year chinese-calendar 1.11 does not know|sqlite
 2026-10-01 10:00|public holiday: National Day, 7 days off, Sun 20 Sept and Sat 10 Oct worked|sqlite
 2026-12-05 22:30|Saturday night|sqlite
 2027-01-01 07:30|New Year's Day morning: a holiday of 2027, and still 2026 in UTC|sqlite,postgres"
