@@ -62,11 +62,11 @@ async def add_user(db, role: str, department: str | None = None) -> str:
     return name
 
 
-async def sign_in(browser, server: LiveServer, name: str, **context) -> Page:
+async def sign_in(browser, server: LiveServer, name: str, password: str = PASSWORD, **context) -> Page:
     page = await (await browser.new_context(locale="zh-CN", **context)).new_page()
     await page.goto(f"{server.url}/console/login")
     await page.get_by_label("用户名").fill(name)
-    await page.get_by_label("密码").fill(PASSWORD)
+    await page.get_by_label("密码").fill(password)
     await page.get_by_role("button", name="登录").click()
     await expect(page.get_by_role("button", name="退出")).to_be_visible()
     return page

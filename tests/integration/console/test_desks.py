@@ -28,17 +28,16 @@ from storage.db import make_engine, make_sessionmaker
 from storage.models import Deputy, Push, Station
 from storage.reception import ReceptionStore
 from storage.repositories import DirectoryStore, UserStore
-from tests.conftest import ROOT, make_settings
+from tests.conftest import make_settings
 from tests.integration.conftest import _at_real_time
 from tests.integration.console.conftest import LiveServer
+from tests.integration.console.test_browser import PASSWORD, shoot, sign_in
 from tests.integration.desks import before, book, booking, citizen, open_session
 from tests.integration.recorder import RecordingApi
 from tests.integration.test_wechat import WeChatAnswers
 
 pytestmark = pytest.mark.integration
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = ROOT / "test-output" / "console"
-PASSWORD = "联络站-desks-2026"
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 DESK = {"viewport": {"width": 1280, "height": 900}}
 
@@ -88,21 +87,6 @@ async def add_user(store, role: str, deputy: str | None = None) -> str:
         await UserStore(session).add(name=name, role=role, deputy_id=deputy_id, password=PASSWORD)
         await session.commit()
     return name
-
-
-async def sign_in(browser, server: LiveServer, name: str, password: str = PASSWORD, **context) -> Page:
-    page = await (await browser.new_context(locale="zh-CN", **context)).new_page()
-    await page.goto(f"{server.url}/console/login")
-    await page.get_by_label("用户名").fill(name)
-    await page.get_by_label("密码").fill(password)
-    await page.get_by_role("button", name="登录").click()
-    await expect(page.get_by_role("button", name="退出")).to_be_visible()
-    return page
-
-
-async def shoot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def local_now() -> dt.datetime:
