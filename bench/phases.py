@@ -64,7 +64,7 @@ def instrument(spent: Spent) -> None:
         (conversations.Inbox, "handle"),
         (conversations.Inbox, "_turn"),
         (conversations.Inbox, "_process"),
-        (conversations.Inbox, "_flooded"),
+        (conversations.Inbox, "_open"),
         (Dispatcher, "_converse"),
         (RasaParser, "parse"),
         (Leases, "take"),

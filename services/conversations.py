@@ -34,7 +34,7 @@ from casework.workdays import WorkingCalendar
 from services import live
 from services.pushes import queue_direct
 from settings import Deployment
-from storage.dialogues import BindCodes, DialogueStore, Subscriptions
+from storage.dialogues import BindCodes, DialogueStore, Subscriptions, decode
 from storage.keys import Keys
 from storage.leases import Leases
 from storage.models import Message
@@ -339,11 +339,11 @@ class Inbox:
         dialogue. The replies; None when another turn had processed the message first (this one's work is
         undone). `by_push`: the citizen is not waiting on this turn, so the replies go out as one push."""
         conversations = ConversationStore(session)
-        state = DialogueState(**await self.dialogues.load(inbound.channel, inbound.user_id))
+        state, count = await self._open(party, inbound, now)
         if party.held:
             # A person answers this citizen (services.takeover): the message is kept and shown, the bot is silent.
             end = TurnEnd([], "held")
-        elif await self._flooded(inbound, now):
+        elif count > self.deployment.rate_limit.messages:
             first = await self._first_flood_notice(inbound, now)
             end = TurnEnd([Reply(texts.RATE_LIMITED)] if first else [], "rate_limited")
         else:
@@ -379,20 +379,25 @@ class Inbox:
             last_reply=end.replies[-1].text if end.replies else None,
         )
         await session.commit()
-        await self.dialogues.save(inbound.channel, inbound.user_id, None if state == DialogueState() else asdict(state))
-        await live.publish(
-            self.redis, self.keys, live.MESSAGE, conversation_id=party.conversation_id, message_id=message_id
-        )
+        async with self.redis.pipeline(transaction=False) as pipe:
+            saved = None if state == DialogueState() else asdict(state)
+            self.dialogues.save_in(pipe, inbound.channel, inbound.user_id, saved)
+            live.publish_in(pipe, self.keys, live.MESSAGE, conversation_id=party.conversation_id, message_id=message_id)
+            await pipe.execute()
         return end.replies
 
-    async def _flooded(self, inbound: Inbound, now: dt.datetime) -> bool:
+    async def _open(self, party: Party, inbound: Inbound, now: dt.datetime) -> tuple[DialogueState, int]:
+        """The citizen's dialogue and, unless a person holds the conversation, this message counted in the
+        citizen's rate window (0 when not counted): one Redis round trip."""
         limit = self.deployment.rate_limit
-        window = int(now.timestamp()) // limit.per_seconds
-        key = self.keys.rate(inbound.channel, inbound.user_id, window)
-        count = await self.redis.incr(key)
-        if count == 1:
-            await self.redis.expire(key, limit.per_seconds * 2)
-        return count > limit.messages
+        key = self.keys.rate(inbound.channel, inbound.user_id, int(now.timestamp()) // limit.per_seconds)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            self.dialogues.load_in(pipe, inbound.channel, inbound.user_id)
+            if not party.held:
+                pipe.incr(key)
+                pipe.expire(key, limit.per_seconds * 2)
+            stored, *counted = await pipe.execute()
+        return DialogueState(**decode(stored)), counted[0] if counted else 0
 
     async def _first_flood_notice(self, inbound: Inbound, now: dt.datetime) -> bool:
         limit = self.deployment.rate_limit

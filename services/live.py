@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from storage.keys import Keys
 
@@ -39,8 +40,23 @@ async def publish(
     user_id: int | None = None,
     message_id: int | None = None,
 ) -> None:
+    async with redis.pipeline(transaction=False) as pipe:
+        publish_in(pipe, keys, kind, conversation_id=conversation_id, user_id=user_id, message_id=message_id)
+        await pipe.execute()
+
+
+def publish_in(
+    pipe: Pipeline,
+    keys: Keys,
+    kind: str,
+    *,
+    conversation_id: int | None = None,
+    user_id: int | None = None,
+    message_id: int | None = None,
+) -> None:
+    """Queue the event on `pipe`, to go with the other commands of the same moment in one round trip."""
     fields = {"kind": kind, "conversation": conversation_id or "", "user": user_id or "", "message": message_id or ""}
-    await redis.xadd(keys.live, fields, maxlen=KEEP_EVENTS, approximate=True)  # type: ignore[arg-type]
+    pipe.xadd(keys.live, fields, maxlen=KEEP_EVENTS, approximate=True)  # type: ignore[arg-type]
 
 
 async def latest_id(redis: Redis, keys: Keys) -> str:

@@ -12,6 +12,7 @@ import secrets
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from storage.keys import Keys
 
@@ -32,15 +33,29 @@ class DialogueStore:
         self.ttl = ttl
 
     async def load(self, channel: str, user_id: str) -> dict[str, Any]:
-        raw = await self.redis.get(self.keys.dialogue(channel, user_id))
-        return json.loads(raw) if raw else {}
+        return decode(await self.redis.get(self.keys.dialogue(channel, user_id)))
 
     async def save(self, channel: str, user_id: str, state: dict[str, Any] | None) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            self.save_in(pipe, channel, user_id, state)
+            await pipe.execute()
+
+    def load_in(self, pipe: Pipeline, channel: str, user_id: str) -> None:
+        """Queue the read of the dialogue on `pipe` (a turn reads it with its rate count); `decode` its result."""
+        pipe.get(self.keys.dialogue(channel, user_id))
+
+    def save_in(self, pipe: Pipeline, channel: str, user_id: str, state: dict[str, Any] | None) -> None:
+        """Queue the write of the dialogue on `pipe` (a turn writes it with its live event)."""
         key = self.keys.dialogue(channel, user_id)
         if not state:
-            await self.redis.delete(key)
+            pipe.delete(key)
         else:
-            await self.redis.set(key, json.dumps(state, ensure_ascii=False), ex=self.ttl)
+            pipe.set(key, json.dumps(state, ensure_ascii=False), ex=self.ttl)
+
+
+def decode(raw: str | bytes | None) -> dict[str, Any]:
+    """A stored dialogue as a dict; no key is the empty state."""
+    return json.loads(raw) if raw else {}
 
 
 class Subscriptions:
