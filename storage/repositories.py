@@ -13,13 +13,14 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, or_, select, update
 from sqlalchemy import insert as insert_rows
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.expression import Executable
 
 from storage.models import (
     Case,
@@ -43,6 +44,7 @@ from storage.models import (
     User,
     utcnow,
 )
+from storage.prepared import Prepared
 from storage.watch import preview
 
 
@@ -66,6 +68,108 @@ class Party:
 def _insert(session: AsyncSession) -> Any:
     """The INSERT of the session's database, which knows ON CONFLICT (SQLite's and PostgreSQL's alike)."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _find_party(_dialect: str) -> Executable:
+    """Who is talking, and whether pushes wait for their next message (unread, or for their window)."""
+    unread = (
+        select(Message.id)
+        .where(Message.conversation_id == Conversation.id, Message.direction == "out", Message.status == "unread")
+        .exists()
+    )
+    waiting_window = (
+        select(Push.id)
+        .where(
+            Push.status == "waiting_window", Push.channel == bindparam("channel"), Push.address == bindparam("user_id")
+        )
+        .exists()
+    )
+    return (
+        select(
+            ChannelIdentity.id,
+            ChannelIdentity.citizen_id,
+            Conversation.id,
+            Conversation.held_by_id,
+            unread,
+            waiting_window,
+        )
+        .join(Conversation, Conversation.identity_id == ChannelIdentity.id)
+        .where(ChannelIdentity.channel == bindparam("channel"), ChannelIdentity.external_id == bindparam("user_id"))
+    )
+
+
+def _log_inbound(dialect: str) -> Executable:
+    """One INSERT that skips a stored delivery (the sender's external id), rather than a savepoint around a
+    failing one; the new message's id, or no row."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values: dict[str, Any] = {
+        name: bindparam(name) for name in ("conversation_id", "channel", "external_id", "kind", "text")
+    }
+    values |= {"payload": bindparam("payload", type_=Message.payload.type), "status": bindparam("status")}
+    return (
+        insert(Message)
+        .values(**values, direction="in", created_at=bindparam("now", type_=Message.created_at.type))
+        .on_conflict_do_nothing(index_elements=["conversation_id", "direction", "external_id"])
+        .returning(Message.id)
+    )
+
+
+def _log_reply(_dialect: str) -> Executable:
+    values: dict[str, Any] = {
+        name: bindparam(name) for name in ("conversation_id", "channel", "text", "status", "in_reply_to_id")
+    }
+    return insert_rows(Message).values(
+        **values,
+        payload=bindparam("payload", type_=Message.payload.type),
+        direction="out",
+        kind="text",
+        created_at=bindparam("now", type_=Message.created_at.type),
+    )
+
+
+def _note_inbound(_dialect: str) -> Executable:
+    now = bindparam("now", type_=Conversation.last_message_at.type)
+    return (
+        update(Conversation)
+        .where(Conversation.id == bindparam("conversation_id"))
+        .values(
+            last_message_at=now,
+            last_inbound_at=now,
+            last_text=bindparam("text"),
+            last_direction="in",
+            last_status=bindparam("status"),
+        )
+    )
+
+
+def _note_identity(_dialect: str) -> Executable:
+    return (
+        update(ChannelIdentity)
+        .where(ChannelIdentity.id == bindparam("identity_id"))
+        .values(last_inbound_at=bindparam("now", type_=ChannelIdentity.last_inbound_at.type))
+    )
+
+
+def _mark(_dialect: str) -> Executable:
+    """Compare-and-set from `received`: a message is processed once even if two turns ran it."""
+    return (
+        update(Message)
+        .where(Message.id == bindparam("message_id"), Message.status == "received")
+        .values(
+            status=bindparam("status"),
+            intent=bindparam("intent"),
+            confidence=bindparam("confidence"),
+            topic=bindparam("topic"),
+        )
+    )
+
+
+_FIND_PARTY = Prepared(_find_party)
+_LOG_INBOUND = Prepared(_log_inbound)
+_LOG_REPLY = Prepared(_log_reply)
+_NOTE_INBOUND = Prepared(_note_inbound)
+_NOTE_IDENTITY = Prepared(_note_identity)
+_MARK = Prepared(_mark)
 
 
 class ConversationStore:
@@ -95,30 +199,7 @@ class ConversationStore:
         return party
 
     async def _find(self, channel: str, user_id: str) -> Party | None:
-        unread = (
-            select(Message.id)
-            .where(Message.conversation_id == Conversation.id, Message.direction == "out", Message.status == "unread")
-            .exists()
-        )
-        waiting_window = (
-            select(Push.id)
-            .where(Push.status == "waiting_window", Push.channel == channel, Push.address == user_id)
-            .exists()
-        )
-        row = (
-            await self.session.execute(
-                select(
-                    ChannelIdentity.id,
-                    ChannelIdentity.citizen_id,
-                    Conversation.id,
-                    Conversation.held_by_id,
-                    unread,
-                    waiting_window,
-                )
-                .join(Conversation, Conversation.identity_id == ChannelIdentity.id)
-                .where(ChannelIdentity.channel == channel, ChannelIdentity.external_id == user_id)
-            )
-        ).first()
+        row: Any = (await _FIND_PARTY.run(self.session, {"channel": channel, "user_id": user_id})).first()
         if row is None:
             return None
         return Party(
@@ -145,35 +226,33 @@ class ConversationStore:
         """Store an inbound message; its id, or None when this delivery (the sender's external_id) is already
         stored. One INSERT that skips a stored delivery, rather than a savepoint around a failing one."""
         now = utcnow()
-        insert = _insert(self.session)(Message).values(
-            conversation_id=party.conversation_id,
-            channel=party.channel,
-            direction="in",
-            external_id=external_id,
-            kind=kind,
-            text=text,
-            payload=payload,
-            status=status,
-            created_at=now,
-        )
-        stored = insert.on_conflict_do_nothing(index_elements=["conversation_id", "direction", "external_id"])
-        message_id: int | None = (await self.session.execute(stored.returning(Message.id))).scalar_one_or_none()
+        message_id: int | None = (
+            await _LOG_INBOUND.run(
+                self.session,
+                {
+                    "conversation_id": party.conversation_id,
+                    "channel": party.channel,
+                    "external_id": external_id,
+                    "kind": kind,
+                    "text": text,
+                    "payload": payload,
+                    "status": status,
+                    "now": now,
+                },
+            )
+        ).scalar_one_or_none()
         if message_id is None:
             return None
-        await self.session.execute(
-            update(Conversation)
-            .where(Conversation.id == party.conversation_id)
-            .values(
-                last_message_at=now,
-                last_inbound_at=now,
-                last_text=preview(kind, text),
-                last_direction="in",
-                last_status=status,
-            )
+        await _NOTE_INBOUND.run(
+            self.session,
+            {
+                "conversation_id": party.conversation_id,
+                "now": now,
+                "text": preview(kind, text),
+                "status": status,
+            },
         )
-        await self.session.execute(
-            update(ChannelIdentity).where(ChannelIdentity.id == party.identity_id).values(last_inbound_at=now)
-        )
+        await _NOTE_IDENTITY.run(self.session, {"identity_id": party.identity_id, "now": now})
         return message_id
 
     async def find_inbound(self, channel: str, user_id: str, external_id: str) -> Message | None:
@@ -240,19 +319,17 @@ class ConversationStore:
         if not replies:
             return
         now = utcnow()
-        await self.session.execute(
-            insert_rows(Message),
+        await _LOG_REPLY.run(
+            self.session,
             [
                 {
                     "conversation_id": party.conversation_id,
                     "channel": party.channel,
-                    "direction": "out",
-                    "kind": "text",
                     "text": text,
                     "payload": payload,
                     "status": status,
                     "in_reply_to_id": in_reply_to,
-                    "created_at": now,
+                    "now": now,
                 }
                 for text, payload in replies
             ],
@@ -304,13 +381,11 @@ class ConversationStore:
     ) -> bool:
         """Give a `received` inbound message its final status; False when it had one already (someone else
         processed it): compare-and-set, so a message is processed once even if two turns ran it."""
-        result = await self.session.execute(
-            update(Message)
-            .where(Message.id == message_id, Message.status == "received")
-            .values(status=status, intent=intent, confidence=confidence, topic=topic)
-            .execution_options(synchronize_session=False)
+        result = await _MARK.run(
+            self.session,
+            {"message_id": message_id, "status": status, "intent": intent, "confidence": confidence, "topic": topic},
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
     async def request_human(self, party: Party, message_id: int, answer_by: dt.datetime) -> HumanRequest:
         request = HumanRequest(conversation_id=party.conversation_id, message_id=message_id, answer_by=answer_by)

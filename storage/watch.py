@@ -7,9 +7,10 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.expression import Executable
 
 from storage.models import (
     Case,
@@ -23,6 +24,7 @@ from storage.models import (
     User,
     utcnow,
 )
+from storage.prepared import Prepared
 
 
 def preview(kind: str, text: str) -> str:
@@ -37,6 +39,27 @@ class ConversationRow:
     citizen_name: str | None
     holder: str | None
     waiting_since: dt.datetime | None  # the oldest unanswered request for a person
+
+
+def _note_turn(reply: bool, deputy: bool) -> Prepared:
+    def build(_dialect: str) -> Executable:
+        values: dict[str, object] = {
+            "last_status": bindparam("status"),
+            "last_confidence": bindparam("confidence"),
+            "flow": bindparam("flow"),
+        }
+        if reply:
+            now = bindparam("now", type_=Conversation.last_message_at.type)
+            values |= {"last_message_at": now, "last_text": bindparam("text"), "last_direction": "out"}
+        if deputy:
+            values["deputy_id"] = select(Deputy.id).where(Deputy.code == bindparam("deputy_code")).scalar_subquery()
+        return update(Conversation).where(Conversation.id == bindparam("conversation_id")).values(**values)
+
+    return Prepared(build)
+
+
+# A turn's note, as it has a reply to show and a deputy to keep or not.
+_NOTE_TURN = {(reply, deputy): _note_turn(reply, deputy) for reply in (False, True) for deputy in (False, True)}
 
 
 class WatchStore:
@@ -56,12 +79,16 @@ class WatchStore:
         """After a turn: the latest inbound message's status and confidence, the dialogue's flow, the deputy
         whose card brought the citizen (kept once known), and the turn's `last_reply` as the list's preview (the
         replies are logged by `ConversationStore.record_replies`): one UPDATE for the whole turn."""
-        values: dict[str, object] = {"last_status": status, "last_confidence": confidence, "flow": flow}
+        params: dict[str, object] = {
+            "conversation_id": conversation_id,
+            "status": status,
+            "confidence": confidence,
+            "flow": flow,
+            "deputy_code": deputy_code,
+        }
         if last_reply is not None:
-            values |= {"last_message_at": utcnow(), "last_text": preview("text", last_reply), "last_direction": "out"}
-        if deputy_code:
-            values["deputy_id"] = select(Deputy.id).where(Deputy.code == deputy_code).scalar_subquery()
-        await self.session.execute(update(Conversation).where(Conversation.id == conversation_id).values(**values))
+            params |= {"now": utcnow(), "text": preview("text", last_reply)}
+        await _NOTE_TURN[last_reply is not None, bool(deputy_code)].run(self.session, params)
 
     async def conversations(
         self, visible: ColumnElement[bool], conditions: Sequence[ColumnElement[bool]], limit: int, offset: int = 0
