@@ -2,16 +2,19 @@
 
 Starts its own Rasa server and `liaison serve` (SQLite in a temporary directory, real Redis when
 REDIS_URL is set, embedded otherwise), sends report-flow messages and prints, for each side, the
-median and p90 latency and the throughput (sequential and with concurrent citizens), and their ratio.
+median, p90 and p99 latency and the throughput (sequential and with concurrent citizens), and their ratios.
 
     .venv/bin/python -m bench.roundtrip [--citizens 50] [--concurrency 8] [--database-url URL] [--workers 1,2]
+        [--rounds 3]
 
-`--workers 1,2` measures the round trips once per number of web processes (`liaison serve --workers N`), one
-after the other against the same Rasa server, and prints the throughput of each against the first.
+The citizens are split into `--rounds` groups, and the sides take turns on each group (the bare parse, then the
+round trip; sequential, then concurrent), so that the load of a shared machine, which moves during a run, weighs
+on both sides of a ratio alike. `--workers 1,2` starts one server per number of web processes
+(`liaison serve --workers N`), all against the same Rasa server, measured in turn on each group, and prints the
+throughput of each against the first.
 
 Both sides send the same messages: each citizen's report (the first 500 characters of a real
-message) and the three answers of the flow (place, contact choice, confirmation).
-"""
+message) and the three answers of the flow (place, contact choice, confirmation)."""
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -83,48 +87,107 @@ async def timed(client: httpx.AsyncClient, url: str, body: dict) -> float:
     return time.perf_counter() - started
 
 
+@dataclass
+class Side:
+    """One measurement's latencies and the time they took, added up over the rounds."""
+
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    wall: float = 0.0
+
+    def summary(self) -> dict[str, float | str]:
+        return summarise(self.name, self.latencies, self.wall)
+
+
+async def _parses(client: httpx.AsyncClient, url: str, texts: list[str], concurrency: int, side: Side) -> None:
+    started = time.perf_counter()
+    if concurrency == 1:
+        side.latencies += [await timed(client, url, {"text": t}) for t in texts]
+    else:
+        side.latencies += await _concurrently([lambda t=t: timed(client, url, {"text": t}) for t in texts], concurrency)
+    side.wall += time.perf_counter() - started
+
+
+async def _trips(
+    client: httpx.AsyncClient, app_url: str, openings: list[str], tag: str, concurrency: int, side: Side
+) -> None:
+    """Each citizen sends a report and answers the bot's questions: 4 messages a citizen."""
+    url = f"{app_url}/api/messages"
+
+    async def citizen(user: str, text: str) -> list[float]:
+        return [
+            await timed(client, url, {"channel": "bench", "user_id": user, "text": each})
+            for each in (text, *FLOW_REPLIES)
+        ]
+
+    started = time.perf_counter()
+    nested = await _concurrently(
+        [lambda i=i, text=text: citizen(f"{tag}-{i}", text) for i, text in enumerate(openings)], concurrency
+    )
+    side.latencies += [latency for group in nested for latency in group]
+    side.wall += time.perf_counter() - started
+
+
 async def bare_parse(rasa_url: str, token: str, texts: list[str], concurrency: int) -> tuple[dict, dict]:
+    seq, con = Side("bare Rasa parse, sequential"), Side(f"bare Rasa parse, {concurrency} at once")
     async with httpx.AsyncClient(timeout=30, params={"token": token}) as client:
         await timed(client, f"{rasa_url}/model/parse", {"text": "你好"})
-        started = time.perf_counter()
-        sequential = [await timed(client, f"{rasa_url}/model/parse", {"text": t}) for t in texts]
-        seq = summarise("bare Rasa parse, sequential", sequential, time.perf_counter() - started)
-        started = time.perf_counter()
-        latencies = await _concurrently(
-            [lambda t=t: timed(client, f"{rasa_url}/model/parse", {"text": t}) for t in texts], concurrency
-        )
-        con = summarise(f"bare Rasa parse, {concurrency} at once", latencies, time.perf_counter() - started)
-    return seq, con
+        await _parses(client, f"{rasa_url}/model/parse", texts, 1, seq)
+        await _parses(client, f"{rasa_url}/model/parse", texts, concurrency, con)
+    return seq.summary(), con.summary()
 
 
 async def round_trips(app_url: str, texts: list[str], concurrency: int, label: str = "") -> tuple[dict, dict]:
     """Each citizen sends a report and answers the bot's questions: 4 messages a citizen."""
-    url = f"{app_url}/api/messages"
-
-    async def citizen(client: httpx.AsyncClient, user: str, text: str) -> list[float]:
-        out = [await timed(client, url, {"channel": "bench", "user_id": user, "text": text})]
-        for answer in FLOW_REPLIES:
-            out.append(await timed(client, url, {"channel": "bench", "user_id": user, "text": answer}))
-        return out
-
-    citizens = len(texts)
+    seq, con = _trip_sides(label, concurrency)
     run = int(time.time())
     async with httpx.AsyncClient(timeout=60) as client:
-        for n in range(concurrency):  # every web process warmed up
-            await timed(client, url, {"channel": "bench", "user_id": f"warm-{run}-{n}", "text": "你好"})
-        started = time.perf_counter()
-        sequential = [lat for i in range(citizens) for lat in await citizen(client, f"s{run}-{i}", texts[i])]
-        seq = summarise(f"round trip /api/messages{label}, sequential", sequential, time.perf_counter() - started)
-        started = time.perf_counter()
-        nested = await _concurrently(
-            [lambda i=i: citizen(client, f"c{run}-{i}", texts[i]) for i in range(citizens)], concurrency
+        await _warm_up(client, app_url, concurrency, run)
+        await _trips(client, app_url, texts, f"s{run}", 1, seq)
+        await _trips(client, app_url, texts, f"c{run}", concurrency, con)
+    return seq.summary(), con.summary()
+
+
+async def interleaved(
+    rasa_url: str, token: str, apps: dict[int, str], groups: list[list[str]], concurrency: int
+) -> tuple[tuple[Side, Side], dict[int, tuple[Side, Side]]]:
+    """The bare parse and the round trips of each set-up, one group of citizens at a time, in turn: a change in
+    the machine's load during the run weighs on both sides alike, so their ratio holds."""
+    parse_url = f"{rasa_url}/model/parse"
+    bare = (Side("bare Rasa parse, sequential"), Side(f"bare Rasa parse, {concurrency} at once"))
+    label = len(apps) > 1
+    trips = {count: _trip_sides(f" ({count} web processes)" if label else "", concurrency) for count in apps}
+    run = int(time.time())
+    async with (
+        httpx.AsyncClient(timeout=30, params={"token": token}) as rasa,
+        httpx.AsyncClient(timeout=60) as client,
+    ):
+        await timed(rasa, parse_url, {"text": "你好"})
+        for app_url in apps.values():
+            await _warm_up(client, app_url, concurrency, run)
+        for n, group in enumerate(groups):
+            texts = conversation_texts(group)
+            await _parses(rasa, parse_url, texts, 1, bare[0])
+            for count, app_url in apps.items():
+                await _trips(client, app_url, group, f"s{run}-{count}-{n}", 1, trips[count][0])
+            await _parses(rasa, parse_url, texts, concurrency, bare[1])
+            for count, app_url in apps.items():
+                await _trips(client, app_url, group, f"c{run}-{count}-{n}", concurrency, trips[count][1])
+    return bare, trips
+
+
+def _trip_sides(label: str, concurrency: int) -> tuple[Side, Side]:
+    return (
+        Side(f"round trip /api/messages{label}, sequential"),
+        Side(f"round trip /api/messages{label}, {concurrency} citizens at once"),
+    )
+
+
+async def _warm_up(client: httpx.AsyncClient, app_url: str, concurrency: int, run: int) -> None:
+    for n in range(concurrency):  # every web process warmed up
+        await timed(
+            client, f"{app_url}/api/messages", {"channel": "bench", "user_id": f"warm-{run}-{n}", "text": "你好"}
         )
-        con = summarise(
-            f"round trip /api/messages{label}, {concurrency} citizens at once",
-            [lat for group in nested for lat in group],
-            time.perf_counter() - started,
-        )
-    return seq, con
 
 
 async def _concurrently(jobs, limit: int):  # type: ignore[no-untyped-def]
@@ -195,19 +258,27 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--database-url", default="", help="default: SQLite in a temporary directory")
     parser.add_argument(
-        "--workers", default="1", help="web processes, or several counts to compare (e.g. 1,2), one after the other"
+        "--workers",
+        default="1",
+        help="web processes, or several counts to compare (e.g. 1,2): a server each, measured in turn",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="groups of citizens (at least --concurrency each); the sides take turns"
     )
     args = parser.parse_args()
     counts = [int(n) for n in args.workers.split(",")]
     openings = corpus(args.citizens)
+    rounds = max(1, min(args.rounds, args.citizens // args.concurrency))
+    groups = [openings[n * len(openings) // rounds : (n + 1) * len(openings) // rounds] for n in range(rounds)]
     model, _ = project.train()
-    full: dict[int, tuple[dict, dict]] = {}
-    with RasaProcess(free_port(), model=model) as rasa:
-        bare = asyncio.run(bare_parse(rasa.url, rasa.token, conversation_texts(openings), args.concurrency))
-        for count in counts:
-            with serving(rasa.url, args.database_url, count, RASA_TOKEN=rasa.token) as app_url:
-                label = f" ({count} web processes)" if len(counts) > 1 else ""
-                full[count] = asyncio.run(round_trips(app_url, openings, args.concurrency, label))
+    with RasaProcess(free_port(), model=model) as rasa, contextlib.ExitStack() as stack:
+        apps = {
+            count: stack.enter_context(serving(rasa.url, args.database_url, count, RASA_TOKEN=rasa.token))
+            for count in counts
+        }
+        sides, trips = asyncio.run(interleaved(rasa.url, rasa.token, apps, groups, args.concurrency))
+    bare = tuple(side.summary() for side in sides)
+    full = {count: tuple(side.summary() for side in trips[count]) for count in counts}
     print("| measurement | messages | median ms | p90 ms | p99 ms | messages/s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for row in (*bare, *(row for count in counts for row in full[count])):
