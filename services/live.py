@@ -31,17 +31,10 @@ class LiveEvent:
     message_id: int | None = None  # the message a conversation's event is about
 
 
-async def publish(
-    redis: Redis,
-    keys: Keys,
-    kind: str,
-    *,
-    conversation_id: int | None = None,
-    user_id: int | None = None,
-    message_id: int | None = None,
-) -> None:
+async def publish(redis: Redis, keys: Keys, kind: str, **about: int | None) -> None:
+    """Publish one event: `about` names its conversation, user or message as `publish_in` does."""
     async with redis.pipeline(transaction=False) as pipe:
-        publish_in(pipe, keys, kind, conversation_id=conversation_id, user_id=user_id, message_id=message_id)
+        publish_in(pipe, keys, kind, **about)
         await pipe.execute()
 
 
