@@ -23,9 +23,11 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
+    literal,
     literal_column,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy import case as sql_case
@@ -846,6 +848,15 @@ class DirectoryStore:
 
     async def names(self, model: type[Station] | type[Department] | type[Deputy]) -> dict[int, str]:
         return {id_: name for id_, name in (await self.session.execute(select(model.id, model.name))).all()}
+
+    async def all_names(self) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
+        """The names of the departments, stations and deputies by id, in one statement."""
+        models: tuple[type[Department] | type[Station] | type[Deputy], ...] = (Department, Station, Deputy)
+        query = union_all(*(select(literal(i).label("kind"), model.id, model.name) for i, model in enumerate(models)))
+        found: tuple[dict[int, str], ...] = tuple({} for _ in models)
+        for kind, id_, name in (await self.session.execute(query)).all():
+            found[kind][id_] = name
+        return found[0], found[1], found[2]
 
 
 def hash_token(token: str) -> str:
