@@ -93,8 +93,10 @@ def captured(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
 async def explain(engine: AsyncEngine, statements: list[tuple[str, Any]]) -> list[tuple[float, str, str]]:
     """(execution ms, statement, plan) of each statement, slowest first."""
     plans = []
-    async with engine.connect() as conn:
+    async with engine.connect() as conn:  # one transaction, as the operation's: its SET LOCAL apply
         for statement, parameters in statements:
+            if statement.lstrip().upper().startswith("SET "):
+                await conn.exec_driver_sql(statement, parameters)
             if not statement.lstrip().upper().startswith("SELECT"):
                 continue
             rows = await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
