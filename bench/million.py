@@ -9,7 +9,8 @@ Each operation is the service function its route calls, on a fresh session each 
 wall-clock `--runs` times (fewer for the slow ones) after one warm-up run:
 
 - case lookup by number: `services.cases.case_detail` (GET /api/cases/{number}, the case desk's page under it) as
-  staff, of cases picked at random;
+  staff, of cases picked at random; and the citizen's, `services.cases.progress_for_citizen` (the bot's 查询 with a
+  case number), each of a case of their own picked at random;
 - a citizen's 我的案件: `services.cases.cases_of_citizen` (the progress flow), of citizens picked at random among
   those who reported, half of them among those who reported most;
 - the worklist: `services.casedesk.worklist` (/console/cases), first page, default filters and one department's;
@@ -92,8 +93,10 @@ def captured(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
 async def explain(engine: AsyncEngine, statements: list[tuple[str, Any]]) -> list[tuple[float, str, str]]:
     """(execution ms, statement, plan) of each statement, slowest first."""
     plans = []
-    async with engine.connect() as conn:
+    async with engine.connect() as conn:  # one transaction, as the operation's: its SET LOCAL apply
         for statement, parameters in statements:
+            if statement.lstrip().upper().startswith("SET "):
+                await conn.exec_driver_sql(statement, parameters)
             if not statement.lstrip().upper().startswith("SELECT"):
                 continue
             rows = await conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
@@ -118,6 +121,7 @@ async def bench(url: str, runs: int, show_plans: bool, seed: int, only: Sequence
             await session.execute(text("SELECT number, citizen_id FROM cases ORDER BY random() LIMIT 2000"))
         ).all()
         numbers, everyone = [n for n, _ in picked], [c for _, c in picked]
+        owners = dict(picked)
         busiest = list(
             (
                 await session.execute(
@@ -152,6 +156,12 @@ async def bench(url: str, runs: int, show_plans: bool, seed: int, only: Sequence
         identity = identities[citizen]
         return Party(citizen, identity.id, citizen, identity.channel, identity.external_id)
 
+    def own_case(rng: random.Random) -> tuple[Party, list[str]]:
+        number = rng.choice(numbers)
+        citizen = owners[number]
+        identity = identities[citizen]
+        return Party(citizen, identity.id, citizen, identity.channel, identity.external_id), [number]
+
     operations = [
         Operation(
             "case lookup by number (`cases.case_detail`, staff)",
@@ -159,6 +169,13 @@ async def bench(url: str, runs: int, show_plans: bool, seed: int, only: Sequence
             "p99",
             runs * 10,
             lambda s, rng: cases.case_detail(s, STAFF, rng.choice(numbers), policy=cases.case_policy(deployment)),
+        ),
+        Operation(
+            "a citizen's progress lookup by number (`cases.progress_for_citizen`, their own case)",
+            5,
+            "p99",
+            runs * 10,
+            lambda s, rng: cases.progress_for_citizen(s, *own_case(rng)),
         ),
         Operation(
             "a citizen's 我的案件 (`cases.cases_of_citizen`)",

@@ -194,13 +194,23 @@ async def case_scope(session: AsyncSession, case: Case, events: Sequence[CaseEve
     followers = (
         (await session.execute(select(CaseFollower.citizen_id).where(CaseFollower.case_id == case.id))).scalars().all()
     )
+    return scope_of(case, bool(transferred), followers)
+
+
+def scope_of(case: Case, transferred: bool, followers: Iterable[int]) -> CaseScope:
+    """The scope of a case already read with its followers' citizen ids (`storage.repositories.CaseRecord`)."""
     return CaseScope(
         citizen_id=case.citizen_id,
         department_id=case.department_id,
         deputy_id=case.deputy_id,
-        transferred=bool(transferred),
+        transferred=transferred,
         follower_citizen_ids=frozenset(followers),
     )
+
+
+def record_scope(case: Case, followers: Iterable[int]) -> CaseScope:
+    """The scope of a case read with its events and followers (`storage.repositories.CaseRecord`)."""
+    return scope_of(case, any(event.action == TRANSFER for event in case.events), followers)
 
 
 async def conversation_scope(session: AsyncSession, citizen_id: int) -> ConversationScope:

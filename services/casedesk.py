@@ -14,7 +14,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, false, func, literal_column, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -60,6 +74,8 @@ FACETS = ("state", "department", "topic", "station", "deputy", "need")
 CONCLUDED = (CaseState.CLOSED.value, CaseState.REJECTED.value, CaseState.WITHDRAWN.value)
 # On the desk's opening view a concluded state's count stops here (shown as "1000+").
 COUNT_CAP = 1000
+# PostgreSQL's memory for the sorts and hashes of the desk's one counting pass (SET LOCAL: that transaction only).
+COUNT_WORK_MEM = "64MB"
 
 
 @dataclass(frozen=True)
@@ -156,18 +172,37 @@ def reply_pending_column() -> ColumnElement[bool]:
     return exists().where(CaseReply.case_id == Case.id, CaseReply.status == "pending")
 
 
-def need_column(now: dt.datetime) -> ColumnElement[int]:
-    """`casework.worklist.need` as a SQL expression over `Case`, so the database sorts and counts by it."""
+def _need_branches(now: dt.datetime) -> list[tuple[ColumnElement[bool], Need]]:
+    """`casework.worklist.need` as SQL conditions over `Case`, in its order: the first that holds decides."""
     owing = [s.value for s in OWING_REPLY]
     received = CaseState.RECEIVED.value
-    return case(
-        (and_(Case.state == received, Case.transfer_due_at <= now), int(Need.OVERDUE)),
-        (and_(Case.state.in_(owing), Case.reply_due_at <= now), int(Need.OVERDUE)),
-        (and_(Case.state == received, Case.transfer_due_at <= now + TRANSFER_SOON), int(Need.TRANSFER_SOON)),
-        (reply_pending_column(), int(Need.REVIEW)),
-        (Case.state == CaseState.REHANDLING.value, int(Need.UNSATISFIED)),
-        (Case.state == CaseState.ESCALATED.value, int(Need.ESCALATED)),
-        else_=int(Need.NONE),
+    return [
+        (and_(Case.state == received, Case.transfer_due_at <= now), Need.OVERDUE),
+        (and_(Case.state.in_(owing), Case.reply_due_at <= now), Need.OVERDUE),
+        (and_(Case.state == received, Case.transfer_due_at <= now + TRANSFER_SOON), Need.TRANSFER_SOON),
+        (reply_pending_column(), Need.REVIEW),
+        (Case.state == CaseState.REHANDLING.value, Need.UNSATISFIED),
+        (Case.state == CaseState.ESCALATED.value, Need.ESCALATED),
+    ]
+
+
+def need_column(now: dt.datetime) -> ColumnElement[int]:
+    """`casework.worklist.need` as a SQL expression over `Case`, so the database sorts and counts by it."""
+    return case(*((condition, int(value)) for condition, value in _need_branches(now)), else_=int(Need.NONE))
+
+
+def at_need(wanted: Need, now: dt.datetime) -> ColumnElement[bool]:
+    """`need_column(now) == wanted` written as the conditions themselves (each with the earlier ones not holding),
+    so that PostgreSQL estimates how many cases a level has and reads a large one in order from an index."""
+    branches = _need_branches(now)
+    if wanted is Need.NONE:
+        return and_(*(not_(condition) for condition, _ in branches))
+    return or_(
+        *(
+            and_(condition, *(not_(earlier) for earlier, _ in branches[:i]))
+            for i, (condition, value) in enumerate(branches)
+            if value is wanted
+        )
     )
 
 
@@ -236,7 +271,7 @@ def _clauses(actor: Actor, filters: WorklistFilters, now: dt.datetime) -> dict[s
     if filters.q:
         where["q"] = _words(filters.q) if filters.q.strip() else false()
     if filters.need is not None:
-        where["need"] = need_column(now) == int(filters.need)
+        where["need"] = at_need(filters.need, now)
     if filters.at_desk:
         where["at_desk"] = unconcluded_column()
     return where
@@ -304,12 +339,12 @@ async def worklist(
     if sort not in SORTS:
         raise InvalidInput(texts.DESK_BAD_SORT.format(sort=sort), code="bad_sort")
     where = _conditions(actor, filters, now)
-    departments, stations, deputies = await _directory(session)
+    departments, stations, deputies = await DirectoryStore(session).all_names()
     names = {"department": departments, "station": stations, "deputy": deputies}
-    pending = await pending_cases(session)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         total, counted = await _counted_in_one_pass(session, actor, filters, now)
     else:
+        pending = await pending_cases(session)
         total = (await session.execute(select(func.count()).select_from(Case).where(*where))).scalar_one()
         counted = {facet: await _counted(session, actor, filters, facet, now, pending) for facet in FACETS}
     facets = {facet: _facet_counts(facet, counted[facet], names) for facet in FACETS}
@@ -320,20 +355,8 @@ async def worklist(
     pages = max(1, -(-total // PAGE_SIZE))
     page = min(max(1, page), pages)
     offset = (page - 1) * PAGE_SIZE
-    if sort == "need" and filters.at_desk:
-        # The cases not concluded are few: read in the order of work from one index, in one part.
-        found = await _rows(session, _ordered(_listed(where), sort, now), offset, PAGE_SIZE)
-    elif sort == "need":
-        # The cases that need work come first, in their order, then the others by deadline: each part read by
-        # itself, so that a page of the first part reads only the few cases that may need work.
-        needing = _needing(facets["need"], filters)
-        found = []
-        if offset < needing:
-            first = [*where, attention_column(pending), need_column(now) != int(Need.NONE)]
-            found += await _rows(session, _ordered(_listed(first), sort, now), offset, PAGE_SIZE)
-        if len(found) < PAGE_SIZE:
-            rest = _listed([*where, need_column(now) == int(Need.NONE)]).order_by(Case.reply_due_at, Case.id)
-            found += await _rows(session, rest, max(0, offset - needing), PAGE_SIZE - len(found))
+    if sort == "need":
+        found = await _rows_by_need(session, where, _levels(facets["need"], total, filters), offset, now)
     else:
         found = await _rows(session, _ordered(_listed(where), sort, now), offset, PAGE_SIZE)
     # Staff read the summaries as written: the public names only spare words from masking.
@@ -392,16 +415,36 @@ async def _rows(session: AsyncSession, query: Select[int], offset: int, limit: i
     return [found[i] for i in ids]
 
 
-async def _directory(session: AsyncSession) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
-    """The names of the departments, stations and deputies, by id."""
-    directory = DirectoryStore(session)
-    return await directory.names(Department), await directory.names(Station), await directory.names(Deputy)
+def _levels(counts: list[FacetCount], total: int, filters: WorklistFilters) -> list[tuple[Need, int]]:
+    """How many of the filtered cases each need has, in the desk's order: the need facet's counts (of the cases
+    under the other filters; only the wanted need's when the filters name one), and Need.NONE the rest."""
+    counted = {Need[c.value.upper()]: c.count for c in counts if filters.need in (None, Need[c.value.upper()])}
+    levels = [(level, counted.get(level, 0)) for level in Need if level is not Need.NONE]
+    return [*levels, (Need.NONE, total - sum(n for _, n in levels))]
 
 
-def _needing(counts: list[FacetCount], filters: WorklistFilters) -> int:
-    """How many of the filtered cases need work: the need facet's counts (of the cases under the other filters),
-    or only the wanted need's when the filters name one."""
-    return sum(c.count for c in counts if filters.need is None or c.value == filters.need.name.lower())
+async def _rows_by_need(
+    session: AsyncSession,
+    where: list[ColumnElement[bool]],
+    levels: list[tuple[Need, int]],
+    offset: int,
+    now: dt.datetime,
+) -> list[Any]:
+    """The page at `offset` in the order of work: need by need (`levels`: how many cases each has), each read by
+    deadline from an index (ix_cases_desk_due on the desk's opening view) up to the page's end, where sorting
+    every case by its need would compute the need of every one."""
+    found: list[Any] = []
+    start = 0
+    for level, count in levels:
+        if len(found) == PAGE_SIZE:
+            break
+        if count > 0 and offset + len(found) < start + count:
+            query = _listed([*where, at_need(level, now)]).order_by(Case.reply_due_at, Case.id)
+            # Never below 0: the counts were taken a statement earlier, and a case may have moved since.
+            skip = max(0, offset + len(found) - start)
+            found += await _rows(session, query, skip, PAGE_SIZE - len(found))
+        start += count
+    return found
 
 
 def _facet_columns(now: dt.datetime) -> dict[str, ColumnElement[Any] | InstrumentedAttribute[Any]]:
@@ -455,6 +498,8 @@ async def _counted_in_one_pass(
     total = 0
     counted: dict[str, list[tuple[Any, int]]] = {facet: [] for facet in FACETS}
     n = len(FACETS)
+    # The pass hashes every open case by each facet: in PostgreSQL's default 4 MB it sorts on disk instead.
+    await session.execute(text(f"SET LOCAL work_mem = '{COUNT_WORK_MEM}'"))
     for row in await session.execute(query):
         by_set, values, numbers = row[:n], row[n : 2 * n], dict(zip(wanted, row[2 * n :], strict=True))
         if all(by_set):

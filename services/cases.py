@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 
 from casework import notices
 from casework.actors import Actor
@@ -58,7 +58,7 @@ from services.context import Context
 from services.pushes import case_view, queue
 from settings import TOPICS, Deployment
 from storage.models import Case, CaseEvent, Department, Deputy
-from storage.repositories import CaseStore, DirectoryStore, Party, PushStore, RecipientStore, UserStore
+from storage.repositories import CaseRecord, CaseStore, DirectoryStore, Party, PushStore, RecipientStore, UserStore
 from storage.watch import WatchStore
 from texts import deputy as deputy_texts
 from texts import staff as texts
@@ -67,6 +67,8 @@ from texts import staff as texts
 OFFER_SUMMARY_LENGTH = 30
 # The event written on the surviving case of a merge (not a lifecycle action: its state does not change).
 MERGED_IN = "merged_in"
+# A case's pushes shown with it, newest first.
+PUSHES_SHOWN = 100
 
 
 def case_policy(deployment: Deployment) -> Policy:
@@ -229,6 +231,29 @@ async def case_facts(cases: CaseStore, case: Case, departments: dict[int, str] |
         committee_actions=await cases.count_events(case.id, Action.RECORD_COMMITTEE_ACTION.value) if escalated else 0,
         topic=case.topic,
         department=departments.get(case.department_id or 0, ""),
+    )
+
+
+def record_facts(record: CaseRecord) -> CaseFacts:
+    """`case_facts` of a case read whole (`CaseStore.record`), from what was read: no statement."""
+    case = record.case
+    statuses = [r["status"] for r in record.replies]
+    approved = statuses.count("approved")
+    pending_by = next((r["author"] for r in record.replies if r["status"] == "pending"), None)
+    committee = Action.RECORD_COMMITTEE_ACTION.value
+    return CaseFacts(
+        state=CaseState(case.state),
+        number=case.number,
+        pending_reply="pending" in statuses,
+        replies_approved=approved,
+        unsatisfied_ratings=sum(1 for r in record.ratings if r["rating"] == "不满意"),
+        rated_current_reply=approved in {r["reply_number"] for r in record.ratings},
+        pending_reply_by=pending_by,
+        committee_actions=(
+            sum(1 for e in case.events if e.action == committee) if case.state == CaseState.ESCALATED else 0
+        ),
+        topic=case.topic,
+        department=record.department or "",
     )
 
 
@@ -851,52 +876,39 @@ async def case_detail(
     """A case with its events, replies, pushes and the actions `actor` may take (`policy`: the deployment's,
     `case_policy`); CaseNotFound when it does not exist or `actor` may not see it (the same answer, so numbers
     cannot be probed). The contact phone in it is masked for everyone: read it with `case_contact`."""
-    cases = CaseStore(session)
-    # The case, its events and attachments and its department's name in one statement.
-    department = select(Department.name).where(Department.id == Case.department_id).scalar_subquery()
-    found = (
-        (
-            await session.execute(
-                select(Case, department)
-                .where(Case.number == number.upper())
-                .options(joinedload(Case.events), joinedload(Case.attachments))
-            )
-        )
-        .unique()
-        .first()
-    )
-    if found is None:
+    # The case with everything this reads of it in one statement: on PostgreSQL each statement is a round trip.
+    record = await CaseStore(session).record(number)
+    if record is None:
         raise CaseNotFound(number)
-    case, department_name = found
-    if not access.may_see_case(actor, await access.case_scope(session, case, case.events)):
+    case = record.case
+    if not access.may_see_case(actor, access.record_scope(case, record.followers)):
         raise CaseNotFound(number)
-    departments = {case.department_id: department_name} if case.department_id is not None else {}
+    departments = {case.department_id: record.department or ""} if case.department_id is not None else {}
     # Staff read every text as written: the public names only spare words from masking.
     public = frozenset() if access.unmasked(actor) else await access.public_names(session)
     data = for_actor(case_json(case, departments), case, actor, public)
     data["replies"] = [
         {
-            "text": access.masked_for(actor, r.text, case.named_people, public),
-            "status": r.status,
-            "number": r.number,
-            "author": r.author,
-            "review_note": access.masked_for(actor, r.review_note, case.named_people, public),
+            "text": access.masked_for(actor, r["text"], case.named_people, public),
+            "status": r["status"],
+            "number": r["number"],
+            "author": r["author"],
+            "review_note": access.masked_for(actor, r["review_note"], case.named_people, public),
         }
-        for r in await cases.replies(case.id)
+        for r in record.replies
     ]
-    facts = await case_facts(cases, case, departments)
-    offered = allowed_actions(facts, actor.role, actor=actor.name, policy=policy)
+    offered = allowed_actions(record_facts(record), actor.role, actor=actor.name, policy=policy)
     data["allowed_actions"] = [a.value for a in offered]
     data["pushes"] = [
         {
-            "kind": p.kind,
-            "recipient": p.recipient,
-            "channel": p.channel,
-            "status": p.status,
-            "attempts": p.attempts,
-            "error": p.last_error,
+            "kind": p["kind"],
+            "recipient": p["recipient"],
+            "channel": p["channel"],
+            "status": p["status"],
+            "attempts": p["attempts"],
+            "error": p["last_error"],
         }
-        for p in await PushStore(session).listing(case_id=case.id)
+        for p in record.pushes[:PUSHES_SHOWN]
     ]
     return case, data
 
@@ -998,17 +1010,25 @@ class CaseProgress:
 async def progress_for_citizen(
     session: AsyncSession, party: Party, numbers: list[str]
 ) -> tuple[dict[int, str], list[CaseProgress]]:
-    """What a citizen may learn of the cases they named: (department names, one CaseProgress a number)."""
+    """What a citizen may learn of the cases they named: (the names of their departments, one CaseProgress a
+    number); one statement a number."""
     store = CaseStore(session)
-    departments = await DirectoryStore(session).names(Department)
+    departments: dict[int, str] = {}
     actor = citizen_actor(party)
     found: list[CaseProgress] = []
     for number in numbers:
-        case = await store.by_number(number)
-        view = access.View.NONE if case is None else access.case_view(actor, await access.case_scope(session, case))
-        if case is None or view is access.View.NONE:
+        record = await store.record(number, children=False)
+        if record is None:
             found.append(CaseProgress(number, None))
-        elif view is access.View.SUMMARY:
+            continue
+        case = record.case
+        view = access.case_view(actor, access.record_scope(case, record.followers))
+        if view is access.View.NONE:
+            found.append(CaseProgress(number, None))
+            continue
+        if case.department_id is not None:
+            departments[case.department_id] = record.department or ""
+        if view is access.View.SUMMARY:
             found.append(CaseProgress(number, case, access.follower_summary(case, await access.public_names(session))))
         else:
             found.append(CaseProgress(number, case))

@@ -6,20 +6,36 @@ Each takes an AsyncSession and leaves committing to the caller, unless its docst
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
+import json
 import secrets
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy import case as sql_case
 from sqlalchemy import insert as insert_rows
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import InstrumentedAttribute, joinedload, selectinload
 from sqlalchemy.sql.expression import Executable
 
 from storage.models import (
@@ -431,9 +447,96 @@ class ConversationStore:
         return list(reversed(rows))
 
 
+@dataclass(frozen=True)
+class CaseRecord:
+    """A case with its events and attachments, its department's name and what its page reads of it, read in one
+    statement (`CaseStore.record`): its followers' citizen ids and, when asked, its replies (oldest first), its
+    ratings and its pushes (newest first), each a dict of the columns named in `CaseStore.record`."""
+
+    case: Case
+    department: str | None
+    followers: list[int]
+    replies: list[dict[str, Any]]
+    ratings: list[dict[str, Any]]
+    pushes: list[dict[str, Any]]
+
+
+def _json_rows(
+    dialect: str, where: ColumnElement[bool], columns: dict[str, InstrumentedAttribute[Any]]
+) -> ScalarSelect[str]:
+    """The rows of one table matching `where` as a JSON array (text) of objects of `columns`: a case's children
+    come with the case in one statement, where each would take a round trip of its own."""
+    pairs: list[ColumnElement[Any] | InstrumentedAttribute[Any]] = []
+    for name, column in columns.items():
+        pairs += [literal_column(f"'{name}'"), column]
+    rows: ColumnElement[str]
+    if dialect == "postgresql":
+        rows = func.coalesce(cast(func.json_agg(func.json_build_object(*pairs)), Text), literal_column("'[]'"))
+    else:
+        rows = func.json_group_array(func.json_object(*pairs))
+    return select(rows).where(where).scalar_subquery()
+
+
+@functools.cache
+def _record_query(dialect: str, children: bool) -> Select[Any]:
+    """`CaseStore.record`'s statement, built once a dialect: building it took longer than PostgreSQL runs it."""
+    department = select(Department.name).where(Department.id == Case.department_id).scalar_subquery()
+    columns = [
+        department,
+        _json_rows(dialect, CaseFollower.case_id == Case.id, {"citizen_id": CaseFollower.citizen_id}),
+    ]
+    if children:
+        replies = {
+            "id": CaseReply.id,
+            "text": CaseReply.text,
+            "status": CaseReply.status,
+            "number": CaseReply.number,
+            "author": CaseReply.author,
+            "review_note": CaseReply.review_note,
+        }
+        ratings = {"reply_number": Rating.reply_number, "rating": Rating.rating}
+        pushes = {
+            "id": Push.id,
+            "kind": Push.kind,
+            "recipient": Push.recipient,
+            "channel": Push.channel,
+            "status": Push.status,
+            "attempts": Push.attempts,
+            "last_error": Push.last_error,
+        }
+        columns += [
+            _json_rows(dialect, CaseReply.case_id == Case.id, replies),
+            _json_rows(dialect, Rating.case_id == Case.id, ratings),
+            _json_rows(dialect, Push.case_id == Case.id, pushes),
+        ]
+    return (
+        select(Case, *columns)
+        .where(Case.number == bindparam("number"))
+        .options(joinedload(Case.events), joinedload(Case.attachments))
+    )
+
+
 class CaseStore:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def record(self, number: str, *, children: bool = True) -> CaseRecord | None:
+        """The case numbered `number` as a `CaseRecord` (its replies, ratings and pushes left empty unless
+        `children`), or None; one statement."""
+        query = _record_query(self.session.get_bind().dialect.name, children)
+        found = (await self.session.execute(query, {"number": number.upper()})).unique().first()
+        if found is None:
+            return None
+        case, name, followers, *rest = found
+        replies, ratings, pushes = (json.loads(text) for text in rest) if children else ([], [], [])
+        return CaseRecord(
+            case,
+            name,
+            [f["citizen_id"] for f in json.loads(followers)],
+            sorted(replies, key=lambda r: r["id"]),
+            ratings,
+            sorted(pushes, key=lambda p: -p["id"]),
+        )
 
     async def next_sequence(self, day: dt.date) -> int:
         """The next number of the day, atomically (UPDATE ... RETURNING on both databases)."""
@@ -820,6 +923,15 @@ class DirectoryStore:
 
     async def names(self, model: type[Station] | type[Department] | type[Deputy]) -> dict[int, str]:
         return {id_: name for id_, name in (await self.session.execute(select(model.id, model.name))).all()}
+
+    async def all_names(self) -> tuple[dict[int, str], dict[int, str], dict[int, str]]:
+        """The names of the departments, stations and deputies by id, in one statement."""
+        models: tuple[type[Department] | type[Station] | type[Deputy], ...] = (Department, Station, Deputy)
+        query = union_all(*(select(literal(i).label("kind"), model.id, model.name) for i, model in enumerate(models)))
+        found: tuple[dict[int, str], ...] = tuple({} for _ in models)
+        for kind, id_, name in (await self.session.execute(query)).all():
+            found[kind][id_] = name
+        return found[0], found[1], found[2]
 
 
 def hash_token(token: str) -> str:

@@ -16,10 +16,10 @@ from casework.cases import CaseState, Role
 from casework.errors import InvalidInput
 from casework.metrics import Month
 from casework.worklist import Need, WorkItem, need
-from services import casedesk
+from services import casedesk, cases
 from services.cases import CaseNotFound
-from storage.models import Case, CaseEvent, CaseReply, Citizen, Department, Station
-from storage.repositories import DirectoryStore
+from storage.models import Case, CaseEvent, CaseReply, Citizen, Department, Push, Rating, Station
+from storage.repositories import CaseStore, DirectoryStore
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.integration
@@ -233,3 +233,107 @@ async def test_the_case_page_shows_the_timeline_and_what_the_user_may_do(desk):
     assert [e.kind for e in page.timeline].count("reply") == 1
     assert any(code == "jiaotong" for code, _ in page.departments)
     assert page.data["state"] == CaseState.IN_PROGRESS.value
+
+
+def _expected_order(rows, now):
+    """The order of work as one sort by the rule would give it: need, then reply deadline, then id."""
+    return [
+        number
+        for *_, number in sorted(
+            (need(WorkItem(state, transfer_due, reply_due, pending), now), reply_due, case_id, number)
+            for case_id, number, state, transfer_due, reply_due, pending in rows
+        )
+    ]
+
+
+@pytest.mark.parametrize("searched", [True, False], ids=["search", "opening-view"])
+async def test_the_order_of_work_pages_need_by_need_as_one_sort_would(desk, monkeypatch, searched):
+    db, departments, station, citizen, deployment = desk
+    tag = uuid.uuid4().hex[:6]
+    made = [
+        dict(transfer_due_at=NOW - 2 * HOUR, reply_due_at=NOW + 50 * HOUR),
+        dict(state="in_progress", reply_due_at=NOW - HOUR),
+        dict(transfer_due_at=NOW + HOUR, reply_due_at=NOW + 51 * HOUR),
+        dict(state="in_progress", reply_due_at=NOW + 60 * HOUR),  # a reply waits for review
+        dict(state="replied", reply_due_at=NOW - 3 * HOUR),  # a reply waits for review
+        dict(state="rehandling", reply_due_at=NOW + 70 * HOUR),
+        dict(state="escalated", reply_due_at=NOW - 90 * HOUR),
+        dict(state="escalated", reply_due_at=NOW - 80 * HOUR),
+        dict(state="in_progress", reply_due_at=NOW + 30 * HOUR),
+        dict(state="replied", reply_due_at=NOW + 40 * HOUR),
+        dict(state="closed", reply_due_at=NOW - 100 * HOUR),
+    ]
+    cases = [await add_case(db, departments, station, citizen, description=words(tag), **fields) for fields in made]
+    async with db() as session:
+        for case in (cases[3], cases[4]):
+            session.add(CaseReply(case_id=case.id, text="已修复", author="jianshe", author_role="department"))
+        await session.commit()
+        pending = set((await session.execute(select(CaseReply.case_id).where(CaseReply.status == "pending"))).scalars())
+        query = select(Case.id, Case.number, Case.state, Case.transfer_due_at, Case.reply_due_at)
+        if searched:
+            query = query.where(Case.description.contains(tag))
+        else:
+            query = query.where(Case.state.not_in(casedesk.CONCLUDED))
+        rows = [(*row, row[0] in pending) for row in (await session.execute(query)).all()]
+        expected = _expected_order(rows, NOW)
+        monkeypatch.setattr(casedesk, "PAGE_SIZE", 3)
+        filters = casedesk.WorklistFilters(q=tag if searched else "")
+        first = await casedesk.worklist(session, STAFF, filters, NOW)
+        listed = [r.number for r in first.rows]
+        for page in range(2, first.pages + 1):
+            listed += [r.number for r in (await casedesk.worklist(session, STAFF, filters, NOW, page=page)).rows]
+    assert first.total == len(expected)
+    assert listed == expected
+    if searched:  # the two that need nothing now and the concluded one come last
+        assert set(listed[-3:]) == {c.number for c in cases[-3:]}
+
+
+async def test_a_case_read_in_one_statement_agrees_with_the_rules_reads(desk):
+    db, departments, station, citizen, deployment = desk
+    case = await add_case(db, departments, station, citizen, description="幸福路路灯坏了", state="rehandling")
+    async with db() as session:
+        session.add_all(
+            [
+                CaseReply(
+                    case_id=case.id,
+                    text="第一次答复",
+                    author="jianshe",
+                    author_role="department",
+                    status="approved",
+                    number=1,
+                ),
+                CaseReply(case_id=case.id, text="第二次答复", author="jianshe", author_role="department"),
+                Rating(case_id=case.id, reply_number=1, rating="不满意", comment="没修好"),
+                Push(
+                    dedupe_key=f"t1-{case.number}",
+                    kind="reply",
+                    recipient_type="citizen",
+                    recipient="1",
+                    case_id=case.id,
+                    text="一",
+                ),
+                Push(
+                    dedupe_key=f"t2-{case.number}",
+                    kind="rating",
+                    recipient_type="citizen",
+                    recipient="1",
+                    case_id=case.id,
+                    text="二",
+                ),
+            ]
+        )
+        await session.commit()
+    async with db() as session:
+        record = await CaseStore(session).record(case.number.lower())
+        assert record is not None and record.case.id == case.id
+        assert record.department == (await DirectoryStore(session).names(Department))[departments["jianshe"]]
+        assert [r["text"] for r in record.replies] == ["第一次答复", "第二次答复"]
+        assert [p["kind"] for p in record.pushes] == ["rating", "reply"]  # newest first
+        assert record.followers == []
+        assert cases.record_facts(record) == await cases.case_facts(CaseStore(session), record.case)
+        _, data = await cases.case_detail(session, STAFF, case.number)
+        assert [r["status"] for r in data["replies"]] == ["approved", "pending"]
+        assert [p["kind"] for p in data["pushes"]] == ["rating", "reply"]
+        assert await CaseStore(session).record("ZZ00000000000") is None
+        bare = await CaseStore(session).record(case.number, children=False)
+        assert bare is not None and bare.replies == [] and bare.pushes == []
