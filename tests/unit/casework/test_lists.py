@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from casework.lists import AssignmentRow, assignment_list, result_list, suggestion_list
+from casework.lists import AssignmentRow, assignment_list, month_lists, result_list, suggestion_list
 from casework.metrics import Month
 from tests.unit.casework.test_metrics import CALENDAR, national_day_cases
 
@@ -116,3 +116,13 @@ def test_no_list_shows_an_address_below_the_street():
     assert row.summary == "我叫赵**，住锦绣花园*号楼*，身份证110101********1234，电话0571-****1234，楼道灯坏了"
     results = result_list(OCTOBER, [a], CALENDAR, 3)
     assert results.rows[0].summary == row.summary
+
+
+def test_the_three_lists_of_a_month_at_once_are_the_lists_one_by_one():
+    cases = national_day_cases()
+    for month in (SEPTEMBER, OCTOBER):
+        assert month_lists(month, cases, CALENDAR, 3) == (
+            suggestion_list(month, cases),
+            assignment_list(month, cases, CALENDAR, 3),
+            result_list(month, cases, CALENDAR, 3),
+        )
