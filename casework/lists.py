@@ -21,7 +21,7 @@ from typing import Any, Literal
 from casework.cases import CaseState
 from casework.history import CaseHistory
 from casework.lifecycle import Action
-from casework.metrics import CaseRecord, Month, case_record, local_date, on_the_spot_answer
+from casework.metrics import RECORD_EVENTS, CaseRecord, Month, case_record, local_date, on_the_spot_answer
 from casework.privacy import mask_name, mask_phone, mask_text, public_line, street_level
 from casework.workdays import WorkingCalendar
 from texts import public as texts
@@ -29,6 +29,8 @@ from texts import public as texts
 ListKind = Literal["suggestions", "assignments", "results"]
 LIST_TITLES: dict[str, str] = texts.LIST_TITLES
 RESULT_STATES = (CaseState.CLOSED.value, CaseState.ESCALATED.value)
+# The events the lists read: a case's record's and its answer on the spot (`_answer`), which is one of ANSWERS.
+LISTED_EVENTS = RECORD_EVENTS
 
 
 def _column(header: str) -> Any:

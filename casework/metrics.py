@@ -157,6 +157,27 @@ def first_answer_due(received_at: dt.datetime, calendar: WorkingCalendar, reply_
     return end_of_day(calendar.add_working_days(local_date(received_at), reply_working_days))
 
 
+@dataclass(frozen=True)
+class EventKinds:
+    """Which events of a case matter to a reader: those of one of `actions`, those into one of `into`, those out
+    of one of `out_of`."""
+
+    actions: frozenset[str]
+    into: frozenset[str]
+    out_of: frozenset[str]
+
+    def __contains__(self, event: EventRow) -> bool:
+        return event.action in self.actions or event.to_state in self.into or event.from_state in self.out_of
+
+
+# The events `case_record` reads: a case's other events change none of its facts (tests/unit/casework).
+RECORD_EVENTS = EventKinds(
+    actions=frozenset({Action.TRANSFER.value, Action.CLOSE_UNRATED.value, *ANSWERS}),
+    into=frozenset({CaseState.REHANDLING.value, CaseState.ESCALATED.value}),
+    out_of=frozenset({CaseState.RECEIVED.value}),
+)
+
+
 def case_record(history: CaseHistory, calendar: WorkingCalendar, reply_working_days: int) -> CaseRecord:
     """The facts of one case, read from its events (the source of truth) and ratings."""
     events = history.events

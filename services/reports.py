@@ -166,7 +166,8 @@ async def month_lists(
 ) -> tuple[PublicList, ...]:
     """代表建议清单, 交办清单 and 办理效果清单 of `month`, masked, from one read of the cases in any of them. No check
     of who reads (see `month_list`)."""
-    found = histories(await ReportStore(session).listed_between(month.start, month.end, RESULT_STATES))
+    store = ReportStore(session)
+    found = histories(await store.listed_between(month.start, month.end, RESULT_STATES, casework_lists.LISTED_EVENTS))
     public = await access.public_names(session)
     return casework_lists.month_lists(month, found, calendar, deployment.deadlines.reply_working_days, public)
 
