@@ -25,6 +25,7 @@ way `combine` is the one place that adds tallies up into `Figures` and computes 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import statistics
 from collections import defaultdict
@@ -67,11 +68,12 @@ class Month:
         local = moment.astimezone(LOCAL)
         return cls(local.year, local.month)
 
-    @property
+    # Cached: the lists ask whether each of tens of thousands of moments is in the month.
+    @functools.cached_property
     def start(self) -> dt.datetime:
         return dt.datetime(self.year, self.month, 1, tzinfo=LOCAL)
 
-    @property
+    @functools.cached_property
     def end(self) -> dt.datetime:
         """The start of the next month (periods are half-open)."""
         year, month = (self.year + 1, 1) if self.month == 12 else (self.year, self.month + 1)

@@ -154,12 +154,12 @@ def _row(number: int, row: Sequence[Value], letters: Sequence[str], style: int) 
             cells.append(f'<c r="{letter}{number}"{styled}><v>{value!r}</v></c>')
         else:
             raise TypeError(f"a cell holds text or a number, not {value!r}")
-    return f'<row r="{number}">{"".join(cells)}</row>'
+    written = f'<row r="{number}">{"".join(cells)}</row>'
+    # Looked for once a row, not once a cell: the markup around the values holds none of them.
+    return _NOT_XML.sub("", written) if _NOT_XML.search(written) else written
 
 
 def _text(value: str) -> str:
-    if _NOT_XML.search(value):
-        value = _NOT_XML.sub("", value)
     if value[0].isspace() or value[-1].isspace():
         return f'<t xml:space="preserve">{escape(value)}</t>'
     return f"<t>{escape(value)}</t>"

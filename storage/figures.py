@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, String, and_, case, func, literal, literal_column, select
+from sqlalchemy import ColumnElement, Select, String, and_, case, func, literal, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
@@ -227,9 +227,19 @@ def _case_facts(
             func.max(_flag(e.to_state == rules.escalated)).label("escalated"),
         )
         .select_from(Case)
-        .outerjoin(e, e.case_id == Case.id)
+        .outerjoin(e, and_(e.case_id == Case.id, _counted(e, rules)))
         .where(Case.created_at >= _moment(start), Case.created_at < _moment(end), scope)
         .group_by(Case.id)
+    )
+
+
+def _counted(e: type[CaseEvent], rules: Rules) -> ColumnElement[bool]:
+    """The events any of the facts above reads (about two in five): the others would count for nothing, and
+    joined they took most of the time of grouping the events by case."""
+    return or_(
+        e.action.in_([rules.transfer, rules.close_unrated, *sorted(rules.answers)]),
+        e.to_state.in_([rules.rehandling, rules.escalated]),
+        e.from_state == rules.received,
     )
 
 
