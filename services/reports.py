@@ -258,6 +258,8 @@ def figures_json(report: FiguresReport, month: Month) -> dict[str, Any]:
 
 def display_width(text: str) -> int:
     """Columns the text takes in a terminal or a sheet: Chinese characters take two."""
+    if text.isascii():  # case numbers, dates, masked phones: one column a character, counted at once
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
