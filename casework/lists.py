@@ -185,7 +185,7 @@ def month_lists(
 
 
 def suggestion_list(month: Month, histories: Sequence[CaseHistory], public: Collection[str] = ()) -> PublicList:
-    return _suggestions(month, histories, _Shown(0, public))
+    return _suggestions(month, histories, _Shown(0, public))  # no record: the working days are never read
 
 
 def _suggestions(month: Month, histories: Sequence[CaseHistory], shown: _Shown) -> PublicList:
