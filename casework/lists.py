@@ -21,7 +21,7 @@ from typing import Any, Literal
 from casework.cases import CaseState
 from casework.history import CaseHistory
 from casework.lifecycle import Action
-from casework.metrics import Month, case_record, local_date, on_the_spot_answer
+from casework.metrics import RECORD_EVENTS, CaseRecord, Month, case_record, local_date, on_the_spot_answer
 from casework.privacy import mask_name, mask_phone, mask_text, public_line, street_level
 from casework.workdays import WorkingCalendar
 from texts import public as texts
@@ -29,6 +29,8 @@ from texts import public as texts
 ListKind = Literal["suggestions", "assignments", "results"]
 LIST_TITLES: dict[str, str] = texts.LIST_TITLES
 RESULT_STATES = (CaseState.CLOSED.value, CaseState.ESCALATED.value)
+# The events the lists read: a case's record's and its answer on the spot (`_answer`), which is one of ANSWERS.
+LISTED_EVENTS = RECORD_EVENTS
 
 
 def _column(header: str) -> Any:
@@ -133,12 +135,60 @@ def _names(history: CaseHistory) -> tuple[str | None, ...]:
     return (history.citizen_name, *history.named_people)
 
 
-def _place(history: CaseHistory, public: Collection[str]) -> str:
-    """The place at street level, names masked: 阳光小区3栋2单元501室 -> 阳光小区."""
-    return street_level(mask_text(history.place, _names(history), public))
+class _Shown:
+    """What the lists show of the cases, worked out once per case however many of the three lists show it:
+    its record (`case_record`), its summary and its place, masked."""
+
+    def __init__(self, reply_working_days: int, public: Collection[str]) -> None:
+        self.reply_working_days = reply_working_days
+        self.public = public
+        self._records: dict[str, CaseRecord] = {}
+        self._summaries: dict[str, str] = {}
+        self._places: dict[str, str] = {}
+
+    def record(self, history: CaseHistory, calendar: WorkingCalendar) -> CaseRecord:
+        found = self._records.get(history.number)
+        if found is None:
+            found = self._records[history.number] = case_record(history, calendar, self.reply_working_days)
+        return found
+
+    def summary(self, history: CaseHistory) -> str:
+        found = self._summaries.get(history.number)
+        if found is None:
+            found = self._summaries[history.number] = public_line(history.description, _names(history), self.public)
+        return found
+
+    def place(self, history: CaseHistory) -> str:
+        """The place at street level, names masked: 阳光小区3栋2单元501室 -> 阳光小区."""
+        found = self._places.get(history.number)
+        if found is None:
+            masked = mask_text(history.place, _names(history), self.public)
+            found = self._places[history.number] = street_level(masked)
+        return found
+
+
+def month_lists(
+    month: Month,
+    histories: Sequence[CaseHistory],
+    calendar: WorkingCalendar,
+    reply_working_days: int,
+    public: Collection[str] = (),
+) -> tuple[PublicList, PublicList, PublicList]:
+    """代表建议清单, 交办清单 and 办理效果清单 of `month`, from the cases of any of them (each list keeps its own):
+    the same lists as `suggestion_list`, `assignment_list` and `result_list`, each case masked once."""
+    shown = _Shown(reply_working_days, public)
+    return (
+        _suggestions(month, histories, shown),
+        _assignments(month, histories, calendar, shown),
+        _results(month, histories, calendar, shown),
+    )
 
 
 def suggestion_list(month: Month, histories: Sequence[CaseHistory], public: Collection[str] = ()) -> PublicList:
+    return _suggestions(month, histories, _Shown(0, public))  # no record: the working days are never read
+
+
+def _suggestions(month: Month, histories: Sequence[CaseHistory], shown: _Shown) -> PublicList:
     rows = tuple(
         SuggestionRow(
             number=h.number,
@@ -146,8 +196,8 @@ def suggestion_list(month: Month, histories: Sequence[CaseHistory], public: Coll
             topic=h.topic,
             citizen=texts.ANONYMOUS if h.anonymous else mask_name(h.citizen_name),
             phone="" if h.anonymous else mask_phone(h.citizen_phone),
-            summary=public_line(h.description, _names(h), public),
-            place=_place(h, public),
+            summary=shown.summary(h),
+            place=shown.place(h),
             deputy=h.deputy_name or "",
             state=_state_label(h),
         )
@@ -164,7 +214,13 @@ def assignment_list(
     reply_working_days: int,
     public: Collection[str] = (),
 ) -> PublicList:
-    records = [(case_record(h, calendar, reply_working_days), h) for h in histories]
+    return _assignments(month, histories, calendar, _Shown(reply_working_days, public))
+
+
+def _assignments(
+    month: Month, histories: Sequence[CaseHistory], calendar: WorkingCalendar, shown: _Shown
+) -> PublicList:
+    records = [(shown.record(h, calendar), h) for h in histories]
     transferred = [(r, h) for r, h in records if r.transferred_at is not None and r.transferred_at in month]
     rows = []
     for record, h in sorted(transferred, key=lambda pair: (pair[0].transferred_at, pair[1].number)):
@@ -173,8 +229,8 @@ def assignment_list(
                 number=h.number,
                 transferred_on=_day(record.transferred_at),
                 topic=h.topic,
-                summary=public_line(h.description, _names(h), public),
-                place=_place(h, public),
+                summary=shown.summary(h),
+                place=shown.place(h),
                 department=h.department or "",
                 reply_due=_day(record.reply_due_at),
                 state=_state_label(h),
@@ -209,10 +265,14 @@ def result_list(
     reply_working_days: int,
     public: Collection[str] = (),
 ) -> PublicList:
+    return _results(month, histories, calendar, _Shown(reply_working_days, public))
+
+
+def _results(month: Month, histories: Sequence[CaseHistory], calendar: WorkingCalendar, shown: _Shown) -> PublicList:
     ended = [h for h in histories if h.state in RESULT_STATES and h.closed_at is not None and h.closed_at in month]
     rows = []
     for h in sorted(ended, key=lambda h: (h.closed_at, h.number)):
-        record = case_record(h, calendar, reply_working_days)
+        record = shown.record(h, calendar)
         handled_by, answer = _answer(h)
         on_time = record.answered_on_time
         unrated = texts.UNRATED_CLOSED if record.closed_unrated else texts.NOT_RATED
@@ -223,9 +283,9 @@ def result_list(
                 received_on=_day(h.created_at),
                 ended_on=_day(h.closed_at),
                 topic=h.topic,
-                summary=public_line(h.description, _names(h), public),
+                summary=shown.summary(h),
                 handled_by=handled_by,
-                answer=public_line(answer, _names(h), public),
+                answer=public_line(answer, _names(h), shown.public),
                 working_days=record.working_days_to_answer(calendar),
                 on_time=texts.NONE if on_time is None else texts.YES if on_time else texts.NO,
                 rating=rating,

@@ -25,6 +25,7 @@ way `combine` is the one place that adds tallies up into `Figures` and computes 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import statistics
 from collections import defaultdict
@@ -67,11 +68,12 @@ class Month:
         local = moment.astimezone(LOCAL)
         return cls(local.year, local.month)
 
-    @property
+    # Cached: the lists ask whether each of tens of thousands of moments is in the month.
+    @functools.cached_property
     def start(self) -> dt.datetime:
         return dt.datetime(self.year, self.month, 1, tzinfo=LOCAL)
 
-    @property
+    @functools.cached_property
     def end(self) -> dt.datetime:
         """The start of the next month (periods are half-open)."""
         year, month = (self.year + 1, 1) if self.month == 12 else (self.year, self.month + 1)
@@ -155,6 +157,27 @@ def _first(events: Iterable[EventRow], test: Callable[[EventRow], bool]) -> dt.d
 def first_answer_due(received_at: dt.datetime, calendar: WorkingCalendar, reply_working_days: int) -> dt.datetime:
     """The deadline of a case's first answer, as registration set it (casework.deadlines)."""
     return end_of_day(calendar.add_working_days(local_date(received_at), reply_working_days))
+
+
+@dataclass(frozen=True)
+class EventKinds:
+    """Which events of a case matter to a reader: those of one of `actions`, those into one of `into`, those out
+    of one of `out_of`."""
+
+    actions: frozenset[str]
+    into: frozenset[str]
+    out_of: frozenset[str]
+
+    def __contains__(self, event: EventRow) -> bool:
+        return event.action in self.actions or event.to_state in self.into or event.from_state in self.out_of
+
+
+# The events `case_record` reads: a case's other events change none of its facts (tests/unit/casework).
+RECORD_EVENTS = EventKinds(
+    actions=frozenset({Action.TRANSFER.value, Action.CLOSE_UNRATED.value, *ANSWERS}),
+    into=frozenset({CaseState.REHANDLING.value, CaseState.ESCALATED.value}),
+    out_of=frozenset({CaseState.RECEIVED.value}),
+)
 
 
 def case_record(history: CaseHistory, calendar: WorkingCalendar, reply_working_days: int) -> CaseRecord:

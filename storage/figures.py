@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, String, and_, case, func, literal, literal_column, select
+from sqlalchemy import ColumnElement, Select, String, and_, case, func, literal, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
@@ -117,10 +117,16 @@ class FigureStore:
         """The tallies of the cases received in [start, end) that `scope` (a where-clause on `Case`, from
         services/access.py) keeps, grouped `by`, with what is still open judged as of `as_of`.
 
-        Two steps in one query: the facts of each case (its events grouped by the case alone, found by the
-        indexes on cases.created_at and case_events.case_id), then the counts of those facts grouped by
-        the group, the day received and the day first answered. The groups' names are read apart."""
-        facts = _case_facts(start, end, by, rules, scope).subquery("facts")
+        The lowest and highest id of the period's cases first (`_case_facts` says why); then two steps in one
+        query: the facts of each case (its events grouped by the case alone, found by the indexes on
+        cases.created_at and case_events.case_id), then the counts of those facts grouped by the group, the day
+        received and the day first answered. The groups' names are read apart."""
+        received = (Case.created_at >= _moment(start), Case.created_at < _moment(end))
+        # With a count beside them, PostgreSQL reads the period's cases by date; asked for min and max alone it
+        # walks the primary key from one end past every case of other periods (1.1 s on a million).
+        ends = select(func.min(Case.id), func.max(Case.id), func.count()).where(*received)
+        first, last, _ = (await self.session.execute(ends)).one()
+        facts = _case_facts(received, (first, last), by, rules, scope).subquery("facts")
         f = facts.c
         now = _moment(as_of)
         # The first answer's deadline: the case's own, but for a re-handled case (re-handling replaced it)
@@ -193,11 +199,20 @@ _KEYS = {"department": Case.department_id, "station": Case.station_id, "deputy":
 
 
 def _case_facts(
-    start: dt.datetime, end: dt.datetime, by: Grouping, rules: Rules, scope: ColumnElement[bool]
+    received: tuple[ColumnElement[bool], ...],
+    ids: tuple[int | None, int | None],
+    by: Grouping,
+    rules: Rules,
+    scope: ColumnElement[bool],
 ) -> Select[Any]:
-    """One row per case received in [start, end) that `scope` keeps: its group's key, the day received, its
+    """One row per case `received` selects that `scope` keeps: its group's key, the day received, its
     deadlines, state and latest rating, and from its events when it was first transferred, first left
-    已受理 (however), first answered, and whether it was ever closed unrated, re-handled or escalated."""
+    已受理 (however), first answered, and whether it was ever closed unrated, re-handled or escalated.
+
+    `ids`: the lowest and highest id of the cases `received` selects. Said of the events too (it changes none
+    joined), it lets PostgreSQL read the period's events as one range of the index on case_id, merged with the
+    cases in order of id, instead of looking up each case's (about a fifth less time on a month of a million
+    cases)."""
     # An alias: `scope` may ask about a case's events itself (a department's cases are those transferred to
     # it), in a subquery that must not correlate to the events joined here.
     e = aliased(CaseEvent, name="event")
@@ -227,9 +242,19 @@ def _case_facts(
             func.max(_flag(e.to_state == rules.escalated)).label("escalated"),
         )
         .select_from(Case)
-        .outerjoin(e, e.case_id == Case.id)
-        .where(Case.created_at >= _moment(start), Case.created_at < _moment(end), scope)
+        .outerjoin(e, and_(e.case_id == Case.id, e.case_id.between(*ids), _counted(e, rules)))
+        .where(*received, scope)
         .group_by(Case.id)
+    )
+
+
+def _counted(e: type[CaseEvent], rules: Rules) -> ColumnElement[bool]:
+    """The events any of the facts above reads (about two in five): the others would count for nothing, and
+    joined they took most of the time of grouping the events by case."""
+    return or_(
+        e.action.in_([rules.transfer, rules.close_unrated, *sorted(rules.answers)]),
+        e.to_state.in_([rules.rehandling, rules.escalated]),
+        e.from_state == rules.received,
     )
 
 

@@ -34,7 +34,9 @@ from casework.workdays import WorkingCalendar
 from services import figures, publication, reports
 from services.figures import NotAllowed
 from services.publication import MayNotPublish, NotPublished
+from services.reports import LIST_KINDS
 from settings import Deployment, load_deployment
+from storage import reports as storage_reports
 from storage.db import make_engine, make_sessionmaker, upgrade
 from storage.models import Department, Station
 from storage.reports import ReportStore
@@ -269,3 +271,15 @@ async def test_only_published_months_reach_the_public_and_never_unmasked(store):
         with pytest.raises(NotPublished):
             await publication.public_month(session, store.deployment, store.calendar, SEPTEMBER, "results", 1, now)
         assert await publication.published_months(session) == []
+
+
+async def test_the_lists_of_a_month_read_at_once_in_batches_are_the_lists_read_one_by_one(store, monkeypatch):
+    await seed(store, 200, AUGUST.start, OCTOBER.end, GENERATED, seed=13)
+    async with store.session() as session:
+        one_by_one = tuple(
+            [await reports.month_list(session, store.deployment, store.calendar, SEPTEMBER, k) for k in LIST_KINDS]
+        )
+        monkeypatch.setattr(storage_reports, "BATCH", 7)  # many batches, one of them short
+        at_once = await reports.month_lists(session, store.deployment, store.calendar, SEPTEMBER)
+    assert at_once == one_by_one
+    assert all(public_list.rows for public_list in at_once)

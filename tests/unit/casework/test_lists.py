@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from casework.lists import AssignmentRow, assignment_list, result_list, suggestion_list
-from casework.metrics import Month
+from casework.lists import LISTED_EVENTS, AssignmentRow, assignment_list, month_lists, result_list, suggestion_list
+from casework.metrics import Month, case_record
 from tests.unit.casework.test_metrics import CALENDAR, national_day_cases
 
 SEPTEMBER, OCTOBER = Month(2026, 9), Month(2026, 10)
@@ -116,3 +116,22 @@ def test_no_list_shows_an_address_below_the_street():
     assert row.summary == "我叫赵**，住锦绣花园*号楼*，身份证110101********1234，电话0571-****1234，楼道灯坏了"
     results = result_list(OCTOBER, [a], CALENDAR, 3)
     assert results.rows[0].summary == row.summary
+
+
+def test_the_three_lists_of_a_month_at_once_are_the_lists_one_by_one():
+    cases = national_day_cases()
+    for month in (SEPTEMBER, OCTOBER):
+        assert month_lists(month, cases, CALENDAR, 3) == (
+            suggestion_list(month, cases),
+            assignment_list(month, cases, CALENDAR, 3),
+            result_list(month, cases, CALENDAR, 3),
+        )
+
+
+def test_the_lists_read_no_event_but_the_listed_ones():
+    cases = national_day_cases()
+    assert any(e not in LISTED_EVENTS for h in cases for e in h.events)
+    listed = [replace(h, events=tuple(e for e in h.events if e in LISTED_EVENTS)) for h in cases]
+    for month in (SEPTEMBER, OCTOBER):
+        assert month_lists(month, listed, CALENDAR, 3) == month_lists(month, cases, CALENDAR, 3)
+        assert [case_record(h, CALENDAR, 3) for h in listed] == [case_record(h, CALENDAR, 3) for h in cases]

@@ -243,3 +243,10 @@ def test_a_public_line_masks_names_phones_id_numbers_and_addresses_together():
     line = public_line(text, limit=120)
     assert line == "我叫王**，身份证110101********1234，住阳光小区*栋*单元*室，电话138****5678，楼下路灯坏了"
     assert public_line("和平路18号张建国家门口积水", names=["张建国"]) == "和平路*号张**家门口积水"
+
+
+def test_public_names_stay_when_one_is_part_of_another_and_in_any_collection():
+    text = "王敏华代表和王敏代表都来了，王小明也在"
+    for public in ({"王敏", "王敏华"}, ["王敏华", "王敏"], ("王敏", "王敏华", "")):
+        assert mask_text(text, public=public) == "王敏华代表和王敏代表都来了，王**也在"
+    assert mask_text("王小明家门口积水", public=frozenset({""})) == "王**家门口积水"
