@@ -128,15 +128,6 @@ async def _trips(
     side.wall += time.perf_counter() - started
 
 
-async def bare_parse(rasa_url: str, token: str, texts: list[str], concurrency: int) -> tuple[dict, dict]:
-    seq, con = Side("bare Rasa parse, sequential"), Side(f"bare Rasa parse, {concurrency} at once")
-    async with httpx.AsyncClient(timeout=30, params={"token": token}) as client:
-        await timed(client, f"{rasa_url}/model/parse", {"text": "你好"})
-        await _parses(client, f"{rasa_url}/model/parse", texts, 1, seq)
-        await _parses(client, f"{rasa_url}/model/parse", texts, concurrency, con)
-    return seq.summary(), con.summary()
-
-
 async def round_trips(app_url: str, texts: list[str], concurrency: int, label: str = "") -> tuple[dict, dict]:
     """Each citizen sends a report and answers the bot's questions: 4 messages a citizen."""
     seq, con = _trip_sides(label, concurrency)

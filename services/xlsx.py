@@ -11,6 +11,7 @@ test_xlsx.py): the sheets, their values, the bold header, the frozen pane and th
 from __future__ import annotations
 
 import io
+import math
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -25,6 +26,9 @@ _PACKAGE_RELATIONSHIPS = "http://schemas.openxmlformats.org/package/2006/relatio
 _DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 # Characters XML 1.0 cannot hold (openpyxl refuses them): control characters but tab, line feed and return.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Excel holds at most this many characters in a cell, and refuses a workbook with more.
+MAX_CELL_CHARACTERS = 32_767
+_ESCAPED_CHARACTER = re.compile("(_x[0-9A-Fa-f]{4}_)")
 # Rows encoded and compressed at a time: the sheet streams into the zip rather than sitting whole in memory.
 _ROWS_PER_WRITE = 2000
 # zlib's fastest level: a third of the default's time on a month's lists, for a file a fifth larger.
@@ -151,6 +155,8 @@ def _row(number: int, row: Sequence[Value], letters: Sequence[str], style: int) 
         if isinstance(value, str):
             cells.append(f'<c r="{letter}{number}"{styled} t="inlineStr"><is>{_text(value)}</is></c>')
         elif isinstance(value, int | float) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                continue  # a spreadsheet has no NaN nor infinity: the cell is left empty
             cells.append(f'<c r="{letter}{number}"{styled}><v>{value!r}</v></c>')
         else:
             raise TypeError(f"a cell holds text or a number, not {value!r}")
@@ -160,6 +166,10 @@ def _row(number: int, row: Sequence[Value], letters: Sequence[str], style: int) 
 
 
 def _text(value: str) -> str:
+    value = value[:MAX_CELL_CHARACTERS]
+    if "_x" in value:
+        # Excel reads _xHHHH_ as the character it codes: a citizen's "_x4E2D_" must stay as written.
+        value = _ESCAPED_CHARACTER.sub(r"_x005F\1", value)
     if value[0].isspace() or value[-1].isspace():
         return f'<t xml:space="preserve">{escape(value)}</t>'
     return f"<t>{escape(value)}</t>"

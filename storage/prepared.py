@@ -46,6 +46,9 @@ class Prepared:
 
     async def run(self, session: AsyncSession, params: Params | Sequence[Params]) -> CursorResult[Any]:
         """Run it in the session's transaction: one set of parameters, or a list of them (executemany)."""
+        if session.new or session.dirty or session.deleted:
+            # As the ORM's autoflush would: the statement sees what the unit of work added or changed so far.
+            await session.flush()
         connection = await session.connection()
         compiled = self._compiled(connection.dialect)
         if isinstance(params, Mapping):

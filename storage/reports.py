@@ -89,7 +89,7 @@ EVENT_COLUMNS = (
 )
 REPLY_COLUMNS = (CaseReply.case_id, CaseReply.number, CaseReply.text, CaseReply.reviewed_at, CaseReply.created_at)
 RATING_COLUMNS = (Rating.case_id, Rating.reply_number, Rating.rating, Rating.comment, Rating.at)
-# Ids bound per statement: under SQLite's limit of variables (32,766 by default) and PostgreSQL's 65,535.
+# Ids a statement lists (written into its text, `literal_execute`): a batch keeps each statement short.
 BATCH = 10_000
 
 

@@ -81,11 +81,6 @@ class Party:
     waiting_window: bool = False
 
 
-def _insert(session: AsyncSession) -> Any:
-    """The INSERT of the session's database, which knows ON CONFLICT (SQLite's and PostgreSQL's alike)."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def _find_party(_dialect: str) -> Executable:
     """Who is talking, and whether pushes wait for their next message (unread, or for their window)."""
     unread = (
@@ -449,9 +444,9 @@ class ConversationStore:
 
 @dataclass(frozen=True)
 class CaseRecord:
-    """A case with its events and attachments, its department's name and what its page reads of it, read in one
-    statement (`CaseStore.record`): its followers' citizen ids and, when asked, its replies (oldest first), its
-    ratings and its pushes (newest first), each a dict of the columns named in `CaseStore.record`."""
+    """A case with its events and attachments, its department's name and what its page reads of it (`CaseStore.record`:
+    one statement, and one for the attachments): its followers' citizen ids and, when asked, its replies (oldest
+    first), its ratings and its pushes (newest first), each a dict of the columns named in `_record_query`."""
 
     case: Case
     department: str | None
@@ -509,10 +504,14 @@ def _record_query(dialect: str, children: bool) -> Select[Any]:
             _json_rows(dialect, Rating.case_id == Case.id, ratings),
             _json_rows(dialect, Push.case_id == Case.id, pushes),
         ]
+    # LIMIT 1 (numbers are unique) has the ORM join the events to the case read as a subquery, so that the JSON
+    # columns are made once rather than once an event; attachments come in a second statement, not multiplied
+    # with the events.
     return (
         select(Case, *columns)
         .where(Case.number == bindparam("number"))
-        .options(joinedload(Case.events), joinedload(Case.attachments))
+        .limit(1)
+        .options(joinedload(Case.events), selectinload(Case.attachments))
     )
 
 
@@ -522,7 +521,7 @@ class CaseStore:
 
     async def record(self, number: str, *, children: bool = True) -> CaseRecord | None:
         """The case numbered `number` as a `CaseRecord` (its replies, ratings and pushes left empty unless
-        `children`), or None; one statement."""
+        `children`), or None; one statement, and one more for its attachments."""
         query = _record_query(self.session.get_bind().dialect.name, children)
         found = (await self.session.execute(query, {"number": number.upper()})).unique().first()
         if found is None:

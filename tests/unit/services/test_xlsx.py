@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import math
+import zipfile
 
 import openpyxl
 import pytest
@@ -83,3 +85,20 @@ def test_the_lists_workbook_has_a_sheet_per_list_with_its_table():
         assert sheet.freeze_panes == "A2" and all(cell.font.b for cell in sheet[1])
         for index, column in enumerate(zip(*public_list.table(), strict=True), start=1):
             assert sheet.column_dimensions[xlsx.column_letter(index)].width == reports.column_width(column)
+
+
+def test_what_excel_cannot_hold_is_left_out_or_kept_as_written():
+    long = "长" * (xlsx.MAX_CELL_CHARACTERS + 10)
+    rows: list[list[xlsx.Value]] = [
+        ["说明", "数"],
+        ["市民写的 _x4E2D_ 原样", math.nan],
+        [long, math.inf],
+        ["控\x0b制", 1],
+    ]
+    content = xlsx.workbook([xlsx.Sheet("清单", rows, [20, 8])])
+    sheet = zipfile.ZipFile(io.BytesIO(content)).read("xl/worksheets/sheet1.xml").decode()
+    assert "_x005F_x4E2D_" in sheet  # Excel would read _x4E2D_ as 中; escaped, it shows what the citizen wrote
+    values = [list(row) for row in _read(content)["清单"].iter_rows(values_only=True)]
+    assert values[1][1] is None and values[2][1] is None  # no NaN nor infinity in a spreadsheet
+    assert len(values[2][0]) == xlsx.MAX_CELL_CHARACTERS
+    assert values[3] == ["控制", 1]  # a control character XML cannot hold is dropped, the rest kept
