@@ -18,7 +18,9 @@ from storage.models import Case, ChannelIdentity, Conversation, Message, utcnow
 from tests.conftest import RASA_TOKEN, client_for
 from tests.factories import build_dispatcher, say
 
-pytestmark = [pytest.mark.integration, pytest.mark.dated]
+# Each test books, reports and rates at the real time: a database of its own, so that another test's bookings do not
+# fill the slots this one is offered (one did, on PostgreSQL, in a full run).
+pytestmark = [pytest.mark.integration, pytest.mark.dated, pytest.mark.own_database]
 
 
 class Citizen:
