@@ -186,7 +186,7 @@ async def case_scope(session: AsyncSession, case: Case, events: Sequence[CaseEve
     """The scope of a stored case: whether it was ever transferred (from its `events` when already read), and
     who follows it."""
     if events is not None:
-        transferred = any(event.action == TRANSFER for event in events)
+        transferred = _transferred(events)
     else:
         transferred = (
             await session.execute(select(exists().where(CaseEvent.case_id == case.id, CaseEvent.action == TRANSFER)))
@@ -210,7 +210,11 @@ def scope_of(case: Case, transferred: bool, followers: Iterable[int]) -> CaseSco
 
 def record_scope(case: Case, followers: Iterable[int]) -> CaseScope:
     """The scope of a case read with its events and followers (`storage.repositories.CaseRecord`)."""
-    return scope_of(case, any(event.action == TRANSFER for event in case.events), followers)
+    return scope_of(case, _transferred(case.events), followers)
+
+
+def _transferred(events: Iterable[CaseEvent]) -> bool:
+    return any(event.action == TRANSFER for event in events)
 
 
 async def conversation_scope(session: AsyncSession, citizen_id: int) -> ConversationScope:

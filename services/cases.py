@@ -876,7 +876,8 @@ async def case_detail(
     """A case with its events, replies, pushes and the actions `actor` may take (`policy`: the deployment's,
     `case_policy`); CaseNotFound when it does not exist or `actor` may not see it (the same answer, so numbers
     cannot be probed). The contact phone in it is masked for everyone: read it with `case_contact`."""
-    # The case with everything this reads of it in one statement: on PostgreSQL each statement is a round trip.
+    # The case with everything this reads of it in one statement (its attachments in a second): on PostgreSQL
+    # each statement is a round trip.
     record = await CaseStore(session).record(number)
     if record is None:
         raise CaseNotFound(number)
@@ -1011,21 +1012,22 @@ async def progress_for_citizen(
     session: AsyncSession, party: Party, numbers: list[str]
 ) -> tuple[dict[int, str], list[CaseProgress]]:
     """What a citizen may learn of the cases they named: (the names of their departments, one CaseProgress a
-    number); one statement a number."""
+    number); a statement a number, and one for its attachments."""
     store = CaseStore(session)
     departments: dict[int, str] = {}
     actor = citizen_actor(party)
     found: list[CaseProgress] = []
     for number in numbers:
         record = await store.record(number, children=False)
-        if record is None:
-            found.append(CaseProgress(number, None))
+        view = (
+            access.View.NONE
+            if record is None
+            else access.case_view(actor, access.record_scope(record.case, record.followers))
+        )
+        if record is None or view is access.View.NONE:
+            found.append(CaseProgress(number, None))  # unknown and not theirs: the same answer
             continue
         case = record.case
-        view = access.case_view(actor, access.record_scope(case, record.followers))
-        if view is access.View.NONE:
-            found.append(CaseProgress(number, None))
-            continue
         if case.department_id is not None:
             departments[case.department_id] = record.department or ""
         if view is access.View.SUMMARY:
