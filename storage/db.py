@@ -2,28 +2,40 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import ctypes.util
 import functools
+import logging
+import re
+import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_only
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # glibc's malloc.h: mallopt's parameter for the most arenas malloc keeps.
 M_ARENA_MAX = -8
+# How long SQLite waits for another process's write lock (the driver's busy timeout), and as long for this one's.
+SQLITE_BUSY_SECONDS = 30
+# The statements before which SQLite's driver takes the write lock, or that take it themselves.
+SQLITE_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|BEGIN\s+IMMEDIATE|CREATE|DROP|ALTER)\b", re.I)
 
 
 def make_engine(async_url: str) -> AsyncEngine:
     if async_url.startswith("sqlite"):
         _ensure_sqlite_dir(async_url)
         _one_malloc_arena()
-        engine = create_async_engine(async_url, connect_args={"timeout": 30})
+        engine = create_async_engine(async_url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+        WriterQueue().attach(engine)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -38,6 +50,53 @@ def make_engine(async_url: str) -> AsyncEngine:
     # million cases), which costs 0.4-0.5 s a query here and saves less than that; the app's queries are short.
     connect_args = {"options": "-c jit=off"} if async_url.startswith("postgresql") else {}
     return create_async_engine(async_url, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args=connect_args)
+
+
+class WriterQueue:
+    """One SQLite writer at a time in this process, queued in asyncio rather than in SQLite's busy handler.
+
+    SQLite lets one transaction write at a time. A writer that finds the lock taken sleeps in SQLite's busy
+    handler, 1 ms at first and up to 100 ms between tries as the wait goes on: with eight turns at once in
+    one web process, the slowest messages waited seconds after the lock was free (bench/README.md, "The
+    writers of one process take turns"). Here a connection takes this process's queue before its first
+    write and leaves it when it goes back to the pool, after its commit or rollback; the next writer goes
+    on at once. Other processes (the worker, a CLI command) still meet SQLite's own lock and busy handler.
+    A writer that waits longer than SQLite would have goes on without the queue, where SQLite's lock
+    decides as before: one coroutine writing in two sessions at once cannot wait on itself for ever."""
+
+    def __init__(self) -> None:
+        # An asyncio lock belongs to one event loop; an engine can outlive a loop (tests, the CLI).
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+    def attach(self, engine: AsyncEngine) -> None:
+        event.listen(engine.sync_engine, "before_cursor_execute", self._before_execute)
+        event.listen(engine.sync_engine, "checkin", self._checkin)
+
+    def _lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
+
+    def _before_execute(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        info = conn.connection.info  # the pooled connection's, which its checkin is given again
+        if "writer_queue" in info or not SQLITE_WRITES.match(statement):
+            return
+        lock = self._lock()
+        try:
+            await_only(asyncio.wait_for(lock.acquire(), SQLITE_BUSY_SECONDS))
+        except TimeoutError:
+            log.warning(
+                "a SQLite writer waited %s s for this process's queue; it goes on to SQLite's lock", SQLITE_BUSY_SECONDS
+            )
+            return
+        info["writer_queue"] = lock
+
+    def _checkin(self, _dbapi_connection: Any, record: Any) -> None:
+        lock = record.info.pop("writer_queue", None)
+        if lock is not None:
+            lock.release()
 
 
 @functools.cache

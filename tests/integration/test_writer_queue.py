@@ -1,0 +1,95 @@
+"""SQLite's writers in one process take turns in storage.db.WriterQueue: a second writer waits for the first's
+commit (not in SQLite's busy handler), goes on at once after it, and never waits on itself for ever."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from storage import db
+from storage.db import make_engine, make_sessionmaker
+
+pytestmark = pytest.mark.integration
+
+
+# SQLite's own busy timeout, short: a writer left to it fails at once where the queue would have let it wait.
+SQLITE_WAIT = 0.05
+# What the first writer holds the lock for, well past SQLITE_WAIT and well within the queue's wait.
+HOLD = 0.3
+
+
+@pytest.fixture
+async def sessions(tmp_path, monkeypatch):
+    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", SQLITE_WAIT)
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}")
+    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", 10)
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+async def _bodies(sessions) -> list[str]:
+    async with sessions() as session:
+        return list((await session.execute(text("SELECT body FROM notes ORDER BY id"))).scalars())
+
+
+async def test_a_second_writer_waits_for_the_first_to_commit(sessions):
+    events: list[str] = []
+    first_wrote = asyncio.Event()
+    release_first = asyncio.Event()
+
+    async def first() -> None:
+        async with sessions() as session:
+            await session.execute(text("INSERT INTO notes (body) VALUES ('first')"))
+            first_wrote.set()
+            await release_first.wait()
+            await asyncio.sleep(HOLD)
+            events.append("first commits")
+            await session.commit()
+
+    async def second() -> None:
+        await first_wrote.wait()
+        async with sessions() as session:
+            # Reads do not queue: the first writer holds the queue, and this read goes on.
+            assert await _bodies(sessions) == []
+            events.append("second reads")
+            release_first.set()
+            await session.execute(text("INSERT INTO notes (body) VALUES ('second')"))
+            events.append("second wrote")
+            await session.commit()
+
+    await asyncio.gather(first(), second())
+    assert events == ["second reads", "first commits", "second wrote"]
+    assert await _bodies(sessions) == ["first", "second"]
+
+
+async def test_the_queue_is_left_on_rollback_and_on_error(sessions):
+    async with sessions() as session:
+        await session.execute(text("INSERT INTO notes (body) VALUES ('undone')"))
+        await session.rollback()
+    with pytest.raises(OperationalError):
+        async with sessions() as session:
+            await session.execute(text("INSERT INTO no_such_table (body) VALUES ('x')"))
+    async with sessions() as session:
+        await session.execute(text("INSERT INTO notes (body) VALUES ('kept')"))
+        await session.commit()
+    assert await _bodies(sessions) == ["kept"]
+
+
+async def test_a_coroutine_writing_in_two_sessions_gets_sqlites_answer_not_a_hang(sessions, monkeypatch):
+    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", HOLD)
+    async with sessions() as holding, sessions() as other:
+        await holding.execute(text("INSERT INTO notes (body) VALUES ('held')"))
+        # Past the queue's wait it meets SQLite's lock, which answers as it always did.
+        with pytest.raises(OperationalError, match="locked"):
+            await other.execute(text("INSERT INTO notes (body) VALUES ('blocked')"))
+        await other.rollback()
+        await holding.commit()
+    async with sessions() as session:
+        await session.execute(text("INSERT INTO notes (body) VALUES ('after')"))
+        await session.commit()
+    assert await _bodies(sessions) == ["held", "after"]
