@@ -10,6 +10,7 @@ alike the rest, so a citizen is never offered a stranger's case from another bui
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -78,29 +79,39 @@ def address_numbers(text: str) -> dict[str, set[int]]:
     return found
 
 
-def different_places(a: Sketch, b: Sketch) -> bool:
+@dataclass(frozen=True)
+class Features:
+    """What similarity compares of a sketch: the numbers of its address, the bigrams of what is wrong and
+    the bigrams of its place."""
+
+    numbers: dict[str, set[int]]
+    problem: frozenset[str]
+    place: frozenset[str]
+
+
+# A report is compared with up to hundreds of open cases, twice while it is written: the open cases' features
+# are worked out once, not on every comparison (a report's summary and its registration each scanned them all).
+FEATURES_KEPT = 4096
+
+
+@functools.lru_cache(maxsize=FEATURES_KEPT)
+def features(place: str, description: str) -> Features:
+    place_grams = _bigrams(place)
+    problem = {b for b in _bigrams(description) - place_grams if b not in _STOP_BIGRAMS and not (set(b) & GLUE)}
+    return Features(
+        numbers=address_numbers(f"{place} {description}"),
+        problem=frozenset(problem),
+        place=frozenset(_bigrams(place or description) - _PLACE_BIGRAMS),
+    )
+
+
+def different_places(a: Features, b: Features) -> bool:
     """Whether the two give different numbers of the same kind (3栋 and 5栋): then they are about
     different places. The same numbers, or numbers of kinds only one of them gives, are no sign."""
-    numbers_a = address_numbers(f"{a.place} {a.description}")
-    numbers_b = address_numbers(f"{b.place} {b.description}")
-    return any(not numbers_a[kind] & numbers_b[kind] for kind in numbers_a.keys() & numbers_b.keys())
+    return any(not a.numbers[kind] & b.numbers[kind] for kind in a.numbers.keys() & b.numbers.keys())
 
 
-def _problem(sketch: Sketch) -> set[str]:
-    """Bigrams of the description that are neither the place nor glue."""
-    return {
-        b
-        for b in _bigrams(sketch.description) - _bigrams(sketch.place)
-        if b not in _STOP_BIGRAMS and not (set(b) & GLUE)
-    }
-
-
-def _place(sketch: Sketch) -> set[str]:
-    """Bigrams of the place (of the text when no place was given) but for the words every place has."""
-    return _bigrams(sketch.place or sketch.description) - _PLACE_BIGRAMS
-
-
-def _overlap(a: set[str], b: set[str]) -> float:
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
     """Overlap coefficient: a short report inside a long one still counts as similar."""
     if not a or not b:
         return 0.0
@@ -110,13 +121,13 @@ def _overlap(a: set[str], b: set[str]) -> float:
 def similarity(a: Sketch, b: Sketch) -> float:
     """0..1; 0 when the topics differ, the numbers say different places, or the texts share no word
     about the problem."""
-    if a.topic != b.topic or different_places(a, b):
+    if a.topic != b.topic:
         return 0.0
-    problem_a, problem_b = _problem(a), _problem(b)
-    if not problem_a & problem_b:
+    features_a, features_b = features(a.place, a.description), features(b.place, b.description)
+    if different_places(features_a, features_b) or not features_a.problem & features_b.problem:
         return 0.0
-    place = _overlap(_place(a), _place(b))
-    return 0.6 * place + 0.4 * _overlap(problem_a, problem_b)
+    place = _overlap(features_a.place, features_b.place)
+    return 0.6 * place + 0.4 * _overlap(features_a.problem, features_b.problem)
 
 
 def similar_cases(draft: Sketch, open_cases: Iterable[Sketch], limit: int = 3) -> list[tuple[Sketch, float]]:
