@@ -30,9 +30,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 
@@ -87,16 +88,55 @@ async def timed(client: httpx.AsyncClient, url: str, body: dict) -> float:
     return time.perf_counter() - started
 
 
+def cpu_seconds(root: int) -> float:
+    """The CPU time (user and system) process `root` and its descendants have used, in seconds (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The fields after the command's name (which may hold spaces): state ppid ... utime stime.
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        times[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        total += times.get(pid, 0.0)
+        todo += children.get(pid, [])
+    return total
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+Meter = Callable[[], dict[str, float]]
+
+
 @dataclass
 class Side:
-    """One measurement's latencies and the time they took, added up over the rounds."""
+    """One measurement's latencies, the time they took and the CPU each process used meanwhile, added up over
+    the rounds."""
 
     name: str
     latencies: list[float] = field(default_factory=list)
     wall: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> dict[str, float | str]:
         return summarise(self.name, self.latencies, self.wall)
+
+    @contextlib.contextmanager
+    def metered(self, meter: Meter) -> Iterator[None]:
+        before = meter()
+        yield
+        for name, used in meter().items():
+            self.cpu[name] = self.cpu.get(name, 0.0) + used - before[name]
+
+    def cpu_per_message_ms(self) -> dict[str, float]:
+        return {name: used * 1000 / len(self.latencies) for name, used in self.cpu.items()}
 
 
 async def _parses(client: httpx.AsyncClient, url: str, texts: list[str], concurrency: int, side: Side) -> None:
@@ -140,10 +180,11 @@ async def round_trips(app_url: str, texts: list[str], concurrency: int, label: s
 
 
 async def interleaved(
-    rasa_url: str, token: str, apps: dict[int, str], groups: list[list[str]], concurrency: int
+    rasa_url: str, token: str, apps: dict[int, str], groups: list[list[str]], concurrency: int, meter: Meter
 ) -> tuple[tuple[Side, Side], dict[int, tuple[Side, Side]]]:
     """The bare parse and the round trips of each set-up, one group of citizens at a time, in turn: a change in
-    the machine's load during the run weighs on both sides alike, so their ratio holds."""
+    the machine's load during the run weighs on both sides alike, so their ratio holds. `meter` reads the CPU
+    time of the processes measured, for each side's share."""
     parse_url = f"{rasa_url}/model/parse"
     bare = (Side("bare Rasa parse, sequential"), Side(f"bare Rasa parse, {concurrency} at once"))
     label = len(apps) > 1
@@ -158,12 +199,16 @@ async def interleaved(
             await _warm_up(client, app_url, concurrency, run)
         for n, group in enumerate(groups):
             texts = conversation_texts(group)
-            await _parses(rasa, parse_url, texts, 1, bare[0])
+            with bare[0].metered(meter):
+                await _parses(rasa, parse_url, texts, 1, bare[0])
             for count, app_url in apps.items():
-                await _trips(client, app_url, group, f"s{run}-{count}-{n}", 1, trips[count][0])
-            await _parses(rasa, parse_url, texts, concurrency, bare[1])
+                with trips[count][0].metered(meter):
+                    await _trips(client, app_url, group, f"s{run}-{count}-{n}", 1, trips[count][0])
+            with bare[1].metered(meter):
+                await _parses(rasa, parse_url, texts, concurrency, bare[1])
             for count, app_url in apps.items():
-                await _trips(client, app_url, group, f"c{run}-{count}-{n}", concurrency, trips[count][1])
+                with trips[count][1].metered(meter):
+                    await _trips(client, app_url, group, f"c{run}-{count}-{n}", concurrency, trips[count][1])
     return bare, trips
 
 
@@ -203,11 +248,16 @@ def wait_http(url: str, timeout: float = 60) -> None:
     raise TimeoutError(url)
 
 
+class Served(NamedTuple):
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def serving(rasa_url: str, database_url: str = "", workers: int = 1, **env_extra: str) -> Iterator[str]:
+def serving(rasa_url: str, database_url: str = "", workers: int = 1, **env_extra: str) -> Iterator[Served]:
     """`liaison serve --workers N` on a free port with its own database (SQLite in a temporary directory unless
-    `database_url`) and Redis keys; yields its base URL once every web process has started, and stops it
-    afterwards."""
+    `database_url`) and Redis keys; yields its base URL and process id once every web process has started, and
+    stops it afterwards."""
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         env = {
@@ -237,7 +287,7 @@ def serving(rasa_url: str, database_url: str = "", workers: int = 1, **env_extra
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{workers} web processes did not start")
                 time.sleep(0.3)
-            yield f"http://127.0.0.1:{port}"
+            yield Served(f"http://127.0.0.1:{port}", app.pid)
         finally:
             app.terminate()
             app.wait(15)
@@ -263,11 +313,18 @@ def main() -> None:
     groups = [openings[n * len(openings) // rounds : (n + 1) * len(openings) // rounds] for n in range(rounds)]
     model, _ = project.train()
     with RasaProcess(free_port(), model=model) as rasa, contextlib.ExitStack() as stack:
-        apps = {
+        servers = {
             count: stack.enter_context(serving(rasa.url, args.database_url, count, RASA_TOKEN=rasa.token))
             for count in counts
         }
-        sides, trips = asyncio.run(interleaved(rasa.url, rasa.token, apps, groups, args.concurrency))
+
+        def meter() -> dict[str, float]:
+            return {"Rasa": cpu_seconds(rasa.pid)} | {
+                f"bot ({count})": cpu_seconds(server.pid) for count, server in servers.items()
+            }
+
+        apps = {count: server.url for count, server in servers.items()}
+        sides, trips = asyncio.run(interleaved(rasa.url, rasa.token, apps, groups, args.concurrency, meter))
     bare = tuple(side.summary() for side in sides)
     full = {count: tuple(side.summary() for side in trips[count]) for count in counts}
     print("| measurement | messages | median ms | p90 ms | p99 ms | messages/s |")
@@ -289,6 +346,14 @@ def main() -> None:
     print(
         f"p99 ratio, round trip / bare parse ({args.concurrency} at once): {first[1]['p99_ms'] / bare[1]['p99_ms']:.2f}"
     )
+    print(
+        f"\nCPU a message, ms of a core ({args.concurrency} at once; the bot's web processes with their embedded "
+        "Redis, not PostgreSQL's or an outside Redis's):"
+    )
+    print(f"- bare parse: Rasa {sides[1].cpu_per_message_ms()['Rasa']:.1f}")
+    for count in counts:
+        used = trips[count][1].cpu_per_message_ms()
+        print(f"- round trip ({count} web processes): Rasa {used['Rasa']:.1f}, bot {used[f'bot ({count})']:.1f}")
     for count in counts[1:]:
         print(
             f"{count} web processes against {counts[0]}, {args.concurrency} at once: "

@@ -129,8 +129,8 @@ def serve_and_run(rasa: RasaProcess, texts: list[str], concurrency: int, door: s
         WECHAT_AES_KEY=AES_KEY,
         WECHAT_APP_ID=APP_ID,
         WECHAT_SAFE_MODE="true",
-    ) as app_url:
-        return asyncio.run(run_side(app_url, texts, concurrency, door))
+    ) as served:
+        return asyncio.run(run_side(served.url, texts, concurrency, door))
 
 
 def main() -> None:

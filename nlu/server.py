@@ -49,6 +49,12 @@ class RasaProcess:
             start_new_session=True,
         )
 
+    @property
+    def pid(self) -> int:
+        """The server's process id, once started."""
+        assert self._process is not None, "the Rasa server is not started"
+        return self._process.pid
+
     def ready(self) -> bool:
         try:
             response = httpx.get(f"{self.url}/status", params={"token": self.token}, timeout=1.0)
