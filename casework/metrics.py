@@ -389,12 +389,19 @@ def weighted_median(values: Iterable[tuple[int, int]]) -> float | None:
     return float(statistics.mean(found))
 
 
-def combine(group: str, tallies: Iterable[Tally], calendar: WorkingCalendar, key: str = "") -> Figures:
+def combine(
+    group: str,
+    tallies: Iterable[Tally],
+    calendar: WorkingCalendar,
+    key: str = "",
+    spans: dict[tuple[dt.date, dt.date], int] | None = None,
+) -> Figures:
     """The figures of some tallies added up: the counts summed, the median of the working days from receipt
-    to the first answer over the answered cases."""
+    to the first answer over the answered cases. `spans`: the working days of each (received, answered) pair
+    counted so far, shared by the callers that combine the same days (each group of a report and its total)."""
     counts: dict[str, int] = defaultdict(int)
     days: dict[int, int] = defaultdict(int)
-    spans: dict[tuple[dt.date, dt.date], int] = {}
+    spans = {} if spans is None else spans
     for t in tallies:
         counts["received"] += t.cases
         for name in COUNTS:
@@ -446,11 +453,12 @@ def report_of(tallies: Iterable[Tally], by: Grouping, calendar: WorkingCalendar,
     groups: dict[tuple[str, str], list[Tally]] = defaultdict(list)
     for t in tallies:
         groups[(t.group, t.key)].append(t)
+    spans: dict[tuple[dt.date, dt.date], int] = {}
     return FiguresReport(
         by=by,
         as_of=as_of,
-        groups=tuple(combine(name, members, calendar, key) for (name, key), members in sorted(groups.items())),
-        total=combine(texts.TOTAL, tallies, calendar),
+        groups=tuple(combine(name, members, calendar, key, spans) for (name, key), members in sorted(groups.items())),
+        total=combine(texts.TOTAL, tallies, calendar, spans=spans),
     )
 
 

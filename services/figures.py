@@ -208,7 +208,8 @@ def _trend_of(tallies: Iterable[Tally], months: Sequence[Month], calendar: Worki
     per_month: dict[Month, list[Tally]] = defaultdict(list)
     for t in tallies:
         per_month[_month_of(t)].append(t)
-    return tuple(combine(m.label, per_month[m], calendar, key=str(m)) for m in months)
+    spans: dict[tuple[dt.date, dt.date], int] = {}
+    return tuple(combine(m.label, per_month[m], calendar, str(m), spans) for m in months)
 
 
 def counting_rules(deployment: Deployment, calendar: WorkingCalendar, months: Iterable[Month]) -> Rules:

@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, String, case, func, literal, literal_column, select
+from sqlalchemy import ColumnElement, Date, String, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -47,6 +47,27 @@ def _local_day_sqlite(element: local_day, compiler: SQLCompiler, **kw: Any) -> s
 def _local_day_postgresql(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
     moment = compiler.process(element.clauses, **kw)
     return f"to_char(({moment} AT TIME ZONE 'UTC') + interval '{LOCAL_OFFSET_MINUTES} minutes', 'YYYY-MM-DD')"
+
+
+class local_date(FunctionElement[dt.date]):  # noqa: N801 - used like the SQL function it renders
+    """The Beijing date of a stored moment, as a date, on SQLite and PostgreSQL: cheaper than `local_day`'s
+    text on PostgreSQL (to_char took a third of the figures' statement)."""
+
+    type = Date()
+    name = "local_date"
+    inherit_cache = True
+
+
+@compiles(local_date, "sqlite")
+def _local_date_sqlite(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
+    # Text 'YYYY-MM-DD', as `local_day`, which SQLAlchemy's Date reads as a date on SQLite.
+    return f"date({compiler.process(element.clauses, **kw)}, '+{LOCAL_OFFSET_MINUTES} minutes')"
+
+
+@compiles(local_date, "postgresql")
+def _local_date_postgresql(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
+    moment = compiler.process(element.clauses, **kw)
+    return f"(({moment} AT TIME ZONE 'UTC') + interval '{LOCAL_OFFSET_MINUTES} minutes')::date"
 
 
 @dataclass(frozen=True)
@@ -112,17 +133,17 @@ class FigureStore:
         One statement over the period's cases alone (by the index on cases.created_at): the facts the events
         settled are on each case's row (`Case.transferred_at` ..., casework.metrics.Milestones), as is its latest
         rating. The groups' names are read apart."""
-        received_on = local_day(Case.created_at)
+        received_on = local_date(Case.created_at)
         now = _moment(as_of)
         # The first answer's deadline: the case's own, but for a re-handled case (re-handling replaced it)
         # the one registration set, by the day it was received.
-        dues = [(day.isoformat(), _moment(due)) for day, due in sorted(rules.first_answer_due.items())]
-        first_due = case(dict(dues), value=received_on, else_=Case.reply_due_at) if dues else Case.reply_due_at
+        dues = {day: _moment(due) for day, due in sorted(rules.first_answer_due.items())}
+        first_due = case(dues, value=received_on, else_=Case.reply_due_at) if dues else Case.reply_due_at
         reply_due = case((Case.rehandled, first_due), else_=Case.reply_due_at)
-        # Literal positions: PostgreSQL must see the grouped expression written as selected, without parameters.
-        key = func.substr(received_on, literal_column("1"), literal_column("7")) if by == "month" else _KEYS[by]
-        answered_on = local_day(Case.answered_at)
-        counts = {
+        answered_on = local_date(Case.answered_at)
+        # By month: the days received say the month, so the days alone are grouped.
+        keys = [] if by == "month" else [_KEYS[by].label("key")]
+        counts = {  # in the order of TallyRow's fields, which are made from the rows in place
             "transfers_due": case(
                 (Case.transferred_at.is_not(None), 1),
                 (Case.transfer_due_at < func.coalesce(Case.left_received_at, now), 1),
@@ -144,27 +165,30 @@ class FigureStore:
         }
         grouped = (
             select(
-                key.label("key"),
+                *keys,
                 received_on.label("received_on"),
                 answered_on.label("answered_on"),
                 func.count().label("cases"),
                 *(func.sum(value).label(name) for name, value in counts.items()),
             )
             .where(Case.created_at >= _moment(start), Case.created_at < _moment(end), scope)
-            .group_by(key, received_on, answered_on)
+            .group_by(*keys, received_on, answered_on)
         )
-        rows = (await self.session.execute(grouped)).all()
+        # Plain rows through the session's connection: the ORM's handling of each row is of no use here.
+        rows = (await (await self.session.connection()).execute(grouped)).all()
         names = await self._names(by)
-        return [
-            TallyRow(
-                key=None if row.key is None else str(row.key),
-                name=row.key if by == "month" else names.get(row.key),
-                received_on=dt.date.fromisoformat(row.received_on),
-                answered_on=None if row.answered_on is None else dt.date.fromisoformat(row.answered_on),
-                **{field: int(getattr(row, field)) for field in _COUNTS},
+        tallies = []
+        for row in rows:
+            if by == "month":
+                received_on, answered_on, *counts = row
+                key = name = f"{received_on:%Y-%m}"
+            else:
+                key, received_on, answered_on, *counts = row
+                name = names.get(key)
+            tallies.append(
+                TallyRow(None if key is None else str(key), name, received_on, answered_on, *map(int, counts))
             )
-            for row in rows
-        ]
+        return tallies
 
     async def _names(self, by: Grouping) -> dict[Any, str]:
         """The names of the departments, stations or deputies, by id."""
@@ -185,18 +209,3 @@ _TABLES: dict[str, type[Department] | type[Station] | type[Deputy]] = {
     "deputy": Deputy,
 }
 _KEYS: dict[str, Any] = {"department": Case.department_id, "station": Case.station_id, "deputy": Case.deputy_id}
-
-
-_COUNTS = (
-    "cases",
-    "transfers_due",
-    "transferred_on_time",
-    "answers_due",
-    "answered_on_time",
-    "closed",
-    "rated",
-    "satisfied",
-    "unrated",
-    "rehandled",
-    "escalated",
-)
