@@ -13,12 +13,14 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.deadlines import LOCAL, case_deadlines, end_of_day
+from casework.metrics import Milestones
 from casework.workdays import WorkingCalendar
 from storage.models import Case, CaseEvent, CaseReply, Citizen, Department, Deputy, Rating, Station
 
@@ -235,6 +237,15 @@ def all_replies(case: Synthetic) -> list[tuple[int | None, str, dt.datetime, dt.
     return found
 
 
+def milestones(case: Synthetic) -> dict[str, Any]:
+    """The case's milestone columns and latest rating, as the product sets them with each event and rating
+    (services/cases.py `record_event`)."""
+    settled = Milestones()
+    for action, _, _, before, after, _, at in case.events:
+        settled = settled.after(action, before, after, at)
+    return asdict(settled) | {"latest_rating": case.ratings[-1][1] if case.ratings else None}
+
+
 async def write(
     session: AsyncSession,
     cases: Sequence[Synthetic],
@@ -280,6 +291,7 @@ async def write(
                 "closed_at": c.closed_at,
                 "escalation_level": c.escalation_level,
             }
+            | milestones(c)
             for i, c in enumerate(part, start=first)
         ]
         ids = (

@@ -60,6 +60,16 @@ FOLLOWED = 0.03
 ANONYMOUS = 0.05
 CONTACT = 0.6
 TELEGRAM = 0.2
+# The case's milestones and latest rating (casegen.milestones), as the product keeps them on its row.
+MILESTONES = (
+    "transferred_at",
+    "left_received_at",
+    "answered_at",
+    "closed_unrated",
+    "rehandled",
+    "escalated",
+    "latest_rating",
+)
 
 TABLES: dict[str, tuple[str, ...]] = {
     "citizens": ("id", "display_name", "phone", "created_at"),
@@ -104,6 +114,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "escalation_level",
         "closed_at",
         "version",
+        *MILESTONES,
     ),
     "case_events": ("id", "case_id", "action", "actor", "actor_role", "from_state", "to_state", "reason", "at"),
     "case_replies": (
@@ -215,6 +226,7 @@ def add_case(batch: Batch, people: People, case: casegen.Synthetic, rng: random.
     """The case's rows: its citizen (new or known), the case, its events, replies, ratings, messages and
     followers."""
     citizen = people.reporter(batch, case)
+    settled = casegen.milestones(case)
     anonymous = rng.random() < ANONYMOUS
     contact = not anonymous and rng.random() < CONTACT
     case_id = batch.add(
@@ -222,7 +234,7 @@ def add_case(batch: Batch, people: People, case: casegen.Synthetic, rng: random.
         case.state, case.topic, round(rng.uniform(0.3, 0.99), 2), case.description, case.place, anonymous,
         contact, citizen.phone if contact else None, "[]", "online", case.created_at, case.events[-1][-1],
         case.transfer_due_at, case.reply_due_at, case.overdue_at, case.escalation_level, case.closed_at,
-        len(case.events),
+        len(case.events), *(settled[column] for column in MILESTONES),
     )  # fmt: skip
     for action, actor, role, before, after, reason, at in case.events:
         who = citizen.actor if role == "citizen" else actor

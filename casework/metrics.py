@@ -24,12 +24,13 @@ way `combine` is the one place that adds tallies up into `Figures` and computes 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import re
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -150,10 +151,6 @@ class CaseRecord:
         return None if self.answered_at is None else self.answered_at <= self.reply_due_at
 
 
-def _first(events: Iterable[EventRow], test: Callable[[EventRow], bool]) -> dt.datetime | None:
-    return next((e.at for e in events if test(e)), None)
-
-
 def first_answer_due(received_at: dt.datetime, calendar: WorkingCalendar, reply_working_days: int) -> dt.datetime:
     """The deadline of a case's first answer, as registration set it (casework.deadlines)."""
     return end_of_day(calendar.add_working_days(local_date(received_at), reply_working_days))
@@ -180,13 +177,57 @@ RECORD_EVENTS = EventKinds(
 )
 
 
+@dataclass(frozen=True)
+class Milestones:
+    """The facts of a case that its events settle once and for all: when it was first transferred, first left
+    已受理 (however it did), first answered (an approved reply or an answer on the spot), and whether it was ever
+    closed unrated, re-handled or escalated.
+
+    `after` is the one rule: `case_record` folds a history's events through it, and services/cases.py
+    `record_event` applies it to each event as it is written and keeps the result on the case row, so that the
+    figures count the cases alone (storage/figures.py). An event that settles nothing gives the same object."""
+
+    transferred_at: dt.datetime | None = None
+    left_received_at: dt.datetime | None = None
+    answered_at: dt.datetime | None = None
+    closed_unrated: bool = False
+    rehandled: bool = False
+    escalated: bool = False
+
+    def after(self, action: str, from_state: str | None, to_state: str, at: dt.datetime) -> Milestones:
+        """The milestones once an event of `action`, from `from_state` to `to_state`, happened at `at`."""
+        changes: dict[str, dt.datetime | bool] = {}
+        if self.transferred_at is None and action == Action.TRANSFER:
+            changes["transferred_at"] = at
+        if self.left_received_at is None and from_state == CaseState.RECEIVED and to_state != CaseState.RECEIVED:
+            changes["left_received_at"] = at
+        if self.answered_at is None and action in ANSWERS:
+            changes["answered_at"] = at
+        if not self.closed_unrated and action == Action.CLOSE_UNRATED:
+            changes["closed_unrated"] = True
+        if not self.rehandled and to_state == CaseState.REHANDLING:
+            changes["rehandled"] = True
+        if not self.escalated and to_state == CaseState.ESCALATED:
+            changes["escalated"] = True
+        return dataclasses.replace(self, **changes) if changes else self  # type: ignore[arg-type]
+
+    @classmethod
+    def of(cls, events: Iterable[EventRow]) -> Milestones:
+        """The milestones of a case with these events, oldest first."""
+        found = cls()
+        for e in events:
+            found = found.after(e.action, e.from_state, e.to_state, e.at)
+        return found
+
+
 def case_record(history: CaseHistory, calendar: WorkingCalendar, reply_working_days: int) -> CaseRecord:
     """The facts of one case, read from its events (the source of truth) and ratings."""
-    events = history.events
-    rehandled = any(e.to_state == CaseState.REHANDLING for e in events)
+    settled = Milestones.of(history.events)
     # Re-handling replaced the case's reply deadline: the first answer's is counted again from receipt.
     reply_due_at = (
-        first_answer_due(history.created_at, calendar, reply_working_days) if rehandled else history.reply_due_at
+        first_answer_due(history.created_at, calendar, reply_working_days)
+        if settled.rehandled
+        else history.reply_due_at
     )
     return CaseRecord(
         number=history.number,
@@ -198,16 +239,14 @@ def case_record(history: CaseHistory, calendar: WorkingCalendar, reply_working_d
         received_at=history.created_at,
         transfer_due_at=history.transfer_due_at,
         reply_due_at=reply_due_at,
-        transferred_at=_first(events, lambda e: e.action == Action.TRANSFER),
-        left_received_at=_first(
-            events, lambda e: e.from_state == CaseState.RECEIVED and e.to_state != CaseState.RECEIVED
-        ),
-        answered_at=_first(events, lambda e: e.action in ANSWERS),
+        transferred_at=settled.transferred_at,
+        left_received_at=settled.left_received_at,
+        answered_at=settled.answered_at,
         closed_at=history.closed_at,
         ratings=tuple(r.rating for r in history.ratings),
-        closed_unrated=any(e.action == Action.CLOSE_UNRATED for e in events),
-        rehandled=rehandled,
-        escalated=any(e.to_state == CaseState.ESCALATED for e in events),
+        closed_unrated=settled.closed_unrated,
+        rehandled=settled.rehandled,
+        escalated=settled.escalated,
     )
 
 
@@ -350,12 +389,19 @@ def weighted_median(values: Iterable[tuple[int, int]]) -> float | None:
     return float(statistics.mean(found))
 
 
-def combine(group: str, tallies: Iterable[Tally], calendar: WorkingCalendar, key: str = "") -> Figures:
+def combine(
+    group: str,
+    tallies: Iterable[Tally],
+    calendar: WorkingCalendar,
+    key: str = "",
+    spans: dict[tuple[dt.date, dt.date], int] | None = None,
+) -> Figures:
     """The figures of some tallies added up: the counts summed, the median of the working days from receipt
-    to the first answer over the answered cases."""
+    to the first answer over the answered cases. `spans`: the working days of each (received, answered) pair
+    counted so far, shared by the callers that combine the same days (each group of a report and its total)."""
     counts: dict[str, int] = defaultdict(int)
     days: dict[int, int] = defaultdict(int)
-    spans: dict[tuple[dt.date, dt.date], int] = {}
+    spans = {} if spans is None else spans
     for t in tallies:
         counts["received"] += t.cases
         for name in COUNTS:
@@ -407,11 +453,12 @@ def report_of(tallies: Iterable[Tally], by: Grouping, calendar: WorkingCalendar,
     groups: dict[tuple[str, str], list[Tally]] = defaultdict(list)
     for t in tallies:
         groups[(t.group, t.key)].append(t)
+    spans: dict[tuple[dt.date, dt.date], int] = {}
     return FiguresReport(
         by=by,
         as_of=as_of,
-        groups=tuple(combine(name, members, calendar, key) for (name, key), members in sorted(groups.items())),
-        total=combine(texts.TOTAL, tallies, calendar),
+        groups=tuple(combine(name, members, calendar, key, spans) for (name, key), members in sorted(groups.items())),
+        total=combine(texts.TOTAL, tallies, calendar, spans=spans),
     )
 
 

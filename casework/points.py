@@ -12,7 +12,7 @@ needs only a function turning its records into `Deed`s with `source="reception"`
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -107,6 +107,11 @@ def points_of(
     deputy: str, deeds: Iterable[Deed], rules: Sequence[PointRule], year: int | None = None
 ) -> list[PointItem]:
     """The points `deputy` (a code) earned from `deeds`, in Beijing-time `year` if given, oldest first."""
+    # Each deed is put only to the rules of its source and kind: a year's deeds are thousands.
+    by_kind: dict[tuple[str, str], list[PointRule]] = defaultdict(list)
+    for rule in rules:
+        for kind in set(rule.actions):
+            by_kind[(rule.source, kind)].append(rule)
     items = [
         PointItem(
             rule=rule.code,
@@ -120,7 +125,7 @@ def points_of(
         )
         for deed in deeds
         if year is None or local_date(deed.at).year == year
-        for rule in rules
+        for rule in by_kind.get((deed.source, deed.kind), ())
         if matches(rule, deed) and credited(rule, deed) == deputy
     ]
     return sorted(items, key=lambda item: (item.at, item.record_id, item.rule))

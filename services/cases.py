@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -48,6 +48,7 @@ from casework.lifecycle import (
     decide,
     numbered_split,
 )
+from casework.metrics import Milestones
 from casework.notices import after_transition, similar_found
 from casework.replies import ReplyTemplate, fill, templates_for
 from casework.routing import route
@@ -136,7 +137,8 @@ async def register_case(
         reply_due_at=deadlines.reply_due_at,
         overdue_at=deadlines.overdue_at,
     )
-    await cases.add_event(
+    await record_event(
+        cases,
         case,
         action=registration.event_action,
         actor=registration.event_actor,
@@ -315,6 +317,10 @@ async def record(
         values["topic"] = transition.topic or case.topic
         if department_id is not None:
             values["department_id"] = department_id
+    # The milestones and the rating go with the compare-and-set: record_event below finds them written.
+    values |= settled_by(case, transition.action.value, transition.from_state.value, transition.to_state.value, now)
+    if command.action is Action.RATE:
+        values["latest_rating"] = transition.rating
     if not await cases.compare_and_set(case, **values):
         raise CaseChanged(case.number)
     match command.action:
@@ -336,7 +342,8 @@ async def record(
                 comment=command.reason,
                 at=now,
             )
-    return await cases.add_event(
+    return await record_event(
+        cases,
         case,
         action=transition.action.value,
         actor=command.actor,
@@ -446,6 +453,52 @@ async def act(
     return Acted(case, transition, event, former if moved else None)
 
 
+def settled_by(case: Case, action: str, from_state: str | None, to_state: str, at: dt.datetime) -> dict[str, Any]:
+    """The case's milestone columns (casework.metrics.Milestones) that an event settles, with their values;
+    empty for most events."""
+    before = Milestones(
+        transferred_at=case.transferred_at,
+        left_received_at=case.left_received_at,
+        answered_at=case.answered_at,
+        closed_unrated=case.closed_unrated,
+        rehandled=case.rehandled,
+        escalated=case.escalated,
+    )
+    after = before.after(action, from_state, to_state, at)
+    return {} if after is before else asdict(after)
+
+
+async def record_event(
+    cases: CaseStore,
+    case: Case,
+    *,
+    action: str,
+    actor: str,
+    actor_role: str,
+    from_state: str | None,
+    to_state: str,
+    reason: str = "",
+    at: dt.datetime,
+    detail: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """Write an event of the case, and the milestones it settles on the case's row (the figures count them
+    there). Every event of a case is written here; a transition's milestones went with its compare-and-set
+    (`record`), so none are left to write for it."""
+    for name, value in settled_by(case, action, from_state, to_state, at).items():
+        setattr(case, name, value)
+    return await cases.add_event(
+        case,
+        action=action,
+        actor=actor,
+        actor_role=actor_role,
+        from_state=from_state,
+        to_state=to_state,
+        reason=reason,
+        at=at,
+        detail=detail,
+    )
+
+
 async def _gather_followers(cases: CaseStore, merged: Case, actor: Actor, now: dt.datetime) -> int:
     """A merged case's citizen, and those following it, follow the surviving case from now on: they hear its
     progress and replies and may ask for it by number (its public summary, services/access.py). The surviving
@@ -458,7 +511,8 @@ async def _gather_followers(cases: CaseStore, merged: Case, actor: Actor, now: d
     for citizen_id, conversation_id in people:
         if conversation_id is not None and citizen_id != target.citizen_id:
             added += await cases.add_follower(target.id, citizen_id, conversation_id)
-    await cases.add_event(
+    await record_event(
+        cases,
         target,
         action=MERGED_IN,
         actor=actor.name,

@@ -19,7 +19,7 @@ from casework.cases import CaseState, Role
 from casework.errors import Refusal
 from casework.lifecycle import OPEN_STATES, Action, Command
 from casework.workdays import WorkingCalendar
-from services.cases import CaseChanged, apply
+from services.cases import CaseChanged, apply, record_event
 from settings import Deployment
 from storage.models import Case, Deputy, User
 from storage.repositories import CaseStore, DirectoryStore, UserStore
@@ -69,7 +69,8 @@ async def take_up(session: AsyncSession, user: User, number: str | None, now: dt
         raise DeputyRefused("taken", texts.DEPUTY_CASE_TAKEN.format(number=case.number))
     if not await cases.compare_and_set(case, deputy_id=user.deputy_id):
         raise CaseChanged(case.number)
-    await cases.add_event(
+    await record_event(
+        cases,
         case,
         action=FOLLOW_ACTION,
         actor=user.name,
@@ -87,7 +88,8 @@ async def note_contact(session: AsyncSession, user: User, number: str | None, no
     cases = CaseStore(session)
     case = await _followed(cases, user, number)
     reason = staff_texts.EVENT_DEPUTY_CONTACTED_NOTE.format(note=note) if note else staff_texts.EVENT_DEPUTY_CONTACTED
-    await cases.add_event(
+    await record_event(
+        cases,
         case,
         action=CONTACT_ACTION,
         actor=user.name,

@@ -2,8 +2,9 @@
 re-handled, escalated and the median working days of the cases received in a month, by department, station or
 deputy, their trend over twelve months, and the Excel workbook of them all.
 
-Counted in the database (storage/figures.py: one GROUP BY, a tally per group and day) and added up by the
-rules of casework/metrics.py, which say what each figure means; the other road to the same figures,
+Counted in the database (storage/figures.py: one GROUP BY over the cases and the milestones their rows hold,
+a tally per group and day) and added up by the rules of casework/metrics.py, which say what each figure
+means; the other road to the same figures,
 `services.reports.load_figures` (every case's history read into Python), stays for the command line and
 the API, and the tests hold the two together. Staff and admins read the figures of every case, a department
 those of its own cases (services/access.py).
@@ -25,9 +26,8 @@ from casework.actors import Actor
 from casework.cases import CaseState
 from casework.deadlines import LOCAL
 from casework.errors import Forbidden
-from casework.lifecycle import SATISFIED, Action
+from casework.lifecycle import SATISFIED
 from casework.metrics import (
-    ANSWERS,
     NO_DEPARTMENT,
     NO_DEPUTY,
     Figures,
@@ -208,7 +208,8 @@ def _trend_of(tallies: Iterable[Tally], months: Sequence[Month], calendar: Worki
     per_month: dict[Month, list[Tally]] = defaultdict(list)
     for t in tallies:
         per_month[_month_of(t)].append(t)
-    return tuple(combine(m.label, per_month[m], calendar, key=str(m)) for m in months)
+    spans: dict[tuple[dt.date, dt.date], int] = {}
+    return tuple(combine(m.label, per_month[m], calendar, str(m), spans) for m in months)
 
 
 def counting_rules(deployment: Deployment, calendar: WorkingCalendar, months: Iterable[Month]) -> Rules:
@@ -216,19 +217,13 @@ def counting_rules(deployment: Deployment, calendar: WorkingCalendar, months: It
     case received on each day of `months`."""
     days = deployment.deadlines.reply_working_days
     return Rules(
-        answers=sorted(ANSWERS),
         satisfied=sorted(SATISFIED),
+        closed=CaseState.CLOSED.value,
         first_answer_due={
             day: first_answer_due(dt.datetime.combine(day, dt.time(), tzinfo=LOCAL), calendar, days)
             for month in months
             for day in month.days()
         },
-        received=CaseState.RECEIVED.value,
-        transfer=Action.TRANSFER.value,
-        close_unrated=Action.CLOSE_UNRATED.value,
-        rehandling=CaseState.REHANDLING.value,
-        escalated=CaseState.ESCALATED.value,
-        closed=CaseState.CLOSED.value,
     )
 
 

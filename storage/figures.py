@@ -1,5 +1,5 @@
-"""Counting the cases of a period for the figures in the database: one GROUP BY over the cases and their
-events, never a row per event in Python.
+"""Counting the cases of a period for the figures in the database: one GROUP BY over the cases, whose rows
+hold the facts their events settled, never a row per event in Python.
 
 `FigureStore.tallies` returns, for each group (a department, a station, a deputy or a month), each day a case
 was received and each day it was first answered, how many cases count towards each figure: the facts
@@ -15,14 +15,13 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, String, and_, case, func, literal, literal_column, or_, select
+from sqlalchemy import ColumnElement, Date, String, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from storage.models import Case, CaseEvent, Department, Deputy, Rating, Station, UTCDateTime
+from storage.models import Case, Department, Deputy, Station, UTCDateTime
 
 Grouping = Literal["department", "station", "deputy", "month"]
 # The stations' clock: Beijing time, UTC+8 all year (China has kept no daylight saving time since 1991), as
@@ -48,6 +47,27 @@ def _local_day_sqlite(element: local_day, compiler: SQLCompiler, **kw: Any) -> s
 def _local_day_postgresql(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
     moment = compiler.process(element.clauses, **kw)
     return f"to_char(({moment} AT TIME ZONE 'UTC') + interval '{LOCAL_OFFSET_MINUTES} minutes', 'YYYY-MM-DD')"
+
+
+class local_date(FunctionElement[dt.date]):  # noqa: N801 - used like the SQL function it renders
+    """The Beijing date of a stored moment, as a date, on SQLite and PostgreSQL: cheaper than `local_day`'s
+    text on PostgreSQL (to_char took a third of the figures' statement)."""
+
+    type = Date()
+    name = "local_date"
+    inherit_cache = True
+
+
+@compiles(local_date, "sqlite")
+def _local_date_sqlite(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
+    # Text 'YYYY-MM-DD', as `local_day`, which SQLAlchemy's Date reads as a date on SQLite.
+    return f"date({compiler.process(element.clauses, **kw)}, '+{LOCAL_OFFSET_MINUTES} minutes')"
+
+
+@compiles(local_date, "postgresql")
+def _local_date_postgresql(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
+    moment = compiler.process(element.clauses, **kw)
+    return f"(({moment} AT TIME ZONE 'UTC') + interval '{LOCAL_OFFSET_MINUTES} minutes')::date"
 
 
 @dataclass(frozen=True)
@@ -77,20 +97,13 @@ class TallyRow:
 class Rules:
     """What the counting needs to know of the loop's rules, as plain values (casework decides them).
 
-    `answers`: the actions that answer a case (an approved reply, an answer on the spot). `satisfied`: the
-    ratings that count as satisfied. `first_answer_due`: for each Beijing day of the period, the deadline of the
-    first answer of a case received that day, used for a re-handled case (re-handling replaced the deadline
-    stored on the case). The others name a state or an action."""
+    `satisfied`: the ratings that count as satisfied. `closed`: the state of a case closed. `first_answer_due`:
+    for each Beijing day of the period, the deadline of the first answer of a case received that day, used for
+    a re-handled case (re-handling replaced the deadline stored on the case)."""
 
-    answers: Collection[str]
     satisfied: Collection[str]
-    first_answer_due: Mapping[dt.date, dt.datetime]
-    received: str
-    transfer: str
-    close_unrated: str
-    rehandling: str
-    escalated: str
     closed: str
+    first_answer_due: Mapping[dt.date, dt.datetime]
 
 
 def _moment(value: dt.datetime) -> ColumnElement[dt.datetime]:
@@ -117,65 +130,65 @@ class FigureStore:
         """The tallies of the cases received in [start, end) that `scope` (a where-clause on `Case`, from
         services/access.py) keeps, grouped `by`, with what is still open judged as of `as_of`.
 
-        The lowest and highest id of the period's cases first (`_case_facts` says why); then two steps in one
-        query: the facts of each case (its events grouped by the case alone, found by the indexes on
-        cases.created_at and case_events.case_id), then the counts of those facts grouped by the group, the day
-        received and the day first answered. The groups' names are read apart."""
-        received = (Case.created_at >= _moment(start), Case.created_at < _moment(end))
-        # With a count beside them, PostgreSQL reads the period's cases by date; asked for min and max alone it
-        # walks the primary key from one end past every case of other periods (1.1 s on a million).
-        ends = select(func.min(Case.id), func.max(Case.id), func.count()).where(*received)
-        first, last, _ = (await self.session.execute(ends)).one()
-        facts = _case_facts(received, (first, last), by, rules, scope).subquery("facts")
-        f = facts.c
+        One statement over the period's cases alone (by the index on cases.created_at): the facts the events
+        settled are on each case's row (`Case.transferred_at` ..., casework.metrics.Milestones), as is its latest
+        rating. The groups' names are read apart."""
+        received_on = local_date(Case.created_at)
         now = _moment(as_of)
         # The first answer's deadline: the case's own, but for a re-handled case (re-handling replaced it)
         # the one registration set, by the day it was received.
-        dues = [(day.isoformat(), _moment(due)) for day, due in sorted(rules.first_answer_due.items())]
-        first_due = case(dict(dues), value=f.received_on, else_=f.reply_due_at) if dues else f.reply_due_at
-        reply_due = case((f.rehandled == 1, first_due), else_=f.reply_due_at)
-        # Literal positions: PostgreSQL must see the grouped expression written as selected, without parameters.
-        key = func.substr(f.received_on, literal_column("1"), literal_column("7")) if by == "month" else f.key
-        answered_on = local_day(f.answered_at)
-        counts = {
+        dues = {day: _moment(due) for day, due in sorted(rules.first_answer_due.items())}
+        first_due = case(dues, value=received_on, else_=Case.reply_due_at) if dues else Case.reply_due_at
+        reply_due = case((Case.rehandled, first_due), else_=Case.reply_due_at)
+        answered_on = local_date(Case.answered_at)
+        # By month: the days received say the month, so the days alone are grouped.
+        keys = [] if by == "month" else [_KEYS[by].label("key")]
+        counts = {  # in the order of TallyRow's fields, which are made from the rows in place
             "transfers_due": case(
-                (f.transferred_at.is_not(None), 1),
-                (f.transfer_due_at < func.coalesce(f.left_received_at, now), 1),
+                (Case.transferred_at.is_not(None), 1),
+                (Case.transfer_due_at < func.coalesce(Case.left_received_at, now), 1),
                 else_=0,
             ),
-            "transferred_on_time": _flag(f.transferred_at <= f.transfer_due_at),
+            "transferred_on_time": _flag(Case.transferred_at <= Case.transfer_due_at),
             "answers_due": case(
-                (f.answered_at.is_not(None), 1),
-                (reply_due < func.coalesce(f.closed_at, now), 1),
+                (Case.answered_at.is_not(None), 1),
+                (reply_due < func.coalesce(Case.closed_at, now), 1),
                 else_=0,
             ),
-            "answered_on_time": _flag(f.answered_at <= reply_due),
-            "closed": _flag(f.state == rules.closed),
-            "rated": _flag(f.rating.is_not(None)),
-            "satisfied": _flag(f.rating.in_(rules.satisfied)),
-            "unrated": f.unrated,
-            "rehandled": f.rehandled,
-            "escalated": f.escalated,
+            "answered_on_time": _flag(Case.answered_at <= reply_due),
+            "closed": _flag(Case.state == rules.closed),
+            "rated": _flag(Case.latest_rating.is_not(None)),
+            "satisfied": _flag(Case.latest_rating.in_(rules.satisfied)),
+            "unrated": _flag(Case.closed_unrated),
+            "rehandled": _flag(Case.rehandled),
+            "escalated": _flag(Case.escalated),
         }
-        grouped = select(
-            key.label("key"),
-            f.received_on,
-            answered_on.label("answered_on"),
-            func.count().label("cases"),
-            *(func.sum(value).label(name) for name, value in counts.items()),
-        ).group_by(key, f.received_on, answered_on)
-        rows = (await self.session.execute(grouped)).all()
-        names = await self._names(by)
-        return [
-            TallyRow(
-                key=None if row.key is None else str(row.key),
-                name=row.key if by == "month" else names.get(row.key),
-                received_on=dt.date.fromisoformat(row.received_on),
-                answered_on=None if row.answered_on is None else dt.date.fromisoformat(row.answered_on),
-                **{field: int(getattr(row, field)) for field in _COUNTS},
+        grouped = (
+            select(
+                *keys,
+                received_on.label("received_on"),
+                answered_on.label("answered_on"),
+                func.count().label("cases"),
+                *(func.sum(value).label(name) for name, value in counts.items()),
             )
-            for row in rows
-        ]
+            .where(Case.created_at >= _moment(start), Case.created_at < _moment(end), scope)
+            .group_by(*keys, received_on, answered_on)
+        )
+        # Plain rows through the session's connection: the ORM's handling of each row is of no use here.
+        rows = (await (await self.session.connection()).execute(grouped)).all()
+        names = await self._names(by)
+        tallies = []
+        for row in rows:
+            if by == "month":
+                received_on, answered_on, *counts = row
+                key = name = f"{received_on:%Y-%m}"
+            else:
+                key, received_on, answered_on, *counts = row
+                name = names.get(key)
+            tallies.append(
+                TallyRow(None if key is None else str(key), name, received_on, answered_on, *map(int, counts))
+            )
+        return tallies
 
     async def _names(self, by: Grouping) -> dict[Any, str]:
         """The names of the departments, stations or deputies, by id."""
@@ -195,79 +208,4 @@ _TABLES: dict[str, type[Department] | type[Station] | type[Deputy]] = {
     "station": Station,
     "deputy": Deputy,
 }
-_KEYS = {"department": Case.department_id, "station": Case.station_id, "deputy": Case.deputy_id}
-
-
-def _case_facts(
-    received: tuple[ColumnElement[bool], ...],
-    ids: tuple[int | None, int | None],
-    by: Grouping,
-    rules: Rules,
-    scope: ColumnElement[bool],
-) -> Select[Any]:
-    """One row per case `received` selects that `scope` keeps: its group's key, the day received, its
-    deadlines, state and latest rating, and from its events when it was first transferred, first left
-    已受理 (however), first answered, and whether it was ever closed unrated, re-handled or escalated.
-
-    `ids`: the lowest and highest id of the cases `received` selects. Said of the events too (it changes none
-    joined), it lets PostgreSQL read the period's events as one range of the index on case_id, merged with the
-    cases in order of id, instead of looking up each case's (about a fifth less time on a month of a million
-    cases)."""
-    # An alias: `scope` may ask about a case's events itself (a department's cases are those transferred to
-    # it), in a subquery that must not correlate to the events joined here.
-    e = aliased(CaseEvent, name="event")
-    latest_rating = (
-        select(Rating.rating)
-        .where(Rating.case_id == Case.id)
-        .order_by(Rating.reply_number.desc())  # one rating per reply: the latest is the highest reply's
-        .limit(1)
-        .scalar_subquery()
-    )
-    return (
-        select(
-            _KEYS.get(by, Case.station_id).label("key"),
-            local_day(Case.created_at).label("received_on"),
-            Case.transfer_due_at,
-            Case.reply_due_at,
-            Case.closed_at,
-            Case.state,
-            latest_rating.label("rating"),
-            func.min(case((e.action == rules.transfer, e.at))).label("transferred_at"),
-            func.min(case((and_(e.from_state == rules.received, e.to_state != rules.received), e.at))).label(
-                "left_received_at"
-            ),
-            func.min(case((e.action.in_(rules.answers), e.at))).label("answered_at"),
-            func.max(_flag(e.action == rules.close_unrated)).label("unrated"),
-            func.max(_flag(e.to_state == rules.rehandling)).label("rehandled"),
-            func.max(_flag(e.to_state == rules.escalated)).label("escalated"),
-        )
-        .select_from(Case)
-        .outerjoin(e, and_(e.case_id == Case.id, e.case_id.between(*ids), _counted(e, rules)))
-        .where(*received, scope)
-        .group_by(Case.id)
-    )
-
-
-def _counted(e: type[CaseEvent], rules: Rules) -> ColumnElement[bool]:
-    """The events any of the facts above reads (about two in five): the others would count for nothing, and
-    joined they took most of the time of grouping the events by case."""
-    return or_(
-        e.action.in_([rules.transfer, rules.close_unrated, *sorted(rules.answers)]),
-        e.to_state.in_([rules.rehandling, rules.escalated]),
-        e.from_state == rules.received,
-    )
-
-
-_COUNTS = (
-    "cases",
-    "transfers_due",
-    "transferred_on_time",
-    "answers_due",
-    "answered_on_time",
-    "closed",
-    "rated",
-    "satisfied",
-    "unrated",
-    "rehandled",
-    "escalated",
-)
+_KEYS: dict[str, Any] = {"department": Case.department_id, "station": Case.station_id, "deputy": Case.deputy_id}

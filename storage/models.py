@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -303,6 +304,15 @@ class Case(Base):
     merged_into: Mapped[str | None] = mapped_column(String(20))
     # Indexed: the 办理效果清单 of a month selects the cases closed in it.
     closed_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    # The milestones its events settled (casework.metrics.Milestones) and its latest rating, set as each is
+    # written (services/cases.py record_event), so that the figures count cases without reading their events.
+    transferred_at: Mapped[dt.datetime | None]
+    left_received_at: Mapped[dt.datetime | None]
+    answered_at: Mapped[dt.datetime | None]
+    closed_unrated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    rehandled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    latest_rating: Mapped[str | None] = mapped_column(String(10))
     # Optimistic lock: every change bumps it, so two staff acting at once cannot both win.
     version: Mapped[int] = mapped_column(Integer, default=1)
     events: Mapped[list[CaseEvent]] = relationship(order_by="CaseEvent.id", back_populates="case")

@@ -139,7 +139,8 @@ class ReportStore:
         return None if row is None else (row[0], row[1], row[2], row[3], row[4])
 
     async def deputy_cases(self, code: str, start: dt.datetime, end: dt.datetime) -> HistoryRows:
-        """Cases the deputy follows or acted on (through a user linked to them) with an event in the period."""
+        """Cases the deputy follows or acted on (through a user linked to them) with an event in the period, with
+        their events (a deputy's record reads no replies or ratings: none are read)."""
         deputy_id = select(Deputy.id).where(Deputy.code == code).scalar_subquery()
         their_users = select(User.name).where(User.deputy_id == deputy_id)
         acted_on = select(CaseEvent.case_id).where(CaseEvent.actor_role == "deputy", CaseEvent.actor.in_(their_users))
@@ -147,7 +148,8 @@ class ReportStore:
         # A union of two indexed reads, not an OR that only a scan of every case could answer.
         theirs = union(select(Case.id).where(Case.deputy_id == deputy_id), acted_on)
         # Found once (a few hundred), rather than again in each of the four statements that read them.
-        return await self._histories(await self._ids(select(Case.id).where(Case.id.in_(theirs), active)))
+        found = await self._ids(select(Case.id).where(Case.id.in_(theirs), active))
+        return await self._histories(found, children=False)
 
     async def of_cases(self, case_ids: Sequence[int]) -> HistoryRows:
         """The cases with these ids (a page of a list), oldest first."""
@@ -156,9 +158,11 @@ class ReportStore:
     async def _ids(self, query: Select[int]) -> list[int]:
         return list((await self.session.execute(query)).scalars())
 
-    async def _histories(self, case_ids: Sequence[int], events_read: EventKinds | None = None) -> HistoryRows:
-        """The cases with these ids, oldest first, each with its events (those of `events_read`, or all), replies
-        and ratings.
+    async def _histories(
+        self, case_ids: Sequence[int], events_read: EventKinds | None = None, *, children: bool = True
+    ) -> HistoryRows:
+        """The cases with these ids, oldest first, each with its events (those of `events_read`, or all), and
+        unless `children` is False its replies and ratings.
 
         The ids are read first and handed back in batches: given a subquery of tens of thousands of cases,
         PostgreSQL hashed it and scanned every event (1.7 s on a million cases); given the ids, it reads
@@ -174,8 +178,9 @@ class ReportStore:
             batch = ordered[first : first + BATCH]
             cases += (await connection.execute(_cases_of(batch))).all()
             events += (await connection.execute(_events_of(batch, events_read))).all()
-            replies += (await connection.execute(_replies_of(batch))).all()
-            ratings += (await connection.execute(_ratings_of(batch))).all()
+            if children:
+                replies += (await connection.execute(_replies_of(batch))).all()
+                ratings += (await connection.execute(_ratings_of(batch))).all()
         cases.sort(key=lambda row: (_utc(row.created_at), row.id))
         deputy_users = {
             name: code

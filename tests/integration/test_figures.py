@@ -10,36 +10,41 @@ store (bench/casegen.py: cases walked through the loop by its rules):
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import json
 import os
 import random
 import string
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
 import pytest
+from alembic import command
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench import casegen
 from bot.runtime import mirror_directory
 from casework.actors import Actor
-from casework.cases import Role
+from casework.cases import Report, Role
 from casework.deadlines import LOCAL
+from casework.lifecycle import Action, Command
 from casework.metrics import Month, case_record, figures_by
 from casework.workdays import WorkingCalendar
-from services import figures, publication, reports
+from services import cases, deputies, figures, publication, reports
 from services.figures import NotAllowed
 from services.publication import MayNotPublish, NotPublished
 from services.reports import LIST_KINDS
-from settings import Deployment, load_deployment
+from settings import TOPICS, Deployment, load_deployment
 from storage import reports as storage_reports
-from storage.db import make_engine, make_sessionmaker, upgrade
-from storage.models import Department, Station
+from storage.db import alembic_config, make_engine, make_sessionmaker, upgrade
+from storage.models import Case, Department, Deputy, Station, User
 from storage.reports import ReportStore
+from storage.repositories import ConversationStore, Party
 from tests.conftest import DATABASES, ROOT, drop_postgres, fresh_postgres
 from texts import staff as staff_texts
 
@@ -57,6 +62,7 @@ class Store:
     session: async_sessionmaker[AsyncSession]
     deployment: Deployment
     calendar: WorkingCalendar
+    url: str
 
 
 def _prefix() -> str:
@@ -80,7 +86,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path):
         session.add(Station(code="east", name="东区人大代表联络站", address="东区", hours="", phone=""))
         await session.commit()
     try:
-        yield Store(db, deployment, WorkingCalendar.configured(deployment.calendar))
+        yield Store(db, deployment, WorkingCalendar.configured(deployment.calendar), url)
     finally:
         await engine.dispose()
         if request.param == "postgres":
@@ -181,6 +187,149 @@ async def test_the_figures_page_and_its_workbook_hold_the_same_numbers(store):
     months = [list(row) for row in book["近12个月"].iter_rows(values_only=True)][2:]
     assert len(months) == 12 and months[-1][0] == "2026年9月" and months[-1][1] == alone.total.received
     assert export.name == "figures-2026-09.xlsx"
+
+
+# The milestones on the case rows
+
+
+async def _stored_and_derived(store: Store, numbers: list[str] | None = None) -> tuple[list[tuple], list[tuple]]:
+    """Each case's milestones and latest rating as its row holds them, and as casework derives them from its
+    events and ratings (`case_record`), in the same order."""
+    async with store.session() as session:
+        query = select(Case).order_by(Case.id)
+        found = (await session.execute(query if numbers is None else query.where(Case.number.in_(numbers)))).scalars()
+        rows = {c.number: c for c in found}
+        histories = reports.histories(await ReportStore(session).of_cases([c.id for c in rows.values()]))
+    days = store.deployment.deadlines.reply_working_days
+    stored, derived = [], []
+    for history in histories:
+        row, record = rows[history.number], case_record(history, store.calendar, days)
+        stored.append(
+            (
+                history.number,
+                row.transferred_at,
+                row.left_received_at,
+                row.answered_at,
+                row.closed_unrated,
+                row.rehandled,
+                row.escalated,
+                row.latest_rating,
+            )
+        )
+        derived.append(
+            (
+                history.number,
+                record.transferred_at,
+                record.left_received_at,
+                record.answered_at,
+                record.closed_unrated,
+                record.rehandled,
+                record.escalated,
+                record.ratings[-1] if record.ratings else None,
+            )
+        )
+    return stored, derived
+
+
+async def test_the_services_keep_on_each_case_the_milestones_casework_derives_from_its_history(store):
+    """Every road that writes a case's events (registration, each action, a merge, a deputy following and
+    contacting) keeps its row's milestones and latest rating equal to what `case_record` reads of them."""
+    monday = dt.datetime(2026, 9, 7, 9, tzinfo=LOCAL)
+    staff, reviewer = Actor("staff-milestones", Role.STAFF), Actor("staff-milestones-2", Role.STAFF)
+    system = Actor("system", Role.SYSTEM)
+    async with store.session() as session:
+        deputy_id, deputy_code = (await session.execute(select(Deputy.id, Deputy.code).limit(1))).one()
+        deputy_user = User(
+            name=f"deputy-milestones-{_prefix()}", role="deputy", token_hash=uuid.uuid4().hex, deputy_id=deputy_id
+        )
+        session.add(deputy_user)
+        await session.commit()
+    numbers: dict[str, str] = {}
+    parties: dict[str, Party] = {}
+    for n, name in enumerate(("escalated", "on_the_spot", "rejected", "unrated", "merged", "followed")):
+        async with store.session() as session:
+            party = await ConversationStore(session).identify("web", f"web-milestones-{_prefix()}-{n}")
+            report = Report(f"幸福路第{n}盏路灯坏了", "幸福路", TOPICS[0], 0.9, False, False, None, deputy_code=None)
+            case, _ = await cases.register_report(
+                session, store.deployment, store.calendar, party, report, monday + dt.timedelta(minutes=n)
+            )
+            await session.commit()
+        numbers[name], parties[name] = case.number, party
+    moment = iter(monday + dt.timedelta(hours=hours) for hours in range(1, 200))
+
+    async def act(name: str, actor: Actor, action: Action, **fields) -> None:
+        if actor.role is Role.DEPARTMENT or action is Action.ACKNOWLEDGE:
+            async with store.session() as session:
+                department_id = (
+                    await session.execute(select(Case.department_id).where(Case.number == numbers[name]))
+                ).scalar_one()
+            actor = Actor("dept-milestones", Role.DEPARTMENT, department_id=department_id)
+        if actor.role is Role.CITIZEN:
+            actor = Actor("citizen", Role.CITIZEN, citizen_id=parties[name].citizen_id)
+        async with store.session() as session:
+            await cases.perform(
+                session,
+                store.deployment,
+                store.calendar,
+                numbers[name],
+                actor,
+                Command(action, actor.role, actor.name, **fields),
+                next(moment),
+            )
+
+    citizen = Actor("citizen", Role.CITIZEN)
+    reply = [(staff, Action.RECORD_REPLY, {"reason": "已安排维修。"}), (reviewer, Action.APPROVE_REPLY, {})]
+    handled = [(staff, Action.TRANSFER, {}), (staff, Action.ACKNOWLEDGE, {}), *reply]
+    steps = {
+        "escalated": [
+            *handled,
+            (citizen, Action.RATE, {"rating": "不满意", "reason": "还没修好"}),
+            *reply,
+            (citizen, Action.RATE, {"rating": "不满意", "reason": "还是没修好"}),
+        ],
+        "on_the_spot": [
+            (staff, Action.ANSWER_ON_SPOT, {"answer": "已修复。"}),
+            (citizen, Action.RATE, {"rating": "满意"}),
+        ],
+        "rejected": [(staff, Action.REJECT, {"reason": "不属于受理范围"})],
+        "unrated": [*handled, (system, Action.CLOSE_UNRATED, {})],
+        "merged": [(staff, Action.MERGE, {"merged_into": numbers["followed"], "reason": "重复"})],
+    }
+    for name, walk in steps.items():
+        for actor, action, fields in walk:
+            await act(name, actor, action, **fields)
+    async with store.session() as session:
+        user = await session.get(User, deputy_user.id)
+        await deputies.take_up(session, user, numbers["followed"], next(moment))
+        await deputies.note_contact(session, user, numbers["followed"], "已电话联系", next(moment))
+        await session.commit()
+
+    stored, derived = await _stored_and_derived(store, list(numbers.values()))
+    assert stored == derived
+    settled = {
+        field: [row[0] for row in stored if row[position] not in (None, False)]
+        for position, field in enumerate(
+            ("transferred", "left", "answered", "unrated", "rehandled", "escalated", "rating"), 1
+        )
+    }
+    assert settled == {
+        "transferred": [numbers["escalated"], numbers["unrated"]],
+        "left": [numbers[n] for n in ("escalated", "on_the_spot", "rejected", "unrated", "merged")],
+        "answered": [numbers["escalated"], numbers["on_the_spot"], numbers["unrated"]],
+        "unrated": [numbers["unrated"]],
+        "rehandled": [numbers["escalated"]],
+        "escalated": [numbers["escalated"]],
+        "rating": [numbers["escalated"], numbers["on_the_spot"]],
+    }
+
+
+async def test_the_milestones_migration_fills_what_casework_derives_from_the_stored_events(store):
+    await seed(store, 300, AUGUST.start, OCTOBER.end, GENERATED, seed=13)
+    # The migration's columns dropped and made again, filled from the events and ratings stored.
+    await asyncio.to_thread(command.downgrade, alembic_config(store.url), "-1")
+    await asyncio.to_thread(command.upgrade, alembic_config(store.url), "head")
+    stored, derived = await _stored_and_derived(store)
+    assert len(stored) == 300 and stored == derived
 
 
 # The public lists

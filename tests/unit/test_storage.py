@@ -1,3 +1,4 @@
+import dataclasses
 import datetime as dt
 
 from sqlalchemy import select
@@ -90,4 +91,4 @@ async def _claim_all(store: PushStore, now: dt.datetime):
 
 def test_the_database_counts_what_a_tally_holds():
     """storage/ sits below casework/ and cannot import its list of counts: the two lists must stay one."""
-    assert figures._COUNTS == ("cases", *COUNTS)
+    assert [field.name for field in dataclasses.fields(figures.TallyRow)][4:] == ["cases", *COUNTS]

@@ -10,15 +10,20 @@ from casework.actors import Actor
 from casework.cases import Role
 from casework.metrics import Month
 from services import reports
-from storage.models import Case, CaseEvent, CaseReply, Rating
-from storage.reports import CaseRow, HistoryRows
+from storage.reports import CASE_COLUMNS, EVENT_COLUMNS, RATING_COLUMNS, REPLY_COLUMNS, CaseRow, HistoryRows
 
 NAIVE = dt.datetime(2026, 11, 27, 2, 0)  # SQLite hands back naive UTC
 AWARE = NAIVE.replace(tzinfo=dt.UTC)
 
 
-def _case(id_: int, number: str, anonymous: bool) -> Case:
-    return Case(
+def _row(columns, **values) -> tuple:
+    """A stored row as the store hands it: the values of `columns`, in their order."""
+    return tuple(values.get(column.key) for column in columns)
+
+
+def _case(id_: int, number: str, anonymous: bool) -> tuple:
+    return _row(
+        CASE_COLUMNS,
         id=id_,
         number=number,
         state="closed",
@@ -33,6 +38,7 @@ def _case(id_: int, number: str, anonymous: bool) -> Case:
         closed_at=None,
         merged_into=None,
         escalation_level=None,
+        named_people=[],
     )
 
 
@@ -43,7 +49,8 @@ def test_stored_rows_become_case_histories_in_utc_with_identities_only_when_not_
             CaseRow(_case(2, "LL20261127002", True), "李四", "幸福街道联络站", None, None, None),
         ],
         events=[
-            CaseEvent(
+            _row(
+                EVENT_COLUMNS,
                 id=11,
                 case_id=1,
                 action="register",
@@ -54,7 +61,8 @@ def test_stored_rows_become_case_histories_in_utc_with_identities_only_when_not_
                 reason="",
                 at=NAIVE,
             ),
-            CaseEvent(
+            _row(
+                EVENT_COLUMNS,
                 id=12,
                 case_id=2,
                 action="answer_on_spot",
@@ -65,7 +73,8 @@ def test_stored_rows_become_case_histories_in_utc_with_identities_only_when_not_
                 reason="当场答复：已修",
                 at=NAIVE,
             ),
-            CaseEvent(
+            _row(
+                EVENT_COLUMNS,
                 id=13,
                 case_id=1,
                 action="transfer",
@@ -77,8 +86,8 @@ def test_stored_rows_become_case_histories_in_utc_with_identities_only_when_not_
                 at=NAIVE,
             ),
         ],
-        replies=[CaseReply(case_id=1, number=1, text="已修复", created_at=NAIVE, reviewed_at=None)],
-        ratings=[Rating(case_id=1, reply_number=1, rating="满意", comment="", at=NAIVE)],
+        replies=[_row(REPLY_COLUMNS, case_id=1, number=1, text="已修复", created_at=NAIVE, reviewed_at=None)],
+        ratings=[_row(RATING_COLUMNS, case_id=1, reply_number=1, rating="满意", comment="", at=NAIVE)],
         deputy_users={"wangmin": "wang-min"},
     )
     named, anonymous = reports.histories(rows)
