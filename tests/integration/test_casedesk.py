@@ -18,7 +18,7 @@ from casework.metrics import Month
 from casework.worklist import Need, WorkItem, need
 from services import casedesk, cases
 from services.cases import CaseNotFound
-from storage.models import Case, CaseEvent, CaseReply, Citizen, Department, Push, Rating, Station
+from storage.models import Case, CaseAttachment, CaseEvent, CaseReply, Citizen, Department, Push, Rating, Station
 from storage.repositories import CaseStore, DirectoryStore
 from tests.conftest import client_for
 
@@ -304,6 +304,9 @@ async def test_a_case_read_in_one_statement_agrees_with_the_rules_reads(desk):
                 ),
                 CaseReply(case_id=case.id, text="第二次答复", author="jianshe", author_role="department"),
                 Rating(case_id=case.id, reply_number=1, rating="不满意", comment="没修好"),
+                CaseEvent(case_id=case.id, action="rate", actor="x", actor_role="citizen", to_state="rehandling"),
+                CaseAttachment(case_id=case.id, kind="image", media_ref="photo-1"),
+                CaseAttachment(case_id=case.id, kind="location", label="幸福路", latitude=30.1, longitude=120.2),
                 Push(
                     dedupe_key=f"t1-{case.number}",
                     kind="reply",
@@ -326,6 +329,9 @@ async def test_a_case_read_in_one_statement_agrees_with_the_rules_reads(desk):
     async with db() as session:
         record = await CaseStore(session).record(case.number.lower())
         assert record is not None and record.case.id == case.id
+        # The events and attachments are joined to the case: each read once, in order, though their rows multiply.
+        assert [e.action for e in record.case.events] == ["transfer", "rate"]
+        assert [a.kind for a in record.case.attachments] == ["image", "location"]
         assert record.department == (await DirectoryStore(session).names(Department))[departments["jianshe"]]
         assert [r["text"] for r in record.replies] == ["第一次答复", "第二次答复"]
         assert [p["kind"] for p in record.pushes] == ["rating", "reply"]  # newest first
