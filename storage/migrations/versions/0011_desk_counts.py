@@ -32,28 +32,31 @@ def _where(row: str) -> str:
     )
 
 
+def _upsert(row: str, cases: int) -> str:
+    return (
+        f"INSERT INTO desk_counts ({KEY}, cases) VALUES ({_values(row)}, {cases})"
+        f" ON CONFLICT ({KEY}) DO UPDATE SET cases = desk_counts.cases + EXCLUDED.cases;"
+    )
+
+
 POSTGRESQL = [
-    f"""CREATE FUNCTION desk_counts_add(s varchar, d integer, t varchar, st integer, p integer, delta integer)
-    RETURNS void LANGUAGE sql AS $$
-        INSERT INTO desk_counts ({KEY}, cases) VALUES (s, d, t, st, p, delta)
-        ON CONFLICT ({KEY}) DO UPDATE SET cases = desk_counts.cases + EXCLUDED.cases
-    $$""",
     # A case that moves between two rows changes the lower key first: two transactions moving cases between the
-    # same two rows in opposite directions then take their locks in one order, and do not deadlock.
+    # same two rows in opposite directions then take their locks in one order, and do not deadlock. The upserts are
+    # written out, not a function's: a call from PL/pgSQL doubled the trigger's cost (0.55 ms an update, 0.27).
     f"""CREATE FUNCTION desk_counts_keep() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE
         gone boolean := TG_OP <> 'INSERT' AND OLD.state {OPEN};
         came boolean := TG_OP <> 'DELETE' AND NEW.state {OPEN};
     BEGIN
         IF gone AND came AND ROW({_values("NEW")}) < ROW({_values("OLD")}) THEN
-            PERFORM desk_counts_add({_values("NEW")}, 1);
-            PERFORM desk_counts_add({_values("OLD")}, -1);
+            {_upsert("NEW", 1)}
+            {_upsert("OLD", -1)}
         ELSE
             IF gone THEN
-                PERFORM desk_counts_add({_values("OLD")}, -1);
+                {_upsert("OLD", -1)}
             END IF;
             IF came THEN
-                PERFORM desk_counts_add({_values("NEW")}, 1);
+                {_upsert("NEW", 1)}
             END IF;
         END IF;
         RETURN NULL;
@@ -105,7 +108,6 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER desk_counts_keep ON cases")
         op.execute("DROP FUNCTION desk_counts_keep()")
-        op.execute("DROP FUNCTION desk_counts_add(varchar, integer, varchar, integer, integer, integer)")
     else:
         for name in ("desk_counts_insert", "desk_counts_delete", "desk_counts_update"):
             op.execute(f"DROP TRIGGER {name}")
