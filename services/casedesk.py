@@ -22,12 +22,15 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    literal,
     literal_column,
     not_,
     or_,
     select,
     text,
+    true,
     tuple_,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -50,6 +53,7 @@ from storage.models import (
     CaseReply,
     Department,
     Deputy,
+    DeskCount,
     Message,
     Push,
     Rating,
@@ -74,7 +78,8 @@ FACETS = ("state", "department", "topic", "station", "deputy", "need")
 CONCLUDED = (CaseState.CLOSED.value, CaseState.REJECTED.value, CaseState.WITHDRAWN.value)
 # On the desk's opening view a concluded state's count stops here (shown as "1000+").
 COUNT_CAP = 1000
-# PostgreSQL's memory for the sorts and hashes of the desk's one counting pass (SET LOCAL: that transaction only).
+# PostgreSQL's memory for the sorts and hashes of the desk's one counting pass over the cases (SET LOCAL: that
+# transaction only); the pass over the kept counts needs a few hundred kB.
 COUNT_WORK_MEM = "64MB"
 
 
@@ -341,8 +346,16 @@ async def worklist(
     where = _conditions(actor, filters, now)
     departments, stations, deputies = await DirectoryStore(session).all_names()
     names = {"department": departments, "station": stations, "deputy": deputies}
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
-        total, counted = await _counted_in_one_pass(session, actor, filters, now)
+    if _kept_answers(actor, filters):
+        total, counted = await _counted_from_kept(session, actor, filters, now)
+    elif _postgresql(session):
+        wanted = {facet: _clauses(actor, filters.without(facet), now) for facet in FACETS}
+        # The pass hashes every open case by each facet: in PostgreSQL's default 4 MB it sorts on disk instead.
+        await session.execute(text(f"SET LOCAL work_mem = '{COUNT_WORK_MEM}'"))
+        totals, counted = await _counted_in_one_pass(
+            session, {**wanted, "total": _clauses(actor, filters, now)}, _facet_columns(now), literal_column("1")
+        )
+        total = totals["total"]
     else:
         pending = await pending_cases(session)
         total = (await session.execute(select(func.count()).select_from(Case).where(*where))).scalar_one()
@@ -470,45 +483,149 @@ async def _counted(
     return [(v, c) for v, c in await session.execute(select(column, func.count()).where(*where).group_by(column))]
 
 
+def _postgresql(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
 async def _counted_in_one_pass(
-    session: AsyncSession, actor: Actor, filters: WorklistFilters, now: dt.datetime
-) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
-    """PostgreSQL: the total and every facet's counts in one pass over the cases, where `_counted` takes one a
-    facet. The pass reads the cases that the total and every facet have in common (GROUPING SETS, a set a
-    facet); each facet counts those of them under its own conditions (FILTER)."""
-    wanted = {facet: _clauses(actor, filters.without(facet), now) for facet in FACETS}
-    wanted["total"] = _clauses(actor, filters, now)
+    session: AsyncSession,
+    wanted: dict[str, dict[str, ColumnElement[bool]]],
+    columns: dict[str, ColumnElement[Any] | InstrumentedAttribute[Any]],
+    cases: ColumnElement[int] | InstrumentedAttribute[int],
+) -> tuple[dict[str, int], dict[str, list[tuple[Any, int]]]]:
+    """PostgreSQL: every facet's counts in one pass over the rows (`cases`: how many cases a row stands for, 1 for a
+    case, `DeskCount.cases` for a kept count), where `_counted` takes one statement a facet. `wanted` has each
+    facet's conditions by what they come from, and those of the totals (every other name, "total" among them). The
+    pass reads the rows that every name's conditions have in common (GROUPING SETS, a set a facet, and the grand
+    total); each name counts those of them under its own conditions (FILTER). Returns the totals by name and each
+    facet's (value, count), those of 0 left out."""
     common = [key for key in wanted["total"] if all(key in clauses for clauses in wanted.values())]
-    columns = _facet_columns(now)
     flags = {
         name: and_(*extra).label(f"in_{name}")
         for name, clauses in wanted.items()
         if (extra := [clause for key, clause in clauses.items() if key not in common])
     }
-    cases = (
-        select(*(column.label(facet) for facet, column in columns.items()), *flags.values())
+    rows = (
+        select(*(column.label(facet) for facet, column in columns.items()), *flags.values(), cases.label("cases"))
         .where(*(wanted["total"][key] for key in common))
         .subquery()
     )
-    grouped = [cases.c[facet] for facet in FACETS]
-    counts = [func.count().filter(cases.c[f"in_{name}"]) if name in flags else func.count() for name in wanted]
+    facets = list(columns)
+    grouped = [rows.c[facet] for facet in facets]
+    summed = func.sum(rows.c.cases)
+    counts = [summed.filter(rows.c[f"in_{name}"]) if name in flags else summed for name in wanted]
     query = select(*(func.grouping(c) for c in grouped), *grouped, *counts).group_by(
         func.grouping_sets(*(tuple_(c) for c in grouped), tuple_())
     )
-    total = 0
-    counted: dict[str, list[tuple[Any, int]]] = {facet: [] for facet in FACETS}
-    n = len(FACETS)
-    # The pass hashes every open case by each facet: in PostgreSQL's default 4 MB it sorts on disk instead.
-    await session.execute(text(f"SET LOCAL work_mem = '{COUNT_WORK_MEM}'"))
+    totals: dict[str, int] = {}
+    counted: dict[str, list[tuple[Any, int]]] = {facet: [] for facet in facets}
+    n = len(facets)
     for row in await session.execute(query):
         by_set, values, numbers = row[:n], row[n : 2 * n], dict(zip(wanted, row[2 * n :], strict=True))
         if all(by_set):
-            total = numbers["total"]
+            totals = {name: int(numbers[name] or 0) for name in wanted if name not in counted}
             continue
         i = by_set.index(0)
-        if numbers[FACETS[i]]:
-            counted[FACETS[i]].append((values[i], numbers[FACETS[i]]))
-    return total, counted
+        if numbers[facets[i]]:
+            counted[facets[i]].append((values[i], int(numbers[facets[i]])))
+    return totals, counted
+
+
+def _kept_answers(actor: Actor, filters: WorklistFilters) -> bool:
+    """Whether the kept counts (`DeskCount`, the cases not concluded) answer these filters' facets: an actor whose
+    `access.case_filter` keeps every case, the filters only the kept columns' (and a state not concluded), no need
+    picked (the need's levels are counted apart, under the other filters)."""
+    return (
+        actor.role in access.ALL_SEEING
+        and not filters.q
+        and filters.month is None
+        and filters.need is None
+        and filters.state not in CONCLUDED
+    )
+
+
+def _kept_columns() -> dict[str, ColumnElement[Any] | InstrumentedAttribute[Any]]:
+    """The facets of `DeskCount`, valued as `_facet_columns` values them (no department or deputy: None)."""
+    return {
+        "state": DeskCount.state,
+        "department": func.nullif(DeskCount.department_id, 0),
+        "topic": DeskCount.topic,
+        "station": DeskCount.station_id,
+        "deputy": func.nullif(DeskCount.deputy_id, 0),
+    }
+
+
+def _kept_clauses(filters: WorklistFilters) -> dict[str, ColumnElement[bool]]:
+    """`_clauses` over the kept counts, for the filters `_kept_answers` allows; the kept rows are the desk's opening
+    view. A department or deputy filter of 0 keeps nothing, as `Case.department_id == 0` does."""
+    where: dict[str, ColumnElement[bool]] = {"at_desk": true()}
+    if filters.state:
+        where["state"] = DeskCount.state == filters.state
+    if filters.department is not None:
+        where["department"] = DeskCount.department_id == filters.department if filters.department else false()
+    if filters.topic:
+        where["topic"] = DeskCount.topic == filters.topic
+    if filters.station is not None:
+        where["station"] = DeskCount.station_id == filters.station
+    if filters.deputy is not None:
+        where["deputy"] = DeskCount.deputy_id == filters.deputy if filters.deputy else false()
+    return where
+
+
+async def _counted_from_kept(
+    session: AsyncSession, actor: Actor, filters: WorklistFilters, now: dt.datetime
+) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
+    """The total and every facet's counts from the kept counts (a few thousand rows, where the cases not concluded
+    are tens of thousands), and the need's levels from the few cases that can have one (`_need_counted`)."""
+    wanted = {facet: _kept_clauses(filters.without(facet)) for facet in _kept_columns()}
+    total_clauses = _kept_clauses(filters)
+    escalated = {**total_clauses, "escalated": DeskCount.state == CaseState.ESCALATED.value}
+    wanted |= {"total": total_clauses, "escalated": escalated}
+    if _postgresql(session):
+        totals, counted = await _counted_in_one_pass(session, wanted, _kept_columns(), DeskCount.cases)
+    else:
+        totals, counted = {}, {}
+        for name, clauses in wanted.items():
+            summed = func.coalesce(func.sum(DeskCount.cases), 0)
+            if name in ("total", "escalated"):
+                totals[name] = (await session.execute(select(summed).where(*clauses.values()))).scalar_one()
+                continue
+            column = _kept_columns()[name]
+            query = select(column, summed).where(*clauses.values()).group_by(column)
+            counted[name] = [(value, count) for value, count in await session.execute(query) if count]
+    levels, escalated_pending = await _need_counted(session, list(_clauses(actor, filters, now).values()), now)
+    # An escalated case needs the committee's follow-up unless a reply of it waits for review first.
+    levels[int(Need.ESCALATED)] = totals["escalated"] - escalated_pending
+    counted["need"] = [(level, count) for level, count in levels.items() if count]
+    return totals["total"], counted
+
+
+async def _need_counted(
+    session: AsyncSession, where: list[ColumnElement[bool]], now: dt.datetime
+) -> tuple[dict[int, int], int]:
+    """How many of the cases matching `where` have each need but Need.ESCALATED, read from the cases that can have
+    one but the escalated without a reply pending (most of the desk's open cases, counted from the kept counts
+    instead): those received or owing a reply, by the need's rule (`need_column`), and the others with a reply
+    pending, all Need.REVIEW (no deadline of theirs is running); and how many of those are escalated. The pending
+    replies' cases are read first: by their ids PostgreSQL reads those few cases, where with a subquery it read
+    every open case."""
+    running = [CaseState.RECEIVED.value, *(s.value for s in OWING_REPLY)]
+    level = need_column(now)
+    escalated = Case.state == CaseState.ESCALATED.value
+    queries = [select(level, false(), func.count()).where(*where, Case.state.in_(running)).group_by(level)]
+    if pending := await pending_cases(session):
+        queries.append(
+            select(literal(int(Need.REVIEW)), escalated, func.count())
+            .where(*where, Case.state.not_in(running), Case.id.in_(pending))
+            .group_by(escalated)
+        )
+    levels: dict[int, int] = {}
+    escalated_pending = 0
+    for value, is_escalated, count in await session.execute(union_all(*queries)):
+        levels[value] = levels.get(value, 0) + count
+        if is_escalated:
+            escalated_pending = count
+    return levels, escalated_pending
 
 
 def _facet_counts(facet: str, counted: list[tuple[Any, int]], names: dict[str, dict[int, str]]) -> list[FacetCount]:

@@ -930,8 +930,7 @@ async def case_detail(
     """A case with its events, replies, pushes and the actions `actor` may take (`policy`: the deployment's,
     `case_policy`); CaseNotFound when it does not exist or `actor` may not see it (the same answer, so numbers
     cannot be probed). The contact phone in it is masked for everyone: read it with `case_contact`."""
-    # The case with everything this reads of it in one statement (its attachments in a second): on PostgreSQL
-    # each statement is a round trip.
+    # The case with everything this reads of it in one statement: on PostgreSQL each statement is a round trip.
     record = await CaseStore(session).record(number)
     if record is None:
         raise CaseNotFound(number)
@@ -1066,7 +1065,7 @@ async def progress_for_citizen(
     session: AsyncSession, party: Party, numbers: list[str]
 ) -> tuple[dict[int, str], list[CaseProgress]]:
     """What a citizen may learn of the cases they named: (the names of their departments, one CaseProgress a
-    number); a statement a number, and one for its attachments."""
+    number); a statement a number."""
     store = CaseStore(session)
     departments: dict[int, str] = {}
     actor = citizen_actor(party)

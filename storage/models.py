@@ -319,6 +319,21 @@ class Case(Base):
     attachments: Mapped[list[CaseAttachment]] = relationship(order_by="CaseAttachment.id", back_populates="case")
 
 
+class DeskCount(Base):
+    """How many cases not concluded have this state, department, topic, station and deputy (no department or deputy:
+    0). Kept by triggers on `cases` (migration 0011), whoever writes the cases; the desk's facets are summed from
+    these rows (services.casedesk). A row left at 0 stays. A later migration that rebuilds `cases` on SQLite
+    (Alembic's batch mode copies the table) must create the triggers again."""
+
+    __tablename__ = "desk_counts"
+    state: Mapped[str] = mapped_column(String(30), primary_key=True)
+    department_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic: Mapped[str] = mapped_column(String(40), primary_key=True)
+    station_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deputy_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer)
+
+
 class CaseEvent(Base):
     """One change of a case: who, in which role, when, from which state to which, and why."""
 

@@ -445,7 +445,7 @@ class ConversationStore:
 @dataclass(frozen=True)
 class CaseRecord:
     """A case with its events and attachments, its department's name and what its page reads of it (`CaseStore.record`:
-    one statement, and one for the attachments): its followers' citizen ids and, when asked, its replies (oldest
+    one statement): its followers' citizen ids and, when asked, its replies (oldest
     first), its ratings and its pushes (newest first), each a dict of the columns named in `_record_query`."""
 
     case: Case
@@ -504,14 +504,15 @@ def _record_query(dialect: str, children: bool) -> Select[Any]:
             _json_rows(dialect, Rating.case_id == Case.id, ratings),
             _json_rows(dialect, Push.case_id == Case.id, pushes),
         ]
-    # LIMIT 1 (numbers are unique) has the ORM join the events to the case read as a subquery, so that the JSON
-    # columns are made once rather than once an event; attachments come in a second statement, not multiplied
-    # with the events.
+    # LIMIT 1 (numbers are unique) has the ORM join the events and attachments to the case read as a subquery, so
+    # that the JSON columns are made once rather than once a joined row. The attachments are joined too, though
+    # their rows multiply the events' (a case has a few, a photo or a location): a statement of their own was a
+    # round trip and the ORM's work for it, a third of the lookup's time in Python (bench/README.md).
     return (
         select(Case, *columns)
         .where(Case.number == bindparam("number"))
         .limit(1)
-        .options(joinedload(Case.events), selectinload(Case.attachments))
+        .options(joinedload(Case.events), joinedload(Case.attachments))
     )
 
 
@@ -521,7 +522,7 @@ class CaseStore:
 
     async def record(self, number: str, *, children: bool = True) -> CaseRecord | None:
         """The case numbered `number` as a `CaseRecord` (its replies, ratings and pushes left empty unless
-        `children`), or None; one statement, and one more for its attachments."""
+        `children`), or None; one statement."""
         query = _record_query(self.session.get_bind().dialect.name, children)
         found = (await self.session.execute(query, {"number": number.upper()})).unique().first()
         if found is None:

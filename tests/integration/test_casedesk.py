@@ -8,7 +8,7 @@ import itertools
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.http.app import create_app
 from casework.actors import Actor
@@ -18,7 +18,19 @@ from casework.metrics import Month
 from casework.worklist import Need, WorkItem, need
 from services import casedesk, cases
 from services.cases import CaseNotFound
-from storage.models import Case, CaseEvent, CaseReply, Citizen, Department, Push, Rating, Station
+from storage.models import (
+    Case,
+    CaseAttachment,
+    CaseEvent,
+    CaseReply,
+    Citizen,
+    Department,
+    Deputy,
+    DeskCount,
+    Push,
+    Rating,
+    Station,
+)
 from storage.repositories import CaseStore, DirectoryStore
 from tests.conftest import client_for
 
@@ -304,6 +316,9 @@ async def test_a_case_read_in_one_statement_agrees_with_the_rules_reads(desk):
                 ),
                 CaseReply(case_id=case.id, text="第二次答复", author="jianshe", author_role="department"),
                 Rating(case_id=case.id, reply_number=1, rating="不满意", comment="没修好"),
+                CaseEvent(case_id=case.id, action="rate", actor="x", actor_role="citizen", to_state="rehandling"),
+                CaseAttachment(case_id=case.id, kind="image", media_ref="photo-1"),
+                CaseAttachment(case_id=case.id, kind="location", label="幸福路", latitude=30.1, longitude=120.2),
                 Push(
                     dedupe_key=f"t1-{case.number}",
                     kind="reply",
@@ -326,6 +341,9 @@ async def test_a_case_read_in_one_statement_agrees_with_the_rules_reads(desk):
     async with db() as session:
         record = await CaseStore(session).record(case.number.lower())
         assert record is not None and record.case.id == case.id
+        # The events and attachments are joined to the case: each read once, in order, though their rows multiply.
+        assert [e.action for e in record.case.events] == ["transfer", "rate"]
+        assert [a.kind for a in record.case.attachments] == ["image", "location"]
         assert record.department == (await DirectoryStore(session).names(Department))[departments["jianshe"]]
         assert [r["text"] for r in record.replies] == ["第一次答复", "第二次答复"]
         assert [p["kind"] for p in record.pushes] == ["rating", "reply"]  # newest first
@@ -337,3 +355,57 @@ async def test_a_case_read_in_one_statement_agrees_with_the_rules_reads(desk):
         assert await CaseStore(session).record("ZZ00000000000") is None
         bare = await CaseStore(session).record(case.number, children=False)
         assert bare is not None and bare.replies == [] and bare.pushes == []
+
+
+async def test_the_kept_counts_give_the_facets_the_cases_counted_give(desk, monkeypatch):
+    """The desk's counts kept by the triggers (DeskCount) and the need's levels counted apart agree with the cases
+    counted one by one, after cases were added, moved between states, departments and deputies, and deleted."""
+    db, departments, station, citizen, deployment = desk
+    async with db() as session:
+        deputy = next(iter((await DirectoryStore(session).ids(Deputy)).values()))
+    made = [
+        dict(transfer_due_at=NOW - 2 * HOUR),
+        dict(transfer_due_at=NOW + HOUR, deputy_id=deputy),
+        dict(state="transferred", reply_due_at=NOW - HOUR, department_id=departments["jiaotong"]),
+        dict(state="in_progress", reply_due_at=NOW + 60 * HOUR),
+        dict(state="in_progress", reply_due_at=NOW + 60 * HOUR, topic="交通运输"),
+        dict(state="rehandling", reply_due_at=NOW + 70 * HOUR, deputy_id=deputy),
+        dict(state="rehandling", reply_due_at=NOW - 70 * HOUR),
+        dict(state="escalated", reply_due_at=NOW - 90 * HOUR),
+        dict(state="escalated", reply_due_at=NOW - 90 * HOUR, department_id=None),
+        dict(state="replied", reply_due_at=NOW - 3 * HOUR),
+        dict(state="answered_on_spot"),
+        dict(state="closed"),
+    ]
+    made_cases = [await add_case(db, departments, station, citizen, **fields) for fields in made]
+    async with db() as session:
+        for case in (made_cases[3], made_cases[6], made_cases[7], made_cases[9]):  # replies waiting for review
+            session.add(CaseReply(case_id=case.id, text="已修复", author="jianshe", author_role="department"))
+        moved = await session.get(Case, made_cases[4].id)
+        moved.state, moved.department_id = "closed", departments["jiaotong"]
+        reopened = await session.get(Case, made_cases[11].id)
+        reopened.state, reopened.deputy_id = "rehandling", deputy
+        transferred = await session.get(Case, made_cases[0].id)
+        transferred.state, transferred.department_id = "transferred", departments["jiaotong"]
+        await session.delete(await session.get(Case, made_cases[1].id))
+        await session.commit()
+    views = [
+        casedesk.WorklistFilters(),
+        casedesk.WorklistFilters(department=departments["jianshe"]),
+        casedesk.WorklistFilters(state="escalated"),
+        casedesk.WorklistFilters(state="rehandling", deputy=deputy),
+        casedesk.WorklistFilters(topic="城乡建设", station=station),
+        casedesk.WorklistFilters(department=0),
+    ]
+    async with db() as session:
+        kept = [await casedesk.worklist(session, STAFF, view, NOW) for view in views]
+        open_cases = select(func.count()).select_from(Case).where(Case.state.not_in(casedesk.CONCLUDED))
+        assert (await session.execute(select(func.sum(DeskCount.cases)))).scalar_one() == (
+            await session.execute(open_cases)
+        ).scalar_one()
+    monkeypatch.setattr(casedesk, "_kept_answers", lambda actor, filters: False)
+    async with db() as session:
+        counted = [await casedesk.worklist(session, STAFF, view, NOW) for view in views]
+    for view, from_kept, from_cases in zip(views, kept, counted, strict=True):
+        assert (from_kept.total, from_kept.facets) == (from_cases.total, from_cases.facets), view
+        assert [r.number for r in from_kept.rows] == [r.number for r in from_cases.rows], view

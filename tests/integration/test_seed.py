@@ -106,6 +106,18 @@ def test_citizens_replies_ratings_messages_and_followers_hold_together(seeded: t
     assert deputies > 5 and CASES // 20 < followed < CASES // 5
 
 
+def test_the_desks_counts_are_those_of_the_open_cases(seeded: tuple[str, dict[str, int]]) -> None:
+    url, _ = seeded
+    kept = _all(url, "SELECT state, department_id, topic, station_id, deputy_id, cases FROM desk_counts")
+    counted = _all(
+        url,
+        "SELECT state, coalesce(department_id, 0), topic, station_id, coalesce(deputy_id, 0), count(*) FROM cases "
+        "WHERE state NOT IN ('closed', 'rejected', 'withdrawn') "
+        "GROUP BY state, coalesce(department_id, 0), topic, station_id, coalesce(deputy_id, 0)",
+    )
+    assert kept and sorted(kept) == sorted(counted)
+
+
 def test_new_cases_follow_the_seeded_ones(seeded: tuple[str, dict[str, int]]) -> None:
     """The sequences and the day counters of the case numbers are past what the seed wrote."""
     url, written = seeded

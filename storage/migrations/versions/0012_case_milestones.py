@@ -4,7 +4,7 @@ figures count the cases alone, without their events. Filled here from the events
 from now on each event's writer sets them (services/cases.py record_event).
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-01 12:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
@@ -50,25 +50,25 @@ WHERE cases.id = settled.case_id
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("cases", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("transferred_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("left_received_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True))
-        for flag in ("closed_unrated", "rehandled", "escalated"):
-            batch_op.add_column(sa.Column(flag, sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column("latest_rating", sa.String(length=10), nullable=True))
+    # Plain ADD COLUMN, not a batch: on SQLite a batch rebuilds the table, which drops 0011's counting triggers.
+    op.add_column("cases", sa.Column("transferred_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("cases", sa.Column("left_received_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("cases", sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True))
+    for flag in ("closed_unrated", "rehandled", "escalated"):
+        op.add_column("cases", sa.Column(flag, sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column("cases", sa.Column("latest_rating", sa.String(length=10), nullable=True))
     op.execute(FILL)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("cases", schema=None) as batch_op:
-        for column in (
-            "latest_rating",
-            "escalated",
-            "rehandled",
-            "closed_unrated",
-            "answered_at",
-            "left_received_at",
-            "transferred_at",
-        ):
-            batch_op.drop_column(column)
+    # SQLite (3.35 and later) drops a column in place, keeping the triggers, as PostgreSQL does.
+    for column in (
+        "latest_rating",
+        "escalated",
+        "rehandled",
+        "closed_unrated",
+        "answered_at",
+        "left_received_at",
+        "transferred_at",
+    ):
+        op.drop_column("cases", column)
