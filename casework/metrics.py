@@ -159,6 +159,35 @@ def first_answer_due(received_at: dt.datetime, calendar: WorkingCalendar, reply_
     return end_of_day(calendar.add_working_days(local_date(received_at), reply_working_days))
 
 
+def first_answer_deadline(
+    received_at: dt.datetime,
+    reply_due_at: dt.datetime,
+    rehandled: bool,
+    calendar: WorkingCalendar,
+    reply_working_days: int,
+) -> dt.datetime:
+    """The deadline of a case's first answer: the one stored on the case (`reply_due_at`), but for a re-handled
+    case, whose deadline re-handling replaced, the one registration set, counted again from receipt."""
+    return first_answer_due(received_at, calendar, reply_working_days) if rehandled else reply_due_at
+
+
+def first_transfer(events: Iterable[EventRow]) -> dt.datetime | None:
+    return _first(events, lambda e: e.action == Action.TRANSFER)
+
+
+def first_answer(events: Iterable[EventRow]) -> dt.datetime | None:
+    """When the case was first answered: an approved reply or an answer on the spot."""
+    return _first(events, lambda e: e.action in ANSWERS)
+
+
+def was_rehandled(events: Iterable[EventRow]) -> bool:
+    return any(e.to_state == CaseState.REHANDLING for e in events)
+
+
+def was_closed_unrated(events: Iterable[EventRow]) -> bool:
+    return any(e.action == Action.CLOSE_UNRATED for e in events)
+
+
 @dataclass(frozen=True)
 class EventKinds:
     """Which events of a case matter to a reader: those of one of `actions`, those into one of `into`, those out
@@ -183,10 +212,9 @@ RECORD_EVENTS = EventKinds(
 def case_record(history: CaseHistory, calendar: WorkingCalendar, reply_working_days: int) -> CaseRecord:
     """The facts of one case, read from its events (the source of truth) and ratings."""
     events = history.events
-    rehandled = any(e.to_state == CaseState.REHANDLING for e in events)
-    # Re-handling replaced the case's reply deadline: the first answer's is counted again from receipt.
-    reply_due_at = (
-        first_answer_due(history.created_at, calendar, reply_working_days) if rehandled else history.reply_due_at
+    rehandled = was_rehandled(events)
+    reply_due_at = first_answer_deadline(
+        history.created_at, history.reply_due_at, rehandled, calendar, reply_working_days
     )
     return CaseRecord(
         number=history.number,
@@ -198,14 +226,14 @@ def case_record(history: CaseHistory, calendar: WorkingCalendar, reply_working_d
         received_at=history.created_at,
         transfer_due_at=history.transfer_due_at,
         reply_due_at=reply_due_at,
-        transferred_at=_first(events, lambda e: e.action == Action.TRANSFER),
+        transferred_at=first_transfer(events),
         left_received_at=_first(
             events, lambda e: e.from_state == CaseState.RECEIVED and e.to_state != CaseState.RECEIVED
         ),
-        answered_at=_first(events, lambda e: e.action in ANSWERS),
+        answered_at=first_answer(events),
         closed_at=history.closed_at,
         ratings=tuple(r.rating for r in history.ratings),
-        closed_unrated=any(e.action == Action.CLOSE_UNRATED for e in events),
+        closed_unrated=was_closed_unrated(events),
         rehandled=rehandled,
         escalated=any(e.to_state == CaseState.ESCALATED for e in events),
     )
@@ -417,5 +445,10 @@ def report_of(tallies: Iterable[Tally], by: Grouping, calendar: WorkingCalendar,
 
 def on_the_spot_answer(event: EventRow) -> str:
     """The answer given on the spot, from its event's reason ("人大代表当场答复：…")."""
-    _, found, answer = event.reason.partition(texts.EVENT_ANSWERED_ON_SPOT_MARK)
-    return answer.strip() if found else event.reason
+    return answer_in_reason(event.reason)
+
+
+def answer_in_reason(reason: str) -> str:
+    """The answer an answer-on-the-spot event's reason holds: "人大代表当场答复：已解决" -> "已解决"."""
+    _, found, answer = reason.partition(texts.EVENT_ANSWERED_ON_SPOT_MARK)
+    return answer.strip() if found else reason
