@@ -5,7 +5,10 @@ someone's report."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from casework import privacy
 from casework.privacy import (
     find_names,
     mask_address,
@@ -84,6 +87,26 @@ def test_a_number_after_a_word_that_says_phone_is_masked(written, masked):
 )
 def test_numbers_that_are_no_phone_or_id_stay(text):
     assert mask_text(text) == text
+
+
+# What a number is written with, but digits: phone words, separators, brackets, country and extension marks.
+NOT_DIGITS = st.text(
+    st.sampled_from(list("电话手机座机号码转分机extEXT+＋()（）-－—.．· \u3000XxＸｘ*联系方式拨打telTELphone王小明"))
+)
+
+
+@given(NOT_DIGITS)
+def test_no_number_is_found_in_a_text_without_a_digit(text):
+    """Masking numbers skips a text with no digit (privacy._DIGIT): every number pattern needs one."""
+    patterns = (
+        privacy.ID_CARD,
+        privacy.OLD_ID_CARD,
+        privacy.MOBILE,
+        privacy.LANDLINE,
+        privacy.LOCAL_WITH_EXTENSION,
+        privacy.AFTER_PHONE_WORD,
+    )
+    assert not any(pattern.search(text) for pattern in patterns)
 
 
 def test_id_card_numbers_are_masked_old_and_new_with_an_x():
