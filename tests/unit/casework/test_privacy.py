@@ -109,6 +109,17 @@ def test_no_number_is_found_in_a_text_without_a_digit(text):
     assert not any(pattern.search(text) for pattern in patterns)
 
 
+# What an address is written with, but digits and the units a number in words or a letter comes before.
+NOT_ADDRESS = st.text(st.sampled_from(list("一二三四五六七八九十百零〇两ABCxyzＡｚ-－之#＃*楼层房户院元 幸福路")))
+
+
+@given(NOT_ADDRESS)
+def test_no_address_part_is_found_in_a_text_without_a_digit_or_a_unit(text):
+    """Masking addresses skips a text with neither (privacy._MAY_HOLD_ADDRESS): every part needs one."""
+    assert not any(pattern.search(text) for pattern in (*privacy.ADDRESS_PARTS, privacy._BARE_ROOM))
+    assert mask_address(text) == text and street_level(text) == " ".join(text.split()).strip(" ,，、")
+
+
 def test_id_card_numbers_are_masked_old_and_new_with_an_x():
     assert mask_text("身份证110101199003071234") == "身份证110101********1234"
     assert mask_text("身份证号11010119900307123X，") == "身份证号110101********123X，"
