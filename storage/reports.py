@@ -2,7 +2,9 @@
 
 `ReportStore` selects the cases of a period (or of a deputy) and returns their stored rows — the case with
 the names it refers to, its events, approved replies and ratings — as `HistoryRows`; `services.reports`
-turns them into the plain rows the rules of `casework` read. Read-only: nothing here writes or commits.
+turns them into the plain rows the rules of `casework` read. For a month's three lists, `listed_between` returns
+instead one row a case with what the lists read of its history, worked out in SQL. Read-only: nothing here writes
+or commits.
 """
 
 from __future__ import annotations
