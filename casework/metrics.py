@@ -84,8 +84,15 @@ class Month:
     def label(self) -> str:
         return texts.MONTH_LABEL.format(year=self.year, month=self.month)
 
+    @functools.cached_property
+    def _utc_bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        return self.start.astimezone(dt.UTC), self.end.astimezone(dt.UTC)
+
     def __contains__(self, moment: dt.datetime) -> bool:
-        return self.start <= moment < self.end
+        # The moments asked about are UTC (casework.history): against bounds in the same zone, Python compares them
+        # without asking either for its offset (2.4 µs to 0.1).
+        start, end = self._utc_bounds
+        return start <= moment < end
 
     def plus(self, months: int) -> Month:
         """The month `months` later (earlier when negative): Month(2026, 1).plus(-1) is 2025-12."""
@@ -156,6 +163,18 @@ def first_answer_due(received_at: dt.datetime, calendar: WorkingCalendar, reply_
     return end_of_day(calendar.add_working_days(local_date(received_at), reply_working_days))
 
 
+def first_answer_deadline(
+    received_at: dt.datetime,
+    reply_due_at: dt.datetime,
+    rehandled: bool,
+    calendar: WorkingCalendar,
+    reply_working_days: int,
+) -> dt.datetime:
+    """The deadline of a case's first answer: the one stored on the case (`reply_due_at`), but for a re-handled
+    case, whose deadline re-handling replaced, the one registration set, counted again from receipt."""
+    return first_answer_due(received_at, calendar, reply_working_days) if rehandled else reply_due_at
+
+
 @dataclass(frozen=True)
 class EventKinds:
     """Which events of a case matter to a reader: those of one of `actions`, those into one of `into`, those out
@@ -223,11 +242,8 @@ class Milestones:
 def case_record(history: CaseHistory, calendar: WorkingCalendar, reply_working_days: int) -> CaseRecord:
     """The facts of one case, read from its events (the source of truth) and ratings."""
     settled = Milestones.of(history.events)
-    # Re-handling replaced the case's reply deadline: the first answer's is counted again from receipt.
-    reply_due_at = (
-        first_answer_due(history.created_at, calendar, reply_working_days)
-        if settled.rehandled
-        else history.reply_due_at
+    reply_due_at = first_answer_deadline(
+        history.created_at, history.reply_due_at, settled.rehandled, calendar, reply_working_days
     )
     return CaseRecord(
         number=history.number,
@@ -464,5 +480,10 @@ def report_of(tallies: Iterable[Tally], by: Grouping, calendar: WorkingCalendar,
 
 def on_the_spot_answer(event: EventRow) -> str:
     """The answer given on the spot, from its event's reason ("人大代表当场答复：…")."""
-    _, found, answer = event.reason.partition(texts.EVENT_ANSWERED_ON_SPOT_MARK)
-    return answer.strip() if found else event.reason
+    return answer_in_reason(event.reason)
+
+
+def answer_in_reason(reason: str) -> str:
+    """The answer an answer-on-the-spot event's reason holds: "人大代表当场答复：已解决" -> "已解决"."""
+    _, found, answer = reason.partition(texts.EVENT_ANSWERED_ON_SPOT_MARK)
+    return answer.strip() if found else reason

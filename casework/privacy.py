@@ -108,8 +108,14 @@ def _after_phone_word(match: re.Match[str]) -> str:
     return f"{match['lead']}****{_digits(match['number'])[-4:]}"
 
 
+# A decimal digit, as `\d` matches (full-width ones too): each number pattern above needs one.
+_DIGIT = re.compile(r"\d")
+
+
 def _mask_numbers(text: str) -> str:
     """ID-card numbers first (a card number may hold what looks like a mobile), then every phone form."""
+    if not _DIGIT.search(text):
+        return text  # one search instead of six substitutions, for the many texts that hold no number
     text = ID_CARD.sub(lambda m: f"{m[1]}********{m[3][-4:]}", text)
     text = OLD_ID_CARD.sub(lambda m: f"{m[1]}******{m[3]}", text)
     text = MOBILE.sub(_mobile, text)
@@ -399,6 +405,11 @@ ADDRESS_PARTS = (_DASHED, _NUMBERED, _LETTERED, _HASHED, _FLOOR, _ROOM)
 _BARE_ROOM = re.compile(r"(?P<before>\*\s*(?:栋|幢|座|单元|号楼|#楼|#))(?P<number>[0-9０-９]{3,4})(?![0-9０-９])")
 
 
+# What each part above needs: a digit, or the unit that follows a number in Chinese numerals or a letter
+# (_NUMBERED's, _LETTERED's). One search for them spares a text with none (most places, many texts) the patterns.
+_MAY_HOLD_ADDRESS = re.compile(r"[\d号栋幢单弄室组座区]")
+
+
 def _star(match: re.Match[str]) -> str:
     return "*" + match["unit"]
 
@@ -407,7 +418,7 @@ def mask_address(text: str) -> str:
     """`text` with every number below the street starred: 阳光小区3栋2单元501室 -> 阳光小区*栋*单元*室,
     望江路56号门口 -> 望江路*号门口, A座1203 -> *座*, 3-2-501 -> *. Roads, streets, villages and the names of
     residential compounds stay; so do dates (11月5号) and counts (两层楼, 三户人家)."""
-    if not text:
+    if not text or not _MAY_HOLD_ADDRESS.search(text):
         return text
     for pattern in ADDRESS_PARTS:
         text = pattern.sub(_star, text)
@@ -418,7 +429,8 @@ def street_level(place: str) -> str:
     """The place without its building, house and room numbers: 阳光小区3栋2单元501室 -> 阳光小区,
     望江路56号 -> 望江路; what follows the first number goes too (门口, 楼下)."""
     flat = " ".join(place.split())
-    starts = [m.start() for pattern in ADDRESS_PARTS if (m := pattern.search(flat))]
+    may_hold = _MAY_HOLD_ADDRESS.search(flat)
+    starts = [m.start() for pattern in ADDRESS_PARTS if may_hold and (m := pattern.search(flat))]
     return (flat[: min(starts)] if starts else flat).strip(" ,，、")
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import unicodedata
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -22,27 +23,38 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework import lists as casework_lists
 from casework.actors import Actor
+from casework.cases import CaseState
 from casework.errors import Forbidden
 from casework.history import CaseHistory, DeputyRow, EventRow, RatingRow, ReplyRow
+from casework.lifecycle import Action
 from casework.lists import (
     RESULT_STATES,
+    ListedCase,
     ListKind,
     PublicList,
     assignment_list,
     result_list,
     suggestion_list,
 )
-from casework.metrics import FiguresReport, Grouping, Month, case_record, figures_by, year_bounds
+from casework.metrics import ANSWERS, FiguresReport, Grouping, Month, case_record, figures_by, year_bounds
 from casework.points import DeputyRecord, deputy_record
 from casework.workdays import WorkingCalendar
 from services import access, xlsx
 from services.reception import reception_deeds
 from settings import Deployment
-from storage.reports import HistoryRows, ReportStore
+from storage.reports import HistoryRows, ListRules, ReportStore
 from texts import staff as staff_texts
 
 ExportFormat = Literal["xlsx", "csv"]
 LIST_KINDS: tuple[ListKind, ...] = ("suggestions", "assignments", "results")
+# What the lists read of a case's events, for the case store to read it (storage/reports.py).
+LIST_RULES = ListRules(
+    transfer=Action.TRANSFER.value,
+    answers=ANSWERS,
+    on_the_spot=Action.ANSWER_ON_SPOT.value,
+    close_unrated=Action.CLOSE_UNRATED.value,
+    rehandling=CaseState.REHANDLING.value,
+)
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 COLUMN_WIDTHS = (8, 60)  # the narrowest and widest column of an exported list
 
@@ -64,6 +76,76 @@ def _require(allowed: bool) -> None:
 def _utc(moment: dt.datetime) -> dt.datetime:
     """Aware UTC; a naive value (SQLite) was stored in UTC."""
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+def _utc_or_none(moment: dt.datetime | None) -> dt.datetime | None:
+    return None if moment is None else _utc(moment)
+
+
+def _named(stored: str | None) -> tuple[str, ...]:
+    """The names the NLU found, from their stored JSON text ('[]' for most cases)."""
+    return () if stored is None or stored == "[]" else tuple(json.loads(stored) or ())
+
+
+def listed_cases(rows: Iterable[Sequence[Any]]) -> list[ListedCase]:
+    """The stored rows of `ReportStore.listed_between` as `ListedCase` rows (identities only when not
+    anonymous), in their order."""
+    result = []
+    for (
+        number,
+        state,
+        topic,
+        description,
+        place,
+        anonymous,
+        contact_phone,
+        named_people,
+        merged_into,
+        escalation_level,
+        created_at,
+        reply_due_at,
+        closed_at,
+        citizen_name,
+        department,
+        deputy_name,
+        transferred_at,
+        answered_at,
+        rehandled,
+        closed_unrated,
+        rating,
+        reply,
+        spot_role,
+        spot_reason,
+    ) in rows:
+        result.append(
+            ListedCase(
+                number=number,
+                state=state,
+                topic=topic,
+                description=description,
+                place=place,
+                anonymous=anonymous,
+                citizen_name=None if anonymous else citizen_name,
+                citizen_phone=None if anonymous else contact_phone,
+                department=department,
+                deputy_name=deputy_name,
+                named_people=_named(named_people),
+                merged_into=merged_into,
+                escalation_level=escalation_level,
+                received_at=_utc(created_at),
+                reply_due_at=_utc(reply_due_at),
+                closed_at=_utc_or_none(closed_at),
+                transferred_at=_utc_or_none(transferred_at),
+                answered_at=_utc_or_none(answered_at),
+                rehandled=bool(rehandled),
+                closed_unrated=bool(closed_unrated),
+                rating=rating,
+                reply=reply,
+                spot_role=spot_role,
+                spot_reason=spot_reason,
+            )
+        )
+    return result
 
 
 def histories(rows: HistoryRows) -> list[CaseHistory]:
@@ -156,12 +238,12 @@ async def load_lists(
 async def month_lists(
     session: AsyncSession, deployment: Deployment, calendar: WorkingCalendar, month: Month
 ) -> tuple[PublicList, ...]:
-    """代表建议清单, 交办清单 and 办理效果清单 of `month`, masked, from one read of the cases in any of them. No check
-    of who reads (see `month_list`)."""
-    store = ReportStore(session)
-    found = histories(await store.listed_between(month.start, month.end, RESULT_STATES, casework_lists.LISTED_EVENTS))
+    """代表建议清单, 交办清单 and 办理效果清单 of `month`, masked, from one read of the cases in any of them, each read
+    as the lists read it (`casework.lists.ListedCase`). No check of who reads (see `month_list`)."""
+    rows = await ReportStore(session).listed_between(month.start, month.end, RESULT_STATES, LIST_RULES)
     public = await access.public_names(session)
-    return casework_lists.month_lists(month, found, calendar, deployment.deadlines.reply_working_days, public)
+    days = deployment.deadlines.reply_working_days
+    return casework_lists.lists_of(month, listed_cases(rows), calendar, days, public)
 
 
 async def month_list(

@@ -62,6 +62,9 @@ class Sheet:
 def workbook(sheets: Sequence[Sheet]) -> bytes:
     """The sheets, in order, as the bytes of an .xlsx file."""
     buffer = io.BytesIO()
+    # Each distinct text's cell markup, made once for the workbook: most cells repeat a value (a date, a topic, a
+    # state), and the three lists repeat a case's summary and place.
+    texts: dict[str, str] = {}
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=_COMPRESS_LEVEL) as archive:
         archive.writestr("[Content_Types].xml", _content_types(len(sheets)))
         archive.writestr(
@@ -75,7 +78,7 @@ def workbook(sheets: Sequence[Sheet]) -> bytes:
         archive.writestr("xl/styles.xml", _STYLES)
         for number, sheet in enumerate(sheets, start=1):
             with archive.open(f"xl/worksheets/sheet{number}.xml", "w") as out:
-                for chunk in _worksheet(sheet):
+                for chunk in _worksheet(sheet, texts):
                     out.write(chunk.encode())
     return buffer.getvalue()
 
@@ -122,8 +125,8 @@ def _workbook_relationships(count: int) -> str:
     return f'{_DECLARATION}<Relationships xmlns="{_PACKAGE_RELATIONSHIPS}">{sheets}{styles}</Relationships>'
 
 
-def _worksheet(sheet: Sheet) -> Iterable[str]:
-    """The sheet's XML, a few thousand rows at a time."""
+def _worksheet(sheet: Sheet, texts: dict[str, str]) -> Iterable[str]:
+    """The sheet's XML, a few thousand rows at a time; `texts` holds the markup of the texts met so far."""
     width = max((len(row) for row in sheet.rows), default=0)
     letters = [column_letter(i) for i in range(1, width + 1)]
     extent = f"A1:{letters[-1]}{len(sheet.rows)}" if width else "A1"
@@ -140,36 +143,42 @@ def _worksheet(sheet: Sheet) -> Iterable[str]:
     )
     for first in range(0, len(sheet.rows), _ROWS_PER_WRITE):
         yield "".join(
-            _row(number, row, letters, _BOLD if number == 1 else 0)
+            _row(number, row, letters, f' s="{_BOLD}"' if number == 1 else "", texts)
             for number, row in enumerate(sheet.rows[first : first + _ROWS_PER_WRITE], start=first + 1)
         )
     yield "</sheetData></worksheet>"
 
 
-def _row(number: int, row: Sequence[Value], letters: Sequence[str], style: int) -> str:
-    styled = f' s="{style}"' if style else ""
+def _row(number: int, row: Sequence[Value], letters: Sequence[str], styled: str, texts: dict[str, str]) -> str:
     cells = []
     for letter, value in zip(letters, row, strict=False):
-        if value is None or value == "":
-            continue  # an empty cell is left out, as openpyxl does
         if isinstance(value, str):
-            cells.append(f'<c r="{letter}{number}"{styled} t="inlineStr"><is>{_text(value)}</is></c>')
+            if not value:
+                continue  # an empty cell is left out, as openpyxl does
+            text = texts.get(value)
+            if text is None:
+                text = texts[value] = _text(value)
+            cells.append(f'<c r="{letter}{number}"{styled} t="inlineStr">{text}</c>')
+        elif value is None:
+            continue
         elif isinstance(value, int | float) and not isinstance(value, bool):
             if not math.isfinite(value):
                 continue  # a spreadsheet has no NaN nor infinity: the cell is left empty
             cells.append(f'<c r="{letter}{number}"{styled}><v>{value!r}</v></c>')
         else:
             raise TypeError(f"a cell holds text or a number, not {value!r}")
-    written = f'<row r="{number}">{"".join(cells)}</row>'
-    # Looked for once a row, not once a cell: the markup around the values holds none of them.
-    return _NOT_XML.sub("", written) if _NOT_XML.search(written) else written
+    return f'<row r="{number}">{"".join(cells)}</row>'
 
 
 def _text(value: str) -> str:
+    """A text cell's inline string."""
     value = value[:MAX_CELL_CHARACTERS]
     if "_x" in value:
         # Excel reads _xHHHH_ as the character it codes: a citizen's "_x4E2D_" must stay as written.
         value = _ESCAPED_CHARACTER.sub(r"_x005F\1", value)
     if value[0].isspace() or value[-1].isspace():
-        return f'<t xml:space="preserve">{escape(value)}</t>'
-    return f"<t>{escape(value)}</t>"
+        text = f'<is><t xml:space="preserve">{escape(value)}</t></is>'
+    else:
+        text = f"<is><t>{escape(value)}</t></is>"
+    # Left out after the cut and the test for spaces, as they were when looked for in the whole row.
+    return _NOT_XML.sub("", text) if _NOT_XML.search(text) else text

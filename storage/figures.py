@@ -18,6 +18,7 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Date, String, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -110,7 +111,7 @@ def _moment(value: dt.datetime) -> ColumnElement[dt.datetime]:
     return literal(value, UTCDateTime())
 
 
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+def _flag(condition: ColumnElement[bool] | InstrumentedAttribute[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
@@ -179,14 +180,15 @@ class FigureStore:
         names = await self._names(by)
         tallies = []
         for row in rows:
+            name: str | None
             if by == "month":
-                received_on, answered_on, *counts = row
+                received_on, answered_on, *counted = row
                 key = name = f"{received_on:%Y-%m}"
             else:
-                key, received_on, answered_on, *counts = row
+                key, received_on, answered_on, *counted = row
                 name = names.get(key)
             tallies.append(
-                TallyRow(None if key is None else str(key), name, received_on, answered_on, *map(int, counts))
+                TallyRow(None if key is None else str(key), name, received_on, answered_on, *map(int, counted))
             )
         return tallies
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from alembic import command
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench import casegen
@@ -33,6 +33,7 @@ from casework.actors import Actor
 from casework.cases import Report, Role
 from casework.deadlines import LOCAL
 from casework.lifecycle import Action, Command
+from casework.lists import RESULT_STATES, ListedCase, listed_case
 from casework.metrics import Month, case_record, figures_by
 from casework.workdays import WorkingCalendar
 from services import cases, deputies, figures, publication, reports
@@ -432,3 +433,37 @@ async def test_the_lists_of_a_month_read_at_once_in_batches_are_the_lists_read_o
         at_once = await reports.month_lists(session, store.deployment, store.calendar, SEPTEMBER)
     assert at_once == one_by_one
     assert all(public_list.rows for public_list in at_once)
+
+
+async def test_the_store_reads_each_listed_case_as_the_lists_read_its_history(store):
+    async with store.session() as session:
+        found = await casegen.directory(session)
+        made = casegen.generate(
+            300, AUGUST.start, OCTOBER.end, GENERATED, found, store.calendar, seed=17, prefix=_prefix()
+        )
+        _private(made)
+        await casegen.write(session, made, names=SECRET_NAMES)
+        # What the walk never does: a case reported anonymously, one merged into another.
+        await session.execute(update(Case).where(Case.number == made[5].number).values(anonymous=True))
+        await session.execute(update(Case).where(Case.number == made[6].number).values(merged_into=made[7].number))
+        await session.commit()
+    assert {c.state for c in made} >= {"received", "rehandling", "escalated", "closed"}
+    everyone: list[ListedCase] = []
+    async with store.session() as session:
+        reads = ReportStore(session)
+        for month in (AUGUST, SEPTEMBER, OCTOBER):
+            rows = await reads.listed_between(month.start, month.end, RESULT_STATES, reports.LIST_RULES)
+            read = sorted(reports.listed_cases(rows), key=lambda c: c.number)
+            histories = {
+                h.number: h
+                for found in (
+                    await reads.received_between(month.start, month.end),
+                    await reads.transferred_between(month.start, month.end),
+                    await reads.ended_between(month.start, month.end, RESULT_STATES),
+                )
+                for h in reports.histories(found)
+            }
+            assert read == [listed_case(histories[number]) for number in sorted(histories)]
+            everyone += read
+    for fact in ("anonymous", "merged_into", "named_people", "rehandled", "closed_unrated", "reply", "spot_reason"):
+        assert any(getattr(c, fact) for c in everyone) and not all(getattr(c, fact) for c in everyone), fact

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from casework.lists import LISTED_EVENTS, AssignmentRow, assignment_list, month_lists, result_list, suggestion_list
-from casework.metrics import Month, case_record
+from casework.lists import (
+    LISTED_EVENTS,
+    AssignmentRow,
+    assignment_list,
+    listed_case,
+    month_lists,
+    result_list,
+    suggestion_list,
+)
+from casework.metrics import RECORD_EVENTS, Month, case_record
 from tests.unit.casework.test_metrics import CALENDAR, national_day_cases
 
 SEPTEMBER, OCTOBER = Month(2026, 9), Month(2026, 10)
@@ -132,6 +140,13 @@ def test_the_lists_read_no_event_but_the_listed_ones():
     cases = national_day_cases()
     assert any(e not in LISTED_EVENTS for h in cases for e in h.events)
     listed = [replace(h, events=tuple(e for e in h.events if e in LISTED_EVENTS)) for h in cases]
+    assert [listed_case(h) for h in listed] == [listed_case(h) for h in cases]
     for month in (SEPTEMBER, OCTOBER):
         assert month_lists(month, listed, CALENDAR, 3) == month_lists(month, cases, CALENDAR, 3)
-        assert [case_record(h, CALENDAR, 3) for h in listed] == [case_record(h, CALENDAR, 3) for h in cases]
+
+
+def test_the_records_read_no_event_but_the_recorded_ones():
+    cases = national_day_cases()
+    assert any(e not in RECORD_EVENTS for h in cases for e in h.events)
+    recorded = [replace(h, events=tuple(e for e in h.events if e in RECORD_EVENTS)) for h in cases]
+    assert [case_record(h, CALENDAR, 3) for h in recorded] == [case_record(h, CALENDAR, 3) for h in cases]

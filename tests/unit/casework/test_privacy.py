@@ -5,7 +5,10 @@ someone's report."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from casework import privacy
 from casework.privacy import (
     find_names,
     mask_address,
@@ -84,6 +87,37 @@ def test_a_number_after_a_word_that_says_phone_is_masked(written, masked):
 )
 def test_numbers_that_are_no_phone_or_id_stay(text):
     assert mask_text(text) == text
+
+
+# What a number is written with, but digits: phone words, separators, brackets, country and extension marks.
+NOT_DIGITS = st.text(
+    st.sampled_from(list("电话手机座机号码转分机extEXT+＋()（）-－—.．· \u3000XxＸｘ*联系方式拨打telTELphone王小明"))
+)
+
+
+@given(NOT_DIGITS)
+def test_no_number_is_found_in_a_text_without_a_digit(text):
+    """Masking numbers skips a text with no digit (privacy._DIGIT): every number pattern needs one."""
+    patterns = (
+        privacy.ID_CARD,
+        privacy.OLD_ID_CARD,
+        privacy.MOBILE,
+        privacy.LANDLINE,
+        privacy.LOCAL_WITH_EXTENSION,
+        privacy.AFTER_PHONE_WORD,
+    )
+    assert not any(pattern.search(text) for pattern in patterns)
+
+
+# What an address is written with, but digits and the units a number in words or a letter comes before.
+NOT_ADDRESS = st.text(st.sampled_from(list("一二三四五六七八九十百零〇两ABCxyzＡｚ-－之#＃*楼层房户院元 幸福路")))
+
+
+@given(NOT_ADDRESS)
+def test_no_address_part_is_found_in_a_text_without_a_digit_or_a_unit(text):
+    """Masking addresses skips a text with neither (privacy._MAY_HOLD_ADDRESS): every part needs one."""
+    assert not any(pattern.search(text) for pattern in (*privacy.ADDRESS_PARTS, privacy._BARE_ROOM))
+    assert mask_address(text) == text and street_level(text) == " ".join(text.split()).strip(" ,，、")
 
 
 def test_id_card_numbers_are_masked_old_and_new_with_an_x():
