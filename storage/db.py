@@ -70,33 +70,46 @@ class WriterQueue:
 
     def attach(self, engine: AsyncEngine) -> None:
         event.listen(engine.sync_engine, "before_cursor_execute", self._before_execute)
-        event.listen(engine.sync_engine, "checkin", self._checkin)
+        event.listen(engine.sync_engine, "checkin", self._leave)
+        # A connection collected unclosed is detached from the pool, not checked in.
+        event.listen(engine.sync_engine, "detach", self._leave)
 
-    def _lock(self) -> asyncio.Lock:
+    def _lock(self) -> tuple[asyncio.AbstractEventLoop, asyncio.Lock]:
         loop = asyncio.get_running_loop()
         lock = self._locks.get(loop)
         if lock is None:
             lock = self._locks[loop] = asyncio.Lock()
-        return lock
+        return loop, lock
 
     def _before_execute(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         info = conn.connection.info  # the pooled connection's, which its checkin is given again
         if "writer_queue" in info or not SQLITE_WRITES.match(statement):
             return
-        lock = self._lock()
+        loop, lock = self._lock()
         try:
             await_only(asyncio.wait_for(lock.acquire(), SQLITE_BUSY_SECONDS))
         except TimeoutError:
             log.warning(
                 "a SQLite writer waited %s s for this process's queue; it goes on to SQLite's lock", SQLITE_BUSY_SECONDS
             )
+            info["writer_queue"] = None  # its next statements do not wait again
             return
-        info["writer_queue"] = lock
+        info["writer_queue"] = (loop, lock)
 
-    def _checkin(self, _dbapi_connection: Any, record: Any) -> None:
-        lock = record.info.pop("writer_queue", None)
-        if lock is not None:
+    def _leave(self, _dbapi_connection: Any, record: Any) -> None:
+        held = record.info.pop("writer_queue", None)
+        if held is None:
+            return
+        loop, lock = held
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
             lock.release()
+        elif not loop.is_closed():
+            # Garbage collection may run this in another thread: asyncio's lock is released on its own loop.
+            loop.call_soon_threadsafe(lock.release)
 
 
 @functools.cache

@@ -4,6 +4,8 @@ commit (not in SQLite's busy handler), goes on at once after it, and never waits
 from __future__ import annotations
 
 import asyncio
+import gc
+import warnings
 
 import pytest
 from sqlalchemy import text
@@ -93,3 +95,23 @@ async def test_a_coroutine_writing_in_two_sessions_gets_sqlites_answer_not_a_han
         await session.execute(text("INSERT INTO notes (body) VALUES ('after')"))
         await session.commit()
     assert await _bodies(sessions) == ["held", "after"]
+
+
+async def test_a_writer_collected_unclosed_leaves_the_queue(sessions, monkeypatch):
+    # Collected without being closed, its connection is detached from the pool rather than checked in.
+    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", 600)
+    forgotten = sessions()
+    await forgotten.execute(text("INSERT INTO notes (body) VALUES ('forgotten')"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SQLAlchemy's warning about the connection it had to clean up
+        del forgotten
+        gc.collect()
+
+    async def write() -> None:
+        async with sessions() as session:
+            await session.execute(text("INSERT INTO notes (body) VALUES ('next')"))
+            await session.commit()
+
+    # Far below the queue's wait: only a queue left held would take it.
+    await asyncio.wait_for(write(), timeout=60)
+    assert await _bodies(sessions) == ["next"]
