@@ -595,7 +595,8 @@ async def _counted_from_kept(
             counted[name] = [(value, count) for value, count in await session.execute(query) if count]
     levels, escalated_pending = await _need_counted(session, list(_clauses(actor, filters, now).values()), now)
     # An escalated case needs the committee's follow-up unless a reply of it waits for review first.
-    levels[int(Need.ESCALATED)] = totals["escalated"] - escalated_pending
+    # Two statements, two snapshots on PostgreSQL: a case escalated between them must not make the count negative.
+    levels[int(Need.ESCALATED)] = max(0, totals["escalated"] - escalated_pending)
     counted["need"] = [(level, count) for level, count in levels.items() if count]
     return totals["total"], counted
 

@@ -320,7 +320,7 @@ async def record(
     # The milestones and the rating go with the compare-and-set: record_event below finds them written.
     values |= settled_by(case, transition.action.value, transition.from_state.value, transition.to_state.value, now)
     if command.action is Action.RATE:
-        values["latest_rating"] = transition.rating
+        values["latest_rating"] = transition.rating or ""  # as the rating itself is stored, below
     if not await cases.compare_and_set(case, **values):
         raise CaseChanged(case.number)
     match command.action:

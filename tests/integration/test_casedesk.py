@@ -8,7 +8,7 @@ import itertools
 import uuid
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bot.http.app import create_app
 from casework.actors import Actor
@@ -409,3 +409,26 @@ async def test_the_kept_counts_give_the_facets_the_cases_counted_give(desk, monk
     for view, from_kept, from_cases in zip(views, kept, counted, strict=True):
         assert (from_kept.total, from_kept.facets) == (from_cases.total, from_cases.facets), view
         assert [r.number for r in from_kept.rows] == [r.number for r in from_cases.rows], view
+
+
+async def test_an_update_that_keeps_a_case_in_its_row_of_counts_writes_no_count(desk):
+    """Most updates of a case (a reply noted, a deadline moved: compare_and_set sets the state to what it was)
+    leave its row of counts alone: nothing written, no lock taken on the row its peers share."""
+    db, departments, station, citizen, deployment = desk
+    case = await add_case(db, departments, station, citizen, state="in_progress", reply_due_at=NOW + HOUR)
+    keep = text("UPDATE cases SET state = state, reply_due_at = reply_due_at WHERE id = :id")
+    async with db() as session:
+        if session.bind.dialect.name == "postgresql":
+            # The row's xmin is the transaction that last wrote it.
+            written = text("SELECT xmin::text FROM desk_counts WHERE state = 'in_progress' ORDER BY xmin::text")
+            before = (await session.execute(written)).scalars().all()
+            await session.execute(keep, {"id": case.id})
+            await session.commit()
+            assert (await session.execute(written)).scalars().all() == before
+        else:
+            # SQLite counts the rows every statement of the connection wrote, its triggers' included.
+            changes = text("SELECT total_changes()")
+            before = (await session.execute(changes)).scalar_one()
+            await session.execute(keep, {"id": case.id})
+            assert (await session.execute(changes)).scalar_one() == before + 1
+            await session.commit()

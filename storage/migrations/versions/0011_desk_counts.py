@@ -39,6 +39,11 @@ def _upsert(row: str, cases: int) -> str:
     )
 
 
+def _changed() -> str:
+    """Whether an update moved the case to another row of counts (SQLite's IS NOT also compares NULLs)."""
+    return "(" + " OR ".join(f"OLD.{column} IS NOT NEW.{column}" for column in KEY.split(", ")) + ")"
+
+
 POSTGRESQL = [
     # A case that moves between two rows changes the lower key first: two transactions moving cases between the
     # same two rows in opposite directions then take their locks in one order, and do not deadlock. The upserts are
@@ -48,6 +53,11 @@ POSTGRESQL = [
         gone boolean := TG_OP <> 'INSERT' AND OLD.state {OPEN};
         came boolean := TG_OP <> 'DELETE' AND NEW.state {OPEN};
     BEGIN
+        -- Most updates of a case leave its row of counts as it was (compare_and_set always sets the state):
+        -- then nothing is written, and no lock is taken on the row that the case's peers share.
+        IF TG_OP = 'UPDATE' AND ROW({_values("NEW")}) IS NOT DISTINCT FROM ROW({_values("OLD")}) THEN
+            RETURN NULL;
+        END IF;
         IF gone AND came AND ROW({_values("NEW")}) < ROW({_values("OLD")}) THEN
             {_upsert("NEW", 1)}
             {_upsert("OLD", -1)}
@@ -74,7 +84,7 @@ SQLITE = [
     f"""CREATE TRIGGER desk_counts_delete AFTER DELETE ON cases WHEN OLD.state {OPEN} BEGIN
         UPDATE desk_counts SET cases = cases - 1 WHERE {_where("OLD")};
     END""",
-    f"""CREATE TRIGGER desk_counts_update AFTER UPDATE OF {KEY} ON cases BEGIN
+    f"""CREATE TRIGGER desk_counts_update AFTER UPDATE OF {KEY} ON cases WHEN {_changed()} BEGIN
         UPDATE desk_counts SET cases = cases - 1 WHERE OLD.state {OPEN} AND {_where("OLD")};
         INSERT INTO desk_counts ({KEY}, cases) SELECT {_values("NEW")}, 1 WHERE NEW.state {OPEN}
         ON CONFLICT ({KEY}) DO UPDATE SET cases = cases + 1;
