@@ -57,8 +57,8 @@ class WriterQueue:
 
     SQLite lets one transaction write at a time. A writer that finds the lock taken sleeps in SQLite's busy
     handler, 1 ms at first and up to 100 ms between tries as the wait goes on: with eight turns at once in
-    one web process, the slowest messages waited seconds after the lock was free (bench/README.md, "The
-    writers of one process take turns"). Here a connection takes this process's queue before its first
+    one web process, the slowest messages waited seconds after the lock was free (bench/README.md, "SQLite's
+    writers take turns"). Here a connection takes this process's queue before its first
     write and leaves it when it goes back to the pool, after its commit or rollback; the next writer goes
     on at once. Other processes (the worker, a CLI command) still meet SQLite's own lock and busy handler.
     A writer that waits longer than SQLite would have goes on without the queue, where SQLite's lock
