@@ -21,17 +21,34 @@ pytestmark = pytest.mark.integration
 SQLITE_WAIT = 0.05
 # What the first writer holds the lock for, well past SQLITE_WAIT and well within the queue's wait.
 HOLD = 0.3
+# The queue's wait in these tests, and far below it the time a write may take when nobody holds the queue: a
+# queue left held shows as a write that does not end in time.
+QUEUE_WAIT = 600
+QUEUE_LEFT = 60
 
 
 @pytest.fixture
 async def sessions(tmp_path, monkeypatch):
     monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", SQLITE_WAIT)
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}")
-    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", 10)
+    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", QUEUE_WAIT)
     async with engine.begin() as conn:
         await conn.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))
     yield make_sessionmaker(engine)
     await engine.dispose()
+
+
+async def _write_alone(sessions, body: str) -> None:
+    """Write and commit `body`, failing unless the queue is free. The write goes through another connection
+    than the last one used: a connection still marked as holding the queue would write on past it."""
+
+    async def write() -> None:
+        async with sessions() as last_used, sessions() as session:
+            await last_used.execute(text("SELECT 1"))
+            await session.execute(text("INSERT INTO notes (body) VALUES (:body)"), {"body": body})
+            await session.commit()
+
+    await asyncio.wait_for(write(), timeout=QUEUE_LEFT)
 
 
 async def _bodies(sessions) -> list[str]:
@@ -76,9 +93,7 @@ async def test_the_queue_is_left_on_rollback_and_on_error(sessions):
     with pytest.raises(OperationalError):
         async with sessions() as session:
             await session.execute(text("INSERT INTO no_such_table (body) VALUES ('x')"))
-    async with sessions() as session:
-        await session.execute(text("INSERT INTO notes (body) VALUES ('kept')"))
-        await session.commit()
+    await _write_alone(sessions, "kept")
     assert await _bodies(sessions) == ["kept"]
 
 
@@ -91,27 +106,18 @@ async def test_a_coroutine_writing_in_two_sessions_gets_sqlites_answer_not_a_han
             await other.execute(text("INSERT INTO notes (body) VALUES ('blocked')"))
         await other.rollback()
         await holding.commit()
-    async with sessions() as session:
-        await session.execute(text("INSERT INTO notes (body) VALUES ('after')"))
-        await session.commit()
+    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", QUEUE_WAIT)
+    await _write_alone(sessions, "after")
     assert await _bodies(sessions) == ["held", "after"]
 
 
-async def test_a_writer_collected_unclosed_leaves_the_queue(sessions, monkeypatch):
+async def test_a_writer_collected_unclosed_leaves_the_queue(sessions):
     # Collected without being closed, its connection is detached from the pool rather than checked in.
-    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", 600)
     forgotten = sessions()
     await forgotten.execute(text("INSERT INTO notes (body) VALUES ('forgotten')"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # SQLAlchemy's warning about the connection it had to clean up
         del forgotten
         gc.collect()
-
-    async def write() -> None:
-        async with sessions() as session:
-            await session.execute(text("INSERT INTO notes (body) VALUES ('next')"))
-            await session.commit()
-
-    # Far below the queue's wait: only a queue left held would take it.
-    await asyncio.wait_for(write(), timeout=60)
+    await _write_alone(sessions, "next")
     assert await _bodies(sessions) == ["next"]
