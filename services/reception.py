@@ -47,8 +47,8 @@ from services.cases import register_report
 from services.pushes import queue_direct
 from settings import TOPICS, Deployment
 from storage.db import begin_for_savepoints
-from storage.models import Booking, BookingWait, Case, Deputy, ReceptionSession, ReceptionSlot, Station
-from storage.reception import ACTIVE, BookingTaken, ReceptionStore, utc
+from storage.models import Booking, BookingWait, Case, Deputy, ReceptionSession, ReceptionSlot, Station, utc
+from storage.reception import ACTIVE, BookingTaken, ReceptionStore
 from storage.repositories import DirectoryStore, Party, PushStore, RecipientStore
 from texts import citizen as citizen_texts
 from texts import deputy as deputy_texts

@@ -42,6 +42,7 @@ from casework.workdays import WorkingCalendar
 from services import access, xlsx
 from services.reception import reception_deeds
 from settings import Deployment
+from storage.models import utc
 from storage.reports import HistoryRows, ListRules, ReportStore
 from texts import staff as staff_texts
 
@@ -73,13 +74,8 @@ def _require(allowed: bool) -> None:
 # From the case store to plain rows
 
 
-def _utc(moment: dt.datetime) -> dt.datetime:
-    """Aware UTC; a naive value (SQLite) was stored in UTC."""
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
 def _utc_or_none(moment: dt.datetime | None) -> dt.datetime | None:
-    return None if moment is None else _utc(moment)
+    return None if moment is None else utc(moment)
 
 
 def _named(stored: str | None) -> tuple[str, ...]:
@@ -132,8 +128,8 @@ def listed_cases(rows: Iterable[Sequence[Any]]) -> list[ListedCase]:
                 named_people=_named(named_people),
                 merged_into=merged_into,
                 escalation_level=escalation_level,
-                received_at=_utc(created_at),
-                reply_due_at=_utc(reply_due_at),
+                received_at=utc(created_at),
+                reply_due_at=utc(reply_due_at),
                 closed_at=_utc_or_none(closed_at),
                 transferred_at=_utc_or_none(transferred_at),
                 answered_at=_utc_or_none(answered_at),
@@ -157,13 +153,13 @@ def histories(rows: HistoryRows) -> list[CaseHistory]:
     events: dict[int, list[EventRow]] = defaultdict(list)
     for event_id, case_id, action, actor, role, from_state, to_state, reason, at in rows.events:
         deputy = rows.deputy_users.get(actor) if role == "deputy" else None
-        events[case_id].append(EventRow(event_id, action, actor, role, deputy, from_state, to_state, reason, _utc(at)))
+        events[case_id].append(EventRow(event_id, action, actor, role, deputy, from_state, to_state, reason, utc(at)))
     replies: dict[int, list[ReplyRow]] = defaultdict(list)
     for case_id, number, text, reviewed_at, created_at in rows.replies:
-        replies[case_id].append(ReplyRow(number or 0, text, _utc(reviewed_at or created_at)))
+        replies[case_id].append(ReplyRow(number or 0, text, utc(reviewed_at or created_at)))
     ratings: dict[int, list[RatingRow]] = defaultdict(list)
     for case_id, reply_number, rating, comment, at in rows.ratings:
-        ratings[case_id].append(RatingRow(reply_number, rating, comment, _utc(at)))
+        ratings[case_id].append(RatingRow(reply_number, rating, comment, utc(at)))
     result = []
     for row in rows.cases:
         (
@@ -184,10 +180,10 @@ def histories(rows: HistoryRows) -> list[CaseHistory]:
                 department=row.department,
                 deputy_code=row.deputy_code,
                 deputy_name=row.deputy_name,
-                created_at=_utc(created_at),
-                transfer_due_at=_utc(transfer_due_at),
-                reply_due_at=_utc(reply_due_at),
-                closed_at=None if closed_at is None else _utc(closed_at),
+                created_at=utc(created_at),
+                transfer_due_at=utc(transfer_due_at),
+                reply_due_at=utc(reply_due_at),
+                closed_at=_utc_or_none(closed_at),
                 merged_into=merged_into,
                 escalation_level=escalation_level,
                 events=tuple(events[case_id]),

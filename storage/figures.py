@@ -38,18 +38,6 @@ class local_day(FunctionElement[str]):  # noqa: N801 - used like the SQL functio
     inherit_cache = True
 
 
-@compiles(local_day, "sqlite")
-def _local_day_sqlite(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite keeps UTC moments as text (storage.models.UTCDateTime); date() reads them and shifts them.
-    return f"date({compiler.process(element.clauses, **kw)}, '+{LOCAL_OFFSET_MINUTES} minutes')"
-
-
-@compiles(local_day, "postgresql")
-def _local_day_postgresql(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
-    moment = compiler.process(element.clauses, **kw)
-    return f"to_char(({moment} AT TIME ZONE 'UTC') + interval '{LOCAL_OFFSET_MINUTES} minutes', 'YYYY-MM-DD')"
-
-
 class local_date(FunctionElement[dt.date]):  # noqa: N801 - used like the SQL function it renders
     """The Beijing date of a stored moment, as a date, on SQLite and PostgreSQL: cheaper than `local_day`'s
     text on PostgreSQL (to_char took a third of the figures' statement)."""
@@ -59,10 +47,18 @@ class local_date(FunctionElement[dt.date]):  # noqa: N801 - used like the SQL fu
     inherit_cache = True
 
 
+@compiles(local_day, "sqlite")
 @compiles(local_date, "sqlite")
-def _local_date_sqlite(element: local_date, compiler: SQLCompiler, **kw: Any) -> str:
-    # Text 'YYYY-MM-DD', as `local_day`, which SQLAlchemy's Date reads as a date on SQLite.
+def _local_day_sqlite(element: local_day | local_date, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite keeps UTC moments as text (storage.models.UTCDateTime); date() reads them, shifts them and gives
+    # 'YYYY-MM-DD', which is the text local_day is and which SQLAlchemy's Date reads as local_date's date.
     return f"date({compiler.process(element.clauses, **kw)}, '+{LOCAL_OFFSET_MINUTES} minutes')"
+
+
+@compiles(local_day, "postgresql")
+def _local_day_postgresql(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    moment = compiler.process(element.clauses, **kw)
+    return f"to_char(({moment} AT TIME ZONE 'UTC') + interval '{LOCAL_OFFSET_MINUTES} minutes', 'YYYY-MM-DD')"
 
 
 @compiles(local_date, "postgresql")

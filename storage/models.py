@@ -38,6 +38,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def utc(moment: dt.datetime) -> dt.datetime:
+    """Aware UTC; a naive value (as SQLite gives back a moment read without the column's type) was stored in UTC."""
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """Moments in UTC on every database. SQLite keeps no time zone: a value written with one would come
     back naive in whatever zone it was written (a Beijing deadline 8 hours off), so store UTC and say so."""

@@ -29,14 +29,10 @@ from storage.models import (
     Push,
     ReceptionSession,
     ReceptionSlot,
+    utc,
 )
 
 ACTIVE = "booked"
-
-
-def utc(moment: dt.datetime) -> dt.datetime:
-    """Aware UTC, as the reception tables store it (a naive value is taken as UTC already)."""
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
 class BookingTaken(Exception):

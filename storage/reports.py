@@ -18,7 +18,7 @@ from sqlalchemy import BindParameter, Row, Select, Text, bindparam, case, cast, 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.models import Case, CaseEvent, CaseReply, Citizen, Department, Deputy, Rating, Station, User
+from storage.models import Case, CaseEvent, CaseReply, Citizen, Department, Deputy, Rating, Station, User, utc
 
 
 @dataclass(frozen=True)
@@ -113,11 +113,6 @@ RATING_COLUMNS = (Rating.case_id, Rating.reply_number, Rating.rating, Rating.com
 BATCH = 10_000
 
 
-def _utc(moment: dt.datetime) -> dt.datetime:
-    """Aware UTC; a naive value (SQLite) was stored in UTC."""
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-
-
 class ReportStore:
     """Cases received, transferred or ended in a period, and the cases a deputy took part in.
 
@@ -172,7 +167,7 @@ class ReportStore:
         deputy_id = select(Deputy.id).where(Deputy.code == code).scalar_subquery()
         their_users = select(User.name).where(User.deputy_id == deputy_id)
         acted_on = select(CaseEvent.case_id).where(CaseEvent.actor_role == "deputy", CaseEvent.actor.in_(their_users))
-        active = exists().where(CaseEvent.case_id == Case.id, CaseEvent.at >= _utc(start), CaseEvent.at < _utc(end))
+        active = exists().where(CaseEvent.case_id == Case.id, CaseEvent.at >= utc(start), CaseEvent.at < utc(end))
         # A union of two indexed reads, not an OR that only a scan of every case could answer.
         theirs = union(select(Case.id).where(Case.deputy_id == deputy_id), acted_on)
         # Found once (a few hundred), rather than again in each of the four statements that read them.
@@ -207,7 +202,7 @@ class ReportStore:
             if children:
                 replies += (await connection.execute(_replies_of(batch))).all()
                 ratings += (await connection.execute(_ratings_of(batch))).all()
-        cases.sort(key=lambda row: (_utc(row.created_at), row.id))
+        cases.sort(key=lambda row: (utc(row.created_at), row.id))
         deputy_users = {
             name: code
             for name, code in (
@@ -340,14 +335,14 @@ def _listed(ids: Sequence[int]) -> BindParameter[Sequence[int]]:
 
 
 def _received(start: dt.datetime, end: dt.datetime) -> Select[int]:
-    return select(Case.id).where(Case.created_at >= _utc(start), Case.created_at < _utc(end))
+    return select(Case.id).where(Case.created_at >= utc(start), Case.created_at < utc(end))
 
 
 def _transferred(start: dt.datetime, end: dt.datetime) -> Select[int]:
     return select(CaseEvent.case_id).where(
-        CaseEvent.action == "transfer", CaseEvent.at >= _utc(start), CaseEvent.at < _utc(end)
+        CaseEvent.action == "transfer", CaseEvent.at >= utc(start), CaseEvent.at < utc(end)
     )
 
 
 def _ended(start: dt.datetime, end: dt.datetime, states: tuple[str, ...]) -> Select[int]:
-    return select(Case.id).where(Case.state.in_(states), Case.closed_at >= _utc(start), Case.closed_at < _utc(end))
+    return select(Case.id).where(Case.state.in_(states), Case.closed_at >= utc(start), Case.closed_at < utc(end))
