@@ -87,7 +87,11 @@ def serve_web(settings: Settings, host: str, port: int, workers: int, log_level:
 
     if workers == 1:
         uvicorn.run(
-            create_app(settings, local_trial=_loopback(host)), host=host, port=port, workers=1, log_level=log_level
+            create_app(settings, local_trial=_loopback(host), serving=True),
+            host=host,
+            port=port,
+            workers=1,
+            log_level=log_level,
         )
         return
 
@@ -166,7 +170,7 @@ def _announce_when_ready(rasa: RasaProcess) -> None:
 async def run_worker(settings: Settings, burst: bool) -> str:
     import signal
 
-    from bot.runtime import Runtime
+    from bot.runtime import Runtime, settle_heap
     from bot.worker.runner import Worker
 
     runtime = await Runtime.start(settings)
@@ -174,6 +178,7 @@ async def run_worker(settings: Settings, burst: bool) -> str:
         runner = Worker(runtime)
         if burst:
             return json.dumps(await runner.run_due(burst=True), ensure_ascii=False)
+        settle_heap()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -15,7 +15,7 @@ from bot.channels import wechat
 from bot.channels.telegram import webhook as telegram
 from bot.http import cases, errors, health, logs, messages, reception, reports
 from bot.http.limits import BodyLimit, no_nul_in_url, storable_json
-from bot.runtime import Runtime
+from bot.runtime import Runtime, settle_heap
 from bot.worker.runner import Worker
 from settings import Settings, get_settings
 
@@ -23,14 +23,17 @@ from settings import Settings, get_settings
 LOCAL_TRIAL_ENV = "LIAISON_LOCAL_TRIAL"
 
 
-def create_app(settings: Settings | None = None, *, local_trial: bool = True) -> FastAPI:
-    """`local_trial`: the app listens on loopback only, so POST /api/messages may go without a key."""
+def create_app(settings: Settings | None = None, *, local_trial: bool = True, serving: bool = False) -> FastAPI:
+    """`local_trial`: the app listens on loopback only, so POST /api/messages may go without a key. `serving`: the
+    app is a web process's for its lifetime (`bot.runtime.settle_heap` once it has started)."""
     settings = settings or get_settings()
     logs.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.runtime = services = await Runtime.start(settings)
+        if serving:
+            settle_heap()
         stop = asyncio.Event()
         # An embedded Redis is private to this process, so no separate worker can share it: run the jobs here.
         jobs = asyncio.create_task(Worker(services).run_forever(stop)) if settings.embedded_redis else None
@@ -63,4 +66,4 @@ def create_app(settings: Settings | None = None, *, local_trial: bool = True) ->
 def app_from_environment() -> FastAPI:
     """The app of one web process of `liaison serve --workers N`, its settings read from the environment: uvicorn
     imports this factory by name in each process it starts (and in the one it starts after a death)."""
-    return create_app(get_settings(), local_trial=os.environ.get(LOCAL_TRIAL_ENV) == "1")
+    return create_app(get_settings(), local_trial=os.environ.get(LOCAL_TRIAL_ENV) == "1", serving=True)
