@@ -1,4 +1,5 @@
-"""The bare Rasa parse against a full round trip through POST /api/messages, in one run.
+"""The bare Rasa parse against a full round trip through POST /api/messages, in one run, with the floor between
+them: the same texts relayed to Rasa by a web process that does nothing else (`bench.relay`).
 
 Starts its own Rasa server and `liaison serve` (SQLite in a temporary directory, real Redis when
 REDIS_URL is set, embedded otherwise), sends report-flow messages and prints, for each side, the
@@ -7,9 +8,9 @@ median, p90 and p99 latency and the throughput (sequential and with concurrent c
     .venv/bin/python -m bench.roundtrip [--citizens 50] [--concurrency 8] [--database-url URL] [--workers 1,2]
         [--rounds 3]
 
-The citizens are split into `--rounds` groups, and the sides take turns on each group (the bare parse, then the
-round trip; sequential, then concurrent), so that the load of a shared machine, which moves during a run, weighs
-on both sides of a ratio alike. `--workers 1,2` starts one server per number of web processes
+The citizens are split into `--rounds` groups, and the sides take turns on each group (the bare parse, the relay,
+then the round trip; sequential, then concurrent), so that the load of a shared machine, which moves during a run,
+weighs on every side of a ratio alike. `--workers 1,2` starts one server per number of web processes
 (`liaison serve --workers N`), all against the same Rasa server, measured in turn on each group, and prints the
 throughput of each against the first.
 
@@ -180,13 +181,20 @@ async def round_trips(app_url: str, texts: list[str], concurrency: int, label: s
 
 
 async def interleaved(
-    rasa_url: str, token: str, apps: dict[int, str], groups: list[list[str]], concurrency: int, meter: Meter
-) -> tuple[tuple[Side, Side], dict[int, tuple[Side, Side]]]:
-    """The bare parse and the round trips of each set-up, one group of citizens at a time, in turn: a change in
-    the machine's load during the run weighs on both sides alike, so their ratio holds. `meter` reads the CPU
-    time of the processes measured, for each side's share."""
+    rasa_url: str,
+    token: str,
+    relay_url: str,
+    apps: dict[int, str],
+    groups: list[list[str]],
+    concurrency: int,
+    meter: Meter,
+) -> tuple[tuple[Side, Side], tuple[Side, Side], dict[int, tuple[Side, Side]]]:
+    """The bare parse, the relay (`relay_url`: bench.relay) and the round trips of each set-up, one group of
+    citizens at a time, in turn: a change in the machine's load during the run weighs on every side alike, so
+    their ratios hold. `meter` reads the CPU time of the processes measured, for each side's share."""
     parse_url = f"{rasa_url}/model/parse"
     bare = (Side("bare Rasa parse, sequential"), Side(f"bare Rasa parse, {concurrency} at once"))
+    relayed = (Side("relay to Rasa, sequential"), Side(f"relay to Rasa, {concurrency} at once"))
     label = len(apps) > 1
     trips = {count: _trip_sides(f" ({count} web processes)" if label else "", concurrency) for count in apps}
     run = int(time.time())
@@ -195,21 +203,26 @@ async def interleaved(
         httpx.AsyncClient(timeout=60) as client,
     ):
         await timed(rasa, parse_url, {"text": "你好"})
+        await timed(client, relay_url, {"text": "你好"})
         for app_url in apps.values():
             await _warm_up(client, app_url, concurrency, run)
         for n, group in enumerate(groups):
             texts = conversation_texts(group)
             with bare[0].metered(meter):
                 await _parses(rasa, parse_url, texts, 1, bare[0])
+            with relayed[0].metered(meter):
+                await _parses(client, relay_url, texts, 1, relayed[0])
             for count, app_url in apps.items():
                 with trips[count][0].metered(meter):
                     await _trips(client, app_url, group, f"s{run}-{count}-{n}", 1, trips[count][0])
             with bare[1].metered(meter):
                 await _parses(rasa, parse_url, texts, concurrency, bare[1])
+            with relayed[1].metered(meter):
+                await _parses(client, relay_url, texts, concurrency, relayed[1])
             for count, app_url in apps.items():
                 with trips[count][1].metered(meter):
                     await _trips(client, app_url, group, f"c{run}-{count}-{n}", concurrency, trips[count][1])
-    return bare, trips
+    return bare, relayed, trips
 
 
 def _trip_sides(label: str, concurrency: int) -> tuple[Side, Side]:
@@ -293,6 +306,25 @@ def serving(rasa_url: str, database_url: str = "", workers: int = 1, **env_extra
             app.wait(15)
 
 
+@contextlib.contextmanager
+def relaying(rasa_url: str, token: str) -> Iterator[Served]:
+    """bench.relay on a free port, as `liaison serve` runs the bot (one uvicorn process); yields its /parse URL
+    and process id."""
+    port = free_port()
+    env = {**os.environ, "RASA_URL": rasa_url, "RASA_TOKEN": token}
+    relay = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "bench.relay:app", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/docs")
+        yield Served(f"http://127.0.0.1:{port}/parse", relay.pid)
+    finally:
+        relay.terminate()
+        relay.wait(15)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--citizens", type=int, default=50, help="report flows of 4 messages each")
@@ -313,23 +345,27 @@ def main() -> None:
     groups = [openings[n * len(openings) // rounds : (n + 1) * len(openings) // rounds] for n in range(rounds)]
     model, _ = project.train()
     with RasaProcess(free_port(), model=model) as rasa, contextlib.ExitStack() as stack:
+        relay = stack.enter_context(relaying(rasa.url, rasa.token))
         servers = {
             count: stack.enter_context(serving(rasa.url, args.database_url, count, RASA_TOKEN=rasa.token))
             for count in counts
         }
 
         def meter() -> dict[str, float]:
-            return {"Rasa": cpu_seconds(rasa.pid)} | {
+            return {"Rasa": cpu_seconds(rasa.pid), "relay": cpu_seconds(relay.pid)} | {
                 f"bot ({count})": cpu_seconds(server.pid) for count, server in servers.items()
             }
 
         apps = {count: server.url for count, server in servers.items()}
-        sides, trips = asyncio.run(interleaved(rasa.url, rasa.token, apps, groups, args.concurrency, meter))
+        sides, relayed, trips = asyncio.run(
+            interleaved(rasa.url, rasa.token, relay.url, apps, groups, args.concurrency, meter)
+        )
     bare = tuple(side.summary() for side in sides)
+    floor = tuple(side.summary() for side in relayed)
     full = {count: tuple(side.summary() for side in trips[count]) for count in counts}
     print("| measurement | messages | median ms | p90 ms | p99 ms | messages/s |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for row in (*bare, *(row for count in counts for row in full[count])):
+    for row in (*bare, *floor, *(row for count in counts for row in full[count])):
         print(
             f"| {row['name']} | {row['n']} | {row['median_ms']:.1f} | {row['p90_ms']:.1f} | {row['p99_ms']:.1f} "
             f"| {row['per_s']:.1f} |"
@@ -347,10 +383,16 @@ def main() -> None:
         f"p99 ratio, round trip / bare parse ({args.concurrency} at once): {first[1]['p99_ms'] / bare[1]['p99_ms']:.2f}"
     )
     print(
+        f"the floor, relay / bare parse: median {floor[0]['median_ms'] / bare[0]['median_ms']:.2f}, throughput "
+        f"{floor[1]['per_s'] / bare[1]['per_s']:.2f}, p99 {floor[1]['p99_ms'] / bare[1]['p99_ms']:.2f}"
+    )
+    print(
         f"\nCPU a message, ms of a core ({args.concurrency} at once; the bot's web processes with their embedded "
         "Redis, not PostgreSQL's or an outside Redis's):"
     )
     print(f"- bare parse: Rasa {sides[1].cpu_per_message_ms()['Rasa']:.1f}")
+    relay_cpu = relayed[1].cpu_per_message_ms()
+    print(f"- relay: Rasa {relay_cpu['Rasa']:.1f}, relay {relay_cpu['relay']:.1f}")
     for count in counts:
         used = trips[count][1].cpu_per_message_ms()
         print(f"- round trip ({count} web processes): Rasa {used['Rasa']:.1f}, bot {used[f'bot ({count})']:.1f}")
