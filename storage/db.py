@@ -9,14 +9,17 @@ import ctypes.util
 import functools
 import logging
 import re
+import sqlite3
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, make_url
+from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.util import await_only
 
@@ -24,8 +27,10 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # glibc's malloc.h: mallopt's parameter for the most arenas malloc keeps.
 M_ARENA_MAX = -8
-# How long SQLite waits for another process's write lock (the driver's busy timeout), and as long for this one's.
+# How long a statement waits for SQLite's write lock held by another process (InlineSqlite, in a thread).
 SQLITE_BUSY_SECONDS = 30
+# How long a writer waits for this process's queue (WriterQueue) before going on to SQLite's lock.
+WRITER_QUEUE_SECONDS = 30
 # The statements before which SQLite's driver takes the write lock, or that take it themselves.
 SQLITE_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|BEGIN\s+IMMEDIATE|CREATE|DROP|ALTER)\b", re.I)
 
@@ -34,7 +39,7 @@ def make_engine(async_url: str) -> AsyncEngine:
     if async_url.startswith("sqlite"):
         _ensure_sqlite_dir(async_url)
         _one_malloc_arena()
-        engine = create_async_engine(async_url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+        engine = create_async_engine(async_url, async_creator=InlineSqlite.connector(async_url))
         WriterQueue().attach(engine)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -52,6 +57,71 @@ def make_engine(async_url: str) -> AsyncEngine:
     return create_async_engine(async_url, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args=connect_args)
 
 
+class InlineSqlite(aiosqlite.Connection):
+    """aiosqlite's connection with its calls made on the event loop's thread, not handed to a thread of its own.
+
+    Each hand-off to aiosqlite's thread and back cost more than the statement it carried: a message's hand-offs
+    were a third of the web process's CPU (bench/README.md, "SQLite's statements on the loop's thread"). The
+    app's statements take microseconds to a few milliseconds, less than the Python work around them. What may
+    wait is SQLite's write lock held by another process (the worker, a CLI command): the connection has no busy
+    timeout, so such a statement fails at once and is made again in a thread that waits for the lock up to
+    SQLITE_BUSY_SECONDS while the loop serves others. A statement that found the lock taken had no effect, so
+    making it again is safe."""
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        self._tx = _AtOnce()  # type: ignore[assignment]
+
+    @classmethod
+    def connector(cls, async_url: str) -> Callable[[], Awaitable[InlineSqlite]]:
+        """The engine's async_creator: connections made with the arguments SQLAlchemy's dialect gives the URL."""
+        args, kwargs = SQLiteDialect_aiosqlite().create_connect_args(make_url(async_url))
+        connect = functools.partial(sqlite3.connect, *args, **{**kwargs, "timeout": 0})
+
+        async def connection() -> InlineSqlite:
+            return await cls(connect)
+
+        return connection
+
+    def __await__(self):  # type: ignore[no-untyped-def]
+        return self._connect().__await__()  # no thread to start
+
+    async def _execute(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
+                raise
+        return await asyncio.to_thread(self._waiting, functools.partial(fn, *args, **kwargs))
+
+    def _waiting(self, call: Callable[[], Any]) -> Any:
+        self._conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_SECONDS * 1000}")
+        try:
+            return call()
+        finally:
+            self._conn.execute("PRAGMA busy_timeout = 0")
+
+
+class _AtOnce:
+    """InlineSqlite's stand-in for aiosqlite's queue to its thread, which aiosqlite (connecting, stopping) and
+    SQLAlchemy's adapter (setting the isolation level) use directly: the call is made at once."""
+
+    @staticmethod
+    def put_nowait(item: tuple[asyncio.Future[Any] | None, Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            result = function()
+        except BaseException as exc:
+            if future is None:
+                raise
+            future.set_exception(exc)
+            return
+        if future is not None:
+            future.set_result(result)
+
+
 class WriterQueue:
     """One SQLite writer at a time in this process, queued in asyncio rather than in SQLite's busy handler.
 
@@ -60,8 +130,8 @@ class WriterQueue:
     one web process, the slowest messages waited seconds after the lock was free (bench/README.md, "SQLite's
     writers take turns"). Here a connection takes this process's queue before its first
     write and leaves it when it goes back to the pool, after its commit or rollback; the next writer goes
-    on at once. Other processes (the worker, a CLI command) still meet SQLite's own lock and busy handler.
-    A writer that waits longer than SQLite would have goes on without the queue, where SQLite's lock
+    on at once. Other processes (the worker, a CLI command) still meet SQLite's own lock (InlineSqlite).
+    A writer that waits longer than WRITER_QUEUE_SECONDS goes on without the queue, where SQLite's lock
     decides as before: one coroutine writing in two sessions at once cannot wait on itself for ever."""
 
     def __init__(self) -> None:
@@ -87,10 +157,10 @@ class WriterQueue:
             return
         loop, lock = self._lock()
         try:
-            await_only(asyncio.wait_for(lock.acquire(), SQLITE_BUSY_SECONDS))
+            await_only(asyncio.wait_for(lock.acquire(), WRITER_QUEUE_SECONDS))
         except TimeoutError:
             log.warning(
-                "a SQLite writer waited %s s for this process's queue; it goes on to SQLite's lock", SQLITE_BUSY_SECONDS
+                "a SQLite writer waited %s s for this process's queue; it goes on to SQLite's lock", WRITER_QUEUE_SECONDS
             )
             info["writer_queue"] = None  # its next statements do not wait again
             return
@@ -116,10 +186,11 @@ class WriterQueue:
 def _one_malloc_arena() -> None:
     """Have glibc's malloc keep one arena for the whole process.
 
-    aiosqlite runs each connection in a thread of its own, and glibc gives threads arenas of their own (up to
-    eight a core) whose fragments it keeps: on SQLite the web process grew 0.6-1 MB a minute under steady
-    traffic, in no Python object and no SQLite cache; with one arena it stays flat (bench/README.md, "Memory").
-    The threads hold the GIL for all but SQLite's own work; sharing one arena showed no cost in bench.roundtrip.
+    glibc gives threads arenas of their own (up to eight a core) whose fragments it keeps: when aiosqlite ran
+    each connection in a thread of its own, the web process on SQLite grew 0.6-1 MB a minute under steady
+    traffic, in no Python object and no SQLite cache; with one arena it stayed flat (bench/README.md, "Memory").
+    InlineSqlite still waits for another process's lock in the default executor's threads. The threads hold
+    the GIL for all but SQLite's own work; sharing one arena showed no cost in bench.roundtrip.
     Effective for the arenas made after it, so it runs before the first connection; a no-op without glibc."""
     name = ctypes.util.find_library("c")
     mallopt = getattr(ctypes.CDLL(name), "mallopt", None) if name else None

@@ -1,10 +1,12 @@
 """SQLite's writers in one process take turns in storage.db.WriterQueue: a second writer waits for the first's
-commit (not in SQLite's busy handler), goes on at once after it, and never waits on itself for ever."""
+commit (not in SQLite's busy handler), goes on at once after it, and never waits on itself for ever. A statement
+that meets another process's lock waits for it in a thread (storage.db.InlineSqlite), the loop serving others."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import sqlite3
 import warnings
 
 import pytest
@@ -28,10 +30,15 @@ QUEUE_LEFT = 60
 
 
 @pytest.fixture
-async def sessions(tmp_path, monkeypatch):
+def database(tmp_path):
+    return tmp_path / "queue.db"
+
+
+@pytest.fixture
+async def sessions(database, monkeypatch):
     monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", SQLITE_WAIT)
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'queue.db'}")
-    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", QUEUE_WAIT)
+    monkeypatch.setattr(db, "WRITER_QUEUE_SECONDS", QUEUE_WAIT)
+    engine = make_engine(f"sqlite+aiosqlite:///{database}")
     async with engine.begin() as conn:
         await conn.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))
     yield make_sessionmaker(engine)
@@ -98,7 +105,7 @@ async def test_the_queue_is_left_on_rollback_and_on_error(sessions):
 
 
 async def test_a_coroutine_writing_in_two_sessions_gets_sqlites_answer_not_a_hang(sessions, monkeypatch):
-    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", HOLD)
+    monkeypatch.setattr(db, "WRITER_QUEUE_SECONDS", HOLD)
     async with sessions() as holding, sessions() as other:
         await holding.execute(text("INSERT INTO notes (body) VALUES ('held')"))
         # Past the queue's wait it meets SQLite's lock, which answers as it always did.
@@ -106,7 +113,7 @@ async def test_a_coroutine_writing_in_two_sessions_gets_sqlites_answer_not_a_han
             await other.execute(text("INSERT INTO notes (body) VALUES ('blocked')"))
         await other.rollback()
         await holding.commit()
-    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", QUEUE_WAIT)
+    monkeypatch.setattr(db, "WRITER_QUEUE_SECONDS", QUEUE_WAIT)
     await _write_alone(sessions, "after")
     assert await _bodies(sessions) == ["held", "after"]
 
@@ -121,3 +128,28 @@ async def test_a_writer_collected_unclosed_leaves_the_queue(sessions):
         gc.collect()
     await _write_alone(sessions, "next")
     assert await _bodies(sessions) == ["next"]
+
+
+async def test_a_writer_waits_for_another_process_lock_while_the_loop_serves_others(sessions, database, monkeypatch):
+    # Long enough for the holder to let go, short enough that a loop stopped by the wait fails the test soon.
+    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", 10)
+    other_process = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    other_process.execute("BEGIN IMMEDIATE")
+    other_process.execute("INSERT INTO notes (body) VALUES ('other')")
+
+    async def write() -> None:
+        async with sessions() as session:
+            # On the loop's thread a statement never waits for a lock: it fails at once and waits in a thread.
+            assert (await session.execute(text("PRAGMA busy_timeout"))).scalar() == 0
+            await session.execute(text("INSERT INTO notes (body) VALUES ('ours')"))
+            await session.commit()
+
+    async def let_go() -> None:
+        # Runs only while the loop is free: were the writer waiting on the loop's thread, the holder would keep
+        # the lock past the writer's wait and the write would fail.
+        await asyncio.sleep(HOLD)
+        other_process.execute("COMMIT")
+
+    await asyncio.gather(write(), let_go())
+    other_process.close()
+    assert await _bodies(sessions) == ["other", "ours"]
