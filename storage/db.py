@@ -160,7 +160,8 @@ class WriterQueue:
             await_only(asyncio.wait_for(lock.acquire(), WRITER_QUEUE_SECONDS))
         except TimeoutError:
             log.warning(
-                "a SQLite writer waited %s s for this process's queue; it goes on to SQLite's lock", WRITER_QUEUE_SECONDS
+                "a SQLite writer waited %s s for this process's queue; it goes on to SQLite's lock",
+                WRITER_QUEUE_SECONDS,
             )
             info["writer_queue"] = None  # its next statements do not wait again
             return
