@@ -79,7 +79,9 @@ class InlineSqlite(aiosqlite.Connection):
         connect = functools.partial(sqlite3.connect, *args, **{**kwargs, "timeout": 0})
 
         async def connection() -> InlineSqlite:
-            return await cls(connect)
+            made = cls(connect)
+            await made  # connects
+            return made
 
         return connection
 
