@@ -23,7 +23,7 @@ from services.conversations import Inbox
 from services.senders import PushSender
 from settings import Deployment, Settings, load_deployment
 from storage import redis as redis_connection
-from storage.db import check_schema, make_engine, make_sessionmaker
+from storage.db import check_schema, make_engine, make_sessionmaker, message_path_engine
 from storage.keys import Keys
 from storage.models import utcnow
 from storage.repositories import DirectoryStore
@@ -43,6 +43,8 @@ class Runtime:
     senders: dict[str, PushSender]
     # The time of the doors that read it from the runtime (/healthz); tests set their own.
     clock: Callable[[], dt.datetime] = field(default=utcnow)
+    # The conversation's turns' engine when it is not `engine` (storage.db.message_path_engine).
+    message_engine: AsyncEngine | None = None
 
     @classmethod
     async def start(cls, settings: Settings, clock: Callable[[], dt.datetime] = utcnow) -> Runtime:
@@ -54,13 +56,26 @@ class Runtime:
         engine = make_engine(settings.async_database_url)
         await check_schema(engine)
         sessionmaker = make_sessionmaker(engine)
+        turns = message_path_engine(settings.async_database_url, engine)
         redis = redis_connection.connect(settings.redis_url, settings.var_dir)
         keys = Keys(settings.redis_prefix)
         rasa = RasaParser(settings.rasa_urls, settings.rasa_timeout, settings.rasa_token)
-        dispatcher = Dispatcher(Inbox(sessionmaker, redis, keys, deployment), Understanding(rasa), deployment, calendar)
+        inbox = Inbox(make_sessionmaker(turns), redis, keys, deployment)
+        dispatcher = Dispatcher(inbox, Understanding(rasa), deployment, calendar)
         senders = make_senders(settings, sessionmaker)
         services = cls(
-            settings, deployment, calendar, engine, sessionmaker, redis, keys, rasa, dispatcher, senders, clock
+            settings,
+            deployment,
+            calendar,
+            engine,
+            sessionmaker,
+            redis,
+            keys,
+            rasa,
+            dispatcher,
+            senders,
+            clock,
+            message_engine=turns if turns is not engine else None,
         )
         await services.mirror_directory()
         # Segmentation's dictionary loads in about a second: not on a citizen's first message or list.
@@ -79,6 +94,8 @@ class Runtime:
         if self.settings.embedded_redis:
             redis_connection.stop_embedded(self.settings.var_dir)
         await self.engine.dispose()
+        if self.message_engine is not None:
+            await self.message_engine.dispose()
 
 
 def settle_heap() -> None:

@@ -7,6 +7,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import functools
+import itertools
 import logging
 import re
 import sqlite3
@@ -27,7 +28,8 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # glibc's malloc.h: mallopt's parameter for the most arenas malloc keeps.
 M_ARENA_MAX = -8
-# How long a statement waits for SQLite's write lock held by another process (InlineSqlite, in a thread).
+# How long a statement waits for SQLite's write lock held by another process (the driver's busy timeout; on the
+# loop, InlineSqlite's pauses).
 SQLITE_BUSY_SECONDS = 30
 # How long a writer waits for this process's queue (WriterQueue) before going on to SQLite's lock.
 WRITER_QUEUE_SECONDS = 30
@@ -35,12 +37,18 @@ WRITER_QUEUE_SECONDS = 30
 SQLITE_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|BEGIN\s+IMMEDIATE|CREATE|DROP|ALTER)\b", re.I)
 
 
-def make_engine(async_url: str) -> AsyncEngine:
+def make_engine(async_url: str, *, inline: bool = False) -> AsyncEngine:
+    """The engine of `async_url`. On SQLite, `inline`: its statements run on the event loop's thread
+    (InlineSqlite), for the message path's short ones (`message_path_engine`); otherwise in aiosqlite's threads.
+    The engines of one database file in a process share its WriterQueue."""
     if async_url.startswith("sqlite"):
         _ensure_sqlite_dir(async_url)
         _one_malloc_arena()
-        engine = create_async_engine(async_url, async_creator=InlineSqlite.connector(async_url))
-        WriterQueue().attach(engine)
+        if inline:
+            engine = create_async_engine(async_url, async_creator=InlineSqlite.connector(async_url))
+        else:
+            engine = create_async_engine(async_url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+        _writer_queue(make_url(async_url).database or "").attach(engine)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -58,19 +66,29 @@ def make_engine(async_url: str) -> AsyncEngine:
 
 
 class InlineSqlite(aiosqlite.Connection):
-    """aiosqlite's connection with its calls made on the event loop's thread, not handed to a thread of its own.
+    """aiosqlite's connection with its calls made on the event loop's thread, not handed to a thread of its own:
+    for the message path's statements (`make_engine(inline=True)`), a few short ones a message.
 
-    Each hand-off to aiosqlite's thread and back cost more than the statement it carried: a message's hand-offs
-    were a third of the web process's CPU (bench/README.md, "SQLite's statements on the loop's thread"). The
-    app's statements take microseconds to a few milliseconds, less than the Python work around them. What may
-    wait is SQLite's write lock held by another process (the worker, a CLI command): the connection has no busy
-    timeout, so such a statement fails at once and is made again in a thread that waits for the lock up to
-    SQLITE_BUSY_SECONDS while the loop serves others. A statement that found the lock taken had no effect, so
-    making it again is safe."""
+    Each hand-off to aiosqlite's thread and back cost more than the statement it carried: with them a message
+    cost the web process 10-12 ms of CPU, without them 6.6-8.4 (bench/README.md, "The message path's SQLite
+    statements on the loop's thread"). A long statement (the desk's, a report's) would stop the loop for its
+    time, so those stay on the threaded engine.
+
+    What may wait is SQLite's write lock held by another process (a CLI command, another web process). The
+    connection has no busy timeout: such a statement fails at once and is made again after a short pause on the
+    loop, as SQLite's own busy handler would, for up to SQLITE_BUSY_SECONDS. A statement or commit that found the
+    lock taken had no effect, so making it again is safe; nothing runs meanwhile, so a cancelled wait leaves
+    nothing behind."""
+
+    # SQLite's own busy handler's first pauses, then its longest kept short: the loop serves others meanwhile.
+    PAUSES = (0.001, 0.002, 0.005, 0.01, 0.015, 0.02)
+    # The calls made again after a pause: one statement (SQLAlchemy gives executemany a list) or a commit.
+    RETRIED = frozenset({"execute", "executemany", "commit"})
 
     def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
         super().__init__(connector, iter_chunk_size=64)
         self._tx = _AtOnce()  # type: ignore[assignment]
+        self._thread = None  # type: ignore[assignment]  # aiosqlite's, never started here
 
     @classmethod
     def connector(cls, async_url: str) -> Callable[[], Awaitable[InlineSqlite]]:
@@ -89,21 +107,30 @@ class InlineSqlite(aiosqlite.Connection):
         return self._connect().__await__()  # no thread to start
 
     async def _execute(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        if not self._running or self._connection is None:
-            raise ValueError("Connection closed")
-        try:
-            return fn(*args, **kwargs)
-        except sqlite3.OperationalError as exc:
-            if exc.sqlite_errorcode & 0xFF != sqlite3.SQLITE_BUSY:
-                raise
-        return await asyncio.to_thread(self._waiting, functools.partial(fn, *args, **kwargs))
+        waited = 0.0
+        for pause in itertools.chain(self.PAUSES, itertools.repeat(self.PAUSES[-1])):
+            if not self._running or self._connection is None:
+                raise ValueError("Connection closed")
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if not _lock_taken(exc) or getattr(fn, "__name__", "") not in self.RETRIED:
+                    raise
+                if waited >= SQLITE_BUSY_SECONDS:
+                    raise
+            await asyncio.sleep(pause)
+            waited += pause
 
-    def _waiting(self, call: Callable[[], Any]) -> Any:
-        self._conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_SECONDS * 1000}")
-        try:
-            return call()
-        finally:
-            self._conn.execute("PRAGMA busy_timeout = 0")
+
+def _lock_taken(exc: sqlite3.OperationalError) -> bool:
+    """SQLite's SQLITE_BUSY: the lock is held and may be let go. Not SQLITE_BUSY_SNAPSHOT, which says this
+    transaction read a state another has since changed: waiting cannot help it."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY and code != SQLITE_BUSY_SNAPSHOT
+
+
+# sqlite3.h: SQLITE_BUSY | (2 << 8).
+SQLITE_BUSY_SNAPSHOT = 517
 
 
 class _AtOnce:
@@ -122,6 +149,17 @@ class _AtOnce:
             return
         if future is not None:
             future.set_result(result)
+
+
+def message_path_engine(async_url: str, engine: AsyncEngine) -> AsyncEngine:
+    """The engine a conversation's turns use: on SQLite another engine of the same file whose statements run on
+    the loop's thread (InlineSqlite); elsewhere `engine` itself."""
+    return make_engine(async_url, inline=True) if async_url.startswith("sqlite") else engine
+
+
+@functools.cache
+def _writer_queue(database: str) -> WriterQueue:
+    return WriterQueue()
 
 
 class WriterQueue:
@@ -189,11 +227,11 @@ class WriterQueue:
 def _one_malloc_arena() -> None:
     """Have glibc's malloc keep one arena for the whole process.
 
-    glibc gives threads arenas of their own (up to eight a core) whose fragments it keeps: when aiosqlite ran
-    each connection in a thread of its own, the web process on SQLite grew 0.6-1 MB a minute under steady
-    traffic, in no Python object and no SQLite cache; with one arena it stayed flat (bench/README.md, "Memory").
-    InlineSqlite still waits for another process's lock in the default executor's threads. The threads hold
-    the GIL for all but SQLite's own work; sharing one arena showed no cost in bench.roundtrip.
+    aiosqlite runs each connection of the threaded engine (the console's, the jobs') in a thread of its own, and
+    glibc gives threads arenas of their own (up to eight a core) whose fragments it keeps: when every statement
+    ran there, the web process on SQLite grew 0.6-1 MB a minute under steady traffic, in no Python object and no
+    SQLite cache; with one arena it stayed flat (bench/README.md, "Memory"). The threads hold the GIL for all
+    but SQLite's own work; sharing one arena showed no cost in bench.roundtrip.
     Effective for the arenas made after it, so it runs before the first connection; a no-op without glibc."""
     name = ctypes.util.find_library("c")
     mallopt = getattr(ctypes.CDLL(name), "mallopt", None) if name else None

@@ -17,10 +17,10 @@ pytestmark = pytest.mark.integration
 # every later test's garbage.
 STARTED = """
 import asyncio, gc
-from bot.http.app import create_app
+from bot.http.app import app_from_environment, create_app
 from settings import get_settings
 
-app = create_app(get_settings(), serving={serving})
+app = {app}
 
 async def main():
     async with app.router.lifespan_context(app):
@@ -30,7 +30,7 @@ asyncio.run(main())
 """
 
 
-def _frozen_after_start(settings, serving: bool) -> int:
+def _frozen_after_start(settings, app: str) -> int:
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url,
@@ -39,7 +39,7 @@ def _frozen_after_start(settings, serving: bool) -> int:
         "RASA_URL": settings.rasa_url,
     }
     done = subprocess.run(
-        [sys.executable, "-c", STARTED.format(serving=serving)],
+        [sys.executable, "-c", STARTED.format(app=app)],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -51,5 +51,7 @@ def _frozen_after_start(settings, serving: bool) -> int:
 
 
 def test_a_serving_app_freezes_what_start_up_loaded_and_a_test_app_does_not(settings):
-    assert _frozen_after_start(settings, serving=True) > 100_000
-    assert _frozen_after_start(settings, serving=False) == 0
+    assert _frozen_after_start(settings, "create_app(get_settings(), serving=True)") > 100_000
+    # Each web process of `liaison serve --workers N` builds its app with this factory.
+    assert _frozen_after_start(settings, "app_from_environment()") > 100_000
+    assert _frozen_after_start(settings, "create_app(get_settings())") == 0

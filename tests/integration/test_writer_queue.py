@@ -5,6 +5,7 @@ that meets another process's lock waits for it in a thread (storage.db.InlineSql
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import sqlite3
 import warnings
@@ -34,11 +35,41 @@ def database(tmp_path):
     return tmp_path / "queue.db"
 
 
+@pytest.fixture(params=[False, True], ids=["threaded", "inline"])
+def inline(request) -> bool:
+    """The engine's statements in aiosqlite's threads, or on the loop's thread (the message path's)."""
+    return request.param
+
+
 @pytest.fixture
-async def sessions(database, monkeypatch):
+async def sessions(database, inline, monkeypatch):
     monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", SQLITE_WAIT)
     monkeypatch.setattr(db, "WRITER_QUEUE_SECONDS", QUEUE_WAIT)
-    engine = make_engine(f"sqlite+aiosqlite:///{database}")
+    async with _notes(database, inline) as made:
+        yield made
+
+
+@pytest.fixture
+async def patient_sessions(database, inline, monkeypatch):
+    """Sessions that wait for another process's lock long enough for it to be let go, and not for ever."""
+    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", 10)
+    monkeypatch.setattr(db, "WRITER_QUEUE_SECONDS", QUEUE_WAIT)
+    async with _notes(database, inline) as made:
+        yield made
+
+
+@pytest.fixture
+async def patient_message_path(database, monkeypatch):
+    """patient_sessions on the message path's engine alone (InlineSqlite)."""
+    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", 10)
+    monkeypatch.setattr(db, "WRITER_QUEUE_SECONDS", QUEUE_WAIT)
+    async with _notes(database, inline=True) as made:
+        yield made
+
+
+@contextlib.asynccontextmanager
+async def _notes(database, inline: bool):
+    engine = make_engine(f"sqlite+aiosqlite:///{database}", inline=inline)
     async with engine.begin() as conn:
         await conn.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"))
     yield make_sessionmaker(engine)
@@ -130,17 +161,12 @@ async def test_a_writer_collected_unclosed_leaves_the_queue(sessions):
     assert await _bodies(sessions) == ["next"]
 
 
-async def test_a_writer_waits_for_another_process_lock_while_the_loop_serves_others(sessions, database, monkeypatch):
-    # Long enough for the holder to let go, short enough that a loop stopped by the wait fails the test soon.
-    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", 10)
-    other_process = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
-    other_process.execute("BEGIN IMMEDIATE")
-    other_process.execute("INSERT INTO notes (body) VALUES ('other')")
+async def test_a_writer_waits_for_another_process_lock_while_the_loop_serves_others(patient_sessions, database):
+    sessions = patient_sessions
+    other_process = _holding_the_lock(database)
 
     async def write() -> None:
         async with sessions() as session:
-            # On the loop's thread a statement never waits for a lock: it fails at once and waits in a thread.
-            assert (await session.execute(text("PRAGMA busy_timeout"))).scalar() == 0
             await session.execute(text("INSERT INTO notes (body) VALUES ('ours')"))
             await session.commit()
 
@@ -153,3 +179,40 @@ async def test_a_writer_waits_for_another_process_lock_while_the_loop_serves_oth
     await asyncio.gather(write(), let_go())
     other_process.close()
     assert await _bodies(sessions) == ["other", "ours"]
+
+
+async def test_a_turn_cancelled_while_it_waits_for_another_process_lock_leaves_nothing(patient_message_path, database):
+    # A request given up, a shutdown: the wait ends, nothing is written, the pool goes on.
+    sessions = patient_message_path
+    other_process = _holding_the_lock(database)
+
+    async def write() -> None:
+        async with sessions() as session:
+            await session.execute(text("INSERT INTO notes (body) VALUES ('cancelled')"))
+            await session.commit()
+
+    waiting = asyncio.create_task(write())
+    await asyncio.sleep(HOLD)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    other_process.execute("COMMIT")
+    other_process.close()
+    await _write_alone(sessions, "after")
+    assert await _bodies(sessions) == ["other", "after"]
+
+
+async def test_the_message_paths_engine_never_waits_for_a_lock_on_the_loops_thread(database):
+    engine = make_engine(f"sqlite+aiosqlite:///{database}", inline=True)
+    async with engine.connect() as conn:
+        # SQLite's busy handler would sleep with the loop stopped: the pauses are InlineSqlite's, on the loop.
+        assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 0
+    await engine.dispose()
+
+
+def _holding_the_lock(database) -> sqlite3.Connection:
+    """Another process's connection, in the middle of a write."""
+    other_process = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    other_process.execute("BEGIN IMMEDIATE")
+    other_process.execute("INSERT INTO notes (body) VALUES ('other')")
+    return other_process
