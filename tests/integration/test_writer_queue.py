@@ -89,6 +89,12 @@ async def _write_alone(sessions, body: str) -> None:
     await asyncio.wait_for(write(), timeout=QUEUE_LEFT)
 
 
+async def _write(sessions, body: str) -> None:
+    async with sessions() as session:
+        await session.execute(text("INSERT INTO notes (body) VALUES (:body)"), {"body": body})
+        await session.commit()
+
+
 async def _bodies(sessions) -> list[str]:
     async with sessions() as session:
         return list((await session.execute(text("SELECT body FROM notes ORDER BY id"))).scalars())
@@ -165,18 +171,13 @@ async def test_a_writer_waits_for_another_process_lock_while_the_loop_serves_oth
     sessions = patient_sessions
     other_process = _holding_the_lock(database)
 
-    async def write() -> None:
-        async with sessions() as session:
-            await session.execute(text("INSERT INTO notes (body) VALUES ('ours')"))
-            await session.commit()
-
     async def let_go() -> None:
         # Runs only while the loop is free: were the writer waiting on the loop's thread, the holder would keep
         # the lock past the writer's wait and the write would fail.
         await asyncio.sleep(HOLD)
         other_process.execute("COMMIT")
 
-    await asyncio.gather(write(), let_go())
+    await asyncio.gather(_write(sessions, "ours"), let_go())
     other_process.close()
     assert await _bodies(sessions) == ["other", "ours"]
 
@@ -185,13 +186,7 @@ async def test_a_turn_cancelled_while_it_waits_for_another_process_lock_leaves_n
     # A request given up, a shutdown: the wait ends, nothing is written, the pool goes on.
     sessions = patient_message_path
     other_process = _holding_the_lock(database)
-
-    async def write() -> None:
-        async with sessions() as session:
-            await session.execute(text("INSERT INTO notes (body) VALUES ('cancelled')"))
-            await session.commit()
-
-    waiting = asyncio.create_task(write())
+    waiting = asyncio.create_task(_write(sessions, "cancelled"))
     await asyncio.sleep(HOLD)
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
