@@ -101,7 +101,7 @@ class Runtime:
 def settle_heap() -> None:
     """Keep what start-up loaded out of the collector's full passes, in a process that serves for long (a web
     process, the worker). The models, dictionaries and mappings are about 290,000 objects that live as
-    long as the process: each full pass walked them all, 70-160 ms with the event loop stopped and every message
+    long as the process: each full pass walked them all, 110-160 ms with the event loop stopped and every message
     in flight waiting. Not for tests, which start many runtimes in one process and would keep their garbage."""
     gc.collect()
     gc.freeze()

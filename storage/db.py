@@ -70,8 +70,8 @@ class InlineSqlite(aiosqlite.Connection):
     for the message path's statements (`make_engine(inline=True)`), a few short ones a message.
 
     Each hand-off to aiosqlite's thread and back cost more than the statement it carried: with them a message
-    cost the web process 10-12 ms of CPU, without them 6.6-8.4 (bench/README.md, "The message path's SQLite
-    statements on the loop's thread"). A long statement (the desk's, a report's) would stop the loop for its
+    cost the web process 10.4-11.7 ms of CPU, without them 6.6-8.4 (bench/README.md, "... the message path's
+    SQLite statements on the loop's thread ..."). A long statement (the desk's, a report's) would stop the loop for its
     time, so those stay on the threaded engine.
 
     What may wait is SQLite's write lock held by another process (a CLI command, another web process). The
@@ -122,15 +122,15 @@ class InlineSqlite(aiosqlite.Connection):
             waited += pause
 
 
+# sqlite3.h: SQLITE_BUSY | (2 << 8).
+SQLITE_BUSY_SNAPSHOT = 517
+
+
 def _lock_taken(exc: sqlite3.OperationalError) -> bool:
     """SQLite's SQLITE_BUSY: the lock is held and may be let go. Not SQLITE_BUSY_SNAPSHOT, which says this
     transaction read a state another has since changed: waiting cannot help it."""
     code = getattr(exc, "sqlite_errorcode", None)
     return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY and code != SQLITE_BUSY_SNAPSHOT
-
-
-# sqlite3.h: SQLITE_BUSY | (2 << 8).
-SQLITE_BUSY_SNAPSHOT = 517
 
 
 class _AtOnce:
