@@ -28,8 +28,7 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # glibc's malloc.h: mallopt's parameter for the most arenas malloc keeps.
 M_ARENA_MAX = -8
-# How long a statement waits for SQLite's write lock held by another process (the driver's busy timeout; on the
-# loop, InlineSqlite's pauses).
+# How long a statement waits for SQLite's write lock held by another process (ThreadedSqlite's pauses, on the loop).
 SQLITE_BUSY_SECONDS = 30
 # How long a writer waits for this process's queue (WriterQueue) before going on to SQLite's lock.
 WRITER_QUEUE_SECONDS = 30
@@ -39,15 +38,13 @@ SQLITE_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|BEGIN\s+IMMEDIATE|
 
 def make_engine(async_url: str, *, inline: bool = False) -> AsyncEngine:
     """The engine of `async_url`. On SQLite, `inline`: its statements run on the event loop's thread
-    (InlineSqlite), for the message path's short ones (`message_path_engine`); otherwise in aiosqlite's threads.
-    The engines of one database file in a process share its WriterQueue."""
+    (InlineSqlite), for the message path's short ones (`message_path_engine`); otherwise in aiosqlite's threads
+    (ThreadedSqlite). The engines of one database file in a process share its WriterQueue."""
     if async_url.startswith("sqlite"):
         _ensure_sqlite_dir(async_url)
         _one_malloc_arena()
-        if inline:
-            engine = create_async_engine(async_url, async_creator=InlineSqlite.connector(async_url))
-        else:
-            engine = create_async_engine(async_url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+        connection = InlineSqlite if inline else ThreadedSqlite
+        engine = create_async_engine(async_url, async_creator=connection.connector(async_url))
         _writer_queue(make_url(async_url).database or "").attach(engine)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -65,20 +62,16 @@ def make_engine(async_url: str, *, inline: bool = False) -> AsyncEngine:
     return create_async_engine(async_url, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args=connect_args)
 
 
-class InlineSqlite(aiosqlite.Connection):
-    """aiosqlite's connection with its calls made on the event loop's thread, not handed to a thread of its own:
-    for the message path's statements (`make_engine(inline=True)`), a few short ones a message.
+class ThreadedSqlite(aiosqlite.Connection):
+    """aiosqlite's connection, its calls made in a thread of its own, without SQLite's busy timeout: the console's,
+    the reports' and the jobs' statements, which can be long.
 
-    Each hand-off to aiosqlite's thread and back cost more than the statement it carried: with them a message
-    cost the web process 10.4-11.7 ms of CPU, without them 6.6-8.4 (bench/README.md, "... the message path's
-    SQLite statements on the loop's thread ..."). A long statement (the desk's, a report's) would stop the loop for its
-    time, so those stay on the threaded engine.
-
-    What may wait is SQLite's write lock held by another process (a CLI command, another web process). The
-    connection has no busy timeout: such a statement fails at once and is made again after a short pause on the
-    loop, as SQLite's own busy handler would, for up to SQLITE_BUSY_SECONDS. A statement or commit that found the
-    lock taken had no effect, so making it again is safe; nothing runs meanwhile, so a cancelled wait leaves
-    nothing behind."""
+    What may wait is SQLite's write lock held by another process (a CLI command, another web process, the
+    worker). Such a statement fails at once and is made again after a short pause on the loop, as SQLite's own
+    busy handler would, for up to SQLITE_BUSY_SECONDS. A statement or commit that found the lock taken had no
+    effect, so making it again is safe. Waiting on the loop rather than in SQLite's busy handler, a task
+    cancelled meanwhile leaves nothing behind: in the busy handler its statement went on in the thread, took
+    the lock once it was let go and held it until the connection was closed."""
 
     # SQLite's own busy handler's first pauses, then its longest kept short: the loop serves others meanwhile.
     PAUSES = (0.001, 0.002, 0.005, 0.01, 0.015, 0.02)
@@ -87,32 +80,27 @@ class InlineSqlite(aiosqlite.Connection):
 
     def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
         super().__init__(connector, iter_chunk_size=64)
-        self._tx = _AtOnce()  # type: ignore[assignment]
-        self._thread = None  # type: ignore[assignment]  # aiosqlite's, never started here
 
     @classmethod
-    def connector(cls, async_url: str) -> Callable[[], Awaitable[InlineSqlite]]:
+    def connector(cls, async_url: str) -> Callable[[], Awaitable[ThreadedSqlite]]:
         """The engine's async_creator: connections made with the arguments SQLAlchemy's dialect gives the URL."""
         args, kwargs = SQLiteDialect_aiosqlite().create_connect_args(make_url(async_url))
         connect = functools.partial(sqlite3.connect, *args, **{**kwargs, "timeout": 0})
 
-        async def connection() -> InlineSqlite:
+        async def connection() -> ThreadedSqlite:
             made = cls(connect)
+            if made._thread is not None:
+                made._thread.daemon = True  # as SQLAlchemy's own connect sets it: no exit waits for it
             await made  # connects
             return made
 
         return connection
 
-    def __await__(self):  # type: ignore[no-untyped-def]
-        return self._connect().__await__()  # no thread to start
-
     async def _execute(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
         waited = 0.0
         for pause in itertools.chain(self.PAUSES, itertools.repeat(self.PAUSES[-1])):
-            if not self._running or self._connection is None:
-                raise ValueError("Connection closed")
             try:
-                return fn(*args, **kwargs)
+                return await self._attempt(fn, *args, **kwargs)
             except sqlite3.OperationalError as exc:
                 if not _lock_taken(exc) or getattr(fn, "__name__", "") not in self.RETRIED:
                     raise
@@ -120,6 +108,33 @@ class InlineSqlite(aiosqlite.Connection):
                     raise
             await asyncio.sleep(pause)
             waited += pause
+
+    async def _attempt(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return await super()._execute(fn, *args, **kwargs)
+
+
+class InlineSqlite(ThreadedSqlite):
+    """ThreadedSqlite with its calls made on the event loop's thread, not handed to a thread of its own: for the
+    message path's statements (`make_engine(inline=True)`), a few short ones a message.
+
+    Each hand-off to aiosqlite's thread and back cost more than the statement it carried: with them a message
+    cost the web process 10.4-11.7 ms of CPU, without them 6.6-8.4 (bench/README.md, "... the message path's
+    SQLite statements on the loop's thread ..."). A long statement (the desk's, a report's) would stop the loop
+    for its time, so those stay on the threaded engine. Another process's lock is waited for as ThreadedSqlite
+    waits for it, on the loop: nothing runs meanwhile."""
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection]) -> None:
+        super().__init__(connector)
+        self._tx = _AtOnce()  # type: ignore[assignment]
+        self._thread = None  # type: ignore[assignment]  # aiosqlite's, never started here
+
+    def __await__(self):  # type: ignore[no-untyped-def]
+        return self._connect().__await__()  # no thread to start
+
+    async def _attempt(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
 
 
 # sqlite3.h: SQLITE_BUSY | (2 << 8).

@@ -1,6 +1,8 @@
 """SQLite's writers in one process take turns in storage.db.WriterQueue: a second writer waits for the first's
 commit (not in SQLite's busy handler), goes on at once after it, and never waits on itself for ever. A statement
-that meets another process's lock waits for it in a thread (storage.db.InlineSqlite), the loop serving others."""
+that meets another process's lock waits for it in pauses on the loop (storage.db.ThreadedSqlite, InlineSqlite),
+the loop serving others, and a task cancelled meanwhile leaves nothing behind. Each on both engines: statements in
+aiosqlite's threads, and on the loop's thread (the message path's)."""
 
 from __future__ import annotations
 
@@ -55,15 +57,6 @@ async def patient_sessions(database, inline, monkeypatch):
     monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", 10)
     monkeypatch.setattr(db, "WRITER_QUEUE_SECONDS", QUEUE_WAIT)
     async with _notes(database, inline) as made:
-        yield made
-
-
-@pytest.fixture
-async def patient_message_path(database, monkeypatch):
-    """patient_sessions on the message path's engine alone (InlineSqlite)."""
-    monkeypatch.setattr(db, "SQLITE_BUSY_SECONDS", 10)
-    monkeypatch.setattr(db, "WRITER_QUEUE_SECONDS", QUEUE_WAIT)
-    async with _notes(database, inline=True) as made:
         yield made
 
 
@@ -182,9 +175,9 @@ async def test_a_writer_waits_for_another_process_lock_while_the_loop_serves_oth
     assert await _bodies(sessions) == ["other", "ours"]
 
 
-async def test_a_turn_cancelled_while_it_waits_for_another_process_lock_leaves_nothing(patient_message_path, database):
-    # A request given up, a shutdown: the wait ends, nothing is written, the pool goes on.
-    sessions = patient_message_path
+async def test_a_writer_cancelled_while_it_waits_for_another_process_lock_leaves_nothing(patient_sessions, database):
+    # A job's timeout, a request given up, a shutdown: the wait ends, nothing is written, the pool goes on.
+    sessions = patient_sessions
     other_process = _holding_the_lock(database)
     waiting = asyncio.create_task(_write(sessions, "cancelled"))
     await asyncio.sleep(HOLD)
@@ -197,10 +190,11 @@ async def test_a_turn_cancelled_while_it_waits_for_another_process_lock_leaves_n
     assert await _bodies(sessions) == ["other", "after"]
 
 
-async def test_the_message_paths_engine_never_waits_for_a_lock_on_the_loops_thread(database):
-    engine = make_engine(f"sqlite+aiosqlite:///{database}", inline=True)
+async def test_no_engine_waits_in_sqlites_busy_handler(database, inline):
+    engine = make_engine(f"sqlite+aiosqlite:///{database}", inline=inline)
     async with engine.connect() as conn:
-        # SQLite's busy handler would sleep with the loop stopped: the pauses are InlineSqlite's, on the loop.
+        # SQLite's busy handler would sleep on the loop's thread, or keep a cancelled statement going in
+        # aiosqlite's: the pauses are on the loop.
         assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 0
     await engine.dispose()
 
