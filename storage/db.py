@@ -96,7 +96,7 @@ class ThreadedSqlite(aiosqlite.Connection):
 
         return connection
 
-    async def _execute(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         waited = 0.0
         for pause in itertools.chain(self.PAUSES, itertools.repeat(self.PAUSES[-1])):
             try:
@@ -109,8 +109,8 @@ class ThreadedSqlite(aiosqlite.Connection):
             await asyncio.sleep(pause)
             waited += pause
 
-    async def _attempt(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-        return await super()._execute(fn, *args, **kwargs)
+    async def _attempt(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
 
 class InlineSqlite(ThreadedSqlite):
@@ -131,7 +131,7 @@ class InlineSqlite(ThreadedSqlite):
     def __await__(self):  # type: ignore[no-untyped-def]
         return self._connect().__await__()  # no thread to start
 
-    async def _attempt(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+    async def _attempt(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or self._connection is None:
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
