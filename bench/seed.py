@@ -44,8 +44,9 @@ import psycopg
 from bench import casegen
 from bench.figures import async_url, fresh_postgres
 from bot.runtime import mirror_directory
-from casework.cases import format_case_number
+from casework.cases import CaseState, format_case_number
 from casework.deadlines import LOCAL
+from casework.lifecycle import OPEN_STATES
 from casework.metrics import Month
 from casework.workdays import WorkingCalendar
 from settings import Deployment, load_deployment
@@ -115,6 +116,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "closed_at",
         "version",
         *MILESTONES,
+        "next_notice_at",
     ),
     "case_events": ("id", "case_id", "action", "actor", "actor_role", "from_state", "to_state", "reason", "at"),
     "case_replies": (
@@ -235,6 +237,8 @@ def add_case(batch: Batch, people: People, case: casegen.Synthetic, rng: random.
         contact, citizen.phone if contact else None, "[]", "online", case.created_at, case.events[-1][-1],
         case.transfer_due_at, case.reply_due_at, case.overdue_at, case.escalation_level, case.closed_at,
         len(case.events), *(settled[column] for column in MILESTONES),
+        # Its last change, as the product sets it: the deadline scan is still to look at every open case.
+        case.events[-1][-1] if CaseState(case.state) in OPEN_STATES else None,
     )  # fmt: skip
     for action, actor, role, before, after, reason, at in case.events:
         who = citizen.actor if role == "citizen" else actor

@@ -72,3 +72,16 @@ def transfer_alert(transfer_due_at: dt.datetime, now: dt.datetime, calendar: Wor
         if not calendar.is_working_day(today) or local.time() < REPEAT_ALERT_AT:
             return None
     return TransferAlert("seriously_late", f"transfer_alert:serious:{today:%Y%m%d}")
+
+
+def next_transfer_alert(transfer_due_at: dt.datetime, now: dt.datetime, calendar: WorkingCalendar) -> dt.datetime:
+    """The first moment after `now` from which `transfer_alert` may name another key than at `now`."""
+    serious_from = transfer_due_at + SERIOUSLY_LATE_AFTER
+    for stage_from in (transfer_due_at, serious_from):
+        if stage_from > now:
+            return stage_from
+    local = now.astimezone(LOCAL)
+    day = local.date()
+    if local.time() >= REPEAT_ALERT_AT or not calendar.is_working_day(day):
+        day = calendar.add_working_days(day, 1)
+    return dt.datetime.combine(day, REPEAT_ALERT_AT, tzinfo=LOCAL)

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from casework.cases import STATE_LABELS, CaseState
-from casework.deadlines import LOCAL, transfer_alert
+from casework.deadlines import LOCAL, next_transfer_alert, transfer_alert
 from casework.lifecycle import (
     AWAITING_RATING,
     NOTIFY_DEPARTMENT,
@@ -28,6 +28,11 @@ RATING_BUTTONS = citizen.RATING_BUTTONS
 # Reminders come this long before a deadline; the rating reminder this long after the reply.
 TRANSFER_REMINDER_BEFORE = dt.timedelta(hours=4)
 RATING_REMINDER_AFTER = dt.timedelta(days=3)
+# The deadline scan looks at a case that may still get a notice at least this often, so that a change of the
+# working calendar or of the rating period reaches every case within a day.
+LOOK_AGAIN_WITHIN = dt.timedelta(days=1)
+# "Late" and "overdue" are due once their moment has passed, from the moment just after it.
+_JUST_AFTER = dt.timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -343,6 +348,34 @@ def due(case: CaseView, now: dt.datetime, calendar: WorkingCalendar, *, rated: b
 def unrated_expired(case: CaseView, now: dt.datetime, *, rated: bool, rating_days: int) -> bool:
     """The answer waited `rating_days` without a rating: close as unrated (never as satisfied)."""
     return case.state in AWAITING_RATING and not rated and now >= case.answered_at + dt.timedelta(days=rating_days)
+
+
+def next_look(
+    case: CaseView, now: dt.datetime, calendar: WorkingCalendar, *, rated: bool, rating_days: int
+) -> dt.datetime | None:
+    """When the deadline scan must look at an open case again after looking at `now`: the first moment from
+    which `due` may name a notice it does not name at `now`, or `unrated_expired` turn true (a day later at the
+    latest). None when nothing can come until the case changes; every change has the scan look again."""
+    moments: list[dt.datetime] = []
+    if case.state is CaseState.RECEIVED:
+        moments += [
+            case.transfer_due_at - TRANSFER_REMINDER_BEFORE,
+            next_transfer_alert(case.transfer_due_at, now, calendar),
+        ]
+    if case.state in (CaseState.TRANSFERRED, CaseState.IN_PROGRESS, CaseState.REHANDLING):
+        reminder_day = _previous_working_day(case.reply_due_at.astimezone(LOCAL).date(), calendar)
+        moments += [
+            dt.datetime.combine(reminder_day, dt.time(), tzinfo=LOCAL),
+            case.reply_due_at + _JUST_AFTER,
+            case.overdue_at + _JUST_AFTER,
+        ]
+    if case.state in AWAITING_RATING and not rated:
+        expires = case.answered_at + dt.timedelta(days=rating_days)
+        if now >= expires:
+            return now  # to be closed as unrated: every scan looks at it until it is
+        moments += [case.answered_at + RATING_REMINDER_AFTER, expires]
+    coming = [moment for moment in moments if moment > now]
+    return min(*coming, now + LOOK_AGAIN_WITHIN) if coming else None
 
 
 def _previous_working_day(day: dt.date, calendar: WorkingCalendar) -> dt.date:

@@ -136,6 +136,7 @@ async def register_case(
         transfer_due_at=deadlines.transfer_due_at,
         reply_due_at=deadlines.reply_due_at,
         overdue_at=deadlines.overdue_at,
+        next_notice_at=now,
     )
     await record_event(
         cases,
@@ -321,7 +322,9 @@ async def record(
     values |= settled_by(case, transition.action.value, transition.from_state.value, transition.to_state.value, now)
     if command.action is Action.RATE:
         values["latest_rating"] = transition.rating or ""  # as the rating itself is stored, below
-    if not await cases.compare_and_set(case, **values):
+    # A change may make a notice due or stop one: the deadline scan looks at an open case again from now.
+    look_again = now if transition.to_state in OPEN_STATES else None
+    if not await cases.compare_and_set(case, next_notice_at=look_again, **values):
         raise CaseChanged(case.number)
     match command.action:
         case Action.RECORD_REPLY:
@@ -1002,20 +1005,13 @@ async def common_problem_groups(session: AsyncSession, actor: Actor) -> list[dic
 
 
 async def scan_deadlines(ctx: Context, now: dt.datetime) -> int:
-    """Reminders before and alerts after each deadline; close answers left unrated too long.
-    One transaction per case, so one case's trouble never holds back the others."""
+    """Reminders before and alerts after each deadline; close answers left unrated too long. Looks only at the
+    open cases whose moment to be looked at has come (`Case.next_notice_at`), each in its own transaction, so
+    one case's trouble never holds back the others, and sets each its next moment."""
     rating_days = ctx.deployment.deadlines.rating_days
     done = 0
     async with ctx.sessionmaker() as session:
-        ids = (
-            (
-                await session.execute(
-                    select(Case.id).where(Case.state.in_([s.value for s in OPEN_STATES])).order_by(Case.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
+        ids = await CaseStore(session).to_look_at(now, [s.value for s in OPEN_STATES])
         departments = await DirectoryStore(session).names(Department)
     for case_id in ids:
         async with ctx.sessionmaker() as session:
@@ -1031,6 +1027,9 @@ async def scan_deadlines(ctx: Context, now: dt.datetime) -> int:
                 case,
                 notices.due(view, now, ctx.calendar, rated=rated, rating_days=rating_days),
                 now,
+            )
+            await cases.look_again_at(
+                case, notices.next_look(view, now, ctx.calendar, rated=rated, rating_days=rating_days)
             )
             await session.commit()
             if notices.unrated_expired(view, now, rated=rated, rating_days=rating_days):

@@ -67,7 +67,8 @@ async def take_up(session: AsyncSession, user: User, number: str | None, now: dt
         return case, False
     if case.deputy_id is not None:
         raise DeputyRefused("taken", texts.DEPUTY_CASE_TAKEN.format(number=case.number))
-    if not await cases.compare_and_set(case, deputy_id=user.deputy_id):
+    # The deadline scan looks at the case again: the deputy is told of its deadlines from now on.
+    if not await cases.compare_and_set(case, next_notice_at=now, deputy_id=user.deputy_id):
         raise CaseChanged(case.number)
     await record_event(
         cases,

@@ -277,6 +277,13 @@ class Case(Base):
             postgresql_where=text("state NOT IN ('closed', 'rejected', 'withdrawn')"),
             sqlite_where=text("state NOT IN ('closed', 'rejected', 'withdrawn')"),
         ),
+        # The deadline scan's cases to look at now: a few of the open cases, none of the concluded ones.
+        Index(
+            "ix_cases_next_notice_at",
+            "next_notice_at",
+            postgresql_where=text("next_notice_at IS NOT NULL"),
+            sqlite_where=text("next_notice_at IS NOT NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
@@ -318,6 +325,10 @@ class Case(Base):
     rehandled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     escalated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     latest_rating: Mapped[str | None] = mapped_column(String(10))
+    # When the deadline scan (services/cases.py scan_deadlines) must look at the case again for reminders, alerts
+    # and its closing as unrated (casework.notices.next_look); None when nothing can come until it changes. Every
+    # change of an open case sets it to the change's moment, and a concluded case has none.
+    next_notice_at: Mapped[dt.datetime | None]
     # Optimistic lock: every change bumps it, so two staff acting at once cannot both win.
     version: Mapped[int] = mapped_column(Integer, default=1)
     events: Mapped[list[CaseEvent]] = relationship(order_by="CaseEvent.id", back_populates="case")

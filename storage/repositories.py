@@ -662,18 +662,43 @@ class CaseStore:
             )
         ).scalar()
 
-    async def compare_and_set(self, case: Case, **values: Any) -> bool:
-        """Change the case only if nobody changed it since it was read (its version); bump the version."""
+    async def compare_and_set(self, case: Case, *, next_notice_at: dt.datetime | None, **values: Any) -> bool:
+        """Change the case only if nobody changed it since it was read (its version); bump the version.
+        `next_notice_at`: every change says when the deadline scan must look at the case again (`Case`)."""
         result = await self.session.execute(
             update(Case)
             .where(Case.id == case.id, Case.version == case.version)
-            .values(version=case.version + 1, **values)
+            .values(version=case.version + 1, next_notice_at=next_notice_at, **values)
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return False
         await self.session.refresh(case)
         return True
+
+    async def look_again_at(self, case: Case, moment: dt.datetime | None) -> None:
+        """When the deadline scan must look at the case again, unless it changed since it was read (the change
+        has set it). Not a change of the case: its version stays."""
+        await self.session.execute(
+            update(Case)
+            .where(Case.id == case.id, Case.version == case.version)
+            .values(next_notice_at=moment)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def to_look_at(self, now: dt.datetime, open_states: Sequence[str]) -> Sequence[int]:
+        """The open cases the deadline scan must look at by `now`, the longest waiting first."""
+        return (
+            (
+                await self.session.execute(
+                    select(Case.id)
+                    .where(Case.next_notice_at <= now, Case.state.in_(open_states))
+                    .order_by(Case.next_notice_at, Case.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
 
     async def add_reply(self, case_id: int, *, text: str, author: str, author_role: str, at: dt.datetime) -> CaseReply:
         reply = CaseReply(case_id=case_id, text=text, author=author, author_role=author_role, created_at=at)

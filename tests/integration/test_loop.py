@@ -12,10 +12,11 @@ from sqlalchemy import select, update
 
 from bot.http.app import create_app
 from bot.worker.runner import Worker
-from services import pushes
+from casework.lifecycle import OPEN_STATES
+from services import deputies, pushes
 from settings.deployment import ChannelPace, Pace, PushPacing
-from storage.models import Case, CaseEvent, Department, Push, User, utcnow
-from storage.repositories import DirectoryStore, UserStore
+from storage.models import Case, CaseEvent, Department, Deputy, Push, User, utcnow
+from storage.repositories import CaseStore, DirectoryStore, UserStore
 from tests.conftest import client_for
 from tests.integration.recorder import RecordingApi
 from tests.integration.test_conversations import Citizen
@@ -266,6 +267,58 @@ async def test_deadlines_fire_on_working_days_and_unrated_answers_close(station,
             .first()
         )
     assert closed.state == "closed" and last.action == "close_unrated" and last.reason == "逾期未评价"
+
+
+async def test_the_deadline_scan_looks_at_a_case_when_a_notice_may_come_and_again_after_a_change(station, user_id):
+    """The scan reads only the open cases whose moment has come; once every notice of a case's deadlines went out
+    it leaves the case alone, until a change (here a deputy following it) may bring new ones."""
+    app, client, tokens = station
+    runtime = app.state.runtime
+    number = await Citizen(client, user_id).report("小区门口的井盖丢了一个，晚上很危险")
+    await do(client, tokens["staff1"], number, "transfer")
+    await do(client, tokens["jianshe"], number, "acknowledge")
+
+    async def stored() -> Case:
+        async with runtime.sessionmaker() as session:
+            return (await session.execute(select(Case).where(Case.number == number))).scalar_one()
+
+    async def looked_at(moment: dt.datetime) -> bool:
+        async with runtime.sessionmaker() as session:
+            return (await stored()).id in await CaseStore(session).to_look_at(moment, [s.value for s in OPEN_STATES])
+
+    case = await stored()
+    assert case.next_notice_at == case.updated_at  # the acknowledgement: look from then on
+    looked = case.updated_at + dt.timedelta(minutes=1)
+    await burst(app, looked)
+    following = (await stored()).next_notice_at
+    assert following is not None and looked < following <= looked + dt.timedelta(days=1)
+    assert not await looked_at(following - dt.timedelta(seconds=1)) and await looked_at(following)
+
+    overdue = case.overdue_at + dt.timedelta(minutes=1)
+    await burst(app, overdue)
+    alerts = await _push_kinds(runtime, case.id, "deadline_alert")
+    assert sorted(set(alerts)) == ["department", "staff"] and (await stored()).next_notice_at is None
+    assert not await looked_at(overdue + dt.timedelta(days=30))
+
+    async with runtime.sessionmaker() as session:
+        deputy_id = (await session.execute(select(Deputy.id).limit(1))).scalar_one()
+        deputy = User(name=f"deputy-scan-{uuid.uuid4().hex[:6]}", role="deputy", token_hash=uuid.uuid4().hex)
+        deputy.deputy_id = deputy_id
+        session.add(deputy)
+        await session.commit()
+    async with runtime.sessionmaker() as session:
+        await deputies.take_up(session, await session.get(User, deputy.id), number, utcnow())
+        await session.commit()
+    assert await looked_at(overdue + dt.timedelta(days=1))
+    await burst(app, overdue + dt.timedelta(days=1))
+    assert "deputy" in await _push_kinds(runtime, case.id, "deadline_alert")
+    assert (await stored()).next_notice_at is None
+
+
+async def _push_kinds(runtime, case_id: int, kind: str) -> list[str]:
+    async with runtime.sessionmaker() as session:
+        rows = await session.execute(select(Push.recipient_type).where(Push.case_id == case_id, Push.kind == kind))
+        return list(rows.scalars().all())
 
 
 async def test_telegram_errors_are_retried_with_backoff_and_recorded(station, telegram, clock):

@@ -1,10 +1,22 @@
 import datetime as dt
 from dataclasses import replace
 
+import pytest
+
 from casework.cases import CaseState, Role
-from casework.deadlines import LOCAL
+from casework.deadlines import LOCAL, case_deadlines
 from casework.lifecycle import Action, CaseFacts, Command, SplitPart, decide, numbered_split
-from casework.notices import CITIZEN, DEPARTMENT, DEPUTY, STAFF, CaseView, after_transition, due, unrated_expired
+from casework.notices import (
+    CITIZEN,
+    DEPARTMENT,
+    DEPUTY,
+    STAFF,
+    CaseView,
+    after_transition,
+    due,
+    next_look,
+    unrated_expired,
+)
 from casework.workdays import WorkingCalendar
 
 CAL = WorkingCalendar()
@@ -181,3 +193,87 @@ def test_an_assignment_to_another_department_tells_both_departments():
     assert len(only) == 1 and only[0].text.startswith(
         "案件 LL20260928001：调整案件分类或承办部门：类别 城乡建设 → 交通运输"
     )
+
+
+def test_next_look_follows_a_received_case_through_its_transfer_alerts():
+    case = view(CaseState.RECEIVED)  # received Monday 28 September 10:00, transfer due Tuesday 10:00
+    look = [at(2026, 9, 28, 10)]
+    while len(look) < 5:
+        look.append(next_look(case, look[-1], CAL, rated=False, rating_days=7))
+    assert look[1:] == [
+        at(2026, 9, 29, 6),  # the reminder, 4 hours before
+        at(2026, 9, 29, 10),  # late
+        at(2026, 9, 30, 10),  # seriously late
+        at(2026, 10, 1, 10),  # no alert on National Day, but a day later at the latest (the calendar may change)
+    ]
+    # Each working day from 9:00: the last day off, then Saturday 10 October, a working day made up for them.
+    assert next_look(case, at(2026, 10, 7, 12), CAL, rated=False, rating_days=7) == at(2026, 10, 8, 9)
+    assert next_look(case, at(2026, 10, 9, 9), CAL, rated=False, rating_days=7) == at(2026, 10, 10, 9)
+    assert next_look(case, at(2026, 10, 10, 8), CAL, rated=False, rating_days=7) == at(2026, 10, 10, 9)
+
+
+def test_next_look_ends_when_nothing_more_can_come():
+    case = view(CaseState.IN_PROGRESS)
+    assert next_look(case, at(2026, 9, 29, 12), CAL, rated=False, rating_days=7) == at(2026, 9, 30)
+    # From 30 September a day at a time (the calendar may change), then just after the reply deadline.
+    assert next_look(case, at(2026, 10, 8, 1), CAL, rated=False, rating_days=7) == at(2026, 10, 8, 23, 59, 59, 1)
+    assert next_look(case, at(2026, 10, 11, 12), CAL, rated=False, rating_days=7) is None
+    assert next_look(view(CaseState.REPLIED), at(2026, 9, 29), CAL, rated=True, rating_days=7) is None
+    assert next_look(view(CaseState.CLOSED), at(2026, 9, 29), CAL, rated=False, rating_days=7) is None
+
+
+def test_an_answer_left_unrated_past_its_time_is_looked_at_until_it_is_closed():
+    case = view(CaseState.REPLIED)
+    late = at(2026, 10, 6, 11)
+    assert unrated_expired(case, late, rated=False, rating_days=7)
+    assert next_look(case, late, CAL, rated=False, rating_days=7) == late
+
+
+STARTS = [
+    at(2026, 9, 28, 10),  # before National Day
+    at(2026, 12, 30, 17, 30),  # the year's end
+    at(2027, 2, 4, 16),  # before the Spring Festival
+    at(2026, 11, 27, 23, 50),  # a Friday night
+    at(2026, 11, 29, 3),  # a Sunday
+]
+
+
+@pytest.mark.parametrize("start", STARTS, ids=[f"{s:%Y%m%d%H%M}" for s in STARTS])
+@pytest.mark.parametrize(
+    ("state", "rated", "deputy"),
+    [
+        (CaseState.RECEIVED, False, True),
+        (CaseState.RECEIVED, False, False),
+        (CaseState.TRANSFERRED, False, True),
+        (CaseState.IN_PROGRESS, False, False),
+        (CaseState.REHANDLING, False, True),
+        (CaseState.REPLIED, False, True),
+        (CaseState.ANSWERED_ON_SPOT, True, False),
+        (CaseState.ESCALATED, False, True),
+    ],
+)
+def test_between_two_looks_no_notice_falls_due_that_was_not_due_at_the_first(start, state, rated, deputy):
+    """Walk 40 days look by look; every 10 minutes in between (and just before each look), `due` names only
+    keys already named at a look, and an answer does not run out of time unseen."""
+    deadlines = case_deadlines(start, CAL, transfer_hours=24, reply_working_days=3, overdue_working_days=5)
+    case = replace(view(state, received=start, deputy=deputy), **vars(deadlines))
+    end = start + dt.timedelta(days=40)
+    named: set[str] = set()
+    looked = start
+    while looked < end:
+        named |= {n.dedupe_key for n in due(case, looked, CAL, rated=rated, rating_days=7)}
+        expired = unrated_expired(case, looked, rated=rated, rating_days=7)
+        following = next_look(case, looked, CAL, rated=rated, rating_days=7) or end
+        if expired:
+            assert following == looked
+            break
+        assert following > looked
+        moment = looked
+        while moment < min(following, end):
+            moment = min(moment + dt.timedelta(minutes=10), following - dt.timedelta(microseconds=1))
+            unseen = {n.dedupe_key for n in due(case, moment, CAL, rated=rated, rating_days=7)} - named
+            assert not unseen, f"{unseen} due at {moment}, next look at {following}"
+            assert not unrated_expired(case, moment, rated=rated, rating_days=7), f"expired unseen at {moment}"
+            if moment == following - dt.timedelta(microseconds=1):
+                break
+        looked = following
