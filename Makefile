@@ -74,6 +74,7 @@ bench: setup bench-million
 bench-million: $(VENV)/.installed
 	PYTHONPATH=. $(VENV)/bin/python -m bench.seed --cases $(CASES) --database-url $(MILLION_DB)
 	PYTHONPATH=. $(VENV)/bin/python -m bench.million --database-url $(MILLION_DB)
+	PYTHONPATH=. $(VENV)/bin/python -m bench.deadlines --database-url $(MILLION_DB)
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) models var

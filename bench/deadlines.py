@@ -1,11 +1,11 @@
 """The deadline scan on a city's open cases: how many cases each minute's scan looks at, and how long it takes.
 
-    PYTHONPATH=. .venv/bin/python -m bench.deadlines --database-url postgresql+psycopg://postgres@127.0.0.1:5432/liaison_scan
+    PYTHONPATH=. .venv/bin/python -m bench.deadlines --database-url postgresql+psycopg://postgres@127.0.0.1:5432/liaison_million
 
-Runs `services.cases.scan_deadlines` (the worker's job, every minute) on a database bench/seed.py filled, at the
-moment the seed walked the cases up to, then at later moments (`--after`, minutes: by default a minute, an hour
-and a day later), as the worker would. The database is changed: notices queued, answers left unrated closed, the
-scan's next moments set. Run it on a copy (`CREATE DATABASE liaison_scan TEMPLATE liaison_million`).
+Runs `services.cases.scan_deadlines` (the worker's job, every minute) on a copy of a database bench/seed.py filled
+(`<name>_scan`, made again from it each time: the scan queues notices, closes answers left unrated and sets the
+cases' next moments), at the moment the seed walked the cases up to, then at later moments (`--after`, minutes:
+by default a minute, an hour and a day later), as the worker would.
 
 Each row: the moment, the cases the scan looked at (one session each), the notices it queued and the cases it
 closed, its wall-clock and this process's CPU. The first scan after migration 0013 looks at every open case once
@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bench.figures import async_url
-from bench.seed import as_of_for
+from bench.seed import DEFAULT_URL, as_of_for
 from casework.deadlines import LOCAL
 from casework.lifecycle import OPEN_STATES
 from casework.metrics import Month
@@ -58,6 +58,17 @@ class CountingSessions:
     def __call__(self) -> AsyncSession:
         self.context.sessions += 1
         return self.make()
+
+
+def copy_of(url: str) -> str:
+    """A new copy of the database at `url` (PostgreSQL's template copy), whose URL is returned."""
+    base, name = url.rsplit("/", 1)
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}_scan WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {name}_scan TEMPLATE {name}"))
+    admin.dispose()
+    return f"{base}/{name}_scan"
 
 
 async def bench(url: str, after: list[float]) -> None:
@@ -96,12 +107,12 @@ async def bench(url: str, after: list[float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", required=True, help="a copy of a database bench/seed.py filled")
+    parser.add_argument("--database-url", default=DEFAULT_URL, help="a database bench/seed.py filled (not changed)")
     parser.add_argument(
         "--after", type=float, action="append", help="minutes after the first scan (default: 1, 60, 1440)"
     )
     args = parser.parse_args()
-    asyncio.run(bench(args.database_url, args.after or [1, 60, 1440]))
+    asyncio.run(bench(copy_of(args.database_url), args.after or [1, 60, 1440]))
 
 
 if __name__ == "__main__":
