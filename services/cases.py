@@ -486,9 +486,12 @@ async def record_event(
 ) -> CaseEvent:
     """Write an event of the case, and the milestones it settles on the case's row (the figures count them
     there). Every event of a case is written here; a transition's milestones went with its compare-and-set
-    (`record`), so none are left to write for it."""
+    (`record`), so none are left to write for it. The deadline scan looks at an open case again from the event
+    on (someone may follow it now, say, and hear of its deadlines)."""
     for name, value in settled_by(case, action, from_state, to_state, at).items():
         setattr(case, name, value)
+    if CaseState(to_state) in OPEN_STATES:
+        case.next_notice_at = at
     return await cases.add_event(
         case,
         action=action,

@@ -300,6 +300,13 @@ async def test_the_deadline_scan_looks_at_a_case_when_a_notice_may_come_and_agai
     assert sorted(set(alerts)) == ["department", "staff"] and (await stored()).next_notice_at is None
     assert not await looked_at(overdue + dt.timedelta(days=30))
 
+    # Another citizen's report of the same manhole merged into it: its citizen follows the case from now on.
+    duplicate = await Citizen(client, f"{user_id}-2").report("小区门口井盖没了，晚上走路怕掉下去")
+    await do(client, tokens["staff1"], duplicate, "merge", merged_into=number, reason="同一井盖")
+    assert await looked_at(overdue + dt.timedelta(days=1))
+    await burst(app, overdue + dt.timedelta(days=1))
+    assert (await stored()).next_notice_at is None
+
     async with runtime.sessionmaker() as session:
         deputy_id = (await session.execute(select(Deputy.id).limit(1))).scalar_one()
         deputy = User(name=f"deputy-scan-{uuid.uuid4().hex[:6]}", role="deputy", token_hash=uuid.uuid4().hex)
@@ -309,8 +316,8 @@ async def test_the_deadline_scan_looks_at_a_case_when_a_notice_may_come_and_agai
     async with runtime.sessionmaker() as session:
         await deputies.take_up(session, await session.get(User, deputy.id), number, utcnow())
         await session.commit()
-    assert await looked_at(overdue + dt.timedelta(days=1))
-    await burst(app, overdue + dt.timedelta(days=1))
+    assert await looked_at(overdue + dt.timedelta(days=2))
+    await burst(app, overdue + dt.timedelta(days=2))
     assert "deputy" in await _push_kinds(runtime, case.id, "deadline_alert")
     assert (await stored()).next_notice_at is None
 
