@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bench.figures import async_url
+from bench.figures import async_url, fresh_postgres
 from bench.seed import DEFAULT_URL, as_of_for
 from casework.deadlines import LOCAL
 from casework.lifecycle import OPEN_STATES
@@ -62,13 +62,9 @@ class CountingSessions:
 
 def copy_of(url: str) -> str:
     """A new copy of the database at `url` (PostgreSQL's template copy), whose URL is returned."""
-    base, name = url.rsplit("/", 1)
-    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}_scan WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}_scan TEMPLATE {name}"))
-    admin.dispose()
-    return f"{base}/{name}_scan"
+    copy = f"{url}_scan"
+    fresh_postgres(copy, template=url.rsplit("/", 1)[1])
+    return copy
 
 
 async def bench(url: str, after: list[float]) -> None:

@@ -43,12 +43,13 @@ ROOT = Path(__file__).resolve().parent.parent
 STAFF = Actor("bench", Role.STAFF)
 
 
-def fresh_postgres(url: str) -> None:
+def fresh_postgres(url: str, template: str | None = None) -> None:
+    """The PostgreSQL database at `url` made again: empty, or a copy of the database named `template`."""
     base, name = url.rsplit("/", 1)
     admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else "")))
     admin.dispose()
 
 
