@@ -65,7 +65,7 @@ async def _bind(turn: Turn, codes: BindCodes, code: str) -> None:
         turn.say(texts.BIND_CODE_INVALID)
         return
     try:
-        user = await deputies.bind_chat(turn.session, deputy_code, turn.inbound.channel, turn.inbound.user_id)
+        user = await deputies.bind_chat(turn.session, deputy_code, turn.inbound.channel, turn.inbound.user_id, turn.now)
     except deputies.DeputyRefused as exc:
         turn.say(exc.message)
         return

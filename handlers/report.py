@@ -514,7 +514,7 @@ def _short(text: str) -> str:
 async def _follow(turn: Turn) -> None:
     """The citizen follows the existing case of the same problem instead of opening another."""
     number = turn.state.draft["similar"]
-    case = await cases.follow(turn.session, turn.party, number)
+    case = await cases.follow(turn.session, turn.party, number, turn.now)
     turn.state.reset_flow()
     if case is None:
         turn.say(texts.ABANDONED)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casework.actors import Actor
 from casework.cases import Role
 from casework.errors import Forbidden, InvalidInput, NotFound, Refusal
-from services import access
+from services import access, cases
 from settings import Deployment
 from storage.admin import AdminStore
 from storage.models import AdminAction, Department, Deputy, User
@@ -143,6 +143,7 @@ async def add_user(
         role=texts.ROLE_LABELS[role], unit=texts.ADMIN_DETAIL_UNIT.format(unit=unit) if unit else ""
     )
     await _record(session, admin, "add", user, detail, now)
+    await cases.notices_reach(session, user, now)
     await session.commit()
     return user_line(user, units), token
 
@@ -160,6 +161,8 @@ async def set_active(session: AsyncSession, admin: Admin, user_id: int, active: 
         raise Refusal("unchanged", texts.ADMIN_ALREADY.format(name=user.name, state=state))
     await store.set_active(user, active)
     await _record(session, admin, "enable" if active else "disable", user, "", now)
+    if active:
+        await cases.notices_reach(session, user, now)
     await session.commit()
     return user_line(user, await _units(session))
 

@@ -9,6 +9,7 @@ once; on a refusal nothing is kept. The decisions are casework's (`casework.life
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -58,7 +59,7 @@ from services import access
 from services.context import Context
 from services.pushes import case_view, queue
 from settings import TOPICS, Deployment
-from storage.models import Case, CaseEvent, Department, Deputy
+from storage.models import Case, CaseEvent, Department, Deputy, User
 from storage.repositories import CaseRecord, CaseStore, DirectoryStore, Party, PushStore, RecipientStore, UserStore
 from storage.watch import WatchStore
 from texts import deputy as deputy_texts
@@ -70,6 +71,8 @@ OFFER_SUMMARY_LENGTH = 30
 MERGED_IN = "merged_in"
 # A case's pushes shown with it, newest first.
 PUSHES_SHOWN = 100
+
+log = logging.getLogger(__name__)
 
 
 def case_policy(deployment: Deployment) -> Policy:
@@ -843,14 +846,30 @@ async def rating_target(session: AsyncSession, party: Party, named: list[str]) -
     return None, rated[0] if rated else None
 
 
-async def follow(session: AsyncSession, party: Party, number: str) -> Case | None:
+async def follow(session: AsyncSession, party: Party, number: str, now: dt.datetime) -> Case | None:
     """The citizen follows an existing case of their problem instead of opening another; None when it is gone.
     Within the caller's unit of work."""
     cases = CaseStore(session)
     case = await cases.by_number(number)
     if case is not None:
         await cases.follow(case.id, party)
+        await cases.look_again_from(now, [s.value for s in OPEN_STATES], case_id=case.id)
     return case
+
+
+async def notices_reach(session: AsyncSession, user: User, now: dt.datetime) -> None:
+    """`user` may now be sent pushes (added, enabled again, or given a chat): the deadline scan looks again at
+    the open cases whose notices reach them, so that they are sent those due now, as they were the next minute
+    before the scan kept each case's moment. Within the caller's unit of work."""
+    if user.role == Role.DEPARTMENT.value:
+        scope = {"department_id": user.department_id or -1}
+    elif user.role == Role.DEPUTY.value:
+        scope = {"deputy_id": user.deputy_id or -1}
+    elif user.role in (Role.STAFF.value, Role.ADMIN.value):
+        scope = {}
+    else:
+        return
+    await CaseStore(session).look_again_from(now, [s.value for s in OPEN_STATES], **scope)
 
 
 def case_json(case: Case, departments: dict[int, str], events: bool = True) -> dict[str, Any]:
@@ -1011,45 +1030,56 @@ async def scan_deadlines(ctx: Context, now: dt.datetime) -> int:
     """Reminders before and alerts after each deadline; close answers left unrated too long. Looks only at the
     open cases whose moment to be looked at has come (`Case.next_notice_at`), each in its own transaction, so
     one case's trouble never holds back the others, and sets each its next moment."""
-    rating_days = ctx.deployment.deadlines.rating_days
-    done = 0
     async with ctx.sessionmaker() as session:
         ids = await CaseStore(session).to_look_at(now, [s.value for s in OPEN_STATES])
         departments = await DirectoryStore(session).names(Department)
+    done = 0
     for case_id in ids:
-        async with ctx.sessionmaker() as session:
-            cases = CaseStore(session)
-            case = await session.get(Case, case_id)
-            if case is None:
-                continue
-            rated = (await case_facts(cases, case)).rated_current_reply
-            view = case_view(case, departments.get(case.department_id or 0, ""), await cases.answered_at(case.id))
-            done += await queue(
-                PushStore(session),
-                RecipientStore(session),
-                case,
-                notices.due(view, now, ctx.calendar, rated=rated, rating_days=rating_days),
+        try:
+            done += await _look_at(ctx, case_id, departments, now)
+        except Exception:  # its moment stays, so the next scan tries it again; the others go on meanwhile
+            log.exception("the deadline scan failed on case %s", case_id)
+    return done
+
+
+async def _look_at(ctx: Context, case_id: int, departments: dict[int, str], now: dt.datetime) -> int:
+    """Queue the case's notices due at `now` and set its next moment; close it if its answer went unrated too
+    long. How many notices were new, and 1 for a closing."""
+    rating_days = ctx.deployment.deadlines.rating_days
+    async with ctx.sessionmaker() as session:
+        cases = CaseStore(session)
+        case = await session.get(Case, case_id)
+        if case is None:
+            return 0
+        read = case.next_notice_at
+        rated = (await case_facts(cases, case)).rated_current_reply
+        view = case_view(case, departments.get(case.department_id or 0, ""), await cases.answered_at(case.id))
+        done = await queue(
+            PushStore(session),
+            RecipientStore(session),
+            case,
+            notices.due(view, now, ctx.calendar, rated=rated, rating_days=rating_days),
+            now,
+        )
+        await cases.look_again_at(
+            case, notices.next_look(view, now, ctx.calendar, rated=rated, rating_days=rating_days), read
+        )
+        await session.commit()
+        if not notices.unrated_expired(view, now, rated=rated, rating_days=rating_days):
+            return done
+        try:
+            await perform(
+                session,
+                ctx.deployment,
+                ctx.calendar,
+                case.number,
+                Actor("system", Role.SYSTEM),
+                Command(Action.CLOSE_UNRATED, Role.SYSTEM, "system"),
                 now,
             )
-            await cases.look_again_at(
-                case, notices.next_look(view, now, ctx.calendar, rated=rated, rating_days=rating_days)
-            )
-            await session.commit()
-            if notices.unrated_expired(view, now, rated=rated, rating_days=rating_days):
-                try:
-                    await perform(
-                        session,
-                        ctx.deployment,
-                        ctx.calendar,
-                        case.number,
-                        Actor("system", Role.SYSTEM),
-                        Command(Action.CLOSE_UNRATED, Role.SYSTEM, "system"),
-                        now,
-                    )
-                except IllegalTransition:  # the citizen rated, or staff closed it, a moment ago
-                    continue
-                done += 1
-    return done
+        except IllegalTransition:  # the citizen rated, or staff closed it, a moment ago
+            return done
+        return done + 1
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from casework.cases import CaseState, Role
 from casework.errors import Refusal
 from casework.lifecycle import OPEN_STATES, Action, Command
 from casework.workdays import WorkingCalendar
-from services.cases import CaseChanged, apply, record_event
+from services.cases import CaseChanged, apply, notices_reach, record_event
 from settings import Deployment
 from storage.models import Case, Deputy, User
 from storage.repositories import CaseStore, DirectoryStore, UserStore
@@ -34,7 +34,7 @@ class DeputyRefused(Refusal):
     """The deputy's request cannot be carried out; `message` is Chinese, for the deputy."""
 
 
-async def bind_chat(session: AsyncSession, deputy_code: str, channel: str, address: str) -> User:
+async def bind_chat(session: AsyncSession, deputy_code: str, channel: str, address: str, now: dt.datetime) -> User:
     """Make (channel, address) where the deputy's pushes go: their user `<code>@<channel>`, created if
     needed. The same chat bound earlier to another deputy stops receiving that deputy's pushes."""
     deputy_id = (await DirectoryStore(session).ids(Deputy)).get(deputy_code)
@@ -50,6 +50,7 @@ async def bind_chat(session: AsyncSession, deputy_code: str, channel: str, addre
             other.channel = other.address = None
     user.channel, user.address, user.deputy_id, user.active = channel, address, deputy_id, True
     await session.flush()
+    await notices_reach(session, user, now)
     return user
 
 

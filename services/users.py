@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.actors import Actor
 from casework.cases import Role
 from casework.errors import Unauthenticated
+from services import cases
 from settings import Deployment
 from storage.models import Department, Deputy, User
 from storage.repositories import DirectoryStore, UserStore
@@ -58,6 +61,7 @@ async def add_user(
     channel: str | None,
     address: str | None,
     password: str | None,
+    now: dt.datetime,
 ) -> str:
     """Add a user and commit; return their API token. ValueError (Chinese) when the details do not fit."""
     directory = DirectoryStore(session)
@@ -79,5 +83,6 @@ async def add_user(
         name=name, role=role, department_id=department_id, deputy_id=deputy_id, password=password
     )
     new.channel, new.address = channel, address
+    await cases.notices_reach(session, new, now)
     await session.commit()
     return token

@@ -38,6 +38,8 @@ WRITER_QUEUE_SECONDS = 30
 SQLITE_WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|BEGIN\s+IMMEDIATE|CREATE|DROP|ALTER)\b", re.I)
 # The statements that change nothing on PostgreSQL (_keep_prepared_statements); anything else counts as a write.
 READS_ONLY = re.compile(r"\s*SELECT\b", re.I)
+# A SELECT that makes a table, sets a setting or sends a notification: committed, it would keep them.
+WRITES_IN_A_SELECT = re.compile(r"\b(INTO|set_config|pg_notify)\b", re.I)
 _WROTE = "liaison_wrote"
 
 
@@ -85,12 +87,13 @@ def _keep_prepared_statements(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _note_writes(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if not READS_ONLY.match(statement):
+        if not READS_ONLY.match(statement) or WRITES_IN_A_SELECT.search(statement):
             conn.info[_WROTE] = True
 
     @event.listens_for(engine.sync_engine, "rollback")
     def _commit_reads(conn: Any) -> None:
-        if conn.info.pop(_WROTE, True):
+        # A connection lost is rolled back as it would have been (its info cannot be read until then).
+        if conn.invalidated or conn.info.pop(_WROTE, True):
             return
         driver = conn.connection.driver_connection
         if driver is not None and driver.info.transaction_status == TransactionStatus.INTRANS:

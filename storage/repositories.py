@@ -676,15 +676,37 @@ class CaseStore:
         await self.session.refresh(case)
         return True
 
-    async def look_again_at(self, case: Case, moment: dt.datetime | None) -> None:
-        """When the deadline scan must look at the case again, unless it changed since it was read (the change
-        has set it). Not a change of the case: its version stays."""
+    async def look_again_at(self, case: Case, moment: dt.datetime | None, read: dt.datetime | None) -> None:
+        """When the deadline scan must look at the case again, unless it changed since it was read, or its moment
+        did (`read`: as it was read; an event or a new recipient sets it anew without a new version). Not a
+        change of the case: its version stays."""
         await self.session.execute(
             update(Case)
-            .where(Case.id == case.id, Case.version == case.version)
+            .where(
+                Case.id == case.id,
+                Case.version == case.version,
+                Case.next_notice_at.is_not_distinct_from(read),
+            )
             .values(next_notice_at=moment)
             .execution_options(synchronize_session=False)
         )
+
+    async def look_again_from(
+        self,
+        now: dt.datetime,
+        open_states: Sequence[str],
+        *,
+        case_id: int | None = None,
+        department_id: int | None = None,
+        deputy_id: int | None = None,
+    ) -> None:
+        """Have the deadline scan look again from `now` at the open cases named: one, a department's, a deputy's,
+        or all of them. Not a change of the cases: their versions stay."""
+        query = update(Case).where(Case.state.in_(open_states))
+        for column, value in ((Case.id, case_id), (Case.department_id, department_id), (Case.deputy_id, deputy_id)):
+            if value is not None:
+                query = query.where(column == value)
+        await self.session.execute(query.values(next_notice_at=now).execution_options(synchronize_session=False))
 
     async def to_look_at(self, now: dt.datetime, open_states: Sequence[str]) -> Sequence[int]:
         """The open cases the deadline scan must look at by `now`, the longest waiting first."""

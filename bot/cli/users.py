@@ -72,6 +72,7 @@ async def add_user(
 ) -> str:
     from bot.runtime import Runtime
     from services import users
+    from storage.models import utcnow
 
     runtime = await Runtime.start(settings)
     try:
@@ -86,6 +87,7 @@ async def add_user(
                 channel=channel,
                 address=address,
                 password=password,
+                now=utcnow(),
             )
     finally:
         await runtime.close()

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from bot.http.app import create_app
 from bot.worker.runner import Worker
 from casework.lifecycle import OPEN_STATES
-from services import deputies, pushes
+from services import deputies, pushes, users
 from settings.deployment import ChannelPace, Pace, PushPacing
 from storage.models import Case, CaseEvent, Department, Deputy, Push, User, utcnow
 from storage.repositories import CaseStore, DirectoryStore, UserStore
@@ -320,6 +320,36 @@ async def test_the_deadline_scan_looks_at_a_case_when_a_notice_may_come_and_agai
     await burst(app, overdue + dt.timedelta(days=2))
     assert "deputy" in await _push_kinds(runtime, case.id, "deadline_alert")
     assert (await stored()).next_notice_at is None
+
+    # A new member of the department is sent what is due to the department now.
+    async with runtime.sessionmaker() as session:
+        newcomer = f"jianshe-new-{uuid.uuid4().hex[:6]}"
+        fields = {"department": "jianshe", "deputy": None, "channel": None, "address": None, "password": None}
+        await users.add_user(session, runtime.deployment, name=newcomer, role="department", now=utcnow(), **fields)
+    assert await looked_at(overdue + dt.timedelta(days=3))
+    await burst(app, overdue + dt.timedelta(days=3))
+    async with runtime.sessionmaker() as session:
+        sent = await session.execute(select(Push.kind).where(Push.case_id == case.id, Push.recipient == newcomer))
+        assert list(sent.scalars()) == ["deadline_alert"]
+
+
+async def test_the_deadline_scan_keeps_a_moment_set_while_it_looked(station, user_id):
+    """An event (a follower, a new recipient) sets the case's moment without a new version: the scan, which read
+    the case before it, does not write its own over it."""
+    app, client, _tokens = station
+    runtime = app.state.runtime
+    number = await Citizen(client, user_id).report("公园的路灯一到晚上就不亮，散步很不方便")
+    open_states = [s.value for s in OPEN_STATES]
+    async with runtime.sessionmaker() as scan, runtime.sessionmaker() as event:
+        case = (await scan.execute(select(Case).where(Case.number == number))).scalar_one()
+        read = case.next_notice_at
+        reset = read + dt.timedelta(minutes=5)
+        await CaseStore(event).look_again_from(reset, open_states, case_id=case.id)
+        await event.commit()
+        await CaseStore(scan).look_again_at(case, None, read)
+        await scan.commit()
+    async with runtime.sessionmaker() as session:
+        assert (await session.get(Case, case.id)).next_notice_at == reset
 
 
 async def _push_kinds(runtime, case_id: int, kind: str) -> list[str]:

@@ -57,3 +57,21 @@ async def test_a_read_that_failed_is_rolled_back_and_the_next_session_reads(sess
             await session.execute(text("SELECT 1 / 0"))
     async with sessions() as session:
         assert (await session.execute(text("SELECT 2"))).scalar() == 2
+
+
+async def test_a_select_that_sets_a_setting_is_rolled_back(sessions):
+    async with sessions() as session:
+        await session.execute(text("SELECT set_config('statement_timeout', '1234', false)"))
+    async with sessions() as session:
+        assert (await session.execute(text("SHOW statement_timeout"))).scalar() != "1234ms"
+
+
+async def test_a_connection_lost_in_a_session_that_only_read_is_given_up_as_before(sessions):
+    async with sessions() as session:
+        pid = (await session.execute(text("SELECT pg_backend_pid()"))).scalar()
+        async with sessions() as other:
+            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(DBAPIError):
+            await session.execute(text("SELECT 1"))
+    async with sessions() as session:
+        assert (await session.execute(text("SELECT 2"))).scalar() == 2
